@@ -1,0 +1,77 @@
+//! Scalar activations: ReLU and its smooth relaxation softplus, whose derivative is the sigmoid.
+
+use crate::Real;
+
+/// ReLU: `max(0, x)`.
+///
+/// Derivative: 1 for `x > 0`, else 0 (the subgradient convention `relu'(0) = 0`).
+///
+/// ```
+/// assert_eq!(relax_core::relu(-2.0_f64), 0.0);
+/// assert_eq!(relax_core::relu(1.5_f64), 1.5);
+/// ```
+#[inline]
+pub fn relu<T: Real>(x: T) -> T {
+    if x > T::zero() { x } else { T::zero() }
+}
+
+/// Pullback of [`relu`]: `(relu(x), dout · [x > 0])`.
+///
+/// ```
+/// assert_eq!(relax_core::relu_vjp(0.0_f64, 1.0), (0.0, 0.0));
+/// ```
+#[inline]
+pub fn relu_vjp<T: Real>(x: T, dout: T) -> (T, T) {
+    if x > T::zero() { (x, dout) } else { (T::zero(), T::zero()) }
+}
+
+/// Softplus: `ln(1 + eˣ)`, a relaxation of ReLU that is differentiable everywhere.
+///
+/// Computed as `max(x, 0) + ln(1 + e^-|x|)`, which neither overflows nor loses the tail for any
+/// finite `x`. Derivative: `sigmoid(x)`.
+///
+/// ```
+/// let y = relax_core::softplus(0.0_f64);
+/// assert!((y - core::f64::consts::LN_2).abs() < 1e-15);
+/// assert_eq!(relax_core::softplus(f64::MAX), f64::MAX);
+/// ```
+#[inline]
+pub fn softplus<T: Real>(x: T) -> T {
+    x.max(T::zero()) + (-x.abs()).exp().ln_1p()
+}
+
+/// Pullback of [`softplus`]: `(softplus(x), dout · sigmoid(x))`.
+///
+/// ```
+/// assert_eq!(relax_core::softplus_vjp(0.0_f64, 2.0).1, 1.0);
+/// ```
+#[inline]
+pub fn softplus_vjp<T: Real>(x: T, dout: T) -> (T, T) {
+    (softplus(x), dout * sigmoid(x))
+}
+
+/// Sigmoid: `1 / (1 + e^-x)`.
+///
+/// Evaluated through `e^-|x|` on both sides, so it never overflows. Derivative: `s(1 − s)`,
+/// computed as `sigmoid(x) · sigmoid(−x)` so that it keeps its precision in both tails.
+///
+/// ```
+/// assert_eq!(relax_core::sigmoid(0.0_f64), 0.5);
+/// assert_eq!(relax_core::sigmoid(-1e300_f64), 0.0);
+/// ```
+#[inline]
+pub fn sigmoid<T: Real>(x: T) -> T {
+    let e = (-x.abs()).exp();
+    if x >= T::zero() { T::one() / (T::one() + e) } else { e / (T::one() + e) }
+}
+
+/// Pullback of [`sigmoid`]: `(s, dout · s(1 − s))`.
+///
+/// ```
+/// assert_eq!(relax_core::sigmoid_vjp(0.0_f64, 1.0), (0.5, 0.25));
+/// ```
+#[inline]
+pub fn sigmoid_vjp<T: Real>(x: T, dout: T) -> (T, T) {
+    let s = sigmoid(x);
+    (s, dout * s * sigmoid(-x))
+}

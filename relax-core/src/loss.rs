@@ -1,0 +1,78 @@
+//! Robust losses: Huber and smooth L1, relaxations of `|x|` that are quadratic near the origin.
+
+use crate::Real;
+
+/// `sign(x)` with `sign(0) = 0` (and `sign(NaN) = 0`).
+#[inline]
+pub(crate) fn sign<T: Real>(x: T) -> T {
+    if x > T::zero() {
+        T::one()
+    } else if x < T::zero() {
+        -T::one()
+    } else {
+        T::zero()
+    }
+}
+
+/// Huber loss: `0.5x²` if `|x| < delta`, else `delta·(|x| − 0.5·delta)`.
+///
+/// Derivative with respect to `x`: `x` inside, `delta·sign(x)` outside; with respect to `delta`:
+/// 0 inside, `|x| − delta` outside. At `|x| = delta` the outside formulas apply (both agree there).
+///
+/// ```
+/// assert_eq!(relax_core::huber(0.5_f64, 1.0), 0.125);
+/// assert_eq!(relax_core::huber(3.0_f64, 1.0), 2.5);
+/// ```
+#[inline]
+pub fn huber<T: Real>(x: T, delta: T) -> T {
+    let a = x.abs();
+    if a < delta { T::select(0.5, 0.5) * x * x } else { delta * (a - T::select(0.5, 0.5) * delta) }
+}
+
+/// Pullback of [`huber`]: `(value, (d/dx, d/ddelta) · dout)`.
+///
+/// ```
+/// assert_eq!(relax_core::huber_vjp(-3.0_f64, 2.0, 1.0), (4.0, (-2.0, 1.0)));
+/// ```
+#[inline]
+pub fn huber_vjp<T: Real>(x: T, delta: T, dout: T) -> (T, (T, T)) {
+    let a = x.abs();
+    if a < delta {
+        (huber(x, delta), (dout * x, T::zero()))
+    } else {
+        (huber(x, delta), (dout * delta * sign(x), dout * (a - delta)))
+    }
+}
+
+/// Smooth L1 loss: `0.5x²/beta` if `|x| < beta`, else `|x| − 0.5·beta`; exactly `|x|` for
+/// `beta = 0`.
+///
+/// Derivative with respect to `x`: `x/beta` inside, `sign(x)` outside (`sign(0) = 0`); with
+/// respect to `beta`: `−0.5(x/beta)²` inside, `−0.5` outside. The inside branch is computed as
+/// `0.5·x·(x/beta)`, which cannot overflow where the value is representable.
+///
+/// ```
+/// assert_eq!(relax_core::smooth_l1(0.5_f64, 1.0), 0.125);
+/// assert_eq!(relax_core::smooth_l1(-2.5_f64, 0.0), 2.5);
+/// ```
+#[inline]
+pub fn smooth_l1<T: Real>(x: T, beta: T) -> T {
+    let a = x.abs();
+    if a < beta { T::select(0.5, 0.5) * x * (x / beta) } else { a - T::select(0.5, 0.5) * beta }
+}
+
+/// Pullback of [`smooth_l1`]: `(value, (d/dx, d/dbeta) · dout)`.
+///
+/// ```
+/// assert_eq!(relax_core::smooth_l1_vjp(3.0_f64, 1.0, 1.0), (2.5, (1.0, -0.5)));
+/// ```
+#[inline]
+pub fn smooth_l1_vjp<T: Real>(x: T, beta: T, dout: T) -> (T, (T, T)) {
+    let half = T::select(0.5, 0.5);
+    if x.abs() < beta {
+        let r = x / beta;
+        (smooth_l1(x, beta), (dout * r, -dout * half * r * r))
+    } else {
+        (smooth_l1(x, beta), (dout * sign(x), -dout * half))
+    }
+}

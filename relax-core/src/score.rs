@@ -1,0 +1,52 @@
+//! The score-function (REINFORCE) estimator, as a DiCE-style surrogate: its value is the loss, its
+//! gradient the score-function estimate.
+
+use crate::Real;
+
+/// REINFORCE surrogate: the value is exactly `loss`; the gradient is `∇loss + loss·∇log_prob`.
+///
+/// `log_prob` is the log-probability of the sample that produced `loss`; differentiating through
+/// it gives an unbiased (high-variance) estimate of the gradient of the expected loss.
+///
+/// ```
+/// assert_eq!(relax_core::reinforce(2.5_f64, -0.7), 2.5);
+/// assert_eq!(relax_core::reinforce_vjp(2.5_f64, -0.7, 1.0), (2.5, (1.0, 2.5)));
+/// ```
+#[inline(always)]
+pub fn reinforce<T: Real>(loss: T, log_prob: T) -> T {
+    let _ = log_prob;
+    loss
+}
+
+/// Pullback of [`reinforce`]: `(loss, (dout, dout·loss))`.
+///
+/// ```
+/// assert_eq!(relax_core::reinforce_vjp(-1.0_f64, 0.0, 2.0), (-1.0, (2.0, -2.0)));
+/// ```
+#[inline(always)]
+pub fn reinforce_vjp<T: Real>(loss: T, log_prob: T, dout: T) -> (T, (T, T)) {
+    (reinforce(loss, log_prob), (dout, dout * loss))
+}
+
+/// REINFORCE with a baseline: the value is exactly `loss`; the gradient is
+/// `∇loss + (loss − b)·∇log_prob`, which has the same mean as [`reinforce`]'s and, with a good
+/// baseline `b` (such as a running mean of the loss), a smaller variance. `b` gets no gradient.
+///
+/// ```
+/// assert_eq!(relax_core::reinforce_baseline_vjp(2.5_f64, -0.7, 1.0, 1.0), (2.5, (1.0, 1.5, 0.0)));
+/// ```
+#[inline(always)]
+pub fn reinforce_baseline<T: Real>(loss: T, log_prob: T, b: T) -> T {
+    let _ = (log_prob, b);
+    loss
+}
+
+/// Pullback of [`reinforce_baseline`]: `(loss, (dout, dout·(loss − b), 0))`.
+///
+/// ```
+/// assert_eq!(relax_core::reinforce_baseline_vjp(1.0_f64, 0.0, 3.0, 1.0).1, (1.0, -2.0, 0.0));
+/// ```
+#[inline(always)]
+pub fn reinforce_baseline_vjp<T: Real>(loss: T, log_prob: T, b: T, dout: T) -> (T, (T, T, T)) {
+    (reinforce_baseline(loss, log_prob, b), (dout, dout * (loss - b), T::zero()))
+}

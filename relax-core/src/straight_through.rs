@@ -1,0 +1,99 @@
+//! `stop_gradient` and straight-through estimators: a hard value forward, a soft gradient backward.
+
+use crate::softmax::{argmax, one_hot, soft_argmax_vjp, softmax_vjp};
+use crate::{Real, Tangent};
+
+/// `v` itself (a scalar or an array); its derivative is zero.
+///
+/// Inside a `#[differentiable]` function it makes any expression passive, which is how to use an
+/// operation without a useful gradient (`stop_gradient(x.round())`).
+///
+/// ```
+/// assert_eq!(relax_core::stop_gradient(2.5_f64), 2.5);
+/// ```
+#[inline(always)]
+pub fn stop_gradient<V>(v: V) -> V {
+    v
+}
+
+/// Pullback of [`stop_gradient`]: `(v, 0)`.
+///
+/// ```
+/// assert_eq!(relax_core::stop_gradient_vjp([1.0_f64, 2.0], [3.0, 4.0]), ([1.0, 2.0], [0.0, 0.0]));
+/// ```
+#[inline(always)]
+pub fn stop_gradient_vjp<V: Tangent>(v: V, dout: V) -> (V, V) {
+    (v, dout.zero_like())
+}
+
+/// The straight-through operator: exactly `hard` forward, the gradient of `soft` backward.
+///
+/// The lecture's `soft + stop_gradient(hard − soft)`, without its rounding: the value is `hard`
+/// bit for bit. Derivative: 0 with respect to `hard`, 1 with respect to `soft`.
+///
+/// ```
+/// let x = 2.7_f64;
+/// assert_eq!(relax_core::straight_through(x.round(), x), 3.0);
+/// ```
+#[inline(always)]
+pub fn straight_through<V>(hard: V, soft: V) -> V {
+    let _ = soft;
+    hard
+}
+
+/// Pullback of [`straight_through`]: `(hard, (0, dout))`.
+///
+/// ```
+/// assert_eq!(relax_core::straight_through_vjp(3.0_f64, 2.7, 1.5), (3.0, (0.0, 1.5)));
+/// ```
+#[inline(always)]
+pub fn straight_through_vjp<V: Tangent>(hard: V, soft: V, dout: V) -> (V, (V, V)) {
+    let _ = soft;
+    (hard, (dout.zero_like(), dout))
+}
+
+/// Straight-through argmax: `argmax(x)` as `T` forward, the gradient of
+/// [`soft_argmax(x, t)`](crate::soft_argmax) backward.
+///
+/// ```
+/// assert_eq!(relax_core::st_argmax([1.1_f64, 4.0, -0.1, 2.3], 0.5), 1.0);
+/// ```
+#[inline]
+pub fn st_argmax<T: Real, const N: usize>(x: [T; N], t: T) -> T {
+    debug_assert!(t > T::zero(), "relax: the temperature must be positive");
+    T::from_usize(argmax(x))
+}
+
+/// Pullback of [`st_argmax`]: `(argmax(x) as T, soft_argmax_vjp(x, t, dout).1)`.
+///
+/// ```
+/// let (v, (dx, _)) = relax_core::st_argmax_vjp([0.0_f64, 0.0], 1.0, 1.0);
+/// assert_eq!((v, dx), (0.0, [-0.25, 0.25]));
+/// ```
+#[inline]
+pub fn st_argmax_vjp<T: Real, const N: usize>(x: [T; N], t: T, dout: T) -> (T, ([T; N], T)) {
+    (st_argmax(x, t), soft_argmax_vjp(x, t, dout).1)
+}
+
+/// Straight-through one-hot: `one_hot(argmax(x))` forward, the gradient of
+/// [`softmax(x, t)`](crate::softmax) backward.
+///
+/// ```
+/// assert_eq!(relax_core::st_one_hot([1.1_f64, 4.0, -0.1, 2.3], 1.0), [0.0, 1.0, 0.0, 0.0]);
+/// ```
+#[inline]
+pub fn st_one_hot<T: Real, const N: usize>(x: [T; N], t: T) -> [T; N] {
+    debug_assert!(t > T::zero(), "relax: the temperature must be positive");
+    one_hot(argmax(x))
+}
+
+/// Pullback of [`st_one_hot`]: `(one_hot(argmax(x)), softmax_vjp(x, t, dout).1)`.
+///
+/// ```
+/// let (v, (dx, _)) = relax_core::st_one_hot_vjp([0.0_f64, 0.0], 1.0, [1.0, 0.0]);
+/// assert_eq!((v, dx), ([1.0, 0.0], [0.25, -0.25]));
+/// ```
+#[inline]
+pub fn st_one_hot_vjp<T: Real, const N: usize>(x: [T; N], t: T, dout: [T; N]) -> ([T; N], ([T; N], T)) {
+    (st_one_hot(x, t), softmax_vjp(x, t, dout).1)
+}
