@@ -1,0 +1,45 @@
+//! Rules of relax in a `#![no_std]` staticlib with its own panic handler and no allocator.
+#![no_std]
+
+use relax::prelude::*;
+
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    loop {}
+}
+
+/// Softmax, its pullback and a straight-through estimate, in f32.
+#[unsafe(no_mangle)]
+pub extern "C" fn relax_rules_f32(x: &[f32; 4], t: f32, out: &mut [f32; 4]) -> f32 {
+    let (y, (dx, dt)) = softmax_vjp(*x, t, [1.0, 0.0, 0.0, 0.0]);
+    *out = dx;
+    y[0] + dt + st_argmax(*x, t) + softplus(x[0]) + huber(x[1], 1.0)
+}
+
+/// Gumbel noise drawn by a caller-supplied RNG (feature `rand`).
+#[cfg(feature = "rand")]
+#[unsafe(no_mangle)]
+pub extern "C" fn relax_gumbel_f64(seed: u64) -> f64 {
+    struct Xorshift(u64);
+    impl relax::rand::TryRng for Xorshift {
+        type Error = core::convert::Infallible;
+        fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+            self.try_next_u64().map(|v| (v >> 32) as u32)
+        }
+        fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            Ok(self.0)
+        }
+        fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+            for b in dst {
+                *b = self.try_next_u64()? as u8;
+            }
+            Ok(())
+        }
+    }
+    let mut rng = Xorshift(seed | 1);
+    let g: [f64; 4] = gumbel_noise(&mut rng);
+    st_gumbel_argmax([0.0, 1.0, 2.0, 3.0], 0.5, &mut rng) + g[0] + normal_noise::<f64>(&mut rng)
+}
