@@ -15,8 +15,8 @@
 //! assert_eq!((value, dx, ddelta), (2.5, 1.0, 2.0));
 //! ```
 //!
-//! Families of rules live in one module each: [`activation`], [`loss`], [`softmax`],
-//! [`straight_through`], [`sampling`], [`score`]. [`ops`] holds the pullbacks of arithmetic and of
+//! Families of rules live in one module each: [`activation`], [`loss`], [`softmax`](mod@softmax),
+//! [`straight_through`](mod@straight_through), [`sampling`], [`score`]. [`ops`] holds the pullbacks of arithmetic and of
 //! the float methods, and [`tangent`] the traits the `#[differentiable]` attribute builds on.
 #![no_std]
 #![warn(missing_docs)]

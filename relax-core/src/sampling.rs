@@ -136,7 +136,7 @@ pub fn st_gumbel_argmax_with<T: Real, const N: usize>(logits: [T; N], g: [T; N],
 }
 
 /// Pullback of [`st_gumbel_argmax_with`]: `(argmax as T, (dlogits, dg, dt))` from
-/// [`soft_argmax_vjp`](crate::soft_argmax_vjp) at `logits + g`.
+/// [`soft_argmax_vjp`] at `logits + g`.
 ///
 /// ```
 /// let (v, (dl, dg, _)) = relax_core::st_gumbel_argmax_with_vjp([0.0_f64, 0.0], [0.0, 0.0], 1.0, 1.0);

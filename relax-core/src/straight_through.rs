@@ -76,7 +76,7 @@ pub fn st_argmax_vjp<T: Real, const N: usize>(x: [T; N], t: T, dout: T) -> (T, (
 }
 
 /// Straight-through one-hot: `one_hot(argmax(x))` forward, the gradient of
-/// [`softmax(x, t)`](crate::softmax) backward.
+/// [`softmax(x, t)`](crate::softmax()) backward.
 ///
 /// ```
 /// assert_eq!(relax_core::st_one_hot([1.1_f64, 4.0, -0.1, 2.3], 1.0), [0.0, 1.0, 0.0, 0.0]);
