@@ -126,6 +126,28 @@ impl<V: Tangent> AddCotangent<()> for V {
     fn add_cotangent(&mut self, _: ()) {}
 }
 
+/// A passive operand read as a value: itself, or what a reference points to (the item of
+/// `for v in xs` over a reference is `&T`). The adjoint sweep passes passive operands to pullbacks
+/// through it.
+pub trait IntoPrimal<V> {
+    /// The value.
+    fn into_primal(self) -> V;
+}
+
+impl<V> IntoPrimal<V> for V {
+    #[inline(always)]
+    fn into_primal(self) -> V {
+        self
+    }
+}
+
+impl<V: Copy> IntoPrimal<V> for &V {
+    #[inline(always)]
+    fn into_primal(self) -> V {
+        *self
+    }
+}
+
 /// Indexed access with the item type of `for v in self`: by value for arrays, by reference for
 /// references to arrays and slices. The attribute lowers `for v in xs` to an index loop with it,
 /// so that the adjoint can walk the same items backwards.

@@ -1,0 +1,206 @@
+//! The adjoint sweep: the statements of a block in reverse order, each accumulating cotangents
+//! into the adjoints of its operands through the relax-core pullback the rule table names.
+//! Branches read back which arm ran and its temporaries; loops run backwards, recomputing each
+//! iteration's temporaries (see `forward::Mode::Recompute`) before its adjoint.
+
+use std::collections::HashSet;
+
+use proc_macro2::TokenStream;
+use quote::{ToTokens, format_ident, quote};
+
+use crate::forward::{self, Ctx, Mode};
+use crate::ir::*;
+use crate::names;
+
+/// The adjoint code of `block`; `seed` is added to the adjoint of its result.
+pub fn adjoint(block: &Block, active: &[bool], ctx: Ctx, seed: Option<TokenStream>) -> TokenStream {
+    let krate = ctx.krate;
+    let mut decls = TokenStream::new();
+    for s in &block.stmts {
+        let temps: Vec<Temp> = match s {
+            Stmt::Read { temp, .. } | Stmt::Compute { temp, .. } | Stmt::Call { temp, .. } => vec![*temp],
+            Stmt::If(i) => i.result.into_iter().collect(),
+            _ => Vec::new(),
+        };
+        for t in temps.into_iter().filter(|t| active[*t]) {
+            let (d, v) = (names::adj(t), names::temp(t));
+            decls.extend(quote!(let mut #d = #krate::Tangent::zero_like(&#v);));
+        }
+        if let Stmt::Let { binding, active: true, value, .. } = s {
+            let (b, v) = (names::binding_adj(*binding), names::temp(*value));
+            decls.extend(quote!(let mut #b = #krate::Tangent::zero_like(&#v);));
+        }
+    }
+    let seed = match (seed, block.result) {
+        (Some(seed), Some(r)) if active[r] => {
+            let d = names::adj(r);
+            quote!(#krate::Tangent::add_tangent(&mut #d, #seed);)
+        }
+        _ => TokenStream::new(),
+    };
+    let body: TokenStream = block.stmts.iter().rev().map(|s| stmt(s, active, ctx)).collect();
+    quote!(#decls #seed #body)
+}
+
+/// `x` itself when active, else `x` read through `IntoPrimal` (a passive operand may be a
+/// reference, such as the item of `for v in xs`).
+fn operand(t: Temp, active: &[bool], krate: &syn::Path) -> TokenStream {
+    let x = names::temp(t);
+    if active[t] { x.into_token_stream() } else { quote!(#krate::IntoPrimal::into_primal(#x)) }
+}
+
+/// Calls `pullback(args…, dout)` and adds each float argument's cotangent to its adjoint.
+fn pull(
+    pullback: TokenStream,
+    args: &[Temp],
+    float_args: &[bool],
+    d: &proc_macro2::Ident,
+    active: &[bool],
+    krate: &syn::Path,
+) -> TokenStream {
+    let values = args
+        .iter()
+        .zip(float_args)
+        .map(|(t, is_float)| if *is_float { operand(*t, active, krate) } else { names::temp(*t).into_token_stream() });
+    let floats: Vec<Temp> = args.iter().zip(float_args).filter(|(_, f)| **f).map(|(t, _)| *t).collect();
+    let single = floats.len() == 1;
+    let adds = floats.iter().enumerate().filter(|(_, t)| active[**t]).map(|(k, t)| {
+        let da = names::adj(*t);
+        let g = if single {
+            quote!(__g)
+        } else {
+            let k = syn::Index::from(k);
+            quote!(__g.#k)
+        };
+        quote!(#krate::Tangent::add_tangent(&mut #da, #g);)
+    });
+    quote!({ let (_, __g) = #pullback(#(#values,)* #d); #(#adds)* })
+}
+
+fn stmt(s: &Stmt, active: &[bool], ctx: Ctx) -> TokenStream {
+    let krate = ctx.krate;
+    let add = |target: TokenStream, value: TokenStream| quote!(#krate::Tangent::add_tangent(&mut #target, #value););
+    match s {
+        Stmt::Passive { .. } | Stmt::Verbatim { .. } => TokenStream::new(),
+        Stmt::Read { temp, access } => {
+            let b = names::binding_adj(access.binding);
+            let idx = access.indices.iter().map(|t| names::temp(*t));
+            add(quote!(#b #([#idx])*), names::adj(*temp).into_token_stream())
+        }
+        Stmt::Compute { temp, op, args } => {
+            let d = names::adj(*temp);
+            let arg_adj = |k: usize| names::adj(args[k]);
+            match op {
+                Op::Binary { pullback, .. } => {
+                    let p = format_ident!("{}", pullback);
+                    pull(quote!(#krate::ops::#p), args, &[true, true], &d, active, krate)
+                }
+                Op::Neg => pull(quote!(#krate::ops::neg_vjp), args, &[true], &d, active, krate),
+                Op::Method { name, float_args } => {
+                    let p = format_ident!("{}_vjp", name);
+                    pull(quote!(#krate::ops::#p), args, float_args, &d, active, krate)
+                }
+                Op::Rule { name, generics, float_args } => {
+                    let p = format_ident!("{}_vjp", name, span = name.span());
+                    let turbofish = if generics.is_empty() { TokenStream::new() } else { quote!(::#generics) };
+                    pull(quote!(#krate::#p #turbofish), args, float_args, &d, active, krate)
+                }
+                Op::Array => (0..args.len())
+                    .filter(|k| active[args[*k]])
+                    .map(|k| add(arg_adj(k).into_token_stream(), quote!(#d[#k])))
+                    .collect(),
+                Op::Tuple => (0..args.len())
+                    .filter(|k| active[args[*k]])
+                    .map(|k| {
+                        let i = syn::Index::from(k);
+                        add(arg_adj(k).into_token_stream(), quote!(#d.#i))
+                    })
+                    .collect(),
+                Op::Repeat { .. } => {
+                    let da = arg_adj(0);
+                    quote!(for __e in #d { #krate::Tangent::add_tangent(&mut #da, __e); })
+                }
+                Op::Field { index } => {
+                    let (da, i) = (arg_adj(0), syn::Index::from(*index));
+                    add(quote!(#da.#i), d.into_token_stream())
+                }
+                Op::Index { indices } => {
+                    let (da, idx) = (arg_adj(0), indices.iter().map(|t| names::temp(*t)));
+                    add(quote!(#da #([#idx])*), d.into_token_stream())
+                }
+            }
+        }
+        Stmt::Call { temp, pullback, args, .. } => {
+            let (d, p, c) = (names::adj(*temp), names::temp(*pullback), names::cotangents(*temp));
+            let adds = args.iter().enumerate().filter_map(|(k, a)| match a {
+                CallArg::Active(t) | CallArg::ActiveRef(t) if active[*t] => {
+                    let (da, k) = (names::adj(*t), syn::Index::from(k));
+                    Some(quote!(#krate::AddCotangent::add_cotangent(&mut #da, #c.#k);))
+                }
+                _ => None,
+            });
+            quote!(let #c = #p(#d); #(#adds)*)
+        }
+        Stmt::Let { binding, active: true, value, .. } if active[*value] => {
+            add(names::adj(*value).into_token_stream(), names::binding_adj(*binding).into_token_stream())
+        }
+        Stmt::Let { .. } => TokenStream::new(),
+        Stmt::Write { access, mode, value } => {
+            let b = names::binding_adj(access.binding);
+            let idx: Vec<_> = access.indices.iter().map(|t| names::temp(*t)).collect();
+            let place = quote!(#b #([#idx])*);
+            let dv = names::adj(*value);
+            let propagate = active[*value].then(|| match mode {
+                WriteMode::Sub => quote!(#krate::Tangent::sub_tangent(&mut #dv, #place);),
+                _ => quote!(#krate::Tangent::add_tangent(&mut #dv, #place);),
+            });
+            let reset = (*mode == WriteMode::Set).then(|| quote!(#place = #krate::Tangent::zero_like(&#place);));
+            quote!(#propagate #reset)
+        }
+        Stmt::If(i) => {
+            let br = names::branch(i.id);
+            let arm = |b: &Block| {
+                let ex = forward::exports(b);
+                let seed = i.result.filter(|r| active[*r]).map(|r| names::adj(r).into_token_stream());
+                (quote!((#(#ex,)*)), adjoint(b, active, ctx, seed))
+            };
+            let ((then_pat, then_code), (else_pat, else_code)) = (arm(&i.then), arm(&i.otherwise));
+            quote! {
+                match #br {
+                    (::core::option::Option::Some(#then_pat), _) => { #then_code }
+                    (_, ::core::option::Option::Some(#else_pat)) => { #else_code }
+                    _ => {}
+                }
+            }
+        }
+        Stmt::For(f) => for_stmt(f, active, ctx),
+    }
+}
+
+fn for_stmt(f: &For, active: &[bool], ctx: Ctx) -> TokenStream {
+    let (index, lo, hi) = (names::temp(f.index), names::temp(f.lo), names::temp(f.hi));
+    let k = names::counter(f.id);
+    let step = forward::has_storage(f).then(|| quote!(#k -= 1;));
+    let restore = f.taped.iter().map(|(b, name)| {
+        let t = names::binding_tape(f.id, *b);
+        quote!(let mut #name = #t[#k];)
+    });
+    let snapshots = f.snapshots.iter().map(|(b, name)| {
+        let s = names::snapshot(f.id, *b);
+        quote!(let #name = #s;)
+    });
+    let mut locals: HashSet<BindingId> = f.taped.iter().map(|(b, _)| *b).collect();
+    forward::declared_in(&f.body, &mut locals);
+    let inner = Ctx { mode: Mode::Recompute { locals: &locals }, innermost_loop: Some(f.id), ..ctx };
+    let recompute = forward::forward(&f.body, inner);
+    let adjoint = adjoint(&f.body, active, inner, None);
+    quote! {
+        for #index in (#lo..#hi).rev() {
+            #step
+            #(#restore)*
+            #(#snapshots)*
+            #recompute
+            #adjoint
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! The attribute's pipeline: parse the options and the function, analyse the signature, lower the
+//! body, generate; errors are collected as values and become `compile_error!`s at the end.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::{emit, generic, lower, options, signature};
+
+/// Expands `#[differentiable(args)] item`. Never panics: every problem is a `syn::Error` at its
+/// span, emitted beside the original function and stubs of the generated ones.
+pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut func: syn::ItemFn = match syn::parse2(item.clone()) {
+        Ok(f) => f,
+        Err(e) => {
+            let e = syn::Error::new(e.span(), format!("#[differentiable] goes on a function: {e}"));
+            let err = e.to_compile_error();
+            return quote!(#err #item);
+        }
+    };
+    let mut errors = Vec::new();
+    let options = options::parse(args).unwrap_or_else(|e| {
+        errors.push(e);
+        options::Options { wrt: None, krate: syn::parse_quote!(::relax) }
+    });
+    let krate = &options.krate;
+    if let Some(c) = &func.sig.constness {
+        errors.push(syn::Error::new(c.span, "a `const fn` cannot be differentiated: remove `const`"));
+    }
+    if let Some(a) = &func.sig.asyncness {
+        errors.push(syn::Error::new(a.span, "an `async fn` cannot be differentiated"));
+    }
+    let Some(sig) = signature::analyse(&func.sig, options.wrt.as_deref(), &mut errors) else {
+        return finish(&func, None, errors, krate);
+    };
+    if let Some(real) = sig.real_params.first() {
+        generic::rewrite_literals(&mut func.block, real, krate);
+    }
+    if !errors.is_empty() {
+        return finish(&func, Some(&sig), errors, krate);
+    }
+    match lower::lower(&func.block, &sig, &func.sig.generics, krate) {
+        Ok(body) => {
+            let generated = emit::generated(&func, &sig, &body, krate);
+            quote!(#func #generated)
+        }
+        Err(errs) => finish(&func, Some(&sig), errs, krate),
+    }
+}
+
+fn finish(
+    func: &syn::ItemFn,
+    sig: Option<&signature::Signature>,
+    errors: Vec<syn::Error>,
+    krate: &syn::Path,
+) -> TokenStream {
+    let errors = errors.into_iter().map(|e| e.to_compile_error());
+    let stubs = sig.map(|s| emit::stubs(func, s, krate));
+    quote!(#func #stubs #(#errors)*)
+}

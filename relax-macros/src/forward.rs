@@ -1,0 +1,283 @@
+//! The forward sweep: the original computation, statement by statement, keeping in temporaries
+//! what the adjoint sweep needs. Its float operations are those of the original function, so the
+//! value is the same bit for bit.
+//!
+//! Run a second time inside a loop's adjoint (`Mode::Recompute`), it recomputes one iteration's
+//! temporaries from the iteration's inputs instead of storing them: it writes only bindings local
+//! to the loop (or restored from per-iteration storage), skips statements whose only effect is
+//! outside, and reads sampled values and impure calls back from their storage.
+
+use std::collections::HashSet;
+
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote};
+
+use crate::ir::*;
+use crate::names;
+
+/// Whether statements run for the first time or are recomputed in a loop's adjoint.
+#[derive(Clone, Copy)]
+pub enum Mode<'a> {
+    Forward,
+    /// Recomputing a loop body: `locals` are the bindings it may write.
+    Recompute {
+        locals: &'a HashSet<BindingId>,
+    },
+}
+
+/// Where code is generated: the crate path, the mode, and the innermost loop (for storage).
+#[derive(Clone, Copy)]
+pub struct Ctx<'a> {
+    pub krate: &'a syn::Path,
+    pub mode: Mode<'a>,
+    pub innermost_loop: Option<usize>,
+}
+
+/// The forward code of `block`'s statements (not its result).
+pub fn forward(block: &Block, ctx: Ctx) -> TokenStream {
+    block.stmts.iter().map(|s| stmt(s, ctx)).collect()
+}
+
+fn access_tokens(a: &Access) -> TokenStream {
+    let name = &a.name;
+    let idx = a.indices.iter().map(|t| names::temp(*t));
+    if a.deref && a.indices.is_empty() { quote!(*#name) } else { quote!(#name #([#idx])*) }
+}
+
+/// Reads a stored value of the innermost loop back (`Recompute`) or stores it (`Forward`).
+fn tape(what: TokenStream, key: Temp, ctx: Ctx) -> (bool, TokenStream) {
+    let Some(id) = ctx.innermost_loop else {
+        return (false, TokenStream::new());
+    };
+    let (tape, k) = (names::temp_tape(key), names::counter(id));
+    match ctx.mode {
+        Mode::Forward => (false, quote!(#tape[#k] = ::core::option::Option::Some(#what);)),
+        Mode::Recompute { .. } => {
+            (true, quote!(let ::core::option::Option::Some(#what) = #tape[#k].take() else { ::core::unreachable!() };))
+        }
+    }
+}
+
+fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
+    let krate = ctx.krate;
+    let recompute = matches!(ctx.mode, Mode::Recompute { .. });
+    let is_local = |b: &BindingId| match ctx.mode {
+        Mode::Recompute { locals } => locals.contains(b),
+        Mode::Forward => true,
+    };
+    match s {
+        Stmt::Passive { temp, expr, impure } => {
+            let t = names::temp(*temp);
+            if *impure {
+                let (replaces, stored) = tape(t.to_token_stream(), *temp, ctx);
+                if replaces {
+                    return stored;
+                }
+                return quote!(let #t = #expr; #stored);
+            }
+            quote!(let #t = #expr;)
+        }
+        Stmt::Verbatim { tokens, binds, assigns, impure } => {
+            let rerun = !impure && (!binds.is_empty() || (!assigns.is_empty() && assigns.iter().all(is_local)));
+            if recompute && !rerun { TokenStream::new() } else { tokens.clone() }
+        }
+        Stmt::Read { temp, access } => {
+            let (t, a) = (names::temp(*temp), access_tokens(access));
+            quote!(let #t = #a;)
+        }
+        Stmt::Compute { temp, op, args } => {
+            let t = names::temp(*temp);
+            let a: Vec<_> = args.iter().map(|x| names::temp(*x)).collect();
+            let value = match op {
+                Op::Binary { op, .. } => {
+                    let (l, r) = (&a[0], &a[1]);
+                    quote!(#l #op #r)
+                }
+                Op::Neg => {
+                    let x = &a[0];
+                    quote!(-#x)
+                }
+                Op::Method { name, .. } => {
+                    let (recv, rest) = (&a[0], &a[1..]);
+                    quote!(#recv.#name(#(#rest),*))
+                }
+                Op::Rule { name, generics, .. } => {
+                    let turbofish = if generics.is_empty() { TokenStream::new() } else { quote!(::#generics) };
+                    quote!(#krate::#name #turbofish (#(#a),*))
+                }
+                Op::Array => quote!([#(#a),*]),
+                Op::Repeat { len } => {
+                    let x = &a[0];
+                    quote!([#x; #len])
+                }
+                Op::Tuple => quote!((#(#a,)*)),
+                Op::Field { index } => {
+                    let (x, i) = (&a[0], syn::Index::from(*index));
+                    quote!(#x.#i)
+                }
+                Op::Index { indices } => {
+                    let (x, idx) = (&a[0], indices.iter().map(|t| names::temp(*t)));
+                    quote!(#x #([#idx])*)
+                }
+            };
+            quote!(let #t = #value;)
+        }
+        Stmt::Call { temp, pullback, callee, args, impure } => {
+            let (t, p) = (names::temp(*temp), names::temp(*pullback));
+            if *impure {
+                let (replaces, stored) = tape(quote!((#t, #p)), *temp, ctx);
+                if replaces {
+                    return stored;
+                }
+                let call = call_tokens(callee, args);
+                return quote!(let (#t, #p) = #call; #stored);
+            }
+            let call = call_tokens(callee, args);
+            quote!(let (#t, #p) = #call;)
+        }
+        Stmt::Let { name, mutable, ty, value, .. } => {
+            let v = names::temp(*value);
+            let m = mutable.then(|| quote!(mut));
+            let ty = ty.as_ref().map(|ty| quote!(: #ty));
+            quote!(let #m #name #ty = #v;)
+        }
+        Stmt::Write { access, mode, value } => {
+            if !is_local(&access.binding) {
+                return TokenStream::new();
+            }
+            let (a, v) = (access_tokens(access), names::temp(*value));
+            match mode {
+                WriteMode::Set => quote!(#a = #v;),
+                WriteMode::Add => quote!(#a += #v;),
+                WriteMode::Sub => quote!(#a -= #v;),
+            }
+        }
+        Stmt::If(i) => if_stmt(i, ctx),
+        Stmt::For(f) => for_stmt(f, ctx),
+    }
+}
+
+fn call_tokens(callee: &TokenStream, args: &[CallArg]) -> TokenStream {
+    let args = args.iter().map(|a| match a {
+        CallArg::Active(t) => names::temp(*t).into_token_stream(),
+        CallArg::ActiveRef(t) => {
+            let t = names::temp(*t);
+            quote!(&#t)
+        }
+        CallArg::Data(tokens) => tokens.clone(),
+    });
+    quote!(#callee(#(#args),*))
+}
+
+/// The locals a block defines at its own level, which its adjoint reads.
+pub fn exports(block: &Block) -> Vec<proc_macro2::Ident> {
+    let mut out = Vec::new();
+    for s in &block.stmts {
+        match s {
+            Stmt::Passive { temp, .. } | Stmt::Read { temp, .. } | Stmt::Compute { temp, .. } => {
+                out.push(names::temp(*temp))
+            }
+            Stmt::Call { temp, pullback, .. } => out.extend([names::temp(*temp), names::temp(*pullback)]),
+            Stmt::If(i) => {
+                out.push(names::branch(i.id));
+                out.extend(i.result.map(names::temp));
+            }
+            Stmt::For(f) => {
+                out.extend(f.snapshots.iter().map(|(b, _)| names::snapshot(f.id, *b)));
+                out.extend(f.taped.iter().map(|(b, _)| names::binding_tape(f.id, *b)));
+                out.extend(f.impure.iter().map(|t| names::temp_tape(*t)));
+                if has_storage(f) {
+                    out.push(names::counter(f.id));
+                }
+            }
+            Stmt::Verbatim { .. } | Stmt::Let { .. } | Stmt::Write { .. } => {}
+        }
+    }
+    out
+}
+
+pub fn has_storage(f: &For) -> bool {
+    !f.taped.is_empty() || !f.impure.is_empty()
+}
+
+fn if_stmt(i: &If, ctx: Ctx) -> TokenStream {
+    let cond = names::temp(i.cond);
+    let br = names::branch(i.id);
+    let arm = |b: &Block, then: bool| {
+        let code = forward(b, ctx);
+        let ex = exports(b);
+        let some = quote!(::core::option::Option::Some((#(#ex,)*)));
+        let none = quote!(::core::option::Option::None);
+        let taken = if then { quote!((#some, #none)) } else { quote!((#none, #some)) };
+        match (i.result, b.result) {
+            (Some(_), Some(r)) => {
+                let r = names::temp(r);
+                quote!({ #code (#r, #taken) })
+            }
+            _ => quote!({ #code #taken }),
+        }
+    };
+    let (then, otherwise) = (arm(&i.then, true), arm(&i.otherwise, false));
+    match i.result {
+        Some(r) => {
+            let r = names::temp(r);
+            quote!(let (#r, #br) = if #cond #then else #otherwise;)
+        }
+        None => quote!(let #br = if #cond #then else #otherwise;),
+    }
+}
+
+fn for_stmt(f: &For, ctx: Ctx) -> TokenStream {
+    let (index, lo, hi) = (names::temp(f.index), names::temp(f.lo), names::temp(f.hi));
+    let bound = f.bound.clone().unwrap_or_else(|| quote!(0));
+    let k = names::counter(f.id);
+    let snapshots = f.snapshots.iter().map(|(b, name)| {
+        let s = names::snapshot(f.id, *b);
+        quote!(let #s = #name;)
+    });
+    let tapes = f.taped.iter().map(|(b, name)| {
+        let t = names::binding_tape(f.id, *b);
+        quote!(let mut #t = [#name; #bound];)
+    });
+    let temp_tapes = f.impure.iter().map(|t| {
+        let t = names::temp_tape(*t);
+        quote!(let mut #t = [const { ::core::option::Option::None }; #bound];)
+    });
+    let record = f.taped.iter().map(|(b, name)| {
+        let t = names::binding_tape(f.id, *b);
+        quote!(#t[#k] = #name;)
+    });
+    let storage = has_storage(f);
+    let counter = storage.then(|| quote!(let mut #k: usize = 0;));
+    let step = storage.then(|| quote!(#k += 1;));
+    let body = forward(&f.body, Ctx { innermost_loop: Some(f.id), ..ctx });
+    quote! {
+        #(#snapshots)*
+        #(#tapes)*
+        #(#temp_tapes)*
+        #counter
+        for #index in #lo..#hi {
+            #(#record)*
+            #body
+            #step
+        }
+    }
+}
+
+/// Every binding declared inside `block` (at any depth).
+pub fn declared_in(block: &Block, out: &mut HashSet<BindingId>) {
+    for s in &block.stmts {
+        match s {
+            Stmt::Let { binding, .. } => {
+                out.insert(*binding);
+            }
+            Stmt::Verbatim { binds, .. } => out.extend(binds.iter().map(|(b, _)| *b)),
+            Stmt::If(i) => {
+                declared_in(&i.then, out);
+                declared_in(&i.otherwise, out);
+            }
+            Stmt::For(f) => declared_in(&f.body, out),
+            _ => {}
+        }
+    }
+}

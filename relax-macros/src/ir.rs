@@ -1,0 +1,179 @@
+//! The intermediate form between the parser and the code generators: a function body as a tree
+//! of blocks of simple statements over numbered temporaries. Active operations name their operands
+//! by temporary and their derivative by a relax-core pullback; passive code is kept as tokens.
+//!
+//! A generator (the forward and adjoint sweeps here; a forward-mode `_jvp` later) reads this form
+//! and nothing else.
+
+use proc_macro2::TokenStream;
+use syn::Ident;
+
+/// A temporary: `__t{n}` in generated code, its adjoint `__d{n}`.
+pub type Temp = usize;
+
+/// A user binding (parameter, `let`, loop variable); its adjoint is `__b{n}`.
+pub type BindingId = usize;
+
+/// A place in a user binding: `x`, `x[i][j]`, or `*x` for a reference.
+#[derive(Clone)]
+pub struct Access {
+    pub binding: BindingId,
+    pub name: Ident,
+    /// Index temporaries, outermost first.
+    pub indices: Vec<Temp>,
+    /// The binding is a reference: read through it.
+    pub deref: bool,
+}
+
+/// How a write combines with the place's old value.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum WriteMode {
+    Set,
+    Add,
+    Sub,
+}
+
+/// An operation on temporaries whose derivative is a relax-core pullback.
+#[derive(Clone)]
+pub enum Op {
+    /// `a + b` and friends; `pullback` is the name in `relax_core::ops`.
+    Binary { op: syn::BinOp, pullback: &'static str },
+    /// `-a`.
+    Neg,
+    /// `recv.name(args…)`; `float_args[k]` says whether argument `k` (receiver first) is a float.
+    Method { name: Ident, float_args: Vec<bool> },
+    /// A rule of relax-core: `path(args…)`, pullback `path_vjp`; `float_args` as for methods.
+    Rule { name: Ident, generics: TokenStream, float_args: Vec<bool> },
+    /// `[a, b, …]`.
+    Array,
+    /// `[a; len]`.
+    Repeat { len: TokenStream },
+    /// `(a, b, …)`.
+    Tuple,
+    /// `a.k` of a tuple.
+    Field { index: usize },
+    /// `a[i][j]` of a temporary.
+    Index { indices: Vec<Temp> },
+}
+
+/// An argument of a call of another differentiable function.
+#[derive(Clone)]
+pub enum CallArg {
+    /// An active value, passed as the temporary.
+    Active(Temp),
+    /// `&e` of an active array, passed as `&temporary`.
+    ActiveRef(Temp),
+    /// Data, passed as written.
+    Data(TokenStream),
+}
+
+/// One statement.
+#[derive(Clone)]
+pub enum Stmt {
+    /// `let __t = expr;` for a passive expression. `impure` marks expressions that may have side
+    /// effects (an RNG draw): they run once, and loops store their values.
+    Passive {
+        temp: Temp,
+        expr: TokenStream,
+        impure: bool,
+    },
+    /// A passive statement of the user's, copied verbatim: `binds` are the bindings a `let`
+    /// declares, `assigns` the bindings it writes to.
+    Verbatim {
+        tokens: TokenStream,
+        binds: Vec<(BindingId, Ident)>,
+        assigns: Vec<BindingId>,
+        impure: bool,
+    },
+    /// `let __t = access;`
+    Read {
+        temp: Temp,
+        access: Access,
+    },
+    /// `let __t = op(args…);`
+    Compute {
+        temp: Temp,
+        op: Op,
+        args: Vec<Temp>,
+    },
+    /// `let (__t, __p) = callee_fwd(args…);` where `__p` is the callee's pullback.
+    Call {
+        temp: Temp,
+        pullback: Temp,
+        callee: TokenStream,
+        args: Vec<CallArg>,
+        impure: bool,
+    },
+    /// `let [mut] name[: ty] = __t;`
+    Let {
+        binding: BindingId,
+        name: Ident,
+        mutable: bool,
+        active: bool,
+        ty: Option<syn::Type>,
+        value: Temp,
+    },
+    /// `access = __t;`, `access += __t;`, `access -= __t;`
+    Write {
+        access: Access,
+        mode: WriteMode,
+        value: Temp,
+    },
+    If(Box<If>),
+    For(Box<For>),
+}
+
+/// `if cond { then } else { otherwise }`, as a statement or with a result.
+#[derive(Clone)]
+pub struct If {
+    pub id: usize,
+    /// A passive `bool` temporary.
+    pub cond: Temp,
+    pub then: Block,
+    pub otherwise: Block,
+    /// The temporary that holds the `if`'s value.
+    pub result: Option<Temp>,
+}
+
+/// `for __i in lo..hi { body }`; `for v in xs` is lowered to this form.
+#[derive(Clone)]
+pub struct For {
+    pub id: usize,
+    /// The iteration variable (a passive temporary).
+    pub index: Temp,
+    pub lo: Temp,
+    pub hi: Temp,
+    /// A compile-time bound on the number of iterations, where one is known.
+    pub bound: Option<TokenStream>,
+    pub body: Block,
+    /// Outer bindings the body reads and writes: their value at the start of every iteration is
+    /// stored (needs `bound`).
+    pub taped: Vec<(BindingId, Ident)>,
+    /// Outer bindings the body reads that may change after the loop: copied before it.
+    pub snapshots: Vec<(BindingId, Ident)>,
+    /// Statements of the body with side effects whose values are stored per iteration.
+    pub impure: Vec<Temp>,
+}
+
+/// A sequence of statements and the temporary that holds its value, if any.
+#[derive(Clone, Default)]
+pub struct Block {
+    pub stmts: Vec<Stmt>,
+    pub result: Option<Temp>,
+}
+
+impl Block {
+    /// Holds nothing to differentiate: it can be emitted as written.
+    pub fn is_passive(&self) -> bool {
+        self.result.is_none() && self.stmts.iter().all(|s| matches!(s, Stmt::Verbatim { .. }))
+    }
+}
+
+/// A lowered function body.
+pub struct Body {
+    pub block: Block,
+    /// Whether each temporary is active (has an adjoint).
+    pub active: Vec<bool>,
+    /// The bindings of the parameters, in parameter order.
+    pub params: Vec<BindingId>,
+}

@@ -1,0 +1,52 @@
+//! The names of generated locals. Every name starts with `__` so that rustc's unused-variable lint
+//! passes over those a sweep does not use.
+
+use proc_macro2::Ident;
+use quote::format_ident;
+
+use crate::ir::{BindingId, Temp};
+
+/// A temporary.
+pub fn temp(t: Temp) -> Ident {
+    crate::lower::temp_ident(t)
+}
+
+/// The adjoint of a temporary.
+pub fn adj(t: Temp) -> Ident {
+    format_ident!("__d{}", t)
+}
+
+/// The adjoint of a user binding.
+pub fn binding_adj(b: BindingId) -> Ident {
+    format_ident!("__b{}", b)
+}
+
+/// The record of which branch an `if` took, and the temporaries it computed.
+pub fn branch(id: usize) -> Ident {
+    format_ident!("__br{}", id)
+}
+
+/// A loop's iteration counter.
+pub fn counter(id: usize) -> Ident {
+    format_ident!("__k{}", id)
+}
+
+/// Per-iteration storage of a binding a loop reads and writes.
+pub fn binding_tape(id: usize, b: BindingId) -> Ident {
+    format_ident!("__tape{}_{}", id, b)
+}
+
+/// Per-iteration storage of an impure temporary (sampled noise, a call with `&mut` data).
+pub fn temp_tape(t: Temp) -> Ident {
+    format_ident!("__tape_t{}", t)
+}
+
+/// A copy, taken before a loop, of a binding the loop reads.
+pub fn snapshot(id: usize, b: BindingId) -> Ident {
+    format_ident!("__s{}_{}", id, b)
+}
+
+/// The cotangents a callee's pullback returns.
+pub fn cotangents(t: Temp) -> Ident {
+    format_ident!("__c{}", t)
+}

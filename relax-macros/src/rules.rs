@@ -1,0 +1,186 @@
+//! The one table that maps rule and method names to relax-core: which arguments are
+//! differentiated, and which pullback the adjoint sweep calls. Nothing here knows a derivative; the
+//! pullbacks live in relax-core (`relax_core::NAME_vjp`, `relax_core::ops::NAME_vjp`).
+
+/// How a rule treats one argument.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Arg {
+    /// A float argument that is differentiated.
+    Diff,
+    /// A float argument whose cotangent is dropped (the hard half of `straight_through`).
+    Hard,
+    /// An RNG, passed through untouched.
+    Rng,
+}
+
+/// How a rule is differentiated.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Form {
+    /// The value is `NAME(args)`, the pullback `NAME_vjp(args…, dout) -> (value, G)` with one
+    /// cotangent per float argument.
+    Pullback,
+    /// Draws noise, then applies an explicit-noise rule: `explicit(args…)` with
+    /// `noise(rng)` inserted at position `noise_at` (exactly what relax-core's RNG rules do).
+    Sampled { noise: &'static str, explicit: &'static str, noise_at: usize },
+    /// No derivative: the call is passive (an integer, a constant, `stop_gradient`, noise).
+    Passive,
+}
+
+/// One rule of relax-core.
+pub struct Rule {
+    pub name: &'static str,
+    pub args: &'static [Arg],
+    pub form: Form,
+}
+
+use Arg::{Diff, Hard, Rng};
+
+const fn pullback(name: &'static str, args: &'static [Arg]) -> Rule {
+    Rule { name, args, form: Form::Pullback }
+}
+
+const fn passive(name: &'static str) -> Rule {
+    Rule { name, args: &[], form: Form::Passive }
+}
+
+const fn sampled(
+    name: &'static str,
+    args: &'static [Arg],
+    noise: &'static str,
+    explicit: &'static str,
+    noise_at: usize,
+) -> Rule {
+    Rule { name, args, form: Form::Sampled { noise, explicit, noise_at } }
+}
+
+/// Every rule of SPEC.md's table.
+pub const RULES: &[Rule] = &[
+    pullback("relu", &[Diff]),
+    pullback("softplus", &[Diff]),
+    pullback("sigmoid", &[Diff]),
+    pullback("huber", &[Diff, Diff]),
+    pullback("smooth_l1", &[Diff, Diff]),
+    pullback("softmax", &[Diff, Diff]),
+    pullback("log_softmax", &[Diff, Diff]),
+    pullback("logsumexp", &[Diff, Diff]),
+    pullback("soft_argmax", &[Diff, Diff]),
+    pullback("soft_max", &[Diff, Diff]),
+    pullback("sum", &[Diff]),
+    pullback("mean", &[Diff]),
+    pullback("dot", &[Diff, Diff]),
+    pullback("straight_through", &[Hard, Diff]),
+    pullback("st_argmax", &[Diff, Diff]),
+    pullback("st_one_hot", &[Diff, Diff]),
+    pullback("normal_reparam", &[Diff, Diff, Diff]),
+    pullback("gumbel_from_uniform", &[Diff]),
+    pullback("gumbel_softmax_with", &[Diff, Diff, Diff]),
+    pullback("st_gumbel_softmax_with", &[Diff, Diff, Diff]),
+    pullback("st_gumbel_argmax_with", &[Diff, Diff, Diff]),
+    pullback("reinforce", &[Diff, Diff]),
+    pullback("reinforce_baseline", &[Diff, Diff, Diff]),
+    sampled("normal_rsample", &[Diff, Diff, Rng], "normal_noise", "normal_reparam", 2),
+    sampled("gumbel_softmax", &[Diff, Diff, Rng], "gumbel_noise", "gumbel_softmax_with", 1),
+    sampled("st_gumbel_softmax", &[Diff, Diff, Rng], "gumbel_noise", "st_gumbel_softmax_with", 1),
+    sampled("st_gumbel_argmax", &[Diff, Diff, Rng], "gumbel_noise", "st_gumbel_argmax_with", 1),
+    passive("stop_gradient"),
+    passive("argmax"),
+    passive("one_hot"),
+    passive("normal_noise"),
+    passive("gumbel_noise"),
+    passive("categorical_sample"),
+    passive("categorical_sample_with"),
+];
+
+/// Rules whose result is an integer computed from their float arguments: on active values they
+/// have no useful gradient, and the error says what to use instead.
+pub fn integer_result_hint(name: &str) -> Option<&'static str> {
+    match name {
+        "argmax" => {
+            Some("use `st_argmax(x, t)` (straight-through) or `soft_argmax(x, t)`, or wrap it in `stop_gradient(..)`")
+        }
+        "categorical_sample" | "categorical_sample_with" => Some(
+            "use `st_gumbel_softmax`/`st_gumbel_argmax` (straight-through) or `reinforce` with the sample's log-probability",
+        ),
+        _ => None,
+    }
+}
+
+pub fn rule(name: &str) -> Option<&'static Rule> {
+    RULES.iter().find(|r| r.name == name)
+}
+
+/// How a float method treats one argument (the receiver first).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum MethodArg {
+    /// A float, differentiated.
+    Float,
+    /// An integer (`powi`'s exponent), passed through.
+    Int,
+}
+
+/// A float method and its pullback in `relax_core::ops`.
+pub struct Method {
+    pub name: &'static str,
+    pub args: &'static [MethodArg],
+}
+
+use MethodArg::{Float, Int};
+
+const fn method(name: &'static str, args: &'static [MethodArg]) -> Method {
+    Method { name, args }
+}
+
+/// The float methods of SPEC.md; the pullback of `x.NAME(..)` is `ops::NAME_vjp`.
+pub const METHODS: &[Method] = &[
+    method("exp", &[Float]),
+    method("exp2", &[Float]),
+    method("exp_m1", &[Float]),
+    method("ln", &[Float]),
+    method("ln_1p", &[Float]),
+    method("log2", &[Float]),
+    method("log10", &[Float]),
+    method("sqrt", &[Float]),
+    method("cbrt", &[Float]),
+    method("recip", &[Float]),
+    method("powi", &[Float, Int]),
+    method("powf", &[Float, Float]),
+    method("sin", &[Float]),
+    method("cos", &[Float]),
+    method("tan", &[Float]),
+    method("asin", &[Float]),
+    method("acos", &[Float]),
+    method("atan", &[Float]),
+    method("atan2", &[Float, Float]),
+    method("sinh", &[Float]),
+    method("cosh", &[Float]),
+    method("tanh", &[Float]),
+    method("abs", &[Float]),
+    method("max", &[Float, Float]),
+    method("min", &[Float, Float]),
+    method("clamp", &[Float, Float, Float]),
+    method("hypot", &[Float, Float]),
+    method("mul_add", &[Float, Float, Float]),
+];
+
+pub fn method_rule(name: &str) -> Option<&'static Method> {
+    METHODS.iter().find(|m| m.name == name)
+}
+
+/// Methods whose derivative is zero almost everywhere: a compile error on active values.
+pub fn step_method(name: &str) -> bool {
+    matches!(
+        name,
+        "round" | "floor" | "ceil" | "trunc" | "fract" | "signum" | "round_ties_even" | "rem_euclid" | "div_euclid"
+    )
+}
+
+/// The pullback of a binary arithmetic operator, in `relax_core::ops`.
+pub fn binary_pullback(op: &syn::BinOp) -> Option<&'static str> {
+    match op {
+        syn::BinOp::Add(_) => Some("add_vjp"),
+        syn::BinOp::Sub(_) => Some("sub_vjp"),
+        syn::BinOp::Mul(_) => Some("mul_vjp"),
+        syn::BinOp::Div(_) => Some("div_vjp"),
+        _ => None,
+    }
+}

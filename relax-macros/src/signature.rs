@@ -1,0 +1,201 @@
+//! What the signature says: which parameters are differentiated (from how their types are
+//! spelled, or from `wrt`), the float type parameters, and the shape of the output.
+
+use proc_macro2::TokenStream;
+use quote::ToTokens;
+use syn::spanned::Spanned;
+use syn::{FnArg, GenericParam, Ident, Pat, Type, TypeParamBound, WherePredicate};
+
+/// One parameter of the function.
+pub struct Param {
+    pub ident: Ident,
+    pub mutable: bool,
+    pub ty: Type,
+    /// Differentiated, and if so whether it is a reference to an array.
+    pub diff: Option<ByRef>,
+    /// `&mut …`: passing it on may have side effects.
+    pub mut_ref: bool,
+    /// The length of an array (or of the array behind a reference), for loop bounds.
+    pub array_len: Option<TokenStream>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum ByRef {
+    No,
+    Yes,
+}
+
+/// The analysed signature.
+pub struct Signature {
+    pub params: Vec<Param>,
+    /// Indices into `params`, in gradient order.
+    pub wrt: Vec<usize>,
+    /// Type parameters bounded by `Real`.
+    pub real_params: Vec<Ident>,
+    pub output: Type,
+    /// The output is a float type: `NAME_grad` exists.
+    pub scalar_output: bool,
+}
+
+/// Type parameters bounded by `Real` (in their declaration or a `where` clause).
+pub fn real_type_params(generics: &syn::Generics) -> Vec<Ident> {
+    let is_real = |b: &TypeParamBound| matches!(b, TypeParamBound::Trait(t) if t.path.segments.last().is_some_and(|s| s.ident == "Real"));
+    let mut out: Vec<Ident> = generics
+        .params
+        .iter()
+        .filter_map(|p| match p {
+            GenericParam::Type(t) if t.bounds.iter().any(is_real) => Some(t.ident.clone()),
+            _ => None,
+        })
+        .collect();
+    if let Some(w) = &generics.where_clause {
+        for pred in &w.predicates {
+            if let WherePredicate::Type(pt) = pred
+                && pt.bounds.iter().any(is_real)
+                && let Type::Path(p) = &pt.bounded_ty
+                && let Some(id) = p.path.get_ident()
+                && !out.contains(id)
+            {
+                out.push(id.clone());
+            }
+        }
+    }
+    out
+}
+
+pub fn is_float_type(ty: &Type, reals: &[Ident]) -> bool {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => {
+            p.path.get_ident().is_some_and(|id| id == "f32" || id == "f64" || reals.contains(id))
+        }
+        Type::Paren(p) => is_float_type(&p.elem, reals),
+        Type::Group(g) => is_float_type(&g.elem, reals),
+        _ => false,
+    }
+}
+
+/// A float type or a (nested) array of one.
+pub fn is_float_array_or_scalar(ty: &Type, reals: &[Ident]) -> bool {
+    match ty {
+        Type::Array(a) => is_float_array_or_scalar(&a.elem, reals),
+        _ => is_float_type(ty, reals),
+    }
+}
+
+/// A float type, an array of one, or a tuple of those: what an output may be.
+fn is_differentiable_output(ty: &Type, reals: &[Ident]) -> bool {
+    match ty {
+        Type::Tuple(t) => {
+            !t.elems.is_empty()
+                && t.elems.iter().all(|e| is_differentiable_output(e, reals) || !is_float_like(e, reals))
+        }
+        _ => is_float_array_or_scalar(ty, reals),
+    }
+}
+
+/// Mentions a float type anywhere: non-float parts of an output are ignored.
+fn is_float_like(ty: &Type, reals: &[Ident]) -> bool {
+    match ty {
+        Type::Tuple(t) => t.elems.iter().any(|e| is_float_like(e, reals)),
+        Type::Array(a) => is_float_like(&a.elem, reals),
+        _ => is_float_type(ty, reals),
+    }
+}
+
+pub fn analyse(sig: &syn::Signature, wrt: Option<&[Ident]>, errors: &mut Vec<syn::Error>) -> Option<Signature> {
+    let reals = real_type_params(&sig.generics);
+    let mut params = Vec::new();
+    for input in &sig.inputs {
+        let pt = match input {
+            FnArg::Typed(pt) => pt,
+            FnArg::Receiver(r) => {
+                errors.push(syn::Error::new(r.span(), "#[differentiable] takes free functions: `self` parameters are not supported; pass the fields you differentiate as parameters"));
+                return None;
+            }
+        };
+        let (ident, mutable) = match &*pt.pat {
+            Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => (pi.ident.clone(), pi.mutability.is_some()),
+            other => {
+                errors.push(syn::Error::new(
+                    other.span(),
+                    "#[differentiable] needs a plain name for every parameter (`x: f64`); destructure inside the body",
+                ));
+                return None;
+            }
+        };
+        let ty = (*pt.ty).clone();
+        let (by_value, by_ref, mut_ref, array_len) = match &ty {
+            Type::Reference(r) => {
+                let len = match &*r.elem {
+                    Type::Array(a) => Some(a.len.to_token_stream()),
+                    _ => None,
+                };
+                (
+                    false,
+                    r.mutability.is_none()
+                        && matches!(&*r.elem, Type::Array(_))
+                        && is_float_array_or_scalar(&r.elem, &reals),
+                    r.mutability.is_some(),
+                    len,
+                )
+            }
+            Type::Array(a) => (is_float_array_or_scalar(&ty, &reals), false, false, Some(a.len.to_token_stream())),
+            _ => (is_float_type(&ty, &reals), false, false, None),
+        };
+        let diff = match wrt {
+            None => by_value.then_some(ByRef::No),
+            Some(names) => names.contains(&ident).then_some(if by_ref { ByRef::Yes } else { ByRef::No }),
+        };
+        if let (Some(names), Some(_)) = (wrt, diff)
+            && !(by_value || by_ref)
+        {
+            let name = names.iter().find(|n| **n == ident).unwrap_or(&ident);
+            errors.push(syn::Error::new(
+                name.span(),
+                format!("`{ident}` cannot be differentiated: its type `{}` is not a float type (f32, f64, a `T: Real`), an array of one, or a reference to such an array", ty.to_token_stream()),
+            ));
+        }
+        params.push(Param { ident, mutable, ty, diff, mut_ref, array_len });
+    }
+    let wrt_indices: Vec<usize> = match wrt {
+        None => (0..params.len()).filter(|&i| params[i].diff.is_some()).collect(),
+        Some(names) => {
+            let mut idx = Vec::new();
+            for n in names {
+                match params.iter().position(|p| p.ident == *n) {
+                    Some(i) => idx.push(i),
+                    None => {
+                        errors.push(syn::Error::new(n.span(), format!("`{n}` is not a parameter of `{}`", sig.ident)))
+                    }
+                }
+            }
+            idx
+        }
+    };
+    if wrt_indices.is_empty() && wrt.is_none_or(|w| !w.is_empty()) && errors.is_empty() {
+        errors.push(syn::Error::new(
+            sig.ident.span(),
+            format!("`{}` has no differentiable parameter: pass a float (f32, f64, `T: Real`) or an array of floats by value, or name a parameter in `#[differentiable(wrt(..))]`", sig.ident),
+        ));
+    } else if wrt.is_some_and(|w| w.is_empty()) {
+        errors.push(syn::Error::new(sig.ident.span(), "`wrt()` is empty: name the parameters to differentiate"));
+    }
+    let output = match &sig.output {
+        syn::ReturnType::Type(_, ty) => (**ty).clone(),
+        syn::ReturnType::Default => {
+            errors.push(syn::Error::new(
+                sig.ident.span(),
+                "a differentiable function returns a value: add `-> f64` (or a float array, or a tuple of those)",
+            ));
+            return None;
+        }
+    };
+    if !is_differentiable_output(&output, &reals) {
+        errors.push(syn::Error::new(
+            output.span(),
+            "a differentiable function returns a float, an array of floats, or a tuple of those (owned values)",
+        ));
+    }
+    let scalar_output = is_float_type(&output, &reals);
+    Some(Signature { params, wrt: wrt_indices, real_params: reals, output, scalar_output })
+}
