@@ -1,6 +1,8 @@
 //! Differentiable functions covering every construct of the supported language and every rule.
 //! Shared by the finite-difference tests and the allocation test.
 
+// The fixtures are written the way relax's language reads best: index loops, `w = w * 2.0`.
+#![allow(clippy::needless_range_loop, clippy::assign_op_pattern)]
 use rand::Rng;
 use relax::prelude::*;
 
