@@ -1,4 +1,5 @@
-//! Rules of relax in a `#![no_std]` staticlib with its own panic handler and no allocator.
+//! Rules of relax and generated gradients in a `#![no_std]` staticlib with its own panic handler
+//! and no allocator.
 #![no_std]
 
 use relax::prelude::*;
@@ -42,4 +43,30 @@ pub extern "C" fn relax_gumbel_f64(seed: u64) -> f64 {
     let mut rng = Xorshift(seed | 1);
     let g: [f64; 4] = gumbel_noise(&mut rng);
     st_gumbel_argmax([0.0, 1.0, 2.0, 3.0], 0.5, &mut rng) + g[0] + normal_noise::<f64>(&mut rng)
+}
+
+/// A loop, arrays, softmax and a straight-through estimate, differentiated in f32.
+#[differentiable]
+fn readout<T: Real, const N: usize>(w: [T; N], x: &[[T; N]; 4], t: T) -> T {
+    let mut logits = [0.0; 4];
+    for k in 0..4 {
+        let mut s = 0.0;
+        for i in 0..N {
+            s += w[i] * x[k][i];
+        }
+        logits[k] = s.tanh();
+    }
+    let p = softmax(logits, t);
+    let hard = st_one_hot(logits, t);
+    p[0] * 2.0 + hard[1] - soft_argmax(logits, t) * 0.5
+}
+
+/// One gradient step on `readout`'s weights.
+#[unsafe(no_mangle)]
+pub extern "C" fn relax_readout_step(w: &mut [f32; 3], x: &[[f32; 3]; 4]) -> f32 {
+    let (value, (dw, _)) = readout_grad(*w, x, 0.5);
+    for i in 0..3 {
+        w[i] -= 0.1 * dw[i];
+    }
+    value
 }

@@ -29,6 +29,8 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     if let Some(a) = &func.sig.asyncness {
         errors.push(syn::Error::new(a.span, "an `async fn` cannot be differentiated"));
     }
+    // Callers may use only the generated functions; the original is not dead code then.
+    func.attrs.push(syn::parse_quote!(#[allow(dead_code)]));
     let Some(sig) = signature::analyse(&func.sig, options.wrt.as_deref(), &mut errors) else {
         return finish(&func, None, errors, krate);
     };
