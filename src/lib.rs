@@ -1,5 +1,225 @@
-//! relax: compile-time reverse-mode automatic differentiation, with rules for the functions
-//! gradient descent cannot use as they are.
+//! relax: automatic differentiation at compile time, with rules for the functions gradient
+//! descent cannot use as they are.
+//!
+//! Put [`#[differentiable]`](macro@differentiable) on a plain numeric function over floats and
+//! fixed-size float arrays and get, beside it, reverse-mode gradient code: a forward sweep that
+//! keeps what it needs in local variables, and an adjoint sweep that calls the pullbacks of
+//! [relax-core](relax_core). It allocates nothing, uses no `unsafe`, and runs on `#![no_std]`.
+//!
+//! ```
+//! use relax::prelude::*;
+//!
+//! /// Mean Huber loss of a line through the data.
+//! #[differentiable]
+//! fn loss(w: f64, b: f64, xs: &[f64; 6], ys: &[f64; 6]) -> f64 {
+//!     let mut total = 0.0;
+//!     for i in 0..6 {
+//!         total += huber(w * xs[i] + b - ys[i], 1.0);
+//!     }
+//!     total / 6.0
+//! }
+//!
+//! // y = 2x + 1, and one outlier.
+//! let (xs, ys) = ([0.0, 1.0, 2.0, 3.0, 4.0, 5.0], [1.0, 3.0, 5.0, 7.0, 9.0, 40.0]);
+//! let (mut w, mut b) = (0.0, 0.0);
+//! for _ in 0..2000 {
+//!     let (_, (dw, db)) = loss_grad(w, b, &xs, &ys);
+//!     w -= 0.1 * dw;
+//!     b -= 0.1 * db;
+//! }
+//! // Close to the line through the five inliers (least squares gives w ≈ 6.1, b ≈ -4.5).
+//! assert!((w - 2.0).abs() < 0.5 && (b - 1.0).abs() < 0.5, "w = {w}, b = {b}");
+//! assert_eq!(loss_grad(w, b, &xs, &ys).0, loss(w, b, &xs, &ys)); // the same value, bit for bit
+//! ```
+//!
+//! # Relaxations, reparameterisations, straight-through
+//!
+//! Gradient descent needs functions that are continuous and differentiable almost everywhere.
+//! Three ideas extend its reach, and each rule of relax is one of them:
+//!
+//! * A **relaxation** replaces a function by a smooth approximation: [`softplus`] for [`relu`],
+//!   [`softmax`](softmax()) with a temperature for a one-hot `argmax`, [`soft_argmax`] and [`soft_max`] for
+//!   the index and value of the maximum, [`huber`] and [`smooth_l1`] for `|x|`. Lower temperatures
+//!   are closer to the hard function and have larger, noisier gradients.
+//! * A **reparameterisation** moves the randomness of a sample into an input that does not depend
+//!   on the parameters: `normal_rsample(mu, sigma, rng)` is `mu + sigma·z` with `z ~ N(0, 1)`
+//!   ([`normal_reparam`]); Gumbel-max draws a categorical sample as `argmax(logits + g)`
+//!   ([`categorical_sample_with`]), and Gumbel-softmax relaxes it ([`gumbel_softmax_with`]).
+//! * A **straight-through** estimator uses a hard value forward and a soft gradient backward:
+//!   [`straight_through(hard, soft)`](straight_through()), [`st_argmax`], [`st_one_hot`], and
+//!   [`st_gumbel_softmax_with`] (PyTorch's `hard=True`). It is biased but has low variance.
+//! * Where nothing is differentiable, the **score function** estimates the gradient of an
+//!   expected loss: [`reinforce`] and [`reinforce_baseline`] return the loss as their value and
+//!   `∇loss + (loss − b)·∇log_prob` as their gradient. Unbiased, and of high variance: a baseline
+//!   helps.
+//!
+//! Which to use: a relaxation when the soft output is acceptable downstream; straight-through when
+//! the forward pass must stay discrete; reparameterisation whenever the sampler allows it (the
+//! lowest variance); REINFORCE for anything else, with a baseline.
+//!
+//! # Derivative conventions at kinks
+//!
+//! As PyTorch and JAX: `relu'(0) = 0`, `abs'(0) = 0`, `sign(0) = 0` wherever a sign appears;
+//! `a.max(b)` and `a.min(b)` split the gradient evenly at a tie; `x.clamp(lo, hi)` passes it to `x`
+//! for `lo ≤ x ≤ hi` and to the active bound otherwise; where a method has no derivative (`sqrt`
+//! at 0, `powf` with base 0) the gradient is what its formula gives. Operations whose derivative
+//! is zero almost everywhere (`round`, `floor`, `ceil`, `trunc`, `fract`, `signum`, float `%`, an
+//! integer computed from active floats and cast back) are compile errors on differentiated values
+//! unless wrapped in [`stop_gradient`] or used as the hard half of [`straight_through`](straight_through()).
+//!
+//! # The generated functions
+//!
+//! For `fn loss(w: f64, b: f64, xs: &[f64; 8]) -> Out`, with the original's visibility, generics
+//! and `cfg`, lint, `inline`, `deprecated` and `doc` attributes:
+//!
+//! | function | signature | |
+//! |---|---|---|
+//! | `loss_grad` | `(w, b, xs) -> (Out, G)` | value and gradient, when `Out` is a float |
+//! | `loss_vjp` | `(w, b, xs, dout: Out) -> (Out, G)` | value and vector-Jacobian product, for any `Out` |
+//!
+//! `G` has one gradient per differentiated parameter, in parameter order (or `wrt` order), and a
+//! single one bare (as `jax.value_and_grad`). The differentiated parameters are those passed by
+//! value whose type is `f32`, `f64`, a type parameter bounded by [`Real`], or a (nested) array of
+//! one; everything else is data. `#[differentiable(wrt(x, w))]` names them explicitly and may name
+//! a reference to a float array, whose gradient is an owned array. `crate = path` names the
+//! `relax` crate when it is re-exported elsewhere.
+//!
+//! The value returned is the original's bit for bit; an RNG is advanced exactly as the original
+//! advances it; side effects on data happen once; calls of other differentiable functions run
+//! their forward work once (through the split form `__relax_fwd_NAME`, which returns the value and
+//! a pullback closure).
+//!
+//! # The supported language (for active code)
+//!
+//! Code that computes from data alone is copied as written, whatever Rust it is. Code that
+//! depends on a differentiated parameter may use: `let` (names, tuples of names, type
+//! annotations), `let mut`, reassignment and `+= -= *= /=`; `+ - * /` and unary `-`; integer→float
+//! `as` casts of data; array literals `[a, b]` and `[e; N]`; indexing for reading and writing
+//! (`y[i] = …`, `m[i][j]`); `*r` to copy an array out of a reference; `for i in lo..hi` and
+//! `for v in xs`; `if`/`else` as expression or statement with any condition; a final expression or
+//! `return` (outside loops); the float methods `exp exp2 exp_m1 ln ln_1p log2 log10 sqrt cbrt recip
+//! powi powf sin cos tan asin acos atan atan2 sinh cosh tanh abs max min clamp hypot mul_add`; the
+//! rules of [`prelude`]; and calls of other `#[differentiable]` functions, by name or path.
+//! Anything else on active values is a compile error at the construct, saying what to write
+//! instead. In a function generic over `T: Real`, unsuffixed float literals and `e as T` mean
+//! `T`'s value (the original is rewritten the same way).
+//!
+//! # Loops and their stack
+//!
+//! A loop's adjoint runs backwards over the iterations and recomputes each iteration's
+//! temporaries from its inputs, so most loops need no storage at all: an accumulation such as
+//! `total += huber(w * xs[i] + b - ys[i], 1.0)` over 10 000 points stores nothing, also over a
+//! slice of runtime length. A loop stores, per iteration, only the variables it both reads and
+//! writes (such as `p` in `p *= x[i]`) and the noise it samples: `size_of` of each, times the
+//! loop's bound, on the stack of the generated function. That needs a compile-time bound (a
+//! literal, a `const`, a const generic, `xs.len()` or `for v in xs` of an array); otherwise the
+//! error says what to change.
+//!
+//! # What the attribute generates
+//!
+//! For
+//!
+//! ```
+//! # use relax::prelude::*;
+//! #[differentiable]
+//! fn loss(w: f64, xs: &[f64; 3]) -> f64 {
+//!     let mut total = 0.0;
+//!     for i in 0..3 {
+//!         total += (w * xs[i]).sin();
+//!     }
+//!     total * w
+//! }
+//! # assert_eq!(loss_grad(0.5, &[1.0, 2.0, 3.0]).0, loss(0.5, &[1.0, 2.0, 3.0]));
+//! ```
+//!
+//! it generates (as `cargo expand` shows it):
+//!
+//! ```ignore
+//! #[doc(hidden)]
+//! #[allow(unused, clippy::all, clippy::pedantic, clippy::nursery)]
+//! fn __relax_fwd_loss<'__relax_ref1>(
+//!     w: f64,
+//!     xs: &'__relax_ref1 [f64; 3],
+//! ) -> (
+//!     f64,
+//!     impl ::core::ops::FnOnce(f64) -> (f64, ()) + use<'__relax_ref1>,
+//! ) {
+//!     let mut __b0 = ::relax::Tangent::zero_like(&w);
+//!     let __t0 = 0.0;
+//!     let mut total = __t0;
+//!     let __t2 = 0;
+//!     let __t3 = 3;
+//!     for __t1 in __t2..__t3 {
+//!         let i = __t1;
+//!         let __t4 = w;
+//!         let __t5 = xs[i];
+//!         let __t6 = __t4 * __t5;
+//!         let __t7 = __t6.sin();
+//!         total += __t7;
+//!     }
+//!     let __t8 = total;
+//!     let __t9 = w;
+//!     let __t10 = __t8 * __t9;
+//!     (__t10, move |__dout: f64| {
+//!         let mut __b2 = ::relax::Tangent::zero_like(&__t0);
+//!         let mut __d8 = ::relax::Tangent::zero_like(&__t8);
+//!         let mut __d9 = ::relax::Tangent::zero_like(&__t9);
+//!         let mut __d10 = ::relax::Tangent::zero_like(&__t10);
+//!         ::relax::Tangent::add_tangent(&mut __d10, __dout);
+//!         {
+//!             let (_, __g) = ::relax::ops::mul_vjp(__t8, __t9, __d10);
+//!             ::relax::Tangent::add_tangent(&mut __d8, __g.0);
+//!             ::relax::Tangent::add_tangent(&mut __d9, __g.1);
+//!         }
+//!         ::relax::Tangent::add_tangent(&mut __b0, __d9);
+//!         ::relax::Tangent::add_tangent(&mut __b2, __d8);
+//!         for __t1 in (__t2..__t3).rev() {
+//!             let i = __t1;
+//!             let __t4 = w;
+//!             let __t5 = xs[i];
+//!             let __t6 = __t4 * __t5;
+//!             let __t7 = __t6.sin();
+//!             let mut __d4 = ::relax::Tangent::zero_like(&__t4);
+//!             let mut __d6 = ::relax::Tangent::zero_like(&__t6);
+//!             let mut __d7 = ::relax::Tangent::zero_like(&__t7);
+//!             ::relax::Tangent::add_tangent(&mut __d7, __b2);
+//!             {
+//!                 let (_, __g) = ::relax::ops::sin_vjp(__t6, __d7);
+//!                 ::relax::Tangent::add_tangent(&mut __d6, __g);
+//!             }
+//!             {
+//!                 let (_, __g) =
+//!                     ::relax::ops::mul_vjp(__t4, ::relax::IntoPrimal::into_primal(__t5), __d6);
+//!                 ::relax::Tangent::add_tangent(&mut __d4, __g.0);
+//!             }
+//!             ::relax::Tangent::add_tangent(&mut __b0, __d4);
+//!         }
+//!         (__b0, ())
+//!     })
+//! }
+//! #[allow(dead_code)]
+//! #[doc = " Value and vector-Jacobian product of [`loss`] (generated by `#[differentiable]`): `dout` is the cotangent of the output; the gradients come one per differentiated parameter, in order."]
+//! #[allow(unused, clippy::all, clippy::pedantic, clippy::nursery)]
+//! fn loss_vjp(w: f64, xs: &[f64; 3], dout: f64) -> (f64, f64) {
+//!     let (__v, __pb) = __relax_fwd_loss(w, xs);
+//!     let __c = __pb(dout);
+//!     (__v, __c.0)
+//! }
+//! #[allow(dead_code)]
+//! #[doc = " Value and gradient of [`loss`] (generated by `#[differentiable]`)."]
+//! #[allow(unused, clippy::all, clippy::pedantic, clippy::nursery)]
+//! fn loss_grad(w: f64, xs: &[f64; 3]) -> (f64, f64) {
+//!     loss_vjp(w, xs, ::relax::num_traits::One::one())
+//! }
+//! ```
+//!
+//! # no_std
+//!
+//! Build with `default-features = false, features = ["libm"]` (add `rand` for the rules that take
+//! an RNG): relax, relax-core and the generated code then need neither `std` nor an allocator. The
+//! prelude brings `num_traits::Float` into scope, so float methods resolve through `libm`. Targets
+//! with their own entropy source pass noise to the explicit-noise rules ([`normal_reparam`], the
+//! `_with` rules).
 #![cfg_attr(not(feature = "std"), no_std)]
 
 pub use relax_core::*;

@@ -59,3 +59,27 @@ fn finish(
     let stubs = sig.map(|s| emit::stubs(func, s, krate));
     quote!(#func #stubs #(#errors)*)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::expand;
+    use quote::quote;
+
+    #[test]
+    #[ignore = "prints an expansion for the docs"]
+    fn print_expansion() {
+        let out = expand(
+            quote!(),
+            quote! {
+                fn loss(w: f64, xs: &[f64; 3]) -> f64 {
+                    let mut total = 0.0;
+                    for i in 0..3 {
+                        total += (w * xs[i]).sin();
+                    }
+                    total * w
+                }
+            },
+        );
+        println!("{out}");
+    }
+}

@@ -1,9 +1,9 @@
 //! The `#[differentiable]` attribute of [relax](https://docs.rs/relax): reverse-mode automatic
 //! differentiation by source transformation. See the `relax` crate for the guide.
 //!
-//! The stages, one module each: [`options`] and [`signature`] read the attribute and the
-//! signature, [`lower`] turns the body into the intermediate form of [`ir`] (using the table in
-//! [`rules`]), [`forward`] and [`adjoint`] generate the two sweeps, and [`emit`] assembles the
+//! The stages, one module each: `options` and `signature` read the attribute and the
+//! signature, `lower` turns the body into the intermediate form of `ir` (using the table in
+//! `rules`), `forward` and `adjoint` generate the two sweeps, and `emit` assembles the
 //! generated functions.
 
 mod adjoint;
