@@ -1,5 +1,5 @@
 //! Assembles what the attribute expands to: the original function, its split form
-//! `__relax_fwd_NAME` (value and pullback closure, which callers use), `NAME_vjp` and `NAME_grad`;
+//! `NAME__differentiable` (value and pullback closure, which callers use), `NAME_vjp` and `NAME_grad`;
 //! after errors, the original function, stubs with the generated signatures, and the errors.
 
 use proc_macro2::TokenStream;
@@ -26,7 +26,7 @@ fn copied_attrs(func: &ItemFn) -> Vec<&syn::Attribute> {
 /// Lints a generated body may trip that the user's code does not (unused temporaries, `mut`
 /// adjoints a function never writes, clippy's style lints).
 fn lint_allows() -> TokenStream {
-    quote!(#[allow(unused, clippy::all, clippy::pedantic, clippy::nursery)])
+    quote!(#[allow(unused, non_snake_case, clippy::all, clippy::pedantic, clippy::nursery)])
 }
 
 /// The cotangent type of each parameter position: its gradient type, or `()` for data.
@@ -103,7 +103,7 @@ fn parts(func: &ItemFn, sig: &Signature) -> Parts {
     Parts {
         vis: func.vis.clone(),
         attrs,
-        fwd: format_ident!("__relax_fwd_{}", name),
+        fwd: names::split_form(&name),
         name,
         generics,
         params: plain_params(func),

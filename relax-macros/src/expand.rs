@@ -9,12 +9,19 @@ use crate::{emit, generic, lower, options, signature};
 /// Expands `#[differentiable(args)] item`. Never panics: every problem is a `syn::Error` at its
 /// span, emitted beside the original function and stubs of the generated ones.
 pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    let (code, errors) = expand_parts(args, item);
+    let errors = errors.into_iter().map(|e| e.to_compile_error());
+    quote!(#code #(#errors)*)
+}
+
+/// The generated code (the original function, with the generated functions or their stubs) and
+/// the errors, apart.
+pub fn expand_parts(args: TokenStream, item: TokenStream) -> (TokenStream, Vec<syn::Error>) {
     let mut func: syn::ItemFn = match syn::parse2(item.clone()) {
         Ok(f) => f,
         Err(e) => {
             let e = syn::Error::new(e.span(), format!("#[differentiable] goes on a function: {e}"));
-            let err = e.to_compile_error();
-            return quote!(#err #item);
+            return (item, vec![e]);
         }
     };
     let mut errors = Vec::new();
@@ -43,7 +50,7 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     match lower::lower(&func.block, &sig, &func.sig.generics, krate) {
         Ok(body) => {
             let generated = emit::generated(&func, &sig, &body, krate);
-            quote!(#func #generated)
+            (quote!(#func #generated), Vec::new())
         }
         Err(errs) => finish(&func, Some(&sig), errs, krate),
     }
@@ -54,32 +61,7 @@ fn finish(
     sig: Option<&signature::Signature>,
     errors: Vec<syn::Error>,
     krate: &syn::Path,
-) -> TokenStream {
-    let errors = errors.into_iter().map(|e| e.to_compile_error());
+) -> (TokenStream, Vec<syn::Error>) {
     let stubs = sig.map(|s| emit::stubs(func, s, krate));
-    quote!(#func #stubs #(#errors)*)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::expand;
-    use quote::quote;
-
-    #[test]
-    #[ignore = "prints an expansion for the docs"]
-    fn print_expansion() {
-        let out = expand(
-            quote!(),
-            quote! {
-                fn loss(w: f64, xs: &[f64; 3]) -> f64 {
-                    let mut total = 0.0;
-                    for i in 0..3 {
-                        total += (w * xs[i]).sin();
-                    }
-                    total * w
-                }
-            },
-        );
-        println!("{out}");
-    }
+    (quote!(#func #stubs), errors)
 }

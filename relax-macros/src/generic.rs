@@ -20,8 +20,11 @@ impl VisitMut for Rewrite<'_> {
                     && f.suffix().is_empty()
                 {
                     let span = f.span();
-                    let v64 = syn::LitFloat::new(&format!("{}f64", f.base10_digits()), span);
-                    let v32 = syn::LitFloat::new(&format!("{}f32", f.base10_digits()), span);
+                    // `1e10` has the digits `10000000000`: give every repr a point.
+                    let digits = f.base10_digits();
+                    let point = if digits.contains('.') { "" } else { ".0" };
+                    let v64 = syn::LitFloat::new(&format!("{digits}{point}f64"), span);
+                    let v32 = syn::LitFloat::new(&format!("{digits}{point}f32"), span);
                     *expr = syn::parse_quote_spanned!(span=> <#real as #krate::Real>::select(#v64, #v32));
                 }
             }

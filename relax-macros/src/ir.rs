@@ -110,7 +110,7 @@ pub enum Stmt {
         name: Ident,
         mutable: bool,
         active: bool,
-        ty: Option<syn::Type>,
+        ty: Option<Box<syn::Type>>,
         value: Temp,
     },
     /// `access = __t;`, `access += __t;`, `access -= __t;`

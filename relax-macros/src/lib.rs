@@ -18,6 +18,8 @@ mod normalize;
 mod options;
 mod rules;
 mod signature;
+#[cfg(test)]
+mod tests;
 
 use proc_macro::TokenStream;
 

@@ -24,7 +24,7 @@ enum Value {
     /// Held by a passive temporary.
     PassiveTemp(Temp),
     /// A passive expression, not yet evaluated.
-    Passive(Expr),
+    Passive(Box<Expr>),
 }
 
 #[derive(Clone)]
@@ -37,6 +37,9 @@ struct Binding {
     depth: usize,
     array_len: Option<TokenStream>,
     mut_ref: bool,
+    /// A passive value computed from active ones (a comparison, an `argmax`): casting it back to
+    /// a float would silently drop a gradient.
+    tainted: bool,
 }
 
 struct LoopCtx {
@@ -50,6 +53,7 @@ struct LoopCtx {
 
 struct Lowerer<'a> {
     krate: &'a syn::Path,
+    real_params: Vec<Ident>,
     const_params: HashSet<String>,
     was_active: &'a HashSet<BindingId>,
     now_active: HashSet<BindingId>,
@@ -87,6 +91,7 @@ pub fn lower(
     for _ in 0..64 {
         let mut l = Lowerer {
             krate,
+            real_params: sig.real_params.clone(),
             const_params: const_params.clone(),
             was_active: &active,
             now_active: HashSet::new(),
@@ -215,7 +220,8 @@ impl Lowerer<'_> {
             self.now_active.insert(id);
         }
         let depth = self.scopes.len() - 1;
-        let b = Binding { id, name: name.clone(), active, mutable, deref, depth, array_len, mut_ref };
+        let tainted = false;
+        let b = Binding { id, name: name.clone(), active, mutable, deref, depth, array_len, mut_ref, tainted };
         self.all_bindings.insert(id, b.clone());
         self.scopes.last_mut().expect("a scope").push(b);
         id
@@ -260,6 +266,52 @@ impl Lowerer<'_> {
 
     fn mentions_active(&mut self, e: &Expr) -> bool {
         self.scan(&expr_mentions(e))
+    }
+
+    /// Mentions an active or a tainted binding.
+    fn mentions_derived(&self, e: &Expr) -> bool {
+        expr_mentions(e).iter().any(|i| self.lookup(i).is_some_and(|b| b.active || b.tainted))
+    }
+
+    fn taint_last(&mut self) {
+        if let Some(b) = self.scopes.last_mut().and_then(|s| s.last_mut()) {
+            b.tainted = true;
+        }
+    }
+
+    /// Reports casts to a float of values computed from active ones (outside `stop_gradient` and
+    /// the hard half of `straight_through`): their gradient would silently be zero.
+    fn check_casts(&mut self, e: &Expr) {
+        struct Casts<'a, 'b>(&'a mut Lowerer<'b>);
+        impl<'ast> Visit<'ast> for Casts<'_, '_> {
+            fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+                if let Expr::Path(p) = strip(&c.func)
+                    && let Some(id) = is_rule_path(&p.path)
+                {
+                    match id.to_string().as_str() {
+                        "stop_gradient" => return,
+                        "straight_through" => {
+                            c.args.iter().skip(1).for_each(|a| self.visit_expr(a));
+                            return;
+                        }
+                        _ => {}
+                    }
+                }
+                syn::visit::visit_expr_call(self, c);
+            }
+            fn visit_expr_cast(&mut self, c: &'ast syn::ExprCast) {
+                let to_float = crate::signature::is_float_type(&c.ty, &self.0.real_params);
+                if to_float && self.0.mentions_derived(&c.expr) {
+                    let what = pretty(&c.expr.to_token_stream());
+                    self.0.error(
+                        c.span(),
+                        format!("`{what}` is computed from differentiated values but is not a float (an index, a comparison, an `argmax`): cast back to a float its gradient would silently be zero. Use `st_argmax(x, t)` or `straight_through({what} as _, soft)` to pass a soft gradient, or wrap it in `stop_gradient(..)`"),
+                    );
+                }
+                syn::visit::visit_expr_cast(self, c);
+            }
+        }
+        Casts(self).visit_expr(e);
     }
 
     /// May have side effects when evaluated again: mentions `&mut`, a `&mut` binding or a macro.
@@ -345,7 +397,7 @@ impl Lowerer<'_> {
         let since = self.write_log.len();
         let tokens = local.to_token_stream();
         let (pat, ty) = match &local.pat {
-            Pat::Type(pt) => (&*pt.pat, Some((*pt.ty).clone())),
+            Pat::Type(pt) => (&*pt.pat, Some(pt.ty.clone())),
             p => (p, None),
         };
         let init = local.init.as_ref();
@@ -393,7 +445,14 @@ impl Lowerer<'_> {
                         out.stmts.push(Stmt::Let { binding, name, mutable, active: true, ty, value });
                     }
                     None => {
+                        let derived = init.is_some_and(|i| self.mentions_derived(&i.expr));
+                        if let Some(i) = init {
+                            self.check_casts(&i.expr);
+                        }
                         let id = self.declare(&name, mutable, false, false, None, false);
+                        if derived {
+                            self.taint_last();
+                        }
                         let v = self.verbatim(tokens, vec![(id, name)], since);
                         out.stmts.push(v);
                     }
@@ -428,9 +487,13 @@ impl Lowerer<'_> {
                 }
             }
             _ if !init_active => {
+                let derived = init.is_some_and(|i| self.mentions_derived(&i.expr));
                 let mut binds = Vec::new();
                 for id in pattern_idents(pat) {
                     binds.push((self.declare(&id, false, false, false, None, false), id));
+                    if derived {
+                        self.taint_last();
+                    }
                 }
                 let v = self.verbatim(tokens, binds, since);
                 out.stmts.push(v);
@@ -496,6 +559,7 @@ impl Lowerer<'_> {
             return;
         }
         if !b.active && !right_active {
+            self.check_casts(right);
             self.note(b.id, true);
             if op.is_some() || !index_exprs.is_empty() {
                 self.note(b.id, false);
@@ -557,7 +621,8 @@ impl Lowerer<'_> {
 
     fn lower_expr(&mut self, e: &Expr, out: &mut Block) -> Value {
         if !self.mentions_active(e) {
-            return Value::Passive(e.clone());
+            self.check_casts(e);
+            return Value::Passive(Box::new(e.clone()));
         }
         match e {
             Expr::Paren(p) => self.lower_expr(&p.expr, out),
@@ -571,14 +636,14 @@ impl Lowerer<'_> {
                     });
                     Value::Active(temp)
                 }
-                _ => Value::Passive(e.clone()),
+                _ => Value::Passive(Box::new(e.clone())),
             },
             Expr::Binary(b) => self.lower_binary(e, b, out),
             Expr::Unary(u) => match u.op {
                 UnOp::Neg(_) => {
                     let v = self.lower_expr(&u.expr, out);
                     if !self.is_active(&v) {
-                        return Value::Passive(e.clone());
+                        return Value::Passive(Box::new(e.clone()));
                     }
                     let a = self.materialize(v, out);
                     let temp = self.temp(true);
@@ -586,14 +651,17 @@ impl Lowerer<'_> {
                     Value::Active(temp)
                 }
                 UnOp::Deref(_) => self.lower_expr(&u.expr, out),
-                _ => Value::Passive(e.clone()),
+                _ => Value::Passive(Box::new(e.clone())),
             },
             Expr::Cast(c) => {
-                self.error(
-                    c.span(),
-                    "a cast of a differentiated value has no useful gradient: casts are for data (`i as f64`); for an integer computed from floats use `straight_through(hard, soft)` or wrap it in `stop_gradient(..)`",
-                );
-                Value::Passive(e.clone())
+                let mut scratch = Block::default();
+                let inner = self.lower_expr(&c.expr, &mut scratch);
+                if self.is_active(&inner) {
+                    self.error(c.span(), "casts of differentiated values are not supported: keep one float type through the computation (casts are for data, such as `i as f64`), or wrap the value in `stop_gradient(..)`");
+                } else {
+                    self.check_casts(e);
+                }
+                Value::Passive(Box::new(e.clone()))
             }
             Expr::Index(_) => self.lower_index(e, out),
             Expr::Array(a) => {
@@ -611,7 +679,7 @@ impl Lowerer<'_> {
             Expr::Field(f) => {
                 let syn::Member::Unnamed(index) = &f.member else {
                     self.error(f.span(), "fields of active values: only tuple fields (`t.0`) are supported");
-                    return Value::Passive(e.clone());
+                    return Value::Passive(Box::new(e.clone()));
                 };
                 let v = self.lower_expr(&f.base, out);
                 self.compute_all(Op::Field { index: index.index as usize }, vec![v], out)
@@ -625,7 +693,7 @@ impl Lowerer<'_> {
             },
             Expr::Return(r) => {
                 self.error(r.span(), "`return` inside a loop is not supported: compute the value in a variable and return it after the loop");
-                Value::Passive(e.clone())
+                Value::Passive(Box::new(e.clone()))
             }
             _ => self.unsupported(e),
         }
@@ -648,7 +716,7 @@ impl Lowerer<'_> {
             }
         };
         self.error(e.span(), what);
-        Value::Passive(e.clone())
+        Value::Passive(Box::new(e.clone()))
     }
 
     /// An op over `args`: passive when every argument is.
@@ -662,7 +730,7 @@ impl Lowerer<'_> {
                 Op::Tuple => syn::parse_quote!((#(#names,)*)),
                 _ => syn::parse_quote!((#(#names),*)),
             };
-            return Value::Passive(expr);
+            return Value::Passive(Box::new(expr));
         }
         let args: Vec<Temp> = args.into_iter().map(|a| self.materialize(a, out)).collect();
         let temp = self.temp(true);
@@ -676,7 +744,7 @@ impl Lowerer<'_> {
                 let l = self.lower_expr(&b.left, out);
                 let r = self.lower_expr(&b.right, out);
                 if !self.is_active(&l) && !self.is_active(&r) {
-                    return Value::Passive(e.clone());
+                    return Value::Passive(Box::new(e.clone()));
                 }
                 let (l, r) = (self.materialize(l, out), self.materialize(r, out));
                 let temp = self.temp(true);
@@ -685,14 +753,14 @@ impl Lowerer<'_> {
             }
             None if matches!(b.op, BinOp::Rem(_)) => {
                 self.error(b.op.span(), "float `%` has a zero derivative almost everywhere: wrap it in `stop_gradient(..)`, or use `straight_through(x % m, x)`");
-                Value::Passive(e.clone())
+                Value::Passive(Box::new(e.clone()))
             }
             None if is_compound(&b.op) => {
                 self.error(b.span(), "compound assignment is a statement: end it with `;`");
-                Value::Passive(e.clone())
+                Value::Passive(Box::new(e.clone()))
             }
             // Comparisons and logic give passive booleans (a condition may read active values).
-            None => Value::Passive(e.clone()),
+            None => Value::Passive(Box::new(e.clone())),
         }
     }
 
@@ -706,7 +774,7 @@ impl Lowerer<'_> {
         indices.reverse();
         if indices.iter().any(|i| self.mentions_active(i)) {
             self.error(e.span(), "an index must not depend on differentiated values: wrap it in `stop_gradient(..)`, or use `st_argmax`/`soft_argmax` for a relaxed index");
-            return Value::Passive(e.clone());
+            return Value::Passive(Box::new(e.clone()));
         }
         let binding = match strip(base) {
             Expr::Path(p) => p.path.get_ident().and_then(|i| self.lookup(i).cloned()),
@@ -720,11 +788,11 @@ impl Lowerer<'_> {
                     .push(Stmt::Read { temp, access: Access { binding: b.id, name: b.name, indices, deref: false } });
                 Value::Active(temp)
             }
-            Some(_) => Value::Passive(e.clone()),
+            Some(_) => Value::Passive(Box::new(e.clone())),
             None => {
                 let v = self.lower_expr(base, out);
                 if !self.is_active(&v) {
-                    return Value::Passive(e.clone());
+                    return Value::Passive(Box::new(e.clone()));
                 }
                 let a = self.materialize(v, out);
                 let indices = indices.iter().map(|i| self.passive_temp(i.to_token_stream(), out)).collect();
@@ -739,26 +807,30 @@ impl Lowerer<'_> {
         let name = m.method.to_string();
         if rules::step_method(&name) {
             if self.mentions_active(&m.receiver) {
-                let recv = m.receiver.to_token_stream();
+                let recv = pretty(&m.receiver.to_token_stream());
                 self.error(
                     m.method.span(),
                     format!("`{name}` has a zero derivative almost everywhere, so its gradient would silently vanish: wrap it in `stop_gradient(..)`, or use `straight_through({recv}.{name}(), {recv})` to pass the gradient of `{recv}` through"),
                 );
             }
-            return Value::Passive(e.clone());
+            return Value::Passive(Box::new(e.clone()));
         }
         let Some(method) = rules::method_rule(&name) else {
             if name == "len" {
-                return Value::Passive(e.clone());
+                return Value::Passive(Box::new(e.clone()));
+            }
+            if rules::iterator_method(&name) {
+                self.error(m.method.span(), format!("iterator adaptors and closures (`.{name}(..)`) are not supported on differentiated values: write a `for` loop, such as `for i in 0..N {{ acc += … }}`"));
+                return Value::Passive(Box::new(e.clone()));
             }
             self.error(
                 m.method.span(),
                 format!("`.{name}()` cannot be differentiated: the float methods relax knows are exp exp2 exp_m1 ln ln_1p log2 log10 sqrt cbrt recip powi powf sin cos tan asin acos atan atan2 sinh cosh tanh abs max min clamp hypot mul_add; wrap anything else in `stop_gradient(..)`"),
             );
-            return Value::Passive(e.clone());
+            return Value::Passive(Box::new(e.clone()));
         };
         if m.args.len() + 1 != method.args.len() {
-            return Value::Passive(e.clone());
+            return Value::Passive(Box::new(e.clone()));
         }
         let exprs: Vec<&Expr> = std::iter::once(&*m.receiver).chain(m.args.iter()).collect();
         let mut values = Vec::new();
@@ -772,12 +844,12 @@ impl Lowerer<'_> {
                             "the exponent of `powi` is an integer and must not depend on differentiated values",
                         );
                     }
-                    values.push(Value::Passive((*x).clone()));
+                    values.push(Value::Passive(Box::new((*x).clone())));
                 }
             }
         }
         if !values.iter().any(|v| self.is_active(v)) {
-            return Value::Passive(e.clone());
+            return Value::Passive(Box::new(e.clone()));
         }
         let args = values.into_iter().map(|v| self.materialize(v, out)).collect();
         let float_args = method.args.iter().map(|a| *a == rules::MethodArg::Float).collect();
@@ -791,7 +863,7 @@ impl Lowerer<'_> {
             return self.unsupported(e);
         };
         if fp.qself.is_some() {
-            return Value::Passive(e.clone());
+            return Value::Passive(Box::new(e.clone()));
         }
         let rule = is_rule_path(&fp.path).and_then(|id| rules::rule(&id.to_string()).map(|r| (id.clone(), r)));
         if let Some((ident, rule)) = rule {
@@ -804,7 +876,7 @@ impl Lowerer<'_> {
         // Any other function called on active values must be #[differentiable].
         let args: Vec<&Expr> = c.args.iter().collect();
         if !args.iter().any(|a| self.mentions_active(a)) {
-            return Value::Passive(e.clone());
+            return Value::Passive(Box::new(e.clone()));
         }
         let mut call_args = Vec::new();
         let mut impure = false;
@@ -830,7 +902,7 @@ impl Lowerer<'_> {
         }
         let mut path = fp.path.clone();
         let last = path.segments.last_mut().expect("a segment");
-        last.ident = format_ident!("__relax_fwd_{}", last.ident, span = last.ident.span());
+        last.ident = crate::names::split_form(&last.ident);
         let callee = path.into_token_stream();
         let temp = self.temp(true);
         let pullback = self.temp(false);
@@ -853,31 +925,30 @@ impl Lowerer<'_> {
         let name = rule.name;
         match rule.form {
             Form::Passive => {
-                if name != "stop_gradient" && c.args.iter().any(|a| self.mentions_active(a)) {
-                    let hint = rules::integer_result_hint(name).unwrap_or(
-                        "use its straight-through form (`st_one_hot(x, t)`), or wrap it in `stop_gradient(..)`",
-                    );
-                    self.error(ident.span(), format!("`{name}` has no gradient, so this use of differentiated values would silently get none: {hint}"));
+                // An integer result (argmax, a sample) is fine as an index; a float made from one
+                // (`one_hot`) would have a silently zero gradient.
+                if name == "one_hot" && c.args.iter().any(|a| self.mentions_derived(a)) {
+                    self.error(ident.span(), "`one_hot` of an index computed from differentiated values has a zero gradient: use `st_one_hot(x, t)` (straight-through) or `softmax(x, t)`, or wrap it in `stop_gradient(..)`");
                 }
-                Value::Passive(e.clone())
+                Value::Passive(Box::new(e.clone()))
             }
             Form::Pullback | Form::Sampled { .. } => {
                 if c.args.len() != rule.args.len() {
                     self.error(c.span(), format!("`{name}` takes {} arguments", rule.args.len()));
-                    return Value::Passive(e.clone());
+                    return Value::Passive(Box::new(e.clone()));
                 }
                 let mut values = Vec::new();
                 let mut rng = None;
                 for (a, kind) in c.args.iter().zip(rule.args) {
                     match kind {
                         Arg::Diff => values.push(self.lower_expr(a, out)),
-                        Arg::Hard => values.push(Value::Passive(a.clone())),
+                        Arg::Hard => values.push(Value::Passive(Box::new(a.clone()))),
                         Arg::Rng => rng = Some(a.to_token_stream()),
                     }
                 }
                 let diff_active = values.iter().zip(rule.args).any(|(v, k)| *k == Arg::Diff && self.is_active(v));
                 if !diff_active {
-                    return Value::Passive(e.clone());
+                    return Value::Passive(Box::new(e.clone()));
                 }
                 let mut args: Vec<Temp> = values.into_iter().map(|v| self.materialize(v, out)).collect();
                 let (op_name, float_count) = match rule.form {
@@ -930,16 +1001,16 @@ impl Lowerer<'_> {
         };
         if want_result && i.else_branch.is_none() {
             self.error(i.span(), "an `if` whose value is used needs an `else` branch");
-            return Value::Passive(whole);
+            return Value::Passive(Box::new(whole));
         }
         let results_active = [&then, &otherwise].iter().any(|b| b.result.is_some_and(|t| self.temps[t]));
         if then.is_passive() && otherwise.is_passive() && !results_active {
             if want_result {
-                return Value::Passive(whole);
+                return Value::Passive(Box::new(whole));
             }
             let v = self.verbatim(whole.to_token_stream(), Vec::new(), since);
             out.stmts.push(v);
-            return Value::Passive(whole);
+            return Value::Passive(Box::new(whole));
         }
         out.stmts.extend(prelude.stmts);
         let result = want_result.then(|| self.temp(results_active));
@@ -956,7 +1027,7 @@ impl Lowerer<'_> {
         match result {
             Some(t) if results_active => Value::Active(t),
             Some(t) => Value::PassiveTemp(t),
-            None => Value::Passive(whole),
+            None => Value::Passive(Box::new(whole)),
         }
     }
 
@@ -1140,6 +1211,11 @@ impl Lowerer<'_> {
             _ => None,
         }
     }
+}
+
+/// Tokens as a user would write them in a hint (`x[0]`, not `x [0]`).
+pub fn pretty(tokens: &TokenStream) -> String {
+    tokens.to_string().replace(" [", "[").replace(" (", "(").replace(" . ", ".").replace("& ", "&")
 }
 
 /// The identifiers a pattern binds.

@@ -50,3 +50,10 @@ pub fn snapshot(id: usize, b: BindingId) -> Ident {
 pub fn cotangents(t: Temp) -> Ident {
     format_ident!("__c{}", t)
 }
+
+/// The split form of a differentiable function `f`: `f__differentiable`. Callers name it for
+/// every call of a non-rule function on active values, so rustc's "cannot find function
+/// `helper__differentiable`" is the error for a function that is not `#[differentiable]`.
+pub fn split_form(f: &Ident) -> Ident {
+    format_ident!("{}__differentiable", f, span = f.span())
+}

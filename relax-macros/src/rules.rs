@@ -91,20 +91,6 @@ pub const RULES: &[Rule] = &[
     passive("categorical_sample_with"),
 ];
 
-/// Rules whose result is an integer computed from their float arguments: on active values they
-/// have no useful gradient, and the error says what to use instead.
-pub fn integer_result_hint(name: &str) -> Option<&'static str> {
-    match name {
-        "argmax" => {
-            Some("use `st_argmax(x, t)` (straight-through) or `soft_argmax(x, t)`, or wrap it in `stop_gradient(..)`")
-        }
-        "categorical_sample" | "categorical_sample_with" => Some(
-            "use `st_gumbel_softmax`/`st_gumbel_argmax` (straight-through) or `reinforce` with the sample's log-probability",
-        ),
-        _ => None,
-    }
-}
-
 pub fn rule(name: &str) -> Option<&'static Rule> {
     RULES.iter().find(|r| r.name == name)
 }
@@ -171,6 +157,14 @@ pub fn step_method(name: &str) -> bool {
     matches!(
         name,
         "round" | "floor" | "ceil" | "trunc" | "fract" | "signum" | "round_ties_even" | "rem_euclid" | "div_euclid"
+    )
+}
+
+/// Iterator adaptors: a `for` loop is what relax differentiates.
+pub fn iterator_method(name: &str) -> bool {
+    matches!(
+        name,
+        "iter" | "into_iter" | "iter_mut" | "map" | "sum" | "product" | "fold" | "zip" | "for_each" | "reduce"
     )
 }
 

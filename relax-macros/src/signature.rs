@@ -152,9 +152,11 @@ pub fn analyse(sig: &syn::Signature, wrt: Option<&[Ident]>, errors: &mut Vec<syn
             let name = names.iter().find(|n| **n == ident).unwrap_or(&ident);
             errors.push(syn::Error::new(
                 name.span(),
-                format!("`{ident}` cannot be differentiated: its type `{}` is not a float type (f32, f64, a `T: Real`), an array of one, or a reference to such an array", ty.to_token_stream()),
+                format!("`{ident}` cannot be differentiated: its type `{}` is not a float type (f32, f64, a `T: Real`), an array of one, or a reference to such an array", crate::lower::pretty(&ty.to_token_stream())),
             ));
         }
+        // After that error, treat it as data, so the stubs' signatures stay valid.
+        let diff = if by_value || by_ref { diff } else { None };
         params.push(Param { ident, mutable, ty, diff, mut_ref, array_len });
     }
     let wrt_indices: Vec<usize> = match wrt {

@@ -1,0 +1,11 @@
+use relax::prelude::*;
+
+#[differentiable]
+fn f(x: f64, k: usize) -> f64 {
+    match k {
+        0 => x,
+        _ => x * 2.0,
+    }
+}
+
+fn main() {}

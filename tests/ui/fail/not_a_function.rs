@@ -1,0 +1,6 @@
+use relax::prelude::*;
+
+#[differentiable]
+struct S;
+
+fn main() {}

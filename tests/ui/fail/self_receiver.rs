@@ -1,0 +1,14 @@
+use relax::prelude::*;
+
+struct Model {
+    scale: f64,
+}
+
+impl Model {
+    #[differentiable]
+    fn f(&self, x: f64) -> f64 {
+        self.scale * x
+    }
+}
+
+fn main() {}
