@@ -1,0 +1,80 @@
+//! Workload 5: A straight-through Gumbel-softmax objective over 64 categories with caller-supplied noise.
+//!
+//! Its hard primal skips the soft computation, so ratios are taken against the soft primal.
+
+use num_dual::{DualNum, DualSVec64, DualStruct, gradient};
+use relax::prelude::*;
+use reverse::{Gradient, Tape, Var};
+
+use super::{Data, Workload};
+
+const C: usize = 64;
+const T: f64 = 0.5;
+
+#[differentiable(wrt(logits))]
+pub fn objective(logits: [f64; C], g: &[f64; C], costs: &[f64; C]) -> f64 {
+    dot(st_gumbel_softmax_with(logits, *g, 0.5), *costs)
+}
+
+/// The soft primal the straight-through gradient is the gradient of.
+#[differentiable(wrt(logits))]
+pub fn soft_objective(logits: [f64; C], g: &[f64; C], costs: &[f64; C]) -> f64 {
+    dot(gumbel_softmax_with(logits, *g, 0.5), *costs)
+}
+
+pub fn hand(logits: &[f64; C], g: &[f64; C], costs: &[f64; C]) -> [f64; C] {
+    let y: [f64; C] = core::array::from_fn(|i| logits[i] + g[i]);
+    let m = y.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let e = y.map(|v| ((v - m) / T).exp());
+    let s: f64 = e.iter().sum();
+    let pc: f64 = (0..C).map(|i| e[i] / s * costs[i]).sum();
+    core::array::from_fn(|i| e[i] / s * (costs[i] - pc) / T)
+}
+
+type D = DualSVec64<C>;
+
+/// The straight-through value with the soft gradient: `soft + (hard − soft)` held constant.
+fn dual(l: nalgebra::SVector<D, C>, g: &[f64; C], costs: &[f64; C]) -> D {
+    let y: Vec<D> = (0..C).map(|i| l[i] + g[i]).collect();
+    let m = y.iter().map(|v| v.re()).fold(f64::NEG_INFINITY, f64::max);
+    let e: Vec<D> = y.iter().map(|v| ((*v - m) / T).exp()).collect();
+    let s = e.iter().fold(D::from(0.0), |a, v| a + *v);
+    let soft = (0..C).fold(D::from(0.0), |a, i| a + e[i] / s * costs[i]);
+    let k = relax::argmax(core::array::from_fn::<f64, C, _>(|i| y[i].re()));
+    soft - soft.re() + costs[k]
+}
+
+fn tape<'t>(l: &[Var<'t>], g: &[f64; C], costs: &[f64; C]) -> Var<'t> {
+    let y: Vec<Var<'t>> = (0..C).map(|i| l[i] + g[i]).collect();
+    let m = y.iter().map(|v| v.val).fold(f64::NEG_INFINITY, f64::max);
+    let e: Vec<Var<'t>> = y.iter().map(|v| ((*v - m) / T).exp()).collect();
+    let s = e[1..].iter().fold(e[0], |a, v| a + *v);
+    let soft = (1..C).fold(e[0] / s * costs[0], |a, i| a + e[i] / s * costs[i]);
+    let k = relax::argmax(core::array::from_fn::<f64, C, _>(|i| y[i].val));
+    soft - soft.val + costs[k]
+}
+
+pub fn workload() -> Workload {
+    let mut d = Data::new(5);
+    let logits = d.array::<C>();
+    let u = d.array::<C>().map(|v| 0.5 + 0.49 * v);
+    let g = u.map(relax::gumbel_from_uniform);
+    let costs = d.array::<C>();
+    Workload {
+        name: "Straight-through Gumbel-softmax (64 categories)",
+        params: C,
+        primal: Box::new(move || soft_objective(logits, &g, &costs)),
+        relax: Box::new(move || objective_grad(logits, &g, &costs).1.to_vec()),
+        hand: Box::new(move || hand(&logits, &g, &costs).to_vec()),
+        num_dual: Box::new(move || {
+            gradient(|p| dual(p, &g, &costs), &nalgebra::SVector::from(logits)).1.as_slice().to_vec()
+        }),
+        tape: Box::new(move || {
+            let t = Tape::new();
+            let p = t.add_vars(&logits);
+            tape(&p, &g, &costs).grad().wrt(&p)
+        }),
+        primal_at: Box::new(move |p| soft_objective(core::array::from_fn(|i| p[i]), &g, &costs)),
+        point: logits.to_vec(),
+    }
+}

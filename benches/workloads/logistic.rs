@@ -1,0 +1,107 @@
+//! Workload 2: Logistic regression: 32 weights, 200 points of 32 features, softplus loss.
+#![allow(clippy::needless_range_loop)]
+
+use num_dual::{DualNum, DualSVec64, DualStruct, gradient};
+use relax::prelude::*;
+use reverse::{Gradient, Tape, Var};
+
+use super::{Data, Workload};
+
+const F: usize = 32;
+const M: usize = 200;
+
+#[differentiable(wrt(w))]
+pub fn loss(w: [f64; F], xs: &[[f64; F]; M], ys: &[f64; M]) -> f64 {
+    let mut total = 0.0;
+    for k in 0..M {
+        total += softplus(-ys[k] * dot(w, xs[k]));
+    }
+    total / (M as f64)
+}
+
+pub fn hand(w: &[f64; F], xs: &[[f64; F]; M], ys: &[f64; M]) -> (f64, [f64; F]) {
+    let (mut total, mut g) = (0.0, [0.0; F]);
+    for k in 0..M {
+        let mut z = 0.0;
+        for i in 0..F {
+            z += w[i] * xs[k][i];
+        }
+        let m = -ys[k] * z;
+        total += softplus(m);
+        let d = -ys[k] * sigmoid(m) / M as f64;
+        for i in 0..F {
+            g[i] += d * xs[k][i];
+        }
+    }
+    (total / M as f64, g)
+}
+
+type D = DualSVec64<F>;
+
+fn dual_softplus(x: D) -> D {
+    if x.re() > 0.0 { x + (-x).exp().ln_1p() } else { x.exp().ln_1p() }
+}
+
+fn dual(w: nalgebra::SVector<D, F>, xs: &[[f64; F]; M], ys: &[f64; M]) -> D {
+    let mut total = D::from(0.0);
+    for k in 0..M {
+        let mut z = D::from(0.0);
+        for i in 0..F {
+            z += w[i] * xs[k][i];
+        }
+        total += dual_softplus(z * -ys[k]);
+    }
+    total / M as f64
+}
+
+fn tape_softplus(x: Var<'_>) -> Var<'_> {
+    if x.val > 0.0 { x + (-x).exp().ln_1p() } else { x.exp().ln_1p() }
+}
+
+fn tape<'t>(w: &[Var<'t>], xs: &[[f64; F]; M], ys: &[f64; M]) -> Var<'t> {
+    let mut total = w[0] * 0.0;
+    for k in 0..M {
+        let mut z = w[0] * xs[k][0];
+        for i in 1..F {
+            z = z + w[i] * xs[k][i];
+        }
+        total = total + tape_softplus(z * -ys[k]);
+    }
+    total / M as f64
+}
+
+pub fn workload() -> Workload {
+    let mut d = Data::new(2);
+    let xs: Box<[[f64; F]; M]> = Box::new(core::array::from_fn(|_| d.array::<F>()));
+    let truth = d.array::<F>();
+    let ys: Box<[f64; M]> =
+        Box::new(core::array::from_fn(|k| if relax::dot(truth, xs[k]) + 0.3 * d.next() > 0.0 { 1.0 } else { -1.0 }));
+    let w: [f64; F] = d.array::<F>().map(|v| 0.5 * v);
+    let (x1, y1, x2, y2, x3, y3, x4, y4, x5, y5) = (
+        xs.clone(),
+        ys.clone(),
+        xs.clone(),
+        ys.clone(),
+        xs.clone(),
+        ys.clone(),
+        xs.clone(),
+        ys.clone(),
+        xs.clone(),
+        ys.clone(),
+    );
+    Workload {
+        name: "Logistic regression (32 weights, 200 points)",
+        params: F,
+        primal: Box::new(move || loss(w, &x1, &y1)),
+        relax: Box::new(move || loss_grad(w, &x2, &y2).1.to_vec()),
+        hand: Box::new(move || hand(&w, &x3, &y3).1.to_vec()),
+        num_dual: Box::new(move || gradient(|p| dual(p, &x4, &y4), &nalgebra::SVector::from(w)).1.as_slice().to_vec()),
+        tape: Box::new(move || {
+            let t = Tape::new();
+            let p = t.add_vars(&w);
+            tape(&p, &x5, &y5).grad().wrt(&p)
+        }),
+        primal_at: Box::new(move |p| loss(core::array::from_fn(|i| p[i]), &xs, &ys)),
+        point: w.to_vec(),
+    }
+}
