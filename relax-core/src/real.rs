@@ -3,7 +3,7 @@ use core::iter::Sum;
 use core::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
 use num_traits::{Float, FloatConst};
 
-use crate::tangent::Tangent;
+use crate::tangent::{AddScaled, Tangent};
 
 mod sealed {
     pub trait Sealed {}
@@ -27,6 +27,7 @@ pub trait Real:
     Float
     + FloatConst
     + Tangent
+    + AddScaled<Self>
     + Default
     + Debug
     + Display

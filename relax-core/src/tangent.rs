@@ -106,6 +106,54 @@ tuple_tangent! {
     (A 0, B 1, C 2, D 3, E 4, F 5)
 }
 
+/// `self += k·other`, elementwise: how a loop's preaccumulated gradient (its Jacobian with respect
+/// to an input, for a unit cotangent of its accumulator) is scaled by the accumulator's adjoint.
+///
+/// ```
+/// use relax_core::AddScaled;
+/// let mut g = [1.0_f64, 1.0];
+/// g.add_scaled(2.0, [0.5, -1.0]);
+/// assert_eq!(g, [2.0, -1.0]);
+/// ```
+pub trait AddScaled<S> {
+    /// `self += k·other`.
+    fn add_scaled(&mut self, k: S, other: Self);
+}
+
+impl AddScaled<f32> for f32 {
+    #[inline(always)]
+    fn add_scaled(&mut self, k: f32, other: f32) {
+        *self += k * other;
+    }
+}
+
+impl AddScaled<f64> for f64 {
+    #[inline(always)]
+    fn add_scaled(&mut self, k: f64, other: f64) {
+        *self += k * other;
+    }
+}
+
+impl<S: Copy, V: AddScaled<S>, const N: usize> AddScaled<S> for [V; N] {
+    #[inline(always)]
+    fn add_scaled(&mut self, k: S, other: Self) {
+        for (a, b) in self.iter_mut().zip(other) {
+            a.add_scaled(k, b);
+        }
+    }
+}
+
+/// `1` of `x`'s type: the unit cotangent a loop's preaccumulation starts from.
+///
+/// ```
+/// assert_eq!(relax_core::tangent::one_like(&2.5_f32), 1.0);
+/// ```
+#[inline(always)]
+pub fn one_like<T: Real>(x: &T) -> T {
+    let _ = x;
+    T::one()
+}
+
 /// Adds the cotangent that a differentiable callee returns for one argument position to the
 /// caller's adjoint of that argument. A callee returns `()` for its data parameters: an active
 /// value passed as data contributes no gradient.

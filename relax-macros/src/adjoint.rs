@@ -13,8 +13,8 @@ use crate::ir::*;
 use crate::names;
 
 /// The adjoint code of `block`; `seed` is added to the adjoint of its result.
-pub fn adjoint(block: &Block, active: &[bool], ctx: Ctx, seed: Option<TokenStream>) -> TokenStream {
-    let krate = ctx.krate;
+pub fn adjoint(block: &Block, ctx: Ctx, seed: Option<TokenStream>) -> TokenStream {
+    let (krate, active) = (ctx.krate, ctx.active);
     let mut decls = TokenStream::new();
     for s in &block.stmts {
         let temps: Vec<Temp> = match s {
@@ -27,7 +27,7 @@ pub fn adjoint(block: &Block, active: &[bool], ctx: Ctx, seed: Option<TokenStrea
             decls.extend(quote!(let mut #d = #krate::Tangent::zero_like(&#v);));
         }
         if let Stmt::Let { binding, active: true, value, .. } = s {
-            let (b, v) = (names::binding_adj(*binding), names::temp(*value));
+            let (b, v) = (ctx.binding_adj(*binding), names::temp(*value));
             decls.extend(quote!(let mut #b = #krate::Tangent::zero_like(&#v);));
         }
     }
@@ -38,7 +38,7 @@ pub fn adjoint(block: &Block, active: &[bool], ctx: Ctx, seed: Option<TokenStrea
         }
         _ => TokenStream::new(),
     };
-    let body: TokenStream = block.stmts.iter().rev().map(|s| stmt(s, active, ctx)).collect();
+    let body: TokenStream = block.stmts.iter().rev().map(|s| stmt(s, ctx)).collect();
     quote!(#decls #seed #body)
 }
 
@@ -77,13 +77,13 @@ fn pull(
     quote!({ let (_, __g) = #pullback(#(#values,)* #d); #(#adds)* })
 }
 
-fn stmt(s: &Stmt, active: &[bool], ctx: Ctx) -> TokenStream {
-    let krate = ctx.krate;
+fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
+    let (krate, active) = (ctx.krate, ctx.active);
     let add = |target: TokenStream, value: TokenStream| quote!(#krate::Tangent::add_tangent(&mut #target, #value););
     match s {
         Stmt::Passive { .. } | Stmt::Verbatim { .. } => TokenStream::new(),
         Stmt::Read { temp, access } => {
-            let b = names::binding_adj(access.binding);
+            let b = ctx.binding_adj(access.binding);
             let idx = access.indices.iter().map(|t| names::temp(*t));
             add(quote!(#b #([#idx])*), names::adj(*temp).into_token_stream())
         }
@@ -142,11 +142,11 @@ fn stmt(s: &Stmt, active: &[bool], ctx: Ctx) -> TokenStream {
             quote!(let #c = #p(#d); #(#adds)*)
         }
         Stmt::Let { binding, active: true, value, .. } if active[*value] => {
-            add(names::adj(*value).into_token_stream(), names::binding_adj(*binding).into_token_stream())
+            add(names::adj(*value).into_token_stream(), ctx.binding_adj(*binding).into_token_stream())
         }
         Stmt::Let { .. } => TokenStream::new(),
         Stmt::Write { access, mode, value } => {
-            let b = names::binding_adj(access.binding);
+            let b = ctx.binding_adj(access.binding);
             let idx: Vec<_> = access.indices.iter().map(|t| names::temp(*t)).collect();
             let place = quote!(#b #([#idx])*);
             let dv = names::adj(*value);
@@ -162,7 +162,7 @@ fn stmt(s: &Stmt, active: &[bool], ctx: Ctx) -> TokenStream {
             let arm = |b: &Block| {
                 let ex = forward::exports(b);
                 let seed = i.result.filter(|r| active[*r]).map(|r| names::adj(r).into_token_stream());
-                (quote!((#(#ex,)*)), adjoint(b, active, ctx, seed))
+                (quote!((#(#ex,)*)), adjoint(b, ctx, seed))
             };
             let ((then_pat, then_code), (else_pat, else_code)) = (arm(&i.then), arm(&i.otherwise));
             quote! {
@@ -173,11 +173,24 @@ fn stmt(s: &Stmt, active: &[bool], ctx: Ctx) -> TokenStream {
                 }
             }
         }
-        Stmt::For(f) => for_stmt(f, active, ctx),
+        Stmt::For(f) => for_stmt(f, ctx),
     }
 }
 
-fn for_stmt(f: &For, active: &[bool], ctx: Ctx) -> TokenStream {
+fn for_stmt(f: &For, ctx: Ctx) -> TokenStream {
+    if let Some(fused) = &f.fused {
+        // The forward sweep preaccumulated the loop's gradient: scale it by the accumulator's
+        // adjoint.
+        let (krate, acc) = (ctx.krate, ctx.binding_adj(fused.acc.0));
+        return fused
+            .inputs
+            .iter()
+            .map(|(b, _, _)| {
+                let (target, j) = (ctx.binding_adj(*b), names::jacobian(f.id, *b));
+                quote!(#krate::AddScaled::add_scaled(&mut #target, #acc, #j);)
+            })
+            .collect();
+    }
     let (index, lo, hi) = (names::temp(f.index), names::temp(f.lo), names::temp(f.hi));
     let k = names::counter(f.id);
     let step = forward::has_storage(f).then(|| quote!(#k -= 1;));
@@ -193,7 +206,7 @@ fn for_stmt(f: &For, active: &[bool], ctx: Ctx) -> TokenStream {
     forward::declared_in(&f.body, &mut locals);
     let inner = Ctx { mode: Mode::Recompute { locals: &locals }, innermost_loop: Some(f.id), ..ctx };
     let recompute = forward::forward(&f.body, inner);
-    let adjoint = adjoint(&f.body, active, inner, None);
+    let adjoint = adjoint(&f.body, inner, None);
     quote! {
         for #index in (#lo..#hi).rev() {
             #step

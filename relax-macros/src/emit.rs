@@ -200,7 +200,7 @@ pub fn generated(func: &ItemFn, sig: &Signature, body: &Body, krate: &syn::Path)
     let (generics, params, captured) = split_signature(func);
     let where_clause = &generics.where_clause;
     let Parts { vis, fwd, output, cts, .. } = &p;
-    let ctx = Ctx { krate, mode: Mode::Forward, innermost_loop: None };
+    let ctx = Ctx { krate, active: &body.active, mode: Mode::Forward, innermost_loop: None, redirect: &[] };
     let prologue = sig.params.iter().zip(&body.params).filter(|(p, _)| p.diff.is_some()).map(|(p, b)| {
         let (b, x) = (names::binding_adj(*b), &p.ident);
         let value = if p.diff == Some(ByRef::Yes) { quote!(#x) } else { quote!(&#x) };
@@ -208,7 +208,7 @@ pub fn generated(func: &ItemFn, sig: &Signature, body: &Body, krate: &syn::Path)
     });
     let fwd_code = forward(&body.block, ctx);
     let ret = names::temp(body.block.result.expect("lowering checked the result"));
-    let adj_code = adjoint(&body.block, &body.active, ctx, Some(quote!(__dout)));
+    let adj_code = adjoint(&body.block, ctx, Some(quote!(__dout)));
     let cot = sig
         .params
         .iter()

@@ -25,12 +25,23 @@ pub enum Mode<'a> {
     },
 }
 
-/// Where code is generated: the crate path, the mode, and the innermost loop (for storage).
+/// Where code is generated: the crate path, the mode, the innermost loop (for storage), and the
+/// binding adjoints a fused loop's adjoint writes elsewhere.
 #[derive(Clone, Copy)]
 pub struct Ctx<'a> {
     pub krate: &'a syn::Path,
+    /// Whether each temporary is active.
+    pub active: &'a [bool],
     pub mode: Mode<'a>,
     pub innermost_loop: Option<usize>,
+    pub redirect: &'a [(BindingId, proc_macro2::Ident)],
+}
+
+impl Ctx<'_> {
+    /// The adjoint of binding `b` here: `__b{b}`, or where a fused loop redirects it.
+    pub fn binding_adj(&self, b: BindingId) -> proc_macro2::Ident {
+        self.redirect.iter().find(|(id, _)| *id == b).map_or_else(|| names::binding_adj(b), |(_, name)| name.clone())
+    }
 }
 
 /// The forward code of `block`'s statements (not its result).
@@ -183,6 +194,9 @@ pub fn exports(block: &Block) -> Vec<proc_macro2::Ident> {
                 out.extend(i.result.map(names::temp));
             }
             Stmt::For(f) => {
+                if let Some(fused) = &f.fused {
+                    out.extend(fused.inputs.iter().map(|(b, _, _)| names::jacobian(f.id, *b)));
+                }
                 out.extend(f.snapshots.iter().map(|(b, _)| names::snapshot(f.id, *b)));
                 out.extend(f.taped.iter().map(|(b, _)| names::binding_tape(f.id, *b)));
                 out.extend(f.impure.iter().map(|t| names::temp_tape(*t)));
@@ -228,6 +242,9 @@ fn if_stmt(i: &If, ctx: Ctx) -> TokenStream {
 }
 
 fn for_stmt(f: &For, ctx: Ctx) -> TokenStream {
+    if let Some(fused) = &f.fused {
+        return fused_for(f, fused, ctx);
+    }
     let (index, lo, hi) = (names::temp(f.index), names::temp(f.lo), names::temp(f.hi));
     let bound = f.bound.clone().unwrap_or_else(|| quote!(0));
     let k = names::counter(f.id);
@@ -260,6 +277,32 @@ fn for_stmt(f: &For, ctx: Ctx) -> TokenStream {
             #(#record)*
             #body
             #step
+        }
+    }
+}
+
+/// A fused accumulation loop: each iteration's adjoint, for a unit cotangent of the accumulator,
+/// runs right after it and adds into the inputs' Jacobians.
+fn fused_for(f: &For, fused: &Fused, ctx: Ctx) -> TokenStream {
+    let krate = ctx.krate;
+    let (index, lo, hi) = (names::temp(f.index), names::temp(f.lo), names::temp(f.hi));
+    let (one, acc) = (names::unit(f.id), &fused.acc.1);
+    let jacobians = fused.inputs.iter().map(|(b, name, is_ref)| {
+        let j = names::jacobian(f.id, *b);
+        let value = if *is_ref { quote!(#name) } else { quote!(&#name) };
+        quote!(let mut #j = #krate::Tangent::zero_like(#value);)
+    });
+    let mut redirect: Vec<(BindingId, proc_macro2::Ident)> = vec![(fused.acc.0, one.clone())];
+    redirect.extend(fused.inputs.iter().map(|(b, _, _)| (*b, names::jacobian(f.id, *b))));
+    let inner = Ctx { innermost_loop: None, redirect: &redirect, ..ctx };
+    let body = forward(&f.body, inner);
+    let adjoint = crate::adjoint::adjoint(&f.body, inner, None);
+    quote! {
+        let #one = #krate::tangent::one_like(&#acc);
+        #(#jacobians)*
+        for #index in #lo..#hi {
+            #body
+            { #adjoint }
         }
     }
 }

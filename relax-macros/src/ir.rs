@@ -153,6 +153,19 @@ pub struct For {
     pub snapshots: Vec<(BindingId, Ident)>,
     /// Statements of the body with side effects whose values are stored per iteration.
     pub impure: Vec<Temp>,
+    /// An accumulation loop whose adjoint runs inside the forward sweep (see [`Fused`]).
+    pub fused: Option<Fused>,
+}
+
+/// A loop whose only active effect is `acc += …` (or `-=`) on one outer binding: each
+/// iteration's adjoint, for a unit cotangent of `acc`, runs right after the iteration and adds
+/// into a Jacobian per input; the adjoint sweep then scales those by `acc`'s adjoint. One pass,
+/// like a hand-written gradient, and nothing stored per iteration.
+#[derive(Clone)]
+pub struct Fused {
+    pub acc: (BindingId, Ident),
+    /// The active outer bindings the body reads: `(binding, name, is a reference)`.
+    pub inputs: Vec<(BindingId, Ident, bool)>,
 }
 
 /// A sequence of statements and the temporary that holds its value, if any.

@@ -42,10 +42,22 @@ struct Binding {
     tainted: bool,
 }
 
+/// How a statement uses an outer binding, as loops see it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Use {
+    Read,
+    /// `acc += …` or `acc -= …`.
+    Accumulate,
+    /// Any other write.
+    Overwrite,
+}
+
 struct LoopCtx {
     depth: usize,
     reads: BTreeSet<BindingId>,
     writes: BTreeSet<BindingId>,
+    /// Writes that are not accumulations.
+    overwrites: BTreeSet<BindingId>,
     impure: Vec<Temp>,
     /// Passive `let`s with side effects: they cannot run again in the adjoint.
     impure_lets: Vec<proc_macro2::Span>,
@@ -235,18 +247,18 @@ impl Lowerer<'_> {
         self.now_active.insert(id);
     }
 
-    /// Records a read of `id` in every loop it is declared outside of.
-    fn note(&mut self, id: BindingId, write: bool) {
-        if write {
+    /// Records a use of `id` in every loop it is declared outside of.
+    fn note(&mut self, id: BindingId, how: Use) {
+        if how != Use::Read {
             self.write_log.push(id);
         }
         let depth = self.all_bindings[&id].depth;
         for l in &mut self.loops {
             if depth < l.depth {
-                if write {
-                    l.writes.insert(id)
-                } else {
-                    l.reads.insert(id)
+                match how {
+                    Use::Read => l.reads.insert(id),
+                    Use::Accumulate => l.writes.insert(id),
+                    Use::Overwrite => l.writes.insert(id) | l.overwrites.insert(id),
                 };
             }
         }
@@ -257,7 +269,7 @@ impl Lowerer<'_> {
         let mut active = false;
         for id in idents {
             if let Some(b) = self.lookup(id).cloned() {
-                self.note(b.id, false);
+                self.note(b.id, Use::Read);
                 active |= b.active;
             }
         }
@@ -560,9 +572,9 @@ impl Lowerer<'_> {
         }
         if !b.active && !right_active {
             self.check_casts(right);
-            self.note(b.id, true);
+            self.note(b.id, Use::Overwrite);
             if op.is_some() || !index_exprs.is_empty() {
-                self.note(b.id, false);
+                self.note(b.id, Use::Read);
             }
             let v = self.verbatim(stmt.to_token_stream(), Vec::new(), since);
             out.stmts.push(v);
@@ -586,7 +598,8 @@ impl Lowerer<'_> {
             return;
         }
         let indices: Vec<Temp> = index_exprs.iter().map(|i| self.passive_temp(i.to_token_stream(), out)).collect();
-        self.note(b.id, true);
+        let accumulates = index_exprs.is_empty() && matches!(op, Some(BinOp::AddAssign(_) | BinOp::SubAssign(_)));
+        self.note(b.id, if accumulates { Use::Accumulate } else { Use::Overwrite });
         let access = Access { binding: b.id, name: name.clone(), indices, deref: false };
         let mode = match op {
             None => WriteMode::Set,
@@ -594,7 +607,7 @@ impl Lowerer<'_> {
             Some(BinOp::SubAssign(_)) => WriteMode::Sub,
             Some(o) => {
                 // `x op= e` is `x = x op e`, the same float operation.
-                self.note(b.id, false);
+                self.note(b.id, Use::Read);
                 let old = self.temp(true);
                 out.stmts.push(Stmt::Read { temp: old, access: access.clone() });
                 let rhs = self.lower_expr(right, out);
@@ -1041,6 +1054,7 @@ impl Lowerer<'_> {
             depth,
             reads: BTreeSet::new(),
             writes: BTreeSet::new(),
+            overwrites: BTreeSet::new(),
             impure: Vec::new(),
             impure_lets: Vec::new(),
         });
@@ -1072,54 +1086,55 @@ impl Lowerer<'_> {
                 };
                 let bound = binding.as_ref().and_then(|b| b.array_len.clone());
                 let krate = self.krate;
-                let active = binding.as_ref().is_some_and(|b| b.active);
-                let src = if active {
-                    let v = self.lower_expr(source, &mut prelude);
-                    self.materialize(v, &mut prelude)
-                } else {
-                    let _ = self.mentions_active(source);
-                    self.passive_temp(source.to_token_stream(), &mut prelude)
-                };
-                let src_name = temp_ident(src);
-                let lo = self.passive_temp(quote!(0usize), &mut prelude);
-                let hi = self.passive_temp(quote!(#krate::ForItem::for_len(&#src_name)), &mut prelude);
                 let index_name = temp_ident(index);
-                match &*f.pat {
-                    Pat::Ident(pi) if active => {
+                let lo = self.passive_temp(quote!(0usize), &mut prelude);
+                match (&*f.pat, binding.filter(|b| b.active)) {
+                    // Over an active binding: each item is read from it, like `xs[i]`.
+                    (Pat::Ident(pi), Some(b)) => {
+                        let _ = self.mentions_active(source);
+                        let name = &b.name;
+                        let hi = self.passive_temp(quote!(#krate::ForItem::for_len(&#name)), &mut prelude);
                         let item = self.temp(true);
-                        body.stmts.push(Stmt::Compute {
-                            temp: item,
-                            op: Op::Index { indices: vec![index] },
-                            args: vec![src],
-                        });
-                        let b = self.declare(&pi.ident, pi.mutability.is_some(), true, false, None, false);
-                        body.stmts.push(Stmt::Let {
-                            binding: b,
-                            name: pi.ident.clone(),
-                            mutable: pi.mutability.is_some(),
-                            active: true,
-                            ty: None,
-                            value: item,
-                        });
+                        let access = Access { binding: b.id, name: b.name.clone(), indices: vec![index], deref: false };
+                        body.stmts.push(Stmt::Read { temp: item, access });
+                        let v = self.declare(&pi.ident, pi.mutability.is_some(), true, false, None, false);
+                        let (name, mutable) = (pi.ident.clone(), pi.mutability.is_some());
+                        body.stmts.push(Stmt::Let { binding: v, name, mutable, active: true, ty: None, value: item });
+                        (lo, hi, bound)
                     }
-                    pat => self.bind_loop_pattern(
-                        pat,
-                        quote!(#krate::ForItem::for_item(&#src_name, #index_name)),
-                        &mut body,
-                    ),
+                    (_, Some(_)) => {
+                        self.error(f.pat.span(), "bind the items of an active array to a name: `for v in xs`");
+                        (lo, lo, bound)
+                    }
+                    (pat, None) => {
+                        if self.mentions_active(source) {
+                            self.error(
+                                source.span(),
+                                "loop over an array variable (`for v in xs`) or an index range (`for i in 0..N`)",
+                            );
+                        }
+                        let src = self.passive_temp(source.to_token_stream(), &mut prelude);
+                        let src_name = temp_ident(src);
+                        let hi = self.passive_temp(quote!(#krate::ForItem::for_len(&#src_name)), &mut prelude);
+                        self.bind_loop_pattern(
+                            pat,
+                            quote!(#krate::ForItem::for_item(&#src_name, #index_name)),
+                            &mut body,
+                        );
+                        (lo, hi, bound)
+                    }
                 }
-                (lo, hi, bound)
             }
         };
         self.lower_stmts(&f.body.stmts, &mut body, false);
         self.scopes.pop();
         let ctx = self.loops.pop().expect("pushed above");
         // Propagate this loop's outer accesses to the loops around it.
-        for id in ctx.reads.iter() {
-            self.note(*id, false);
+        for id in &ctx.reads {
+            self.note(*id, Use::Read);
         }
-        for id in ctx.writes.iter() {
-            self.note(*id, true);
+        for id in &ctx.writes {
+            self.note(*id, if ctx.overwrites.contains(id) { Use::Overwrite } else { Use::Accumulate });
         }
         if body.is_passive() {
             let v = self.verbatim(whole.to_token_stream(), Vec::new(), since);
@@ -1135,15 +1150,23 @@ impl Lowerer<'_> {
         let named = |ids: &mut dyn Iterator<Item = &BindingId>,
                      all: &BTreeMap<BindingId, Binding>|
          -> Vec<(BindingId, Ident)> { ids.map(|id| (*id, all[id].name.clone())).collect() };
-        let taped = named(&mut ctx.writes.intersection(&ctx.reads), &self.all_bindings);
+        let fused = self.fusion(&ctx);
+        let taped = if fused.is_some() {
+            Vec::new()
+        } else {
+            named(&mut ctx.writes.intersection(&ctx.reads), &self.all_bindings)
+        };
         let snapshots = named(
             &mut ctx.reads.iter().filter(|id| {
                 let b = &self.all_bindings[id];
-                !ctx.writes.contains(id) && (b.mutable || self.redeclared.contains(&b.name.to_string()))
+                fused.is_none()
+                    && !ctx.writes.contains(id)
+                    && (b.mutable || self.redeclared.contains(&b.name.to_string()))
             }),
             &self.all_bindings,
         );
-        if (!taped.is_empty() || !ctx.impure.is_empty()) && bound.is_none() {
+        let impure = if fused.is_some() { Vec::new() } else { ctx.impure.clone() };
+        if (!taped.is_empty() || !impure.is_empty()) && bound.is_none() {
             let what: Vec<String> = taped
                 .iter()
                 .map(|(_, n)| format!("`{n}`"))
@@ -1162,17 +1185,28 @@ impl Lowerer<'_> {
         }
         out.stmts.extend(prelude.stmts);
         let id = self.id();
-        out.stmts.push(Stmt::For(Box::new(For {
-            id,
-            index,
-            lo,
-            hi,
-            bound,
-            body,
-            taped,
-            snapshots,
-            impure: ctx.impure,
-        })));
+        out.stmts.push(Stmt::For(Box::new(For { id, index, lo, hi, bound, body, taped, snapshots, impure, fused })));
+    }
+
+    /// A loop that can run its adjoint inside the forward sweep: not nested in another loop, and
+    /// its only active write an accumulation `acc += …` of one outer binding it does not read.
+    fn fusion(&self, ctx: &LoopCtx) -> Option<Fused> {
+        let is_active = |id: &BindingId| self.was_active.contains(id) || self.all_bindings[id].active;
+        let active_writes: Vec<&BindingId> = ctx.writes.iter().filter(|id| is_active(id)).collect();
+        let [acc] = active_writes[..] else {
+            return None;
+        };
+        if !self.loops.is_empty() || ctx.overwrites.contains(acc) || ctx.reads.contains(acc) {
+            return None;
+        }
+        let binding = |id: &BindingId| &self.all_bindings[id];
+        let inputs = ctx
+            .reads
+            .iter()
+            .filter(|id| is_active(id))
+            .map(|id| (*id, binding(id).name.clone(), binding(id).deref))
+            .collect();
+        Some(Fused { acc: (*acc, binding(acc).name.clone()), inputs })
     }
 
     /// `let <pat> = <item>;` at the start of a loop body, for a passive loop variable.

@@ -57,3 +57,13 @@ pub fn cotangents(t: Temp) -> Ident {
 pub fn split_form(f: &Ident) -> Ident {
     format_ident!("{}__differentiable", f, span = f.span())
 }
+
+/// A fused loop's preaccumulated gradient with respect to one of its inputs.
+pub fn jacobian(id: usize, b: BindingId) -> Ident {
+    format_ident!("__j{}_{}", id, b)
+}
+
+/// A fused loop's unit cotangent of its accumulator.
+pub fn unit(id: usize) -> Ident {
+    format_ident!("__one{}", id)
+}
