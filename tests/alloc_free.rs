@@ -54,6 +54,9 @@ fn the_counter_sees_allocations() {
     assert!(allocations(|| drop(std::hint::black_box(vec![1u8; 64]))) >= 1);
 }
 
+/// One call of a generated gradient, reduced to a float.
+type Gradient<'a> = Box<dyn FnMut() -> f64 + 'a>;
+
 #[test]
 fn generated_gradients_allocate_nothing() {
     let xs = [[0.5, -1.0, 0.2], [1.0, 0.3, -0.7], [-0.2, 0.8, 1.5], [0.0, -0.4, 0.9]];
@@ -61,7 +64,7 @@ fn generated_gradients_allocate_nothing() {
     let (sx, sy) = ([0.1, 0.7, -1.3], [0.3, 0.2, -1.0]);
     let mut rng = StdRng::seed_from_u64(1);
     let x = 0.3;
-    let calls: Vec<(&str, Box<dyn FnMut() -> f64 + '_>)> = vec![
+    let calls: Vec<(&str, Gradient<'_>)> = vec![
         ("arith", Box::new(|| arith_grad(x, 0.7).0)),
         ("methods_a", Box::new(|| methods_a_grad(x, 0.2).0)),
         ("methods_b", Box::new(|| methods_b_grad(x, 0.3).0)),
