@@ -70,3 +70,11 @@ pub extern "C" fn relax_readout_step(w: &mut [f32; 3], x: &[[f32; 3]; 4]) -> f32
     }
     value
 }
+
+/// The embedded example's calibration loop, for a target's C code to call.
+#[unsafe(no_mangle)]
+pub extern "C" fn relax_calibrate(out: &mut [f32; 3]) -> f32 {
+    let (truth, readings) = relax_embedded::reference();
+    *out = relax_embedded::calibrate(&truth, &readings, 3000, 0, |_, _, _| {});
+    relax_embedded::calibration_loss(*out, &truth, &readings)
+}

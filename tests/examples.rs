@@ -1,0 +1,95 @@
+//! Each example's claim, asserted: the examples are included as modules and their functions
+//! called on small sizes.
+#![deny(warnings)]
+#![allow(dead_code)]
+// Each example brings its own copy of the plot helper.
+#![allow(clippy::duplicate_mod)]
+
+#[path = "../examples/huber_vs_l2.rs"]
+mod huber_vs_l2;
+
+#[path = "../examples/discrete_choice.rs"]
+mod discrete_choice;
+
+#[path = "../examples/gaussian_reparam.rs"]
+mod gaussian_reparam;
+
+#[path = "../examples/soft_argmax_keypoint.rs"]
+mod soft_argmax_keypoint;
+
+#[test]
+fn robust_losses_fit_the_line_through_outliers_better_than_squared_error() {
+    for seed in 0..3 {
+        let (xs, ys) = huber_vs_l2::data(seed);
+        let [(_, w2, b2), (_, wh, bh), (_, ws, bs)] = huber_vs_l2::fits(&xs, &ys);
+        let (e2, eh, es) = (huber_vs_l2::error((w2, b2)), huber_vs_l2::error((wh, bh)), huber_vs_l2::error((ws, bs)));
+        assert!(eh < 0.5 * e2 && es < 0.5 * e2, "seed {seed}: huber {eh}, smooth_l1 {es}, squared {e2}");
+        assert!(eh < 0.25 && es < 0.25, "seed {seed}: huber {eh}, smooth_l1 {es}");
+    }
+}
+
+#[test]
+fn baseline_and_straight_through_have_lower_variance_than_reinforce() {
+    let theta = [0.3, -0.2, 0.1, 0.0];
+    let (_, exact) = discrete_choice::expected_cost(theta);
+    let n = 20_000;
+    let (st_mean, st_var) = discrete_choice::gradient_statistics(0, theta, n, 1);
+    let (rf_mean, rf_var) = discrete_choice::gradient_statistics(1, theta, n, 2);
+    let (bl_mean, bl_var) = discrete_choice::gradient_statistics(2, theta, n, 3);
+    assert!(bl_var < 0.5 * rf_var, "baseline {bl_var} vs REINFORCE {rf_var}");
+    assert!(st_var < 0.5 * rf_var, "straight-through {st_var} vs REINFORCE {rf_var}");
+    // REINFORCE (with or without a baseline) is unbiased: its mean is within 5 standard errors.
+    for (mean, var) in [(rf_mean, rf_var), (bl_mean, bl_var)] {
+        let se = (var / n as f64).sqrt();
+        for i in 0..4 {
+            assert!((mean[i] - exact[i]).abs() < 5.0 * se, "mean {mean:?} vs exact {exact:?}");
+        }
+    }
+    let _ = st_mean;
+    for which in 0..3 {
+        let curve = discrete_choice::train(which, 400, 0.2, 7);
+        assert!(
+            curve[curve.len() - 1] < 0.3,
+            "{}: final expected cost {}",
+            discrete_choice::ESTIMATORS[which],
+            curve[curve.len() - 1]
+        );
+    }
+}
+
+#[test]
+fn the_reparameterisation_trick_has_lower_variance_than_the_score_function() {
+    let at = (1.0, 0.5);
+    let (_, exact) = gaussian_reparam::exact(at.0, at.1);
+    let n = 20_000;
+    let (rp_mean, rp_var) = gaussian_reparam::gradient_statistics(true, at, n, 1);
+    let (sf_mean, sf_var) = gaussian_reparam::gradient_statistics(false, at, n, 2);
+    assert!(rp_var < 0.2 * sf_var, "reparameterised {rp_var} vs score function {sf_var}");
+    for (mean, var) in [(rp_mean, rp_var), (sf_mean, sf_var)] {
+        let se = (var / n as f64).sqrt();
+        for i in 0..2 {
+            assert!((mean[i] - exact[i]).abs() < 5.0 * se, "mean {mean:?} vs exact {exact:?}");
+        }
+    }
+    let (_, (mu, sigma)) = gaussian_reparam::train(true, 2000, 0.01, 5);
+    assert!((mu - 3.0).abs() < 0.15 && (sigma - 0.5f64.sqrt()).abs() < 0.1, "mu {mu}, sigma {sigma}");
+}
+
+#[test]
+fn a_learned_filter_locates_the_peak_better_than_the_raw_signal() {
+    let raw = soft_argmax_keypoint::hard_error([0.0, 1.0, 0.0], 20, 1);
+    for straight_through in [false, true] {
+        let (w, _) = soft_argmax_keypoint::train(straight_through, 600, 2);
+        let learned = soft_argmax_keypoint::hard_error(w, 20, 1);
+        assert!(learned < 0.75 * raw, "straight-through {straight_through}: {learned} vs raw {raw}");
+    }
+}
+
+#[test]
+fn the_embedded_calibration_recovers_the_sensor() {
+    let (truth, readings) = relax_embedded::reference();
+    let p = relax_embedded::calibrate(&truth, &readings, 3000, 0, |_, _, _| {});
+    for k in 0..3 {
+        assert!((p[k] - relax_embedded::TRUE_PARAMS[k]).abs() < 0.02, "{p:?} vs {:?}", relax_embedded::TRUE_PARAMS);
+    }
+}
