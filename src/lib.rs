@@ -232,3 +232,8 @@ pub mod prelude {
     pub use relax_core::{Real, activation::*, loss::*, sampling::*, score::*, softmax::*, straight_through::*};
     pub use relax_macros::differentiable;
 }
+
+/// README's Rust examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
