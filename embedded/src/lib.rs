@@ -38,7 +38,7 @@ pub fn reference() -> ([f32; POINTS], [f32; POINTS]) {
     (truth, readings)
 }
 
-/// The parameters [`reference`] was generated with.
+/// The parameters [`reference()`] was generated with.
 pub const TRUE_PARAMS: [f32; 3] = [1.8, -0.25, 0.3];
 
 /// Gradient descent from `[1, 0, 0]`, calling `progress(step, loss, params)` every `every`

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Compile time of a crate with 30 differentiable functions, with and without `#[differentiable]`
+# (the same bodies either way), and the attribute's expansion time per function.
+#   bash benches/compile_time.sh
+# Dependencies are built first; what is timed is rebuilding the crate itself (release), median of 5.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+work=$(mktemp -d /tmp/relax-compile-time.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+functions() { # $1: the attribute line, or nothing
+  for k in $(seq 1 6); do
+    cat <<RUST
+$1
+pub fn loss_$k(w: f64, b: f64, xs: &[f64; 64], ys: &[f64; 64]) -> f64 {
+    let mut total = 0.0;
+    for i in 0..64 {
+        total += huber(w * xs[i] + b - ys[i], 1.0);
+    }
+    total / 64.0
+}
+$1
+pub fn net_$k(w1: [[f64; 8]; 8], w2: [f64; 8], x: &[f64; 8]) -> f64 {
+    let mut out = 0.0;
+    for j in 0..8 {
+        let mut h = 0.0;
+        for i in 0..8 {
+            h += w1[j][i] * x[i];
+        }
+        out += w2[j] * h.tanh();
+    }
+    out
+}
+$1
+pub fn soft_$k(x: [f64; 16], t: f64) -> f64 {
+    let p = softmax(x, t);
+    soft_argmax(x, t) + logsumexp(x, t) * p[0]
+}
+$1
+pub fn branchy_$k(x: f64, y: f64) -> f64 {
+    let z = if x > y { x * y.sin() } else { (x - y).exp() };
+    if z > 1.0 {
+        return z.ln();
+    }
+    z * z + relu(x)
+}
+$1
+pub fn product_$k(x: [f64; 10]) -> f64 {
+    let mut p = 1.0;
+    for i in 0..10 {
+        p *= x[i] + 2.0;
+    }
+    p
+}
+RUST
+  done
+}
+
+make_crate() { # $1: name, $2: attribute line
+  mkdir -p "$work/$1/src"
+  cat >"$work/$1/Cargo.toml" <<TOML
+[package]
+name = "$1"
+version = "0.0.0"
+edition = "2024"
+[dependencies]
+relax = { path = "$root" }
+[workspace]
+TOML
+  { echo "#![allow(clippy::all)]"; echo "use relax::prelude::*;"; functions "$2"; } >"$work/$1/src/lib.rs"
+}
+
+time_crate() { # median seconds of 5 rebuilds of the crate alone
+  (cd "$work/$1" && cargo build --release -q)
+  local times=()
+  for _ in 1 2 3 4 5; do
+    touch "$work/$1/src/lib.rs"
+    local start end
+    start=$(date +%s.%N)
+    (cd "$work/$1" && cargo build --release -q)
+    end=$(date +%s.%N)
+    times+=("$(awk "BEGIN { print $end - $start }")")
+  done
+  printf '%s\n' "${times[@]}" | sort -n | sed -n 3p
+}
+
+make_crate with_relax "#[differentiable]"
+make_crate without_relax ""
+with=$(time_crate with_relax)
+without=$(time_crate without_relax)
+echo "crate with 30 functions, release rebuild (median of 5):"
+echo "  plain functions:                  ${without} s"
+echo "  with #[differentiable] on each:   ${with} s"
+echo
+echo "expansion alone (outside rustc):"
+cd "$root" && cargo test -q --release -p relax-macros expansion_time -- --ignored --nocapture 2>/dev/null | grep -E "expansion"
