@@ -97,7 +97,7 @@
 //! `as` casts of data; array literals `[a, b]` and `[e; N]`; indexing for reading and writing
 //! (`y[i] = …`, `m[i][j]`); `*r` to copy an array out of a reference; `for i in lo..hi` and
 //! `for v in xs`; `if`/`else` as expression or statement with any condition; a final expression or
-//! `return` (outside loops); the float methods `exp exp2 exp_m1 ln ln_1p log2 log10 sqrt cbrt recip
+//! `return` (in branches and in loops with a compile-time bound); the float methods `exp exp2 exp_m1 ln ln_1p log2 log10 sqrt cbrt recip
 //! powi powf sin cos tan asin acos atan atan2 sinh cosh tanh abs max min clamp hypot mul_add`; the
 //! rules of [`prelude`]; and calls of other `#[differentiable]` functions, by name or path.
 //! Anything else on active values is a compile error at the construct, saying what to write

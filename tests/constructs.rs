@@ -269,6 +269,50 @@ fn branches_and_early_returns() {
 }
 
 #[test]
+fn returns_inside_loops() {
+    // Away from the points where a partial sum crosses the limit.
+    let crossing = |p: &[f64]| {
+        let mut s = 0.0;
+        (0..6).any(|i| {
+            s += p[i] * p[i];
+            (s - p[6]).abs() < 1e-3
+        })
+    };
+    check_scalar(
+        "first_above",
+        29,
+        7,
+        (-1.5, 1.5),
+        crossing,
+        |p| first_above(arr(p), 3.0 + p[6]),
+        |p| {
+            let (v, (gx, gl)) = first_above_grad(arr(p), 3.0 + p[6]);
+            (v, (gx, gl).flat())
+        },
+    );
+    let crossing = |p: &[f64]| {
+        let mut acc = 1.0;
+        (0..9).any(|k| {
+            acc = acc * p[k] + 0.5;
+            (acc - 4.0).abs() < 1e-3
+        })
+    };
+    let m = |p: &[f64]| [arr::<3>(p), arr::<3>(&p[3..]), arr::<3>(&p[6..])];
+    check_scalar(
+        "nested_return",
+        30,
+        9,
+        (0.5, 2.5),
+        crossing,
+        |p| nested_return(m(p)),
+        |p| {
+            let (v, g) = nested_return_grad(m(p));
+            (v, g.flat())
+        },
+    );
+}
+
+#[test]
 fn generic_functions_at_f64_and_f32() {
     check_scalar(
         "mse::<f64, 4>",

@@ -16,6 +16,8 @@ use crate::Real;
 /// assert_eq!(g, [0.5, -1.0]);
 /// ```
 pub trait Tangent: Copy {
+    /// The zero of this type.
+    fn zero_tangent() -> Self;
     /// The zero of `self`'s shape.
     fn zero_like(&self) -> Self;
     /// `self += other`, elementwise.
@@ -27,6 +29,10 @@ pub trait Tangent: Copy {
 macro_rules! float_tangent {
     ($($t:ty),*) => {$(
         impl Tangent for $t {
+            #[inline(always)]
+            fn zero_tangent() -> Self {
+                0.0
+            }
             #[inline(always)]
             fn zero_like(&self) -> Self {
                 0.0
@@ -48,6 +54,10 @@ macro_rules! discrete_tangent {
     ($($t:ty),*) => {$(
         impl Tangent for $t {
             #[inline(always)]
+            fn zero_tangent() -> Self {
+                Self::default()
+            }
+            #[inline(always)]
             fn zero_like(&self) -> Self {
                 *self
             }
@@ -61,6 +71,10 @@ macro_rules! discrete_tangent {
 discrete_tangent!(bool, u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
 
 impl<V: Tangent, const N: usize> Tangent for [V; N] {
+    #[inline(always)]
+    fn zero_tangent() -> Self {
+        [V::zero_tangent(); N]
+    }
     #[inline(always)]
     fn zero_like(&self) -> Self {
         self.map(|v| v.zero_like())
@@ -82,6 +96,10 @@ impl<V: Tangent, const N: usize> Tangent for [V; N] {
 macro_rules! tuple_tangent {
     ($(($($v:ident $i:tt),+))*) => {$(
         impl<$($v: Tangent),+> Tangent for ($($v,)+) {
+            #[inline(always)]
+            fn zero_tangent() -> Self {
+                ($($v::zero_tangent(),)+)
+            }
             #[inline(always)]
             fn zero_like(&self) -> Self {
                 ($(self.$i.zero_like(),)+)

@@ -160,7 +160,9 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
         Stmt::If(i) => {
             let br = names::branch(i.id);
             let arm = |b: &Block| {
-                let ex = forward::exports(b);
+                let ex = forward::exports(b)
+                    .into_iter()
+                    .map(|(name, changed)| if changed { quote!(mut #name) } else { quote!(#name) });
                 let seed = i.result.filter(|r| active[*r]).map(|r| names::adj(r).into_token_stream());
                 (quote!((#(#ex,)*)), adjoint(b, ctx, seed))
             };

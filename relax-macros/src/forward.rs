@@ -180,28 +180,30 @@ fn call_tokens(callee: &TokenStream, args: &[CallArg]) -> TokenStream {
     quote!(#callee(#(#args),*))
 }
 
-/// The locals a block defines at its own level, which its adjoint reads.
-pub fn exports(block: &Block) -> Vec<proc_macro2::Ident> {
+/// The locals a block defines at its own level, which its adjoint reads, and whether the
+/// adjoint changes them (a loop's counter, storage it takes values out of).
+pub fn exports(block: &Block) -> Vec<(proc_macro2::Ident, bool)> {
     let mut out = Vec::new();
+    let read = |name| (name, false);
     for s in &block.stmts {
         match s {
             Stmt::Passive { temp, .. } | Stmt::Read { temp, .. } | Stmt::Compute { temp, .. } => {
-                out.push(names::temp(*temp))
+                out.push(read(names::temp(*temp)))
             }
-            Stmt::Call { temp, pullback, .. } => out.extend([names::temp(*temp), names::temp(*pullback)]),
+            Stmt::Call { temp, pullback, .. } => out.extend([read(names::temp(*temp)), read(names::temp(*pullback))]),
             Stmt::If(i) => {
-                out.push(names::branch(i.id));
-                out.extend(i.result.map(names::temp));
+                out.push(read(names::branch(i.id)));
+                out.extend(i.result.map(|r| read(names::temp(r))));
             }
             Stmt::For(f) => {
                 if let Some(fused) = &f.fused {
-                    out.extend(fused.inputs.iter().map(|(b, _, _)| names::jacobian(f.id, *b)));
+                    out.extend(fused.inputs.iter().map(|(b, _, _)| read(names::jacobian(f.id, *b))));
                 }
-                out.extend(f.snapshots.iter().map(|(b, _)| names::snapshot(f.id, *b)));
-                out.extend(f.taped.iter().map(|(b, _)| names::binding_tape(f.id, *b)));
-                out.extend(f.impure.iter().map(|t| names::temp_tape(*t)));
+                out.extend(f.snapshots.iter().map(|(b, _)| read(names::snapshot(f.id, *b))));
+                out.extend(f.taped.iter().map(|(b, _)| read(names::binding_tape(f.id, *b))));
+                out.extend(f.impure.iter().map(|t| (names::temp_tape(*t), true)));
                 if has_storage(f) {
-                    out.push(names::counter(f.id));
+                    out.push((names::counter(f.id), true));
                 }
             }
             Stmt::Verbatim { .. } | Stmt::Let { .. } | Stmt::Write { .. } => {}
@@ -219,7 +221,7 @@ fn if_stmt(i: &If, ctx: Ctx) -> TokenStream {
     let br = names::branch(i.id);
     let arm = |b: &Block, then: bool| {
         let code = forward(b, ctx);
-        let ex = exports(b);
+        let ex = exports(b).into_iter().map(|(name, _)| name);
         let some = quote!(::core::option::Option::Some((#(#ex,)*)));
         let none = quote!(::core::option::Option::None);
         let taken = if then { quote!((#some, #none)) } else { quote!((#none, #some)) };

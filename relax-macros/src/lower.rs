@@ -88,7 +88,7 @@ pub fn lower(
     generics: &syn::Generics,
     krate: &syn::Path,
 ) -> Result<Body, Vec<syn::Error>> {
-    let stmts = crate::normalize::returns(&block.stmts);
+    let stmts = crate::normalize::returns(&block.stmts, &sig.output, krate);
     let const_params: HashSet<String> = generics
         .params
         .iter()
@@ -326,12 +326,25 @@ impl Lowerer<'_> {
         Casts(self).visit_expr(e);
     }
 
-    /// May have side effects when evaluated again: mentions `&mut`, a `&mut` binding or a macro.
+    /// May have side effects when evaluated again: takes `&mut`, names a `&mut` binding, or calls
+    /// a macro.
     fn may_mutate(&self, tokens: &TokenStream) -> bool {
-        let mut m = Mentions(Vec::new());
-        m.tokens(tokens);
-        let s = tokens.to_string();
-        s.contains("& mut") || s.contains('!') || m.0.iter().any(|i| self.lookup(i).is_some_and(|b| b.mut_ref))
+        fn scan(tokens: &TokenStream, mut_ref: &dyn Fn(&Ident) -> bool) -> bool {
+            let trees: Vec<TokenTree> = tokens.clone().into_iter().collect();
+            trees.iter().enumerate().any(|(k, t)| match t {
+                TokenTree::Group(g) => scan(&g.stream(), mut_ref),
+                TokenTree::Ident(i) => {
+                    let macro_call = matches!(trees.get(k + 1), Some(TokenTree::Punct(p)) if p.as_char() == '!')
+                        && matches!(trees.get(k + 2), Some(TokenTree::Group(_)));
+                    macro_call || mut_ref(i)
+                }
+                TokenTree::Punct(p) => {
+                    p.as_char() == '&' && matches!(trees.get(k + 1), Some(TokenTree::Ident(i)) if i == "mut")
+                }
+                TokenTree::Literal(_) => false,
+            })
+        }
+        scan(tokens, &|i| self.lookup(i).is_some_and(|b| b.mut_ref))
     }
 
     fn temp(&mut self, active: bool) -> Temp {
@@ -705,7 +718,7 @@ impl Lowerer<'_> {
                 _ => self.unsupported(e),
             },
             Expr::Return(r) => {
-                self.error(r.span(), "`return` inside a loop is not supported: compute the value in a variable and return it after the loop");
+                self.error(r.span(), "`return` is supported in tail position, in branches and in `for` loops: write it as a statement (`return e;`)");
                 Value::Passive(Box::new(e.clone()))
             }
             _ => self.unsupported(e),
@@ -1169,7 +1182,10 @@ impl Lowerer<'_> {
         if (!taped.is_empty() || !impure.is_empty()) && bound.is_none() {
             let what: Vec<String> = taped
                 .iter()
-                .map(|(_, n)| format!("`{n}`"))
+                .map(|(_, n)| {
+                    let n = n.to_string();
+                    if n.starts_with("__relax_") { "an early `return`".to_string() } else { format!("`{n}`") }
+                })
                 .chain((!ctx.impure.is_empty()).then(|| "the values it samples".to_string()))
                 .collect();
             self.error(

@@ -382,3 +382,10 @@ fn expansion_time() {
     let per = start.elapsed().as_secs_f64() / (rounds * bodies.len()) as f64;
     println!("expansion: {:.0} µs per function (mean over {} expansions)", per * 1e6, rounds * bodies.len());
 }
+
+#[test]
+#[ignore = "debugging aid: prints one expansion"]
+fn print_one() {
+    let src = std::env::var("RELAX_SRC").unwrap_or_default();
+    println!("{}", expand(TokenStream::new(), src.parse().unwrap()));
+}

@@ -183,6 +183,34 @@ pub fn early_return(x: f64) -> f64 {
     y * 3.0
 }
 
+/// The first partial sum of squares above `limit`, scaled, or the total: `return` in a loop.
+#[differentiable]
+pub fn first_above(x: [f64; 6], limit: f64) -> f64 {
+    let mut s = 0.0;
+    for i in 0..6 {
+        s += x[i] * x[i];
+        if s > limit {
+            return s * limit;
+        }
+    }
+    s - limit
+}
+
+/// `return` from a nested loop.
+#[differentiable]
+pub fn nested_return(m: [[f64; 3]; 3]) -> f64 {
+    let mut acc = 1.0;
+    for i in 0..3 {
+        for j in 0..3 {
+            acc = acc * m[i][j] + 0.5;
+            if acc > 4.0 {
+                return acc.sqrt();
+            }
+        }
+    }
+    acc
+}
+
 // -- generics ---------------------------------------------------------------------------------
 
 #[differentiable]
