@@ -22,7 +22,7 @@ pub fn adjoint(block: &Block, ctx: Ctx, seed: Option<TokenStream>) -> TokenStrea
             Stmt::If(i) => i.result.into_iter().collect(),
             _ => Vec::new(),
         };
-        for t in temps.into_iter().filter(|t| active[*t]) {
+        for t in temps.into_iter().filter(|t| active[*t] && !ctx.reads.contains_key(t)) {
             let (d, v) = (names::adj(t), names::temp(t));
             decls.extend(quote!(let mut #d = #krate::Tangent::zero_like(&#v);));
         }
@@ -33,7 +33,7 @@ pub fn adjoint(block: &Block, ctx: Ctx, seed: Option<TokenStream>) -> TokenStrea
     }
     let seed = match (seed, block.result) {
         (Some(seed), Some(r)) if active[r] => {
-            let d = names::adj(r);
+            let d = ctx.adj(r);
             quote!(#krate::Tangent::add_tangent(&mut #d, #seed);)
         }
         _ => TokenStream::new(),
@@ -50,14 +50,8 @@ fn operand(t: Temp, active: &[bool], krate: &syn::Path) -> TokenStream {
 }
 
 /// Calls `pullback(args…, dout)` and adds each float argument's cotangent to its adjoint.
-fn pull(
-    pullback: TokenStream,
-    args: &[Temp],
-    float_args: &[bool],
-    d: &proc_macro2::Ident,
-    active: &[bool],
-    krate: &syn::Path,
-) -> TokenStream {
+fn pull(pullback: TokenStream, args: &[Temp], float_args: &[bool], d: &proc_macro2::Ident, ctx: Ctx) -> TokenStream {
+    let (active, krate) = (ctx.active, ctx.krate);
     let values = args
         .iter()
         .zip(float_args)
@@ -65,7 +59,7 @@ fn pull(
     let floats: Vec<Temp> = args.iter().zip(float_args).filter(|(_, f)| **f).map(|(t, _)| *t).collect();
     let single = floats.len() == 1;
     let adds = floats.iter().enumerate().filter(|(_, t)| active[**t]).map(|(k, t)| {
-        let da = names::adj(*t);
+        let da = ctx.adj(*t);
         let g = if single {
             quote!(__g)
         } else {
@@ -82,28 +76,30 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
     let add = |target: TokenStream, value: TokenStream| quote!(#krate::Tangent::add_tangent(&mut #target, #value););
     match s {
         Stmt::Passive { .. } | Stmt::Verbatim { .. } => TokenStream::new(),
+        // A whole read's consumers added into the binding's adjoint already.
+        Stmt::Read { temp, .. } if ctx.reads.contains_key(temp) => TokenStream::new(),
         Stmt::Read { temp, access } => {
             let b = ctx.binding_adj(access.binding);
             let idx = access.indices.iter().map(|t| names::temp(*t));
-            add(quote!(#b #([#idx])*), names::adj(*temp).into_token_stream())
+            add(quote!(#b #([#idx])*), ctx.adj(*temp).into_token_stream())
         }
         Stmt::Compute { temp, op, args } => {
-            let d = names::adj(*temp);
-            let arg_adj = |k: usize| names::adj(args[k]);
+            let d = ctx.adj(*temp);
+            let arg_adj = |k: usize| ctx.adj(args[k]);
             match op {
                 Op::Binary { pullback, .. } => {
                     let p = format_ident!("{}", pullback);
-                    pull(quote!(#krate::ops::#p), args, &[true, true], &d, active, krate)
+                    pull(quote!(#krate::ops::#p), args, &[true, true], &d, ctx)
                 }
-                Op::Neg => pull(quote!(#krate::ops::neg_vjp), args, &[true], &d, active, krate),
+                Op::Neg => pull(quote!(#krate::ops::neg_vjp), args, &[true], &d, ctx),
                 Op::Method { name, float_args } => {
                     let p = format_ident!("{}_vjp", name);
-                    pull(quote!(#krate::ops::#p), args, float_args, &d, active, krate)
+                    pull(quote!(#krate::ops::#p), args, float_args, &d, ctx)
                 }
                 Op::Rule { name, generics, float_args } => {
                     let p = format_ident!("{}_vjp", name, span = name.span());
                     let turbofish = if generics.is_empty() { TokenStream::new() } else { quote!(::#generics) };
-                    pull(quote!(#krate::#p #turbofish), args, float_args, &d, active, krate)
+                    pull(quote!(#krate::#p #turbofish), args, float_args, &d, ctx)
                 }
                 Op::Array => (0..args.len())
                     .filter(|k| active[args[*k]])
@@ -131,10 +127,10 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
             }
         }
         Stmt::Call { temp, pullback, args, .. } => {
-            let (d, p, c) = (names::adj(*temp), names::temp(*pullback), names::cotangents(*temp));
+            let (d, p, c) = (ctx.adj(*temp), names::temp(*pullback), names::cotangents(*temp));
             let adds = args.iter().enumerate().filter_map(|(k, a)| match a {
                 CallArg::Active(t) | CallArg::ActiveRef(t) if active[*t] => {
-                    let (da, k) = (names::adj(*t), syn::Index::from(k));
+                    let (da, k) = (ctx.adj(*t), syn::Index::from(k));
                     Some(quote!(#krate::AddCotangent::add_cotangent(&mut #da, #c.#k);))
                 }
                 _ => None,
@@ -142,14 +138,14 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
             quote!(let #c = #p(#d); #(#adds)*)
         }
         Stmt::Let { binding, active: true, value, .. } if active[*value] => {
-            add(names::adj(*value).into_token_stream(), ctx.binding_adj(*binding).into_token_stream())
+            add(ctx.adj(*value).into_token_stream(), ctx.binding_adj(*binding).into_token_stream())
         }
         Stmt::Let { .. } => TokenStream::new(),
         Stmt::Write { access, mode, value } => {
             let b = ctx.binding_adj(access.binding);
             let idx: Vec<_> = access.indices.iter().map(|t| names::temp(*t)).collect();
             let place = quote!(#b #([#idx])*);
-            let dv = names::adj(*value);
+            let dv = ctx.adj(*value);
             let propagate = active[*value].then(|| match mode {
                 WriteMode::Sub => quote!(#krate::Tangent::sub_tangent(&mut #dv, #place);),
                 _ => quote!(#krate::Tangent::add_tangent(&mut #dv, #place);),
@@ -163,7 +159,7 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                 let ex = forward::exports(b)
                     .into_iter()
                     .map(|(name, changed)| if changed { quote!(mut #name) } else { quote!(#name) });
-                let seed = i.result.filter(|r| active[*r]).map(|r| names::adj(r).into_token_stream());
+                let seed = i.result.filter(|r| active[*r]).map(|r| ctx.adj(r).into_token_stream());
                 (quote!((#(#ex,)*)), adjoint(b, ctx, seed))
             };
             let ((then_pat, then_code), (else_pat, else_code)) = (arm(&i.then), arm(&i.otherwise));

@@ -200,7 +200,10 @@ pub fn generated(func: &ItemFn, sig: &Signature, body: &Body, krate: &syn::Path)
     let (generics, params, captured) = split_signature(func);
     let where_clause = &generics.where_clause;
     let Parts { vis, fwd, output, cts, .. } = &p;
-    let ctx = Ctx { krate, active: &body.active, mode: Mode::Forward, innermost_loop: None, redirect: &[] };
+    let mut reads = std::collections::HashMap::new();
+    crate::forward::whole_reads(&body.block, &mut reads);
+    let ctx =
+        Ctx { krate, active: &body.active, mode: Mode::Forward, innermost_loop: None, redirect: &[], reads: &reads };
     let prologue = sig.params.iter().zip(&body.params).filter(|(p, _)| p.diff.is_some()).map(|(p, b)| {
         let (b, x) = (names::binding_adj(*b), &p.ident);
         let value = if p.diff == Some(ByRef::Yes) { quote!(#x) } else { quote!(&#x) };

@@ -35,12 +35,38 @@ pub struct Ctx<'a> {
     pub mode: Mode<'a>,
     pub innermost_loop: Option<usize>,
     pub redirect: &'a [(BindingId, proc_macro2::Ident)],
+    /// Temporaries that read a whole binding: their adjoint is the binding's.
+    pub reads: &'a std::collections::HashMap<Temp, BindingId>,
 }
 
 impl Ctx<'_> {
     /// The adjoint of binding `b` here: `__b{b}`, or where a fused loop redirects it.
     pub fn binding_adj(&self, b: BindingId) -> proc_macro2::Ident {
         self.redirect.iter().find(|(id, _)| *id == b).map_or_else(|| names::binding_adj(b), |(_, name)| name.clone())
+    }
+
+    /// The adjoint of temporary `t`: `__d{t}`, or, for a read of a whole binding, the binding's
+    /// adjoint itself. That is sound because a read's consumers are in the same expression,
+    /// before any write of the statement, so no write's adjoint can come between them.
+    pub fn adj(&self, t: Temp) -> proc_macro2::Ident {
+        self.reads.get(&t).map_or_else(|| names::adj(t), |b| self.binding_adj(*b))
+    }
+}
+
+/// The temporaries of `block` (at any depth) that read a whole binding.
+pub fn whole_reads(block: &Block, out: &mut std::collections::HashMap<Temp, BindingId>) {
+    for s in &block.stmts {
+        match s {
+            Stmt::Read { temp, access } if access.indices.is_empty() => {
+                out.insert(*temp, access.binding);
+            }
+            Stmt::If(i) => {
+                whole_reads(&i.then, out);
+                whole_reads(&i.otherwise, out);
+            }
+            Stmt::For(f) => whole_reads(&f.body, out),
+            _ => {}
+        }
     }
 }
 
