@@ -8,15 +8,46 @@
 
 use crate::Real;
 
-/// `z_i = (x_i − max)/t`, `e_i = e^(z_i)` and `s = Σ e_i`.
+/// What the softmax family's pullbacks need from the forward computation, so that the adjoint
+/// does not compute the softmax again: `y = softmax(x, t)`, the shifted logits
+/// `z_i = (x_i − max)/t`, `Σ e^(z_i)`, and `x`, `t` themselves.
+///
+/// ```
+/// let (y, r) = relax_core::softmax_fwd([0.0_f64, 0.0], 1.0);
+/// assert_eq!(y, [0.5, 0.5]);
+/// assert_eq!(relax_core::softmax_bwd(&r, [1.0, 0.0]), ([0.25, -0.25], 0.0));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SoftmaxResidual<T, const N: usize> {
+    /// `softmax(x, t)`.
+    pub y: [T; N],
+    /// `(x_i − max)/t`.
+    pub z: [T; N],
+    /// `Σ e^(z_i)`.
+    pub sum: T,
+    /// The maximum of `x`.
+    pub max: T,
+    /// The logits.
+    pub x: [T; N],
+    /// The temperature.
+    pub t: T,
+}
+
+/// The max-shifted softmax and what its pullbacks need.
 #[inline]
-fn shifted<T: Real, const N: usize>(x: &[T; N], t: T) -> ([T; N], [T; N], T) {
+fn forward<T: Real, const N: usize>(x: [T; N], t: T) -> SoftmaxResidual<T, N> {
     debug_assert!(t > T::zero(), "relax: the temperature must be positive");
-    let m = x.iter().fold(T::neg_infinity(), |m, &v| m.max(v));
-    let z = x.map(|v| (v - m) / t);
+    let max = x.iter().fold(T::neg_infinity(), |m, &v| m.max(v));
+    let z = x.map(|v| (v - max) / t);
     let e = z.map(T::exp);
-    let s = e.iter().fold(T::zero(), |s, &v| s + v);
-    (z, e, s)
+    let sum = e.iter().fold(T::zero(), |s, &v| s + v);
+    SoftmaxResidual { y: e.map(|v| v / sum), z, sum, max, x, t }
+}
+
+/// `Σ g_i z_i` over the entries with `g_i ≠ 0`: where `y_i` underflowed to 0, `z_i` may be −∞.
+#[inline]
+fn weighted_z<T: Real, const N: usize>(g: &[T; N], z: &[T; N]) -> T {
+    (0..N).filter(|&i| g[i] != T::zero()).fold(T::zero(), |a, i| a + g[i] * z[i])
 }
 
 /// Softmax with temperature: `softmax(x, t)_i = e^(x_i/t) / Σ_j e^(x_j/t)`, max-shifted.
@@ -30,12 +61,26 @@ fn shifted<T: Real, const N: usize>(x: &[T; N], t: T) -> ([T; N], [T; N], T) {
 /// ```
 #[inline]
 pub fn softmax<T: Real, const N: usize>(x: [T; N], t: T) -> [T; N] {
-    let (_, e, s) = shifted(&x, t);
-    e.map(|v| v / s)
+    softmax_fwd(x, t).0
 }
 
-/// Pullback of [`softmax`]: `(y, (dx, dt))` with `g_i = y_i(dout_i − y·dout)`, `dx = g/t`,
-/// `dt = −Σ g_i z_i / t` where `z_i = (x_i − max)/t` (terms with `y_i = 0` contribute 0).
+/// [`softmax`] and its residual.
+#[inline]
+pub fn softmax_fwd<T: Real, const N: usize>(x: [T; N], t: T) -> ([T; N], SoftmaxResidual<T, N>) {
+    let r = forward(x, t);
+    (r.y, r)
+}
+
+/// The cotangents of [`softmax`] from its residual: `g_i = y_i(dout_i − y·dout)`, `dx = g/t`,
+/// `dt = −Σ g_i z_i / t` (terms with `y_i = 0` contribute 0).
+#[inline]
+pub fn softmax_bwd<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: [T; N]) -> ([T; N], T) {
+    let inner = dot(r.y, dout);
+    let g: [T; N] = core::array::from_fn(|i| r.y[i] * (dout[i] - inner));
+    (g.map(|v| v / r.t), -weighted_z(&g, &r.z) / r.t)
+}
+
+/// Pullback of [`softmax`]: `(y, (dx, dt))`, see [`softmax_bwd`].
 ///
 /// ```
 /// let (y, (dx, dt)) = relax_core::softmax_vjp([0.0_f64, 0.0], 1.0, [1.0, 0.0]);
@@ -45,12 +90,8 @@ pub fn softmax<T: Real, const N: usize>(x: [T; N], t: T) -> [T; N] {
 /// ```
 #[inline]
 pub fn softmax_vjp<T: Real, const N: usize>(x: [T; N], t: T, dout: [T; N]) -> ([T; N], ([T; N], T)) {
-    let (z, e, s) = shifted(&x, t);
-    let y = e.map(|v| v / s);
-    let inner = dot(y, dout);
-    let g: [T; N] = core::array::from_fn(|i| y[i] * (dout[i] - inner));
-    let dt = -(0..N).filter(|&i| g[i] != T::zero()).fold(T::zero(), |a, i| a + g[i] * z[i]) / t;
-    (y, (g.map(|v| v / t), dt))
+    let (y, r) = softmax_fwd(x, t);
+    (y, softmax_bwd(&r, dout))
 }
 
 /// Log-softmax with temperature: `x_i/t − logsumexp(x/t)`, computed as `z_i − ln Σ e^(z_j)` with
@@ -64,12 +105,27 @@ pub fn softmax_vjp<T: Real, const N: usize>(x: [T; N], t: T, dout: [T; N]) -> ([
 /// ```
 #[inline]
 pub fn log_softmax<T: Real, const N: usize>(x: [T; N], t: T) -> [T; N] {
-    let (z, _, s) = shifted(&x, t);
-    let ls = s.ln();
-    z.map(|v| v - ls)
+    log_softmax_fwd(x, t).0
 }
 
-/// Pullback of [`log_softmax`]: `dz_i = dout_i − y_i Σ dout`, `dx = dz/t`, `dt = −Σ dz_i z_i / t`.
+/// [`log_softmax`] and its residual.
+#[inline]
+pub fn log_softmax_fwd<T: Real, const N: usize>(x: [T; N], t: T) -> ([T; N], SoftmaxResidual<T, N>) {
+    let r = forward(x, t);
+    let ls = r.sum.ln();
+    (r.z.map(|v| v - ls), r)
+}
+
+/// The cotangents of [`log_softmax`]: `dz_i = dout_i − y_i Σ dout`, `dx = dz/t`,
+/// `dt = −Σ dz_i z_i / t`.
+#[inline]
+pub fn log_softmax_bwd<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: [T; N]) -> ([T; N], T) {
+    let total = sum(dout);
+    let dz: [T; N] = core::array::from_fn(|i| dout[i] - r.y[i] * total);
+    (dz.map(|v| v / r.t), -weighted_z(&dz, &r.z) / r.t)
+}
+
+/// Pullback of [`log_softmax`], see [`log_softmax_bwd`].
 ///
 /// ```
 /// let (_, (dx, _)) = relax_core::log_softmax_vjp([0.0_f64, 0.0], 1.0, [1.0, 0.0]);
@@ -77,12 +133,8 @@ pub fn log_softmax<T: Real, const N: usize>(x: [T; N], t: T) -> [T; N] {
 /// ```
 #[inline]
 pub fn log_softmax_vjp<T: Real, const N: usize>(x: [T; N], t: T, dout: [T; N]) -> ([T; N], ([T; N], T)) {
-    let (z, e, s) = shifted(&x, t);
-    let ls = s.ln();
-    let total = sum(dout);
-    let dz: [T; N] = core::array::from_fn(|i| dout[i] - e[i] / s * total);
-    let dt = -(0..N).filter(|&i| dz[i] != T::zero()).fold(T::zero(), |a, i| a + dz[i] * z[i]) / t;
-    (z.map(|v| v - ls), (dz.map(|v| v / t), dt))
+    let (v, r) = log_softmax_fwd(x, t);
+    (v, log_softmax_bwd(&r, dout))
 }
 
 /// Log-sum-exp with temperature: `t·ln Σ e^(x_i/t)`, computed as `max + t·ln Σ e^(z_i)`: a smooth
@@ -97,12 +149,23 @@ pub fn log_softmax_vjp<T: Real, const N: usize>(x: [T; N], t: T, dout: [T; N]) -
 /// ```
 #[inline]
 pub fn logsumexp<T: Real, const N: usize>(x: [T; N], t: T) -> T {
-    let m = x.iter().fold(T::neg_infinity(), |m, &v| m.max(v));
-    let (_, _, s) = shifted(&x, t);
-    m + t * s.ln()
+    logsumexp_fwd(x, t).0
 }
 
-/// Pullback of [`logsumexp`]: `(value, (dout·softmax(x, t), dout·(ln Σ e^(z_i) − Σ y_i z_i)))`.
+/// [`logsumexp`] and its residual.
+#[inline]
+pub fn logsumexp_fwd<T: Real, const N: usize>(x: [T; N], t: T) -> (T, SoftmaxResidual<T, N>) {
+    let r = forward(x, t);
+    (r.max + t * r.sum.ln(), r)
+}
+
+/// The cotangents of [`logsumexp`]: `(dout·y, dout·(ln Σ e^(z_i) − Σ y_i z_i))`.
+#[inline]
+pub fn logsumexp_bwd<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: T) -> ([T; N], T) {
+    (r.y.map(|v| dout * v), dout * (r.sum.ln() - weighted_z(&r.y, &r.z)))
+}
+
+/// Pullback of [`logsumexp`], see [`logsumexp_bwd`].
 ///
 /// ```
 /// let (_, (dx, _)) = relax_core::logsumexp_vjp([3.0_f64, 3.0], 0.5, 2.0);
@@ -110,10 +173,8 @@ pub fn logsumexp<T: Real, const N: usize>(x: [T; N], t: T) -> T {
 /// ```
 #[inline]
 pub fn logsumexp_vjp<T: Real, const N: usize>(x: [T; N], t: T, dout: T) -> (T, ([T; N], T)) {
-    let (z, e, s) = shifted(&x, t);
-    let y = e.map(|v| v / s);
-    let yz = (0..N).filter(|&i| y[i] != T::zero()).fold(T::zero(), |a, i| a + y[i] * z[i]);
-    (logsumexp(x, t), (y.map(|v| dout * v), dout * (s.ln() - yz)))
+    let (v, r) = logsumexp_fwd(x, t);
+    (v, logsumexp_bwd(&r, dout))
 }
 
 /// The indices `[0, 1, …, N − 1]` as `T`.
@@ -124,7 +185,7 @@ fn indices<T: Real, const N: usize>() -> [T; N] {
 
 /// Soft argmax: `softmax(x, t) · [0, 1, …, N − 1]`, a float that tends to `argmax(x)` as `t → 0`.
 ///
-/// Derivative: that of the dot product through [`softmax_vjp`].
+/// Derivative: that of the dot product through [`softmax_bwd`].
 ///
 /// ```
 /// let v = relax_core::soft_argmax([1.1_f64, 4.0, -0.1, 2.3], 1.0);
@@ -132,10 +193,23 @@ fn indices<T: Real, const N: usize>() -> [T; N] {
 /// ```
 #[inline]
 pub fn soft_argmax<T: Real, const N: usize>(x: [T; N], t: T) -> T {
-    dot(softmax(x, t), indices())
+    soft_argmax_fwd(x, t).0
 }
 
-/// Pullback of [`soft_argmax`]: `softmax_vjp(x, t, dout·[0, 1, …])`.
+/// [`soft_argmax`] and its residual.
+#[inline]
+pub fn soft_argmax_fwd<T: Real, const N: usize>(x: [T; N], t: T) -> (T, SoftmaxResidual<T, N>) {
+    let r = forward(x, t);
+    (dot(r.y, indices()), r)
+}
+
+/// The cotangents of [`soft_argmax`]: `softmax_bwd(r, dout·[0, 1, …])`.
+#[inline]
+pub fn soft_argmax_bwd<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: T) -> ([T; N], T) {
+    softmax_bwd(r, indices::<T, N>().map(|i| dout * i))
+}
+
+/// Pullback of [`soft_argmax`], see [`soft_argmax_bwd`].
 ///
 /// ```
 /// let (v, (dx, _)) = relax_core::soft_argmax_vjp([0.0_f64, 0.0], 1.0, 1.0);
@@ -143,9 +217,8 @@ pub fn soft_argmax<T: Real, const N: usize>(x: [T; N], t: T) -> T {
 /// ```
 #[inline]
 pub fn soft_argmax_vjp<T: Real, const N: usize>(x: [T; N], t: T, dout: T) -> (T, ([T; N], T)) {
-    let idx = indices::<T, N>();
-    let (y, g) = softmax_vjp(x, t, idx.map(|i| dout * i));
-    (dot(y, idx), g)
+    let (v, r) = soft_argmax_fwd(x, t);
+    (v, soft_argmax_bwd(&r, dout))
 }
 
 /// Soft max: `softmax(x, t) · x`, a smooth maximum that tends to `max(x)` as `t → 0`.
@@ -159,10 +232,24 @@ pub fn soft_argmax_vjp<T: Real, const N: usize>(x: [T; N], t: T, dout: T) -> (T,
 /// ```
 #[inline]
 pub fn soft_max<T: Real, const N: usize>(x: [T; N], t: T) -> T {
-    dot(softmax(x, t), x)
+    soft_max_fwd(x, t).0
 }
 
-/// Pullback of [`soft_max`].
+/// [`soft_max`] and its residual.
+#[inline]
+pub fn soft_max_fwd<T: Real, const N: usize>(x: [T; N], t: T) -> (T, SoftmaxResidual<T, N>) {
+    let r = forward(x, t);
+    (dot(r.y, x), r)
+}
+
+/// The cotangents of [`soft_max`]: `softmax_bwd(r, dout·x)` plus `dout·y` for `x`.
+#[inline]
+pub fn soft_max_bwd<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: T) -> ([T; N], T) {
+    let (dx, dt) = softmax_bwd(r, r.x.map(|v| dout * v));
+    (core::array::from_fn(|i| dx[i] + dout * r.y[i]), dt)
+}
+
+/// Pullback of [`soft_max`], see [`soft_max_bwd`].
 ///
 /// ```
 /// let (v, (dx, _)) = relax_core::soft_max_vjp([1.0_f64, 1.0], 1.0, 1.0);
@@ -170,8 +257,8 @@ pub fn soft_max<T: Real, const N: usize>(x: [T; N], t: T) -> T {
 /// ```
 #[inline]
 pub fn soft_max_vjp<T: Real, const N: usize>(x: [T; N], t: T, dout: T) -> (T, ([T; N], T)) {
-    let (y, (dx, dt)) = softmax_vjp(x, t, x.map(|v| dout * v));
-    (dot(y, x), (core::array::from_fn(|i| dx[i] + dout * y[i]), dt))
+    let (v, r) = soft_max_fwd(x, t);
+    (v, soft_max_bwd(&r, dout))
 }
 
 /// The index of the first maximum of `x`. NaN entries are never chosen unless all are NaN (then

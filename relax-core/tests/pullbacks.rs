@@ -309,3 +309,30 @@ fn arithmetic_and_float_methods() {
     };
     run("clamp", 304, 1, clamp_sample, |p| vec![p[0].clamp(p[1], p[2])], |p, d| ops::clamp_vjp(p[0], p[1], p[2], d[0]));
 }
+
+/// The softmax family's split forms: `NAME_fwd` gives exactly `NAME`'s value, and `NAME_bwd` on
+/// its residual exactly `NAME_vjp`'s cotangents.
+#[test]
+fn split_forms_agree_with_values_and_pullbacks() {
+    let mut r = rng(400);
+    for _ in 0..POINTS {
+        let p = logits_and_temperature(&mut r);
+        let (x, t) = (arr::<5>(&p), p[5]);
+        let d = arr::<5>(&vec_in(&mut r, 5, -2.0, 2.0));
+        let (v, res) = softmax_fwd(x, t);
+        assert_eq!((v, softmax_bwd(&res, d)), softmax_vjp(x, t, d));
+        assert_eq!(v, softmax(x, t));
+        let (v, res) = log_softmax_fwd(x, t);
+        assert_eq!((v, log_softmax_bwd(&res, d)), log_softmax_vjp(x, t, d));
+        assert_eq!(v, log_softmax(x, t));
+        let (v, res) = logsumexp_fwd(x, t);
+        assert_eq!((v, logsumexp_bwd(&res, d[0])), logsumexp_vjp(x, t, d[0]));
+        assert_eq!(v.to_bits(), logsumexp(x, t).to_bits());
+        let (v, res) = soft_argmax_fwd(x, t);
+        assert_eq!((v, soft_argmax_bwd(&res, d[0])), soft_argmax_vjp(x, t, d[0]));
+        assert_eq!(v.to_bits(), soft_argmax(x, t).to_bits());
+        let (v, res) = soft_max_fwd(x, t);
+        assert_eq!((v, soft_max_bwd(&res, d[0])), soft_max_vjp(x, t, d[0]));
+        assert_eq!(v.to_bits(), soft_max(x, t).to_bits());
+    }
+}

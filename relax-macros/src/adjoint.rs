@@ -56,19 +56,26 @@ fn pull(pullback: TokenStream, args: &[Temp], float_args: &[bool], d: &proc_macr
         .iter()
         .zip(float_args)
         .map(|(t, is_float)| if *is_float { operand(*t, active, krate) } else { names::temp(*t).into_token_stream() });
+    add_cotangents(quote!(#pullback(#(#values,)* #d).1), args, float_args, ctx)
+}
+
+/// Binds `g`, the cotangents of the float arguments in order (a single one bare), and adds each
+/// to its argument's adjoint.
+fn add_cotangents(g: TokenStream, args: &[Temp], float_args: &[bool], ctx: Ctx) -> TokenStream {
+    let (active, krate) = (ctx.active, ctx.krate);
     let floats: Vec<Temp> = args.iter().zip(float_args).filter(|(_, f)| **f).map(|(t, _)| *t).collect();
     let single = floats.len() == 1;
     let adds = floats.iter().enumerate().filter(|(_, t)| active[**t]).map(|(k, t)| {
         let da = ctx.adj(*t);
-        let g = if single {
+        let part = if single {
             quote!(__g)
         } else {
             let k = syn::Index::from(k);
             quote!(__g.#k)
         };
-        quote!(#krate::Tangent::add_tangent(&mut #da, #g);)
+        quote!(#krate::Tangent::add_tangent(&mut #da, #part);)
     });
-    quote!({ let (_, __g) = #pullback(#(#values,)* #d); #(#adds)* })
+    quote!({ let __g = #g; #(#adds)* })
 }
 
 fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
@@ -96,9 +103,13 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                     let p = format_ident!("{}_vjp", name);
                     pull(quote!(#krate::ops::#p), args, float_args, &d, ctx)
                 }
-                Op::Rule { name, generics, float_args } => {
-                    let p = format_ident!("{}_vjp", name, span = name.span());
+                Op::Rule { name, generics, float_args, residual } => {
                     let turbofish = if generics.is_empty() { TokenStream::new() } else { quote!(::#generics) };
+                    if let Some(r) = residual {
+                        let (bwd, r) = (format_ident!("{}_bwd", name, span = name.span()), names::temp(*r));
+                        return add_cotangents(quote!(#krate::#bwd #turbofish (&#r, #d)), args, float_args, ctx);
+                    }
+                    let p = format_ident!("{}_vjp", name, span = name.span());
                     pull(quote!(#krate::#p #turbofish), args, float_args, &d, ctx)
                 }
                 Op::Array => (0..args.len())

@@ -138,8 +138,12 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                     let (recv, rest) = (&a[0], &a[1..]);
                     quote!(#recv.#name(#(#rest),*))
                 }
-                Op::Rule { name, generics, .. } => {
+                Op::Rule { name, generics, residual, .. } => {
                     let turbofish = if generics.is_empty() { TokenStream::new() } else { quote!(::#generics) };
+                    if let Some(r) = residual {
+                        let (fwd, r) = (quote::format_ident!("{}_fwd", name, span = name.span()), names::temp(*r));
+                        return quote!(let (#t, #r) = #krate::#fwd #turbofish (#(#a),*););
+                    }
                     quote!(#krate::#name #turbofish (#(#a),*))
                 }
                 Op::Array => quote!([#(#a),*]),
@@ -213,6 +217,9 @@ pub fn exports(block: &Block) -> Vec<(proc_macro2::Ident, bool)> {
     let read = |name| (name, false);
     for s in &block.stmts {
         match s {
+            Stmt::Compute { temp, op: Op::Rule { residual: Some(r), .. }, .. } => {
+                out.extend([read(names::temp(*temp)), read(names::temp(*r))]);
+            }
             Stmt::Passive { temp, .. } | Stmt::Read { temp, .. } | Stmt::Compute { temp, .. } => {
                 out.push(read(names::temp(*temp)))
             }

@@ -43,7 +43,9 @@ pub enum Op {
     /// `recv.name(args…)`; `float_args[k]` says whether argument `k` (receiver first) is a float.
     Method { name: Ident, float_args: Vec<bool> },
     /// A rule of relax-core: `path(args…)`, pullback `path_vjp`; `float_args` as for methods.
-    Rule { name: Ident, generics: TokenStream, float_args: Vec<bool> },
+    /// With a `residual`, the forward sweep calls `path_fwd` and keeps its residual there, and the
+    /// adjoint calls `path_bwd`.
+    Rule { name: Ident, generics: TokenStream, float_args: Vec<bool>, residual: Option<Temp> },
     /// `[a, b, …]`.
     Array,
     /// `[a; len]`.

@@ -958,7 +958,7 @@ impl Lowerer<'_> {
                 }
                 Value::Passive(Box::new(e.clone()))
             }
-            Form::Pullback | Form::Sampled { .. } => {
+            Form::Pullback | Form::Split | Form::Sampled { .. } => {
                 if c.args.len() != rule.args.len() {
                     self.error(c.span(), format!("`{name}` takes {} arguments", rule.args.len()));
                     return Value::Passive(Box::new(e.clone()));
@@ -991,7 +991,8 @@ impl Lowerer<'_> {
                     _ => (ident.clone(), args.len()),
                 };
                 let temp = self.temp(true);
-                let op = Op::Rule { name: op_name, generics, float_args: vec![true; float_count] };
+                let residual = (rule.form == Form::Split).then(|| self.temp(false));
+                let op = Op::Rule { name: op_name, generics, float_args: vec![true; float_count], residual };
                 out.stmts.push(Stmt::Compute { temp, op, args });
                 Value::Active(temp)
             }

@@ -19,6 +19,10 @@ pub enum Form {
     /// The value is `NAME(args)`, the pullback `NAME_vjp(args…, dout) -> (value, G)` with one
     /// cotangent per float argument.
     Pullback,
+    /// As `Pullback`, and the forward sweep keeps a residual: `(value, r) = NAME_fwd(args…)`, the
+    /// cotangents are `NAME_bwd(&r, dout)` (the softmax family: the adjoint does not compute the
+    /// softmax again).
+    Split,
     /// Draws noise, then applies an explicit-noise rule: `explicit(args…)` with
     /// `noise(rng)` inserted at position `noise_at` (exactly what relax-core's RNG rules do).
     Sampled { noise: &'static str, explicit: &'static str, noise_at: usize },
@@ -37,6 +41,10 @@ use Arg::{Diff, Hard, Rng};
 
 const fn pullback(name: &'static str, args: &'static [Arg]) -> Rule {
     Rule { name, args, form: Form::Pullback }
+}
+
+const fn split(name: &'static str, args: &'static [Arg]) -> Rule {
+    Rule { name, args, form: Form::Split }
 }
 
 const fn passive(name: &'static str) -> Rule {
@@ -60,11 +68,11 @@ pub const RULES: &[Rule] = &[
     pullback("sigmoid", &[Diff]),
     pullback("huber", &[Diff, Diff]),
     pullback("smooth_l1", &[Diff, Diff]),
-    pullback("softmax", &[Diff, Diff]),
-    pullback("log_softmax", &[Diff, Diff]),
-    pullback("logsumexp", &[Diff, Diff]),
-    pullback("soft_argmax", &[Diff, Diff]),
-    pullback("soft_max", &[Diff, Diff]),
+    split("softmax", &[Diff, Diff]),
+    split("log_softmax", &[Diff, Diff]),
+    split("logsumexp", &[Diff, Diff]),
+    split("soft_argmax", &[Diff, Diff]),
+    split("soft_max", &[Diff, Diff]),
     pullback("sum", &[Diff]),
     pullback("mean", &[Diff]),
     pullback("dot", &[Diff, Diff]),

@@ -387,5 +387,6 @@ fn expansion_time() {
 #[ignore = "debugging aid: prints one expansion"]
 fn print_one() {
     let src = std::env::var("RELAX_SRC").unwrap_or_default();
-    println!("{}", expand(TokenStream::new(), src.parse().unwrap()));
+    let args = std::env::var("RELAX_ARGS").unwrap_or_default();
+    println!("{}", expand(args.parse().unwrap(), src.parse().unwrap()));
 }
