@@ -86,8 +86,8 @@
 //!
 //! The value returned is the original's bit for bit; an RNG is advanced exactly as the original
 //! advances it; side effects on data happen once; calls of other differentiable functions run
-//! their forward work once (through the split form `NAME__differentiable`, which returns the value and
-//! a pullback closure).
+//! their forward work once (through the split form `NAME__differentiable`, which returns the
+//! value and a pullback closure).
 //!
 //! # The supported language (for active code)
 //!
@@ -97,8 +97,9 @@
 //! `as` casts of data; array literals `[a, b]` and `[e; N]`; indexing for reading and writing
 //! (`y[i] = …`, `m[i][j]`); `*r` to copy an array out of a reference; `for i in lo..hi` and
 //! `for v in xs`; `if`/`else` as expression or statement with any condition; a final expression or
-//! `return` (in branches and in loops with a compile-time bound); the float methods `exp exp2 exp_m1 ln ln_1p log2 log10 sqrt cbrt recip
-//! powi powf sin cos tan asin acos atan atan2 sinh cosh tanh abs max min clamp hypot mul_add`; the
+//! `return` (in branches, and in loops with a compile-time bound); the float methods `exp exp2
+//! exp_m1 ln ln_1p log2 log10 sqrt cbrt recip powi powf sin cos tan asin acos atan atan2 sinh cosh
+//! tanh abs max min clamp hypot mul_add`; the
 //! rules of [`prelude`]; and calls of other `#[differentiable]` functions, by name or path.
 //! Anything else on active values is a compile error at the construct, saying what to write
 //! instead. In a function generic over `T: Real`, unsuffixed float literals and `e as T` mean
@@ -106,14 +107,16 @@
 //!
 //! # Loops and their stack
 //!
-//! A loop's adjoint runs backwards over the iterations and recomputes each iteration's
-//! temporaries from its inputs, so most loops need no storage at all: an accumulation such as
-//! `total += huber(w * xs[i] + b - ys[i], 1.0)` over 10 000 points stores nothing, also over a
-//! slice of runtime length. A loop stores, per iteration, only the variables it both reads and
-//! writes (such as `p` in `p *= x[i]`) and the noise it samples: `size_of` of each, times the
-//! loop's bound, on the stack of the generated function. That needs a compile-time bound (a
-//! literal, a `const`, a const generic, `xs.len()` or `for v in xs` of an array); otherwise the
-//! error says what to change.
+//! A loop whose only effect on differentiated values is an accumulation into one variable
+//! (`total += huber(w * xs[i] + b - ys[i], 1.0)`) runs each iteration's adjoint right after the
+//! iteration, for a unit cotangent of the accumulator, and adds it into a preaccumulated gradient
+//! per input: one pass, like a hand-written gradient, and nothing stored, also over a slice of
+//! runtime length and with sampling inside. The adjoint of any other loop runs backwards over
+//! the iterations and recomputes each iteration's temporaries from its inputs. It stores, per
+//! iteration, only the variables the loop both reads and writes (such as `p` in `p *= x[i]`), an
+//! early `return`'s flag, and the noise it samples: `size_of` of each, times the loop's bound, on
+//! the stack of the generated function. That needs a compile-time bound (a literal, a `const`, a
+//! const generic, `xs.len()` or `for v in xs` of an array); otherwise the error says what to change.
 //!
 //! # What the attribute generates
 //!
@@ -136,7 +139,14 @@
 //!
 //! ```ignore
 //! #[doc(hidden)]
-//! #[allow(unused, non_snake_case, clippy::all, clippy::pedantic, clippy::nursery)]
+//! #[allow(
+//!     unused,
+//!     deprecated,
+//!     non_snake_case,
+//!     clippy::all,
+//!     clippy::pedantic,
+//!     clippy::nursery
+//! )]
 //! fn loss__differentiable<'__relax_ref1>(
 //!     w: f64,
 //!     xs: &'__relax_ref1 [f64; 3],
@@ -149,6 +159,8 @@
 //!     let mut total = __t0;
 //!     let __t2 = 0;
 //!     let __t3 = 3;
+//!     let __one1 = ::relax::tangent::one_like(&total);
+//!     let mut __j1_0 = ::relax::Tangent::zero_like(&w);
 //!     for __t1 in __t2..__t3 {
 //!         let i = __t1;
 //!         let __t4 = w;
@@ -156,50 +168,47 @@
 //!         let __t6 = __t4 * __t5;
 //!         let __t7 = __t6.sin();
 //!         total += __t7;
+//!         {
+//!             let mut __d6 = ::relax::Tangent::zero_like(&__t6);
+//!             let mut __d7 = ::relax::Tangent::zero_like(&__t7);
+//!             ::relax::Tangent::add_tangent(&mut __d7, __one1);
+//!             {
+//!                 let __g = ::relax::ops::sin_vjp(__t6, __d7).1;
+//!                 ::relax::Tangent::add_tangent(&mut __d6, __g);
+//!             }
+//!             {
+//!                 let __g =
+//!                     ::relax::ops::mul_vjp(__t4, ::relax::IntoPrimal::into_primal(__t5), __d6).1;
+//!                 ::relax::Tangent::add_tangent(&mut __j1_0, __g.0);
+//!             }
+//!         }
 //!     }
 //!     let __t8 = total;
 //!     let __t9 = w;
 //!     let __t10 = __t8 * __t9;
 //!     (__t10, move |__dout: f64| {
 //!         let mut __b2 = ::relax::Tangent::zero_like(&__t0);
-//!         let mut __d8 = ::relax::Tangent::zero_like(&__t8);
-//!         let mut __d9 = ::relax::Tangent::zero_like(&__t9);
 //!         let mut __d10 = ::relax::Tangent::zero_like(&__t10);
 //!         ::relax::Tangent::add_tangent(&mut __d10, __dout);
 //!         {
-//!             let (_, __g) = ::relax::ops::mul_vjp(__t8, __t9, __d10);
-//!             ::relax::Tangent::add_tangent(&mut __d8, __g.0);
-//!             ::relax::Tangent::add_tangent(&mut __d9, __g.1);
+//!             let __g = ::relax::ops::mul_vjp(__t8, __t9, __d10).1;
+//!             ::relax::Tangent::add_tangent(&mut __b2, __g.0);
+//!             ::relax::Tangent::add_tangent(&mut __b0, __g.1);
 //!         }
-//!         ::relax::Tangent::add_tangent(&mut __b0, __d9);
-//!         ::relax::Tangent::add_tangent(&mut __b2, __d8);
-//!         for __t1 in (__t2..__t3).rev() {
-//!             let i = __t1;
-//!             let __t4 = w;
-//!             let __t5 = xs[i];
-//!             let __t6 = __t4 * __t5;
-//!             let __t7 = __t6.sin();
-//!             let mut __d4 = ::relax::Tangent::zero_like(&__t4);
-//!             let mut __d6 = ::relax::Tangent::zero_like(&__t6);
-//!             let mut __d7 = ::relax::Tangent::zero_like(&__t7);
-//!             ::relax::Tangent::add_tangent(&mut __d7, __b2);
-//!             {
-//!                 let (_, __g) = ::relax::ops::sin_vjp(__t6, __d7);
-//!                 ::relax::Tangent::add_tangent(&mut __d6, __g);
-//!             }
-//!             {
-//!                 let (_, __g) =
-//!                     ::relax::ops::mul_vjp(__t4, ::relax::IntoPrimal::into_primal(__t5), __d6);
-//!                 ::relax::Tangent::add_tangent(&mut __d4, __g.0);
-//!             }
-//!             ::relax::Tangent::add_tangent(&mut __b0, __d4);
-//!         }
+//!         ::relax::AddScaled::add_scaled(&mut __b0, __b2, __j1_0);
 //!         (__b0, ())
 //!     })
 //! }
 //! #[allow(dead_code)]
 //! #[doc = " Value and vector-Jacobian product of [`loss`] (generated by `#[differentiable]`): `dout` is the cotangent of the output; the gradients come one per differentiated parameter, in order."]
-//! #[allow(unused, non_snake_case, clippy::all, clippy::pedantic, clippy::nursery)]
+//! #[allow(
+//!     unused,
+//!     deprecated,
+//!     non_snake_case,
+//!     clippy::all,
+//!     clippy::pedantic,
+//!     clippy::nursery
+//! )]
 //! fn loss_vjp(w: f64, xs: &[f64; 3], dout: f64) -> (f64, f64) {
 //!     let (__v, __pb) = loss__differentiable(w, xs);
 //!     let __c = __pb(dout);
@@ -207,7 +216,14 @@
 //! }
 //! #[allow(dead_code)]
 //! #[doc = " Value and gradient of [`loss`] (generated by `#[differentiable]`)."]
-//! #[allow(unused, non_snake_case, clippy::all, clippy::pedantic, clippy::nursery)]
+//! #[allow(
+//!     unused,
+//!     deprecated,
+//!     non_snake_case,
+//!     clippy::all,
+//!     clippy::pedantic,
+//!     clippy::nursery
+//! )]
 //! fn loss_grad(w: f64, xs: &[f64; 3]) -> (f64, f64) {
 //!     loss_vjp(w, xs, ::relax::num_traits::One::one())
 //! }

@@ -24,9 +24,10 @@ fn copied_attrs(func: &ItemFn) -> Vec<&syn::Attribute> {
 }
 
 /// Lints a generated body may trip that the user's code does not (unused temporaries, `mut`
-/// adjoints a function never writes, clippy's style lints).
+/// adjoints a function never writes, a deprecated `NAME_grad` calling the deprecated `NAME_vjp`,
+/// clippy's style lints); the original function still reports the user's own.
 fn lint_allows() -> TokenStream {
-    quote!(#[allow(unused, non_snake_case, clippy::all, clippy::pedantic, clippy::nursery)])
+    quote!(#[allow(unused, deprecated, non_snake_case, clippy::all, clippy::pedantic, clippy::nursery)])
 }
 
 /// The cotangent type of each parameter position: its gradient type, or `()` for data.
