@@ -396,6 +396,21 @@ fn sampling_in_a_loop_reuses_its_noise() {
 }
 
 #[test]
+fn an_rng_as_impl_trait() {
+    let mut r = rng(31);
+    for seed in 0..POINTS as u64 {
+        let p = [point(&mut r, 1, -2.0, 2.0)[0], point(&mut r, 1, 0.2, 2.0)[0]];
+        let (mut a, mut b) = (StdRng::seed_from_u64(seed), StdRng::seed_from_u64(seed));
+        let v = noisy_apit(p[0], p[1], &mut a);
+        let (vg, g) = noisy_apit_grad(p[0], p[1], &mut b);
+        assert_same_bits("noisy_apit value", &[vg], &[v]);
+        assert_eq!(rand::Rng::next_u64(&mut a), rand::Rng::next_u64(&mut b), "RNG state after noisy_apit_grad");
+        let f = |q: &[f64]| noisy_apit(q[0], q[1], &mut StdRng::seed_from_u64(seed));
+        assert_grad("noisy_apit (same noise)", &g.flat(), &fd(f, &p));
+    }
+}
+
+#[test]
 fn every_rule_inside_a_differentiable_function() {
     let kink = |p: &[f64]| {
         let (x, d) = (p[0], p[1]);

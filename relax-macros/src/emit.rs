@@ -117,10 +117,38 @@ fn parts(func: &ItemFn, sig: &Signature) -> Parts {
     }
 }
 
+/// Replaces every `impl Trait` in a parameter type by a named type parameter, which `use<..>`
+/// can list.
+struct NameImplTraits {
+    added: Vec<GenericParam>,
+}
+
+impl syn::visit_mut::VisitMut for NameImplTraits {
+    fn visit_type_mut(&mut self, ty: &mut Type) {
+        syn::visit_mut::visit_type_mut(self, ty);
+        if let Type::ImplTrait(it) = ty {
+            let name = format_ident!("__RelaxImpl{}", self.added.len());
+            let bounds = &it.bounds;
+            self.added.push(syn::parse_quote!(#name: #bounds));
+            *ty = syn::parse_quote!(#name);
+        }
+    }
+}
+
 /// The split form's generics and parameters: shared references get named lifetimes, so that the
-/// pullback may keep them (`use<..>`) while `&mut` data stays free for the caller.
+/// pullback may keep them (`use<..>`) while `&mut` data stays free for the caller; `impl Trait`
+/// parameters get names.
 fn split_signature(func: &ItemFn) -> (syn::Generics, Vec<TokenStream>, TokenStream) {
+    let mut func = func.clone();
+    let mut named = NameImplTraits { added: Vec::new() };
+    for input in &mut func.sig.inputs {
+        if let syn::FnArg::Typed(pt) = input {
+            syn::visit_mut::VisitMut::visit_type_mut(&mut named, &mut pt.ty);
+        }
+    }
+    let func = &func;
     let mut generics = func.sig.generics.clone();
+    generics.params.extend(named.added);
     let mut params = plain_params(func);
     let mut added = Vec::new();
     for (k, input) in func.sig.inputs.iter().enumerate() {

@@ -263,6 +263,13 @@ pub fn sample_in_loop<R: Rng>(mu: f64, sigma: f64, rng: &mut R) -> f64 {
     s
 }
 
+/// An RNG taken as `&mut impl Rng` (argument-position `impl Trait`).
+#[differentiable]
+pub fn noisy_apit(mu: f64, sigma: f64, rng: &mut impl Rng) -> f64 {
+    let y = normal_rsample(mu, sigma, rng);
+    y * y + mu
+}
+
 // -- every rule -------------------------------------------------------------------------------
 
 #[differentiable]
