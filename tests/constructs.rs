@@ -380,34 +380,36 @@ fn composition() {
     );
 }
 
-#[test]
-fn sampling_in_a_loop_reuses_its_noise() {
-    let mut r = rng(21);
-    for seed in 0..POINTS as u64 {
+/// A function of `(mu, sigma)` that samples: from equally seeded RNGs its gradient gives the
+/// original's value bit for bit, leaves the RNG where the original leaves it, and matches finite
+/// differences taken with the same noise.
+fn check_sampled(
+    name: &str,
+    seed: u64,
+    f: impl Fn(f64, f64, &mut StdRng) -> f64,
+    grad: impl Fn(f64, f64, &mut StdRng) -> (f64, (f64, f64)),
+) {
+    let mut r = rng(seed);
+    for noise in 0..POINTS as u64 {
         let p = [point(&mut r, 1, -2.0, 2.0)[0], point(&mut r, 1, 0.2, 2.0)[0]];
-        let (mut a, mut b) = (StdRng::seed_from_u64(seed), StdRng::seed_from_u64(seed));
-        let v = sample_in_loop(p[0], p[1], &mut a);
-        let (vg, g) = sample_in_loop_grad(p[0], p[1], &mut b);
-        assert_same_bits("sample_in_loop value", &[vg], &[v]);
-        assert_eq!(rand::Rng::next_u64(&mut a), rand::Rng::next_u64(&mut b), "RNG state after sample_in_loop_grad");
-        let f = |q: &[f64]| sample_in_loop(q[0], q[1], &mut StdRng::seed_from_u64(seed));
-        assert_grad("sample_in_loop (same noise)", &g.flat(), &fd(f, &p));
+        let (mut a, mut b) = (StdRng::seed_from_u64(noise), StdRng::seed_from_u64(noise));
+        let v = f(p[0], p[1], &mut a);
+        let (vg, g) = grad(p[0], p[1], &mut b);
+        assert_same_bits(&format!("{name} value"), &[vg], &[v]);
+        assert_eq!(rand::Rng::next_u64(&mut a), rand::Rng::next_u64(&mut b), "RNG state after {name}_grad");
+        let same_noise = |q: &[f64]| f(q[0], q[1], &mut StdRng::seed_from_u64(noise));
+        assert_grad(&format!("{name} (same noise)"), &g.flat(), &fd(same_noise, &p));
     }
 }
 
 #[test]
+fn sampling_in_a_loop_reuses_its_noise() {
+    check_sampled("sample_in_loop", 21, |m, s, r| sample_in_loop(m, s, r), |m, s, r| sample_in_loop_grad(m, s, r));
+}
+
+#[test]
 fn an_rng_as_impl_trait() {
-    let mut r = rng(31);
-    for seed in 0..POINTS as u64 {
-        let p = [point(&mut r, 1, -2.0, 2.0)[0], point(&mut r, 1, 0.2, 2.0)[0]];
-        let (mut a, mut b) = (StdRng::seed_from_u64(seed), StdRng::seed_from_u64(seed));
-        let v = noisy_apit(p[0], p[1], &mut a);
-        let (vg, g) = noisy_apit_grad(p[0], p[1], &mut b);
-        assert_same_bits("noisy_apit value", &[vg], &[v]);
-        assert_eq!(rand::Rng::next_u64(&mut a), rand::Rng::next_u64(&mut b), "RNG state after noisy_apit_grad");
-        let f = |q: &[f64]| noisy_apit(q[0], q[1], &mut StdRng::seed_from_u64(seed));
-        assert_grad("noisy_apit (same noise)", &g.flat(), &fd(f, &p));
-    }
+    check_sampled("noisy_apit", 31, |m, s, r| noisy_apit(m, s, r), |m, s, r| noisy_apit_grad(m, s, r));
 }
 
 #[test]
