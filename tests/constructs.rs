@@ -404,7 +404,7 @@ fn check_sampled(
 
 #[test]
 fn sampling_in_a_loop_reuses_its_noise() {
-    check_sampled("sample_in_loop", 21, |m, s, r| sample_in_loop(m, s, r), |m, s, r| sample_in_loop_grad(m, s, r));
+    check_sampled("sample_in_loop", 21, sample_in_loop, sample_in_loop_grad);
 }
 
 #[test]
