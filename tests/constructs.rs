@@ -409,7 +409,7 @@ fn sampling_in_a_loop_reuses_its_noise() {
 
 #[test]
 fn an_rng_as_impl_trait() {
-    check_sampled("noisy_apit", 31, |m, s, r| noisy_apit(m, s, r), |m, s, r| noisy_apit_grad(m, s, r));
+    check_sampled("noisy_apit", 31, noisy_apit, noisy_apit_grad);
 }
 
 #[test]
