@@ -443,6 +443,18 @@ fn every_rule_inside_a_differentiable_function() {
             (v, g.flat())
         },
     );
+    check_scalar(
+        "residual_boundaries",
+        32,
+        5,
+        (-2.0, 2.0),
+        temps,
+        |p| residual_boundaries(arr(p), p[4]),
+        |p| {
+            let (v, g) = residual_boundaries_grad(arr(p), p[4]);
+            (v, g.flat())
+        },
+    );
     // Straight-through: the value is the hard one; the gradient that of the soft surrogate.
     let mut r = rng(24);
     for _ in 0..POINTS {

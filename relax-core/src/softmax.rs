@@ -68,7 +68,13 @@ pub fn softmax<T: Real, const N: usize>(x: [T; N], t: T) -> [T; N] {
 #[inline]
 pub fn softmax_fwd<T: Real, const N: usize>(x: [T; N], t: T) -> ([T; N], SoftmaxResidual<T, N>) {
     let r = forward(x, t);
-    (r.y, r)
+    (softmax_from(&r), r)
+}
+
+/// [`softmax`] from a residual of the same `x` and `t`.
+#[inline]
+pub fn softmax_from<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>) -> [T; N] {
+    r.y
 }
 
 /// The cotangents of [`softmax`] from its residual: `g_i = y_i(dout_i − y·dout)`, `dx = g/t`,
@@ -112,8 +118,14 @@ pub fn log_softmax<T: Real, const N: usize>(x: [T; N], t: T) -> [T; N] {
 #[inline]
 pub fn log_softmax_fwd<T: Real, const N: usize>(x: [T; N], t: T) -> ([T; N], SoftmaxResidual<T, N>) {
     let r = forward(x, t);
+    (log_softmax_from(&r), r)
+}
+
+/// [`log_softmax`] from a residual of the same `x` and `t`.
+#[inline]
+pub fn log_softmax_from<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>) -> [T; N] {
     let ls = r.sum.ln();
-    (r.z.map(|v| v - ls), r)
+    r.z.map(|v| v - ls)
 }
 
 /// The cotangents of [`log_softmax`]: `dz_i = dout_i − y_i Σ dout`, `dx = dz/t`,
@@ -156,7 +168,13 @@ pub fn logsumexp<T: Real, const N: usize>(x: [T; N], t: T) -> T {
 #[inline]
 pub fn logsumexp_fwd<T: Real, const N: usize>(x: [T; N], t: T) -> (T, SoftmaxResidual<T, N>) {
     let r = forward(x, t);
-    (r.max + t * r.sum.ln(), r)
+    (logsumexp_from(&r), r)
+}
+
+/// [`logsumexp`] from a residual of the same `x` and `t`.
+#[inline]
+pub fn logsumexp_from<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>) -> T {
+    r.max + r.t * r.sum.ln()
 }
 
 /// The cotangents of [`logsumexp`]: `(dout·y, dout·(ln Σ e^(z_i) − Σ y_i z_i))`.
@@ -200,7 +218,13 @@ pub fn soft_argmax<T: Real, const N: usize>(x: [T; N], t: T) -> T {
 #[inline]
 pub fn soft_argmax_fwd<T: Real, const N: usize>(x: [T; N], t: T) -> (T, SoftmaxResidual<T, N>) {
     let r = forward(x, t);
-    (dot(r.y, indices()), r)
+    (soft_argmax_from(&r), r)
+}
+
+/// [`soft_argmax`] from a residual of the same `x` and `t`.
+#[inline]
+pub fn soft_argmax_from<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>) -> T {
+    dot(r.y, indices())
 }
 
 /// The cotangents of [`soft_argmax`]: `softmax_bwd(r, dout·[0, 1, …])`.
@@ -239,7 +263,13 @@ pub fn soft_max<T: Real, const N: usize>(x: [T; N], t: T) -> T {
 #[inline]
 pub fn soft_max_fwd<T: Real, const N: usize>(x: [T; N], t: T) -> (T, SoftmaxResidual<T, N>) {
     let r = forward(x, t);
-    (dot(r.y, x), r)
+    (soft_max_from(&r), r)
+}
+
+/// [`soft_max`] from a residual of the same `x` and `t`.
+#[inline]
+pub fn soft_max_from<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>) -> T {
+    dot(r.y, r.x)
 }
 
 /// The cotangents of [`soft_max`]: `softmax_bwd(r, dout·x)` plus `dout·y` for `x`.

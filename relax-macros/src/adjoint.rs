@@ -103,7 +103,7 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                     let p = format_ident!("{}_vjp", name);
                     pull(quote!(#krate::ops::#p), args, float_args, &d, ctx)
                 }
-                Op::Rule { name, generics, float_args, residual } => {
+                Op::Rule { name, generics, float_args, residual, .. } => {
                     let turbofish = if generics.is_empty() { TokenStream::new() } else { quote!(::#generics) };
                     if let Some(r) = residual {
                         let (bwd, r) = (format_ident!("{}_bwd", name, span = name.span()), names::temp(*r));

@@ -138,10 +138,15 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                     let (recv, rest) = (&a[0], &a[1..]);
                     quote!(#recv.#name(#(#rest),*))
                 }
-                Op::Rule { name, generics, residual, .. } => {
+                Op::Rule { name, generics, residual, shared, .. } => {
                     let turbofish = if generics.is_empty() { TokenStream::new() } else { quote!(::#generics) };
                     if let Some(r) = residual {
-                        let (fwd, r) = (quote::format_ident!("{}_fwd", name, span = name.span()), names::temp(*r));
+                        let r = names::temp(*r);
+                        if *shared {
+                            let from = quote::format_ident!("{}_from", name, span = name.span());
+                            return quote!(let #t = #krate::#from(&#r););
+                        }
+                        let fwd = quote::format_ident!("{}_fwd", name, span = name.span());
                         return quote!(let (#t, #r) = #krate::#fwd #turbofish (#(#a),*););
                     }
                     quote!(#krate::#name #turbofish (#(#a),*))
@@ -217,7 +222,7 @@ pub fn exports(block: &Block) -> Vec<(proc_macro2::Ident, bool)> {
     let read = |name| (name, false);
     for s in &block.stmts {
         match s {
-            Stmt::Compute { temp, op: Op::Rule { residual: Some(r), .. }, .. } => {
+            Stmt::Compute { temp, op: Op::Rule { residual: Some(r), shared: false, .. }, .. } => {
                 out.extend([read(names::temp(*temp)), read(names::temp(*r))]);
             }
             Stmt::Passive { temp, .. } | Stmt::Read { temp, .. } | Stmt::Compute { temp, .. } => {

@@ -43,9 +43,10 @@ pub enum Op {
     /// `recv.name(args…)`; `float_args[k]` says whether argument `k` (receiver first) is a float.
     Method { name: Ident, float_args: Vec<bool> },
     /// A rule of relax-core: `path(args…)`, pullback `path_vjp`; `float_args` as for methods.
-    /// With a `residual`, the forward sweep calls `path_fwd` and keeps its residual there, and the
-    /// adjoint calls `path_bwd`.
-    Rule { name: Ident, generics: TokenStream, float_args: Vec<bool>, residual: Option<Temp> },
+    /// With a `residual`, the forward sweep calls `path_fwd` and keeps its residual there (or, when
+    /// `shared`, takes the value from an earlier rule's residual of the same arguments with
+    /// `path_from`), and the adjoint calls `path_bwd`.
+    Rule { name: Ident, generics: TokenStream, float_args: Vec<bool>, residual: Option<Temp>, shared: bool },
     /// `[a, b, …]`.
     Array,
     /// `[a; len]`.

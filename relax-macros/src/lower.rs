@@ -78,6 +78,13 @@ struct Lowerer<'a> {
     loops: Vec<LoopCtx>,
     /// Every binding written so far, in order: what a verbatim statement assigns.
     write_log: Vec<BindingId>,
+    /// How often each binding has been written so far: a read's value is its binding and this.
+    generation: HashMap<BindingId, usize>,
+    /// A key per temporary whose value is known: equal keys, equal values.
+    value_keys: HashMap<Temp, String>,
+    /// Per scope, the softmax residuals computed there, by the key of their arguments; `true`
+    /// marks a loop body, past which an outer residual cannot be reused (the loop repeats).
+    residuals: Vec<(bool, Vec<(String, Temp)>)>,
     errors: Vec<syn::Error>,
 }
 
@@ -115,6 +122,9 @@ pub fn lower(
             temps: Vec::new(),
             loops: Vec::new(),
             write_log: Vec::new(),
+            generation: HashMap::new(),
+            value_keys: HashMap::new(),
+            residuals: vec![(false, Vec::new())],
             errors: Vec::new(),
         };
         let params: Vec<BindingId> = sig
@@ -251,6 +261,7 @@ impl Lowerer<'_> {
     fn note(&mut self, id: BindingId, how: Use) {
         if how != Use::Read {
             self.write_log.push(id);
+            *self.generation.entry(id).or_default() += 1;
         }
         let depth = self.all_bindings[&id].depth;
         for l in &mut self.loops {
@@ -371,11 +382,67 @@ impl Lowerer<'_> {
     fn passive_temp(&mut self, expr: TokenStream, out: &mut Block) -> Temp {
         let impure = self.may_mutate(&expr);
         let temp = self.temp(false);
+        if !impure {
+            let key = self.expr_key(&expr);
+            self.value_keys.insert(temp, key);
+        }
         if impure && let Some(l) = self.loops.last_mut() {
             l.impure.push(temp);
         }
         out.stmts.push(Stmt::Passive { temp, expr, impure });
         temp
+    }
+
+    /// The key of a value read from `binding` now.
+    fn read_key(&self, binding: BindingId) -> String {
+        format!("b{binding}@{}", self.generation.get(&binding).copied().unwrap_or(0))
+    }
+
+    /// The key of a passive expression without side effects: its tokens and the generations of
+    /// the bindings it mentions.
+    fn expr_key(&self, expr: &TokenStream) -> String {
+        let mut m = Mentions(Vec::new());
+        m.tokens(expr);
+        let reads: Vec<String> = m.0.iter().filter_map(|i| self.lookup(i)).map(|b| self.read_key(b.id)).collect();
+        format!("e{expr}{reads:?}")
+    }
+
+    /// A residual computed before with arguments of the same values, in this loop iteration.
+    fn available_residual(&self, key: &str) -> Option<Temp> {
+        for (is_loop, scope) in self.residuals.iter().rev() {
+            if let Some((_, r)) = scope.iter().find(|(k, _)| k == key) {
+                return Some(*r);
+            }
+            if *is_loop {
+                return None;
+            }
+        }
+        None
+    }
+
+    /// The residual of a softmax-family rule on `args`: an earlier one of equal arguments
+    /// (shared), or a new one, registered for later rules.
+    fn residual_for(&mut self, args: &[Temp]) -> (Option<Temp>, bool) {
+        let keys: Option<Vec<&String>> = args.iter().map(|a| self.value_keys.get(a)).collect();
+        let key = keys.map(|k| format!("softmax{k:?}"));
+        if let Some(r) = key.as_deref().and_then(|k| self.available_residual(k)) {
+            return (Some(r), true);
+        }
+        let r = self.temp(false);
+        if let Some(key) = key {
+            self.residuals.last_mut().expect("a scope").1.push((key, r));
+        }
+        (Some(r), false)
+    }
+
+    fn push_scope(&mut self, is_loop: bool) {
+        self.scopes.push(Vec::new());
+        self.residuals.push((is_loop, Vec::new()));
+    }
+
+    fn pop_scope(&mut self) {
+        self.scopes.pop();
+        self.residuals.pop();
     }
 
     fn is_active(&self, v: &Value) -> bool {
@@ -656,6 +723,8 @@ impl Lowerer<'_> {
             Expr::Path(p) => match p.path.get_ident().and_then(|i| self.lookup(i).cloned()) {
                 Some(b) if b.active => {
                     let temp = self.temp(true);
+                    let key = self.read_key(b.id);
+                    self.value_keys.insert(temp, key);
                     out.stmts.push(Stmt::Read {
                         temp,
                         access: Access { binding: b.id, name: b.name, indices: Vec::new(), deref: b.deref },
@@ -991,8 +1060,9 @@ impl Lowerer<'_> {
                     _ => (ident.clone(), args.len()),
                 };
                 let temp = self.temp(true);
-                let residual = (rule.form == Form::Split).then(|| self.temp(false));
-                let op = Op::Rule { name: op_name, generics, float_args: vec![true; float_count], residual };
+                let (residual, shared) =
+                    if rule.form == Form::Split { self.residual_for(&args) } else { (None, false) };
+                let op = Op::Rule { name: op_name, generics, float_args: vec![true; float_count], residual, shared };
                 out.stmts.push(Stmt::Compute { temp, op, args });
                 Value::Active(temp)
             }
@@ -1004,10 +1074,10 @@ impl Lowerer<'_> {
     // ---------------------------------------------------------------------------------------
 
     fn lower_block(&mut self, stmts: &[syn::Stmt], want_result: bool) -> Block {
-        self.scopes.push(Vec::new());
+        self.push_scope(false);
         let mut block = Block::default();
         self.lower_stmts(stmts, &mut block, want_result);
-        self.scopes.pop();
+        self.pop_scope();
         block
     }
 
@@ -1063,7 +1133,7 @@ impl Lowerer<'_> {
         let whole = Expr::ForLoop(f.clone());
         let mut prelude = Block::default();
         let depth = self.scopes.len();
-        self.scopes.push(Vec::new());
+        self.push_scope(true);
         self.loops.push(LoopCtx {
             depth,
             reads: BTreeSet::new(),
@@ -1141,7 +1211,7 @@ impl Lowerer<'_> {
             }
         };
         self.lower_stmts(&f.body.stmts, &mut body, false);
-        self.scopes.pop();
+        self.pop_scope();
         let ctx = self.loops.pop().expect("pushed above");
         // Propagate this loop's outer accesses to the loops around it.
         for id in &ctx.reads {

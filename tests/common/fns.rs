@@ -298,6 +298,22 @@ pub fn softmax_rules(x: [f64; 4], t: f64) -> f64 {
     p[0] * l[1] + logsumexp(x, t) + soft_argmax(x, t) * soft_max(x, t) + sum(p) * mean(x) + dot(p, x)
 }
 
+/// Softmax-family rules on the same logits share one softmax, but not across a write of the
+/// logits, nor from outside a loop that writes them after reading them.
+#[differentiable]
+pub fn residual_boundaries(x: [f64; 4], t: f64) -> f64 {
+    let mut y = x;
+    let a = soft_max(y, t) + logsumexp(y, t);
+    y[0] = y[0] * 2.0;
+    let b = soft_max(y, t);
+    let mut s = 0.0;
+    for i in 0..3 {
+        s += logsumexp(y, t) * x[i];
+        y[1] += 0.5;
+    }
+    a + b + s + soft_argmax(y, t)
+}
+
 #[differentiable]
 pub fn straight_through_rules(x: [f64; 4], t: f64) -> f64 {
     let h = st_one_hot(x, t);
