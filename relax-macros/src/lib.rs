@@ -24,9 +24,28 @@ mod tests;
 use proc_macro::TokenStream;
 
 /// Generates reverse-mode gradient code beside a numeric function: `NAME_vjp` (value and
-/// vector-Jacobian product) and, for a scalar output, `NAME_grad` (value and gradient).
+/// vector-Jacobian product) and, for a float output, `NAME_grad` (value and gradient).
 ///
-/// See the `relax` crate's documentation for the supported language and the gradient layout.
+/// ```ignore
+/// use relax::prelude::*;
+///
+/// #[differentiable]
+/// fn loss(w: f64, b: f64, xs: &[f64; 8], ys: &[f64; 8]) -> f64 {
+///     let mut total = 0.0;
+///     for i in 0..8 {
+///         total += huber(w * xs[i] + b - ys[i], 1.0);
+///     }
+///     total / 8.0
+/// }
+/// // loss_grad(w, b, xs, ys) -> (f64, (f64, f64))
+/// // loss_vjp(w, b, xs, ys, dout: f64) -> (f64, (f64, f64))
+/// ```
+///
+/// By-value parameters of a float type (`f32`, `f64`, a `T: Real`, or arrays of them) are
+/// differentiated; everything else is data. Options: `wrt(a, b)` names the differentiated
+/// parameters and their order (references to float arrays included); `crate = path` names the
+/// `relax` crate when it is re-exported. The `relax` crate's documentation describes the
+/// supported language, the gradient layout and the generated code.
 #[proc_macro_attribute]
 pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand(args.into(), item.into()).into()
