@@ -233,11 +233,12 @@ pub fn generated(func: &ItemFn, sig: &Signature, body: &Body, krate: &syn::Path)
     crate::forward::whole_reads(&body.block, &mut reads);
     let ctx =
         Ctx { krate, active: &body.active, mode: Mode::Forward, innermost_loop: None, redirect: &[], reads: &reads };
-    let prologue = sig.params.iter().zip(&body.params).filter(|(p, _)| p.diff.is_some()).map(|(p, b)| {
-        let (b, x) = (names::binding_adj(*b), &p.ident);
-        let value = if p.diff == Some(ByRef::Yes) { quote!(#x) } else { quote!(&#x) };
-        quote!(let mut #b = #krate::Tangent::zero_like(#value);)
-    });
+    // Created inside the pullback from their types, so the closure does not carry them.
+    let param_adjoints =
+        sig.params.iter().zip(&body.params).zip(cts).filter(|((p, _), _)| p.diff.is_some()).map(|((_, b), ct)| {
+            let b = names::binding_adj(*b);
+            quote!(let mut #b: #ct = #krate::Tangent::zero_tangent();)
+        });
     let fwd_code = forward(&body.block, ctx);
     let ret = names::temp(body.block.result.expect("lowering checked the result"));
     let adj_code = adjoint(&body.block, ctx, Some(quote!(__dout)));
@@ -254,9 +255,9 @@ pub fn generated(func: &ItemFn, sig: &Signature, body: &Body, krate: &syn::Path)
         #[doc(hidden)]
         #allows
         #vis fn #fwd #generics (#(#params),*) -> (#output, impl ::core::ops::FnOnce(#output) -> (#(#cts,)*) + #captured) #where_clause {
-            #(#prologue)*
             #fwd_code
             (#ret, move |__dout: #output| {
+                #(#param_adjoints)*
                 #adj_code
                 (#(#cot,)*)
             })
