@@ -127,6 +127,25 @@ fn array_outputs_through_vjp() {
 }
 
 #[test]
+fn nested_array_writes_and_tuples_with_integers() {
+    let mut r = rng(33);
+    for _ in 0..POINTS {
+        let p = point(&mut r, 5, -2.0, 2.0);
+        let dout: [[f64; 2]; 3] = core::array::from_fn(|_| arr::<2>(&point(&mut r, 2, -1.0, 1.0)));
+        let (v, (ga, gb)) = outer_product_vjp(arr(&p), arr(&p[3..]), dout);
+        assert_same_bits("outer_product value", &v.flat(), &outer_product(arr(&p), arr(&p[3..])).flat());
+        let f =
+            |q: &[f64]| outer_product(arr(q), arr(&q[3..])).flat().iter().zip(dout.flat()).map(|(a, b)| a * b).sum();
+        assert_grad("outer_product_vjp", &(ga, gb).flat(), &fd(f, &p));
+
+        let x = arr::<3>(&p);
+        let ((v, k), g) = value_and_index_vjp(x, (1.5, 7));
+        assert_eq!((v.to_bits(), k), (value_and_index(x).0.to_bits(), value_and_index(x).1));
+        assert_grad("value_and_index_vjp", &g, &fd(|q| 1.5 * value_and_index(arr(q)).0, &p[..3]));
+    }
+}
+
+#[test]
 fn references_in_wrt() {
     // `k` is data: only `x` is differentiated, so finite differences move `x` alone.
     let k = 0.75;

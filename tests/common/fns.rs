@@ -71,6 +71,24 @@ pub fn matvec(m: [[f64; 3]; 2], x: [f64; 3]) -> [f64; 2] {
     y
 }
 
+/// Element writes into a nested array that reads its old value, inside nested loops.
+#[differentiable]
+pub fn outer_product(a: [f64; 3], b: [f64; 2]) -> [[f64; 2]; 3] {
+    let mut m = [[0.5; 2]; 3];
+    for i in 0..3 {
+        for j in 0..2 {
+            m[i][j] = a[i] * b[j] + m[i][j] * a[i];
+        }
+    }
+    m
+}
+
+/// A tuple output with an integer part: its cotangent is ignored.
+#[differentiable]
+pub fn value_and_index(x: [f64; 3]) -> (f64, usize) {
+    (x[0] * x[1] + x[2].sin(), argmax(x))
+}
+
 /// `wrt` a reference, and `*r` copying the array out of it.
 #[differentiable(wrt(x))]
 pub fn through_ref(x: &[f64; 3], k: f64) -> f64 {
