@@ -218,11 +218,12 @@ fn expr_mentions(e: &Expr) -> Vec<Ident> {
     mentioned(&|m| m.visit_expr(e))
 }
 
+/// The rule a call names: a bare rule name, or a path into `relax` or `relax_core` ending in one
+/// (`relax::softplus`, `relax::prelude::softplus`).
 fn is_rule_path(path: &syn::Path) -> Option<&Ident> {
     let last = &path.segments.last()?.ident;
-    let n = path.segments.len();
-    let via_relax = n == 2 && matches!(path.segments[0].ident.to_string().as_str(), "relax" | "relax_core");
-    (n == 1 || via_relax).then_some(last)
+    let first = path.segments.first()?.ident.to_string();
+    (path.segments.len() == 1 || matches!(first.as_str(), "relax" | "relax_core")).then_some(last)
 }
 
 impl Lowerer<'_> {
