@@ -154,7 +154,6 @@
 //!     f64,
 //!     impl ::core::ops::FnOnce(f64) -> (f64, ()) + use<'__relax_ref1>,
 //! ) {
-//!     let mut __b0 = ::relax::Tangent::zero_like(&w);
 //!     let __t0 = 0.0;
 //!     let mut total = __t0;
 //!     let __t2 = 0;
@@ -187,6 +186,7 @@
 //!     let __t9 = w;
 //!     let __t10 = __t8 * __t9;
 //!     (__t10, move |__dout: f64| {
+//!         let mut __b0: f64 = ::relax::Tangent::zero_tangent();
 //!         let mut __b2 = ::relax::Tangent::zero_like(&__t0);
 //!         let mut __d10 = ::relax::Tangent::zero_like(&__t10);
 //!         ::relax::Tangent::add_tangent(&mut __d10, __dout);
