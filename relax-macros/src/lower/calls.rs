@@ -1,0 +1,122 @@
+//! Calls: relax's rules (through the rule table) and other `#[differentiable]` functions
+//! (through their split form).
+
+use super::*;
+
+impl Lowerer<'_> {
+    pub(super) fn lower_call(&mut self, e: &Expr, c: &syn::ExprCall, out: &mut Block) -> Value {
+        let Expr::Path(fp) = strip(&c.func) else {
+            return self.unsupported(e);
+        };
+        if fp.qself.is_some() {
+            return Value::Passive(Box::new(e.clone()));
+        }
+        let rule = is_rule_path(&fp.path).and_then(|id| rules::rule(&id.to_string()).map(|r| (id.clone(), r)));
+        if let Some((ident, rule)) = rule {
+            let generics = match &fp.path.segments.last().expect("a segment").arguments {
+                syn::PathArguments::AngleBracketed(a) => a.to_token_stream(),
+                _ => TokenStream::new(),
+            };
+            return self.lower_rule(e, c, &ident, rule, generics, out);
+        }
+        // Any other function called on active values must be #[differentiable].
+        let args: Vec<&Expr> = c.args.iter().collect();
+        if !args.iter().any(|a| self.mentions_active(a)) {
+            return Value::Passive(Box::new(e.clone()));
+        }
+        let mut call_args = Vec::new();
+        let mut impure = false;
+        for a in args {
+            match a {
+                Expr::Reference(r) if r.mutability.is_none() && self.mentions_active(&r.expr) => {
+                    let v = self.lower_expr(&r.expr, out);
+                    call_args.push(CallArg::ActiveRef(self.materialize(v, out)));
+                }
+                _ => {
+                    let v = self.lower_expr(a, out);
+                    match v {
+                        Value::Active(t) => call_args.push(CallArg::Active(t)),
+                        Value::PassiveTemp(t) => call_args.push(CallArg::Data(temp_ident(t).into_token_stream())),
+                        Value::Passive(x) => {
+                            let tokens = x.into_token_stream();
+                            impure |= self.may_mutate(&tokens);
+                            call_args.push(CallArg::Data(tokens));
+                        }
+                    }
+                }
+            }
+        }
+        let mut path = fp.path.clone();
+        let last = path.segments.last_mut().expect("a segment");
+        last.ident = crate::names::split_form(&last.ident);
+        let callee = path.into_token_stream();
+        let temp = self.temp(true);
+        let pullback = self.temp(false);
+        if impure && let Some(l) = self.loops.last_mut() {
+            l.impure.push(temp);
+        }
+        out.stmts.push(Stmt::Call { temp, pullback, callee, args: call_args, impure });
+        Value::Active(temp)
+    }
+
+    pub(super) fn lower_rule(
+        &mut self,
+        e: &Expr,
+        c: &syn::ExprCall,
+        ident: &Ident,
+        rule: &'static rules::Rule,
+        generics: TokenStream,
+        out: &mut Block,
+    ) -> Value {
+        let name = rule.name;
+        match rule.form {
+            Form::Passive => {
+                // An integer result (argmax, a sample) is fine as an index; a float made from one
+                // (`one_hot`) would have a silently zero gradient.
+                if name == "one_hot" && c.args.iter().any(|a| self.mentions_derived(a)) {
+                    self.error(ident.span(), "`one_hot` of an index computed from differentiated values has a zero gradient: use `st_one_hot(x, t)` (straight-through) or `softmax(x, t)`, or wrap it in `stop_gradient(..)`");
+                }
+                Value::Passive(Box::new(e.clone()))
+            }
+            Form::Pullback | Form::Split | Form::Sampled { .. } => {
+                if c.args.len() != rule.args.len() {
+                    self.error(c.span(), format!("`{name}` takes {} arguments", rule.args.len()));
+                    return Value::Passive(Box::new(e.clone()));
+                }
+                let mut values = Vec::new();
+                let mut rng = None;
+                for (a, kind) in c.args.iter().zip(rule.args) {
+                    match kind {
+                        Arg::Diff => values.push(self.lower_expr(a, out)),
+                        Arg::Hard => values.push(Value::Passive(Box::new(a.clone()))),
+                        Arg::Rng => rng = Some(a.to_token_stream()),
+                    }
+                }
+                let diff_active = values.iter().zip(rule.args).any(|(v, k)| *k == Arg::Diff && self.is_active(v));
+                if !diff_active {
+                    return Value::Passive(Box::new(e.clone()));
+                }
+                let mut args: Vec<Temp> = values.into_iter().map(|v| self.materialize(v, out)).collect();
+                let (op_name, float_count) = match rule.form {
+                    Form::Sampled { noise, explicit, noise_at } => {
+                        let krate = self.krate;
+                        let noise = format_ident!("{}", noise, span = ident.span());
+                        let rng = rng.unwrap_or_default();
+                        let draw = quote_spanned!(ident.span()=> #krate::#noise #generics (#rng));
+                        let z = self.passive_temp(draw, out);
+                        args.insert(noise_at, z);
+                        let explicit = rules::rule(explicit).expect("explicit-noise rules are in the table");
+                        (format_ident!("{}", explicit.name, span = ident.span()), explicit.args.len())
+                    }
+                    _ => (ident.clone(), args.len()),
+                };
+                let temp = self.temp(true);
+                let (residual, shared) =
+                    if rule.form == Form::Split { self.residual_for(&args) } else { (None, false) };
+                let op = Op::Rule { name: op_name, generics, float_args: vec![true; float_count], residual, shared };
+                out.stmts.push(Stmt::Compute { temp, op, args });
+                Value::Active(temp)
+            }
+        }
+    }
+}

@@ -1,0 +1,302 @@
+//! Lowering: the function body (syn) into the intermediate form, with the activity analysis.
+//!
+//! A binding is *active* when its value depends on a differentiated parameter. Activity is found
+//! by lowering repeatedly until no binding becomes active (a loop can make a binding active after
+//! its first read). Passive code is kept as tokens; active code must be in the supported language,
+//! and everything else on active values is reported as a `syn::Error` at its span.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use proc_macro2::{TokenStream, TokenTree};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+use syn::{BinOp, Expr, Ident, Pat, UnOp};
+
+use crate::ir::*;
+use crate::rules::{self, Arg, Form};
+use crate::signature::Signature;
+
+mod calls;
+mod control;
+mod exprs;
+mod scope;
+mod stmts;
+
+/// A lowered expression.
+enum Value {
+    /// Held by an active temporary.
+    Active(Temp),
+    /// Held by a passive temporary.
+    PassiveTemp(Temp),
+    /// A passive expression, not yet evaluated.
+    Passive(Box<Expr>),
+}
+
+#[derive(Clone)]
+struct Binding {
+    id: BindingId,
+    name: Ident,
+    active: bool,
+    mutable: bool,
+    deref: bool,
+    depth: usize,
+    array_len: Option<TokenStream>,
+    mut_ref: bool,
+    /// A passive value computed from active ones (a comparison, an `argmax`): casting it back to
+    /// a float would silently drop a gradient.
+    tainted: bool,
+}
+
+/// How a statement uses an outer binding, as loops see it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Use {
+    Read,
+    /// `acc += …` or `acc -= …`.
+    Accumulate,
+    /// Any other write.
+    Overwrite,
+}
+
+struct LoopCtx {
+    depth: usize,
+    reads: BTreeSet<BindingId>,
+    writes: BTreeSet<BindingId>,
+    /// Writes that are not accumulations.
+    overwrites: BTreeSet<BindingId>,
+    impure: Vec<Temp>,
+    /// Passive `let`s with side effects: they cannot run again in the adjoint.
+    impure_lets: Vec<proc_macro2::Span>,
+}
+
+struct Lowerer<'a> {
+    krate: &'a syn::Path,
+    real_params: Vec<Ident>,
+    const_params: HashSet<String>,
+    was_active: &'a HashSet<BindingId>,
+    now_active: HashSet<BindingId>,
+    scopes: Vec<Vec<Binding>>,
+    all_bindings: BTreeMap<BindingId, Binding>,
+    redeclared: HashSet<String>,
+    next_binding: usize,
+    next_id: usize,
+    temps: Vec<bool>,
+    loops: Vec<LoopCtx>,
+    /// Every binding written so far, in order: what a verbatim statement assigns.
+    write_log: Vec<BindingId>,
+    /// How often each binding has been written so far: a read's value is its binding and this.
+    generation: HashMap<BindingId, usize>,
+    /// A key per temporary whose value is known: equal keys, equal values.
+    value_keys: HashMap<Temp, String>,
+    /// Per scope, the softmax residuals computed there, by the key of their arguments; `true`
+    /// marks a loop body, past which an outer residual cannot be reused (the loop repeats).
+    residuals: Vec<(bool, Vec<(String, Temp)>)>,
+    errors: Vec<syn::Error>,
+}
+
+/// Lowers `block`, the body of the function with signature `sig`.
+pub fn lower(
+    block: &syn::Block,
+    sig: &Signature,
+    generics: &syn::Generics,
+    krate: &syn::Path,
+) -> Result<Body, Vec<syn::Error>> {
+    let stmts = crate::normalize::returns(&block.stmts, &sig.output, krate);
+    let const_params: HashSet<String> = generics
+        .params
+        .iter()
+        .filter_map(|p| match p {
+            syn::GenericParam::Const(c) => Some(c.ident.to_string()),
+            _ => None,
+        })
+        .collect();
+    let redeclared = redeclared_names(sig, &stmts);
+    let mut active: HashSet<BindingId> = HashSet::new();
+    // Each pass can only add active bindings, so this ends after at most one pass per binding.
+    for _ in 0..64 {
+        let mut l = Lowerer {
+            krate,
+            real_params: sig.real_params.clone(),
+            const_params: const_params.clone(),
+            was_active: &active,
+            now_active: HashSet::new(),
+            scopes: vec![Vec::new()],
+            all_bindings: BTreeMap::new(),
+            redeclared: redeclared.clone(),
+            next_binding: 0,
+            next_id: 0,
+            temps: Vec::new(),
+            loops: Vec::new(),
+            write_log: Vec::new(),
+            generation: HashMap::new(),
+            value_keys: HashMap::new(),
+            residuals: vec![(false, Vec::new())],
+            errors: Vec::new(),
+        };
+        let params: Vec<BindingId> = sig
+            .params
+            .iter()
+            .map(|p| {
+                let deref = matches!(p.ty, syn::Type::Reference(_));
+                l.declare(&p.ident, p.mutable, p.diff.is_some(), deref, p.array_len.clone(), p.mut_ref)
+            })
+            .collect();
+        let mut body = Block::default();
+        l.lower_stmts(&stmts, &mut body, true);
+        if body.result.is_none() {
+            l.errors.push(syn::Error::new(
+                block.span(),
+                "a differentiable function must end in its value (or `return` it)",
+            ));
+        }
+        if l.now_active.is_subset(&active) {
+            if !l.errors.is_empty() {
+                return Err(l.errors);
+            }
+            return Ok(Body { block: body, active: l.temps, params });
+        }
+        active.extend(l.now_active);
+    }
+    Err(vec![syn::Error::new(block.span(), "relax: activity analysis did not settle")])
+}
+
+/// Names declared more than once (a later `let` may shadow what a loop reads).
+fn redeclared_names(sig: &Signature, stmts: &[syn::Stmt]) -> HashSet<String> {
+    struct Names(HashMap<String, usize>);
+    impl<'a> Visit<'a> for Names {
+        fn visit_pat_ident(&mut self, p: &'a syn::PatIdent) {
+            *self.0.entry(p.ident.to_string()).or_default() += 1;
+        }
+    }
+    let mut n = Names(HashMap::new());
+    for p in &sig.params {
+        *n.0.entry(p.ident.to_string()).or_default() += 1;
+    }
+    for s in stmts {
+        n.visit_stmt(s);
+    }
+    n.0.into_iter().filter(|(_, c)| *c > 1).map(|(k, _)| k).collect()
+}
+
+/// The single identifiers an expression or statement mentions (paths of one segment, and identifiers
+/// inside macro calls and verbatim tokens).
+fn mentioned(node: &dyn Fn(&mut Mentions)) -> Vec<Ident> {
+    let mut m = Mentions(Vec::new());
+    node(&mut m);
+    m.0
+}
+
+struct Mentions(Vec<Ident>);
+
+impl Mentions {
+    fn tokens(&mut self, tokens: &TokenStream) {
+        for tt in tokens.clone() {
+            match tt {
+                TokenTree::Ident(i) => self.0.push(i),
+                TokenTree::Group(g) => self.tokens(&g.stream()),
+                _ => {}
+            }
+        }
+    }
+}
+
+impl<'a> Visit<'a> for Mentions {
+    fn visit_expr_path(&mut self, p: &'a syn::ExprPath) {
+        if p.qself.is_none()
+            && let Some(id) = p.path.get_ident()
+        {
+            self.0.push(id.clone());
+        }
+        syn::visit::visit_expr_path(self, p);
+    }
+    fn visit_macro(&mut self, m: &'a syn::Macro) {
+        self.tokens(&m.tokens);
+    }
+    fn visit_expr(&mut self, e: &'a Expr) {
+        if let Expr::Verbatim(tokens) = e {
+            self.tokens(tokens);
+        }
+        syn::visit::visit_expr(self, e);
+    }
+}
+
+fn expr_mentions(e: &Expr) -> Vec<Ident> {
+    mentioned(&|m| m.visit_expr(e))
+}
+
+/// The rule a call names: a bare rule name, or a path into `relax` or `relax_core` ending in one
+/// (`relax::softplus`, `relax::prelude::softplus`).
+fn is_rule_path(path: &syn::Path) -> Option<&Ident> {
+    let last = &path.segments.last()?.ident;
+    let first = path.segments.first()?.ident.to_string();
+    (path.segments.len() == 1 || matches!(first.as_str(), "relax" | "relax_core")).then_some(last)
+}
+
+/// Tokens as a user would write them in a hint (`x[0]`, not `x [0]`).
+pub fn pretty(tokens: &TokenStream) -> String {
+    tokens.to_string().replace(" [", "[").replace(" (", "(").replace(" . ", ".").replace("& ", "&")
+}
+
+/// The identifiers a pattern binds.
+fn pattern_idents(pat: &Pat) -> Vec<Ident> {
+    struct P(Vec<Ident>);
+    impl<'a> Visit<'a> for P {
+        fn visit_pat_ident(&mut self, p: &'a syn::PatIdent) {
+            self.0.push(p.ident.clone());
+            syn::visit::visit_pat_ident(self, p);
+        }
+    }
+    let mut p = P(Vec::new());
+    p.visit_pat(pat);
+    p.0
+}
+
+fn strip(e: &Expr) -> &Expr {
+    match e {
+        Expr::Paren(p) => strip(&p.expr),
+        Expr::Group(g) => strip(&g.expr),
+        _ => e,
+    }
+}
+
+/// `x` or `x[i][j]`: the binding and the index expressions.
+fn place(e: &Expr) -> Option<(Ident, Vec<&Expr>)> {
+    match strip(e) {
+        Expr::Path(p) => p.path.get_ident().map(|i| (i.clone(), Vec::new())),
+        Expr::Index(ix) => {
+            let (name, mut idx) = place(&ix.expr)?;
+            idx.push(&ix.index);
+            Some((name, idx))
+        }
+        _ => None,
+    }
+}
+
+fn is_compound(op: &BinOp) -> bool {
+    matches!(
+        op,
+        BinOp::AddAssign(_)
+            | BinOp::SubAssign(_)
+            | BinOp::MulAssign(_)
+            | BinOp::DivAssign(_)
+            | BinOp::RemAssign(_)
+            | BinOp::BitXorAssign(_)
+            | BinOp::BitAndAssign(_)
+            | BinOp::BitOrAssign(_)
+            | BinOp::ShlAssign(_)
+            | BinOp::ShrAssign(_)
+    )
+}
+
+fn compound_to_binary(op: &BinOp) -> BinOp {
+    match op {
+        BinOp::MulAssign(t) => BinOp::Mul(syn::Token![*](t.spans[0])),
+        BinOp::DivAssign(t) => BinOp::Div(syn::Token![/](t.spans[0])),
+        other => *other,
+    }
+}
+
+/// `__t{n}`.
+pub fn temp_ident(t: Temp) -> Ident {
+    format_ident!("__t{}", t)
+}

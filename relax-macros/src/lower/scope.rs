@@ -1,0 +1,229 @@
+//! Bindings and scopes, activity, the side-effect and cast checks, temporaries, and what the
+//! lowering knows about values (keys for reusing a softmax residual).
+
+use super::*;
+
+impl Lowerer<'_> {
+    pub(super) fn declare(
+        &mut self,
+        name: &Ident,
+        mutable: bool,
+        active: bool,
+        deref: bool,
+        array_len: Option<TokenStream>,
+        mut_ref: bool,
+    ) -> BindingId {
+        let id = self.next_binding;
+        self.next_binding += 1;
+        let active = active || self.was_active.contains(&id);
+        if active {
+            self.now_active.insert(id);
+        }
+        let depth = self.scopes.len() - 1;
+        let tainted = false;
+        let b = Binding { id, name: name.clone(), active, mutable, deref, depth, array_len, mut_ref, tainted };
+        self.all_bindings.insert(id, b.clone());
+        self.scopes.last_mut().expect("a scope").push(b);
+        id
+    }
+
+    pub(super) fn lookup(&self, name: &Ident) -> Option<&Binding> {
+        self.scopes.iter().rev().flat_map(|s| s.iter().rev()).find(|b| b.name == *name)
+    }
+
+    pub(super) fn make_active(&mut self, id: BindingId) {
+        self.now_active.insert(id);
+    }
+
+    /// Records a use of `id` in every loop it is declared outside of.
+    pub(super) fn note(&mut self, id: BindingId, how: Use) {
+        if how != Use::Read {
+            self.write_log.push(id);
+            *self.generation.entry(id).or_default() += 1;
+        }
+        let depth = self.all_bindings[&id].depth;
+        for l in &mut self.loops {
+            if depth < l.depth {
+                match how {
+                    Use::Read => l.reads.insert(id),
+                    Use::Accumulate => l.writes.insert(id),
+                    Use::Overwrite => l.writes.insert(id) | l.overwrites.insert(id),
+                };
+            }
+        }
+    }
+
+    /// Notes the reads of the identifiers `e` mentions; true when one is an active binding.
+    pub(super) fn scan(&mut self, idents: &[Ident]) -> bool {
+        let mut active = false;
+        for id in idents {
+            if let Some(b) = self.lookup(id).cloned() {
+                self.note(b.id, Use::Read);
+                active |= b.active;
+            }
+        }
+        active
+    }
+
+    pub(super) fn mentions_active(&mut self, e: &Expr) -> bool {
+        self.scan(&expr_mentions(e))
+    }
+
+    /// Mentions an active or a tainted binding.
+    pub(super) fn mentions_derived(&self, e: &Expr) -> bool {
+        expr_mentions(e).iter().any(|i| self.lookup(i).is_some_and(|b| b.active || b.tainted))
+    }
+
+    pub(super) fn taint_last(&mut self) {
+        if let Some(b) = self.scopes.last_mut().and_then(|s| s.last_mut()) {
+            b.tainted = true;
+        }
+    }
+
+    /// Reports casts to a float of values computed from active ones (outside `stop_gradient` and
+    /// the hard half of `straight_through`): their gradient would silently be zero.
+    pub(super) fn check_casts(&mut self, e: &Expr) {
+        struct Casts<'a, 'b>(&'a mut Lowerer<'b>);
+        impl<'ast> Visit<'ast> for Casts<'_, '_> {
+            fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+                if let Expr::Path(p) = strip(&c.func)
+                    && let Some(id) = is_rule_path(&p.path)
+                {
+                    match id.to_string().as_str() {
+                        "stop_gradient" => return,
+                        "straight_through" => {
+                            c.args.iter().skip(1).for_each(|a| self.visit_expr(a));
+                            return;
+                        }
+                        _ => {}
+                    }
+                }
+                syn::visit::visit_expr_call(self, c);
+            }
+            fn visit_expr_cast(&mut self, c: &'ast syn::ExprCast) {
+                let to_float = crate::signature::is_float_type(&c.ty, &self.0.real_params);
+                if to_float && self.0.mentions_derived(&c.expr) {
+                    let what = pretty(&c.expr.to_token_stream());
+                    self.0.error(
+                        c.span(),
+                        format!("`{what}` is computed from differentiated values but is not a float (an index, a comparison, an `argmax`): cast back to a float its gradient would silently be zero. Use `st_argmax(x, t)` or `straight_through({what} as _, soft)` to pass a soft gradient, or wrap it in `stop_gradient(..)`"),
+                    );
+                }
+                syn::visit::visit_expr_cast(self, c);
+            }
+        }
+        Casts(self).visit_expr(e);
+    }
+
+    /// May have side effects when evaluated again: takes `&mut`, names a `&mut` binding, or calls
+    /// a macro.
+    pub(super) fn may_mutate(&self, tokens: &TokenStream) -> bool {
+        fn scan(tokens: &TokenStream, mut_ref: &dyn Fn(&Ident) -> bool) -> bool {
+            let trees: Vec<TokenTree> = tokens.clone().into_iter().collect();
+            trees.iter().enumerate().any(|(k, t)| match t {
+                TokenTree::Group(g) => scan(&g.stream(), mut_ref),
+                TokenTree::Ident(i) => {
+                    let macro_call = matches!(trees.get(k + 1), Some(TokenTree::Punct(p)) if p.as_char() == '!')
+                        && matches!(trees.get(k + 2), Some(TokenTree::Group(_)));
+                    macro_call || mut_ref(i)
+                }
+                TokenTree::Punct(p) => {
+                    p.as_char() == '&' && matches!(trees.get(k + 1), Some(TokenTree::Ident(i)) if i == "mut")
+                }
+                TokenTree::Literal(_) => false,
+            })
+        }
+        scan(tokens, &|i| self.lookup(i).is_some_and(|b| b.mut_ref))
+    }
+
+    pub(super) fn temp(&mut self, active: bool) -> Temp {
+        self.temps.push(active);
+        self.temps.len() - 1
+    }
+
+    pub(super) fn id(&mut self) -> usize {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    pub(super) fn error(&mut self, span: proc_macro2::Span, msg: impl std::fmt::Display) {
+        self.errors.push(syn::Error::new(span, msg));
+    }
+
+    pub(super) fn materialize(&mut self, v: Value, out: &mut Block) -> Temp {
+        match v {
+            Value::Active(t) | Value::PassiveTemp(t) => t,
+            Value::Passive(e) => self.passive_temp(e.into_token_stream(), out),
+        }
+    }
+
+    pub(super) fn passive_temp(&mut self, expr: TokenStream, out: &mut Block) -> Temp {
+        let impure = self.may_mutate(&expr);
+        let temp = self.temp(false);
+        if !impure {
+            let key = self.expr_key(&expr);
+            self.value_keys.insert(temp, key);
+        }
+        if impure && let Some(l) = self.loops.last_mut() {
+            l.impure.push(temp);
+        }
+        out.stmts.push(Stmt::Passive { temp, expr, impure });
+        temp
+    }
+
+    /// The key of a value read from `binding` now.
+    pub(super) fn read_key(&self, binding: BindingId) -> String {
+        format!("b{binding}@{}", self.generation.get(&binding).copied().unwrap_or(0))
+    }
+
+    /// The key of a passive expression without side effects: its tokens and the generations of
+    /// the bindings it mentions.
+    pub(super) fn expr_key(&self, expr: &TokenStream) -> String {
+        let mut m = Mentions(Vec::new());
+        m.tokens(expr);
+        let reads: Vec<String> = m.0.iter().filter_map(|i| self.lookup(i)).map(|b| self.read_key(b.id)).collect();
+        format!("e{expr}{reads:?}")
+    }
+
+    /// A residual computed before with arguments of the same values, in this loop iteration.
+    pub(super) fn available_residual(&self, key: &str) -> Option<Temp> {
+        for (is_loop, scope) in self.residuals.iter().rev() {
+            if let Some((_, r)) = scope.iter().find(|(k, _)| k == key) {
+                return Some(*r);
+            }
+            if *is_loop {
+                return None;
+            }
+        }
+        None
+    }
+
+    /// The residual of a softmax-family rule on `args`: an earlier one of equal arguments
+    /// (shared), or a new one, registered for later rules.
+    pub(super) fn residual_for(&mut self, args: &[Temp]) -> (Option<Temp>, bool) {
+        let keys: Option<Vec<&String>> = args.iter().map(|a| self.value_keys.get(a)).collect();
+        let key = keys.map(|k| format!("softmax{k:?}"));
+        if let Some(r) = key.as_deref().and_then(|k| self.available_residual(k)) {
+            return (Some(r), true);
+        }
+        let r = self.temp(false);
+        if let Some(key) = key {
+            self.residuals.last_mut().expect("a scope").1.push((key, r));
+        }
+        (Some(r), false)
+    }
+
+    pub(super) fn push_scope(&mut self, is_loop: bool) {
+        self.scopes.push(Vec::new());
+        self.residuals.push((is_loop, Vec::new()));
+    }
+
+    pub(super) fn pop_scope(&mut self) {
+        self.scopes.pop();
+        self.residuals.pop();
+    }
+
+    pub(super) fn is_active(&self, v: &Value) -> bool {
+        matches!(v, Value::Active(_))
+    }
+}

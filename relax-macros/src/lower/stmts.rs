@@ -1,0 +1,267 @@
+//! Statements: `let`, assignments and compound assignments, expression statements.
+
+use super::*;
+
+impl Lowerer<'_> {
+    pub(super) fn lower_stmts(&mut self, stmts: &[syn::Stmt], out: &mut Block, want_result: bool) {
+        for (i, stmt) in stmts.iter().enumerate() {
+            let last = i + 1 == stmts.len();
+            match stmt {
+                syn::Stmt::Local(local) => self.lower_let(local, out),
+                syn::Stmt::Expr(e, None) if last && want_result => {
+                    let v = self.lower_expr(e, out);
+                    out.result = Some(self.materialize(v, out));
+                }
+                syn::Stmt::Expr(e, _) => self.lower_expr_stmt(e, stmt, out),
+                syn::Stmt::Item(_) | syn::Stmt::Macro(_) => {
+                    let since = self.write_log.len();
+                    let v = self.verbatim(stmt.to_token_stream(), Vec::new(), since);
+                    out.stmts.push(v);
+                }
+            }
+        }
+    }
+
+    /// A passive statement; `since` is where the write log stood before it was lowered.
+    pub(super) fn verbatim(&mut self, tokens: TokenStream, binds: Vec<(BindingId, Ident)>, since: usize) -> Stmt {
+        let impure = self.may_mutate(&tokens);
+        if impure
+            && !binds.is_empty()
+            && let Some(l) = self.loops.last_mut()
+        {
+            l.impure_lets.push(tokens.span());
+        }
+        let assigns = self.write_log[since..].to_vec();
+        Stmt::Verbatim { tokens, binds, assigns, impure }
+    }
+
+    pub(super) fn lower_let(&mut self, local: &syn::Local, out: &mut Block) {
+        let since = self.write_log.len();
+        let tokens = local.to_token_stream();
+        let (pat, ty) = match &local.pat {
+            Pat::Type(pt) => (&*pt.pat, Some(pt.ty.clone())),
+            p => (p, None),
+        };
+        let init = local.init.as_ref();
+        let init_active = init.is_some_and(|i| self.mentions_active(&i.expr));
+        if let Some(i) = init
+            && i.diverge.is_some()
+            && init_active
+        {
+            self.error(
+                local.span(),
+                "`let … else` is not supported on active values: bind the value, then branch with `if`",
+            );
+            return;
+        }
+        match pat {
+            Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                let (name, mutable) = (pi.ident.clone(), pi.mutability.is_some());
+                let was_active = self.was_active.contains(&self.next_binding);
+                let value = match init {
+                    Some(init) if init_active || was_active => {
+                        let v = self.lower_expr(&init.expr, out);
+                        if !self.is_active(&v) && !was_active {
+                            if let Value::PassiveTemp(t) = v {
+                                let binding = self.declare(&name, mutable, false, false, None, false);
+                                out.stmts.push(Stmt::Let { binding, name, mutable, active: false, ty, value: t });
+                                return;
+                            }
+                            None
+                        } else {
+                            Some(self.materialize(v, out))
+                        }
+                    }
+                    None if was_active => {
+                        self.error(
+                            local.span(),
+                            format!("initialize `{name}` where it is declared: `let mut {name} = 0.0;`"),
+                        );
+                        return;
+                    }
+                    _ => None,
+                };
+                match value {
+                    Some(value) => {
+                        let binding = self.declare(&name, mutable, true, false, None, false);
+                        out.stmts.push(Stmt::Let { binding, name, mutable, active: true, ty, value });
+                    }
+                    None => {
+                        let derived = init.is_some_and(|i| self.mentions_derived(&i.expr));
+                        if let Some(i) = init {
+                            self.check_casts(&i.expr);
+                        }
+                        let id = self.declare(&name, mutable, false, false, None, false);
+                        if derived {
+                            self.taint_last();
+                        }
+                        let v = self.verbatim(tokens, vec![(id, name)], since);
+                        out.stmts.push(v);
+                    }
+                }
+            }
+            Pat::Tuple(tp) if init.is_some() && init_active => {
+                let init = init.expect("checked");
+                let v = self.lower_expr(&init.expr, out);
+                let tuple = self.materialize(v, out);
+                for (index, elem) in tp.elems.iter().enumerate() {
+                    match elem {
+                        Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                            let temp = self.temp(true);
+                            out.stmts.push(Stmt::Compute { temp, op: Op::Field { index }, args: vec![tuple] });
+                            let mutable = pi.mutability.is_some();
+                            let binding = self.declare(&pi.ident, mutable, true, false, None, false);
+                            out.stmts.push(Stmt::Let {
+                                binding,
+                                name: pi.ident.clone(),
+                                mutable,
+                                active: true,
+                                ty: None,
+                                value: temp,
+                            });
+                        }
+                        Pat::Wild(_) => {}
+                        other => self.error(
+                            other.span(),
+                            "tuple patterns of active values take names or `_`: `let (a, b) = f(x);`",
+                        ),
+                    }
+                }
+            }
+            _ if !init_active => {
+                let derived = init.is_some_and(|i| self.mentions_derived(&i.expr));
+                let mut binds = Vec::new();
+                for id in pattern_idents(pat) {
+                    binds.push((self.declare(&id, false, false, false, None, false), id));
+                    if derived {
+                        self.taint_last();
+                    }
+                }
+                let v = self.verbatim(tokens, binds, since);
+                out.stmts.push(v);
+            }
+            other => self.error(
+                other.span(),
+                "bind active values to a name or a tuple of names: `let y = …;`, `let (a, b) = …;`",
+            ),
+        }
+    }
+
+    pub(super) fn lower_expr_stmt(&mut self, e: &Expr, stmt: &syn::Stmt, out: &mut Block) {
+        let since = self.write_log.len();
+        match e {
+            Expr::Assign(a) => self.lower_assign(&a.left, &a.right, None, stmt, out),
+            Expr::Binary(b) if is_compound(&b.op) => self.lower_assign(&b.left, &b.right, Some(&b.op), stmt, out),
+            Expr::If(i) => {
+                let _ = self.lower_if(i, false, out);
+            }
+            Expr::ForLoop(f) => self.lower_for(f, out),
+            Expr::While(_) | Expr::Loop(_) if self.mentions_active(e) => self.error(
+                e.span(),
+                "`while` and `loop` are not supported on active values: write `for i in 0..N` (N a constant, a const generic or `xs.len()`) or `for v in xs`",
+            ),
+            Expr::Macro(_) => {
+                let v = self.verbatim(stmt.to_token_stream(), Vec::new(), since);
+                out.stmts.push(v);
+            }
+            _ if self.mentions_active(e) => {
+                let v = self.lower_expr(e, out);
+                if self.is_active(&v) {
+                    self.error(e.span(), "this statement computes an active value and drops it: bind it with `let` or assign it");
+                }
+            }
+            _ => {
+                let v = self.verbatim(stmt.to_token_stream(), Vec::new(), since);
+                out.stmts.push(v);
+            }
+        }
+    }
+
+    /// `place = value`, `place op= value`.
+    pub(super) fn lower_assign(
+        &mut self,
+        left: &Expr,
+        right: &Expr,
+        op: Option<&BinOp>,
+        stmt: &syn::Stmt,
+        out: &mut Block,
+    ) {
+        let since = self.write_log.len();
+        let Some((name, index_exprs)) = place(left) else {
+            if self.mentions_active(right) {
+                self.error(left.span(), "assign active values to a local variable or an element of one (`y[i] = …`)");
+            } else {
+                let v = self.verbatim(stmt.to_token_stream(), Vec::new(), since);
+                out.stmts.push(v);
+            }
+            return;
+        };
+        let Some(b) = self.lookup(&name).cloned() else {
+            let v = self.verbatim(stmt.to_token_stream(), Vec::new(), since);
+            out.stmts.push(v);
+            return;
+        };
+        let right_active = self.mentions_active(right);
+        let index_active = index_exprs.iter().any(|i| self.mentions_active(i));
+        if index_active {
+            self.error(left.span(), "an index must not depend on differentiated values: wrap it in `stop_gradient(..)` or compute it from data");
+            return;
+        }
+        if !b.active && !right_active {
+            self.check_casts(right);
+            self.note(b.id, Use::Overwrite);
+            if op.is_some() || !index_exprs.is_empty() {
+                self.note(b.id, Use::Read);
+            }
+            let v = self.verbatim(stmt.to_token_stream(), Vec::new(), since);
+            out.stmts.push(v);
+            return;
+        }
+        if !b.active {
+            self.make_active(b.id);
+        }
+        if b.deref {
+            self.error(
+                left.span(),
+                format!("`{name}` is a reference: write into a local copy (`let mut y = *{name};`)"),
+            );
+            return;
+        }
+        if op.is_some_and(|o| matches!(o, BinOp::RemAssign(_))) {
+            self.error(
+                stmt.span(),
+                "float `%` has a zero derivative almost everywhere: wrap it in `stop_gradient(..)`",
+            );
+            return;
+        }
+        let indices: Vec<Temp> = index_exprs.iter().map(|i| self.passive_temp(i.to_token_stream(), out)).collect();
+        let accumulates = index_exprs.is_empty() && matches!(op, Some(BinOp::AddAssign(_) | BinOp::SubAssign(_)));
+        self.note(b.id, if accumulates { Use::Accumulate } else { Use::Overwrite });
+        let access = Access { binding: b.id, name: name.clone(), indices, deref: false };
+        let mode = match op {
+            None => WriteMode::Set,
+            Some(BinOp::AddAssign(_)) => WriteMode::Add,
+            Some(BinOp::SubAssign(_)) => WriteMode::Sub,
+            Some(o) => {
+                // `x op= e` is `x = x op e`, the same float operation.
+                self.note(b.id, Use::Read);
+                let old = self.temp(true);
+                out.stmts.push(Stmt::Read { temp: old, access: access.clone() });
+                let rhs = self.lower_expr(right, out);
+                let rhs = self.materialize(rhs, out);
+                let bin = compound_to_binary(o);
+                let Some(pullback) = rules::binary_pullback(&bin) else {
+                    self.error(o.span(), "only `+= -= *= /=` are supported on active values");
+                    return;
+                };
+                let temp = self.temp(true);
+                out.stmts.push(Stmt::Compute { temp, op: Op::Binary { op: bin, pullback }, args: vec![old, rhs] });
+                out.stmts.push(Stmt::Write { access, mode: WriteMode::Set, value: temp });
+                return;
+            }
+        };
+        let v = self.lower_expr(right, out);
+        let value = self.materialize(v, out);
+        out.stmts.push(Stmt::Write { access, mode, value });
+    }
+}
