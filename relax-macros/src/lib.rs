@@ -2,9 +2,10 @@
 //! differentiation by source transformation. See the `relax` crate for the guide.
 //!
 //! The stages, one module each: `options` and `signature` read the attribute and the
-//! signature, `lower` turns the body into the intermediate form of `ir` (using the table in
-//! `rules`), `forward` and `adjoint` generate the two sweeps, and `emit` assembles the
-//! generated functions.
+//! signature; `normalize` rewrites early returns; `lower` (with `scope`, `stmts`, `exprs`,
+//! `calls`, `control`) turns the body into the intermediate form of `ir`, using the one table
+//! of rules and methods in `rules`; `forward` and `adjoint` generate the two sweeps; `emit`
+//! assembles the generated functions; `expand` runs the pipeline and collects the errors.
 
 mod adjoint;
 mod emit;
