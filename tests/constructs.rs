@@ -474,6 +474,18 @@ fn every_rule_inside_a_differentiable_function() {
             (v, g.flat())
         },
     );
+    check_scalar(
+        "temperatures_from_data",
+        34,
+        3,
+        (-2.0, 2.0),
+        never,
+        |p| temperatures_from_data(arr(p), vec![0.5, 2.0]),
+        |p| {
+            let (v, g) = temperatures_from_data_grad(arr(p), vec![0.5, 2.0]);
+            (v, g.to_vec())
+        },
+    );
     // Straight-through: the value is the hard one; the gradient that of the soft surrogate.
     let mut r = rng(24);
     for _ in 0..POINTS {

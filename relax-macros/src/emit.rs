@@ -149,7 +149,8 @@ fn split_signature(func: &ItemFn) -> (syn::Generics, Vec<TokenStream>, TokenStre
     let func = &func;
     let mut generics = func.sig.generics.clone();
     generics.params.extend(named.added);
-    let mut params = plain_params(func);
+    // The body runs here, so parameters keep their `mut`.
+    let mut params: Vec<TokenStream> = func.sig.inputs.iter().map(ToTokens::to_token_stream).collect();
     let mut added = Vec::new();
     for (k, input) in func.sig.inputs.iter().enumerate() {
         if let syn::FnArg::Typed(pt) = input
@@ -161,9 +162,6 @@ fn split_signature(func: &ItemFn) -> (syn::Generics, Vec<TokenStream>, TokenStre
             let mut pt = pt.clone();
             if let Type::Reference(r) = &mut *pt.ty {
                 r.lifetime = Some(lt.clone());
-            }
-            if let syn::Pat::Ident(pi) = &mut *pt.pat {
-                pi.mutability = None;
             }
             params[k] = pt.into_token_stream();
             added.push(lt);

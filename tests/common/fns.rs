@@ -332,6 +332,14 @@ pub fn residual_boundaries(x: [f64; 4], t: f64) -> f64 {
     a + b + s + soft_argmax(y, t)
 }
 
+/// Temperatures from data that changes through a method call between two rules: no sharing.
+#[differentiable]
+pub fn temperatures_from_data(x: [f64; 3], mut temps: Vec<f64>) -> f64 {
+    let a = logsumexp(x, temps[0]);
+    temps.reverse();
+    a + logsumexp(x, temps[0])
+}
+
 #[differentiable]
 pub fn straight_through_rules(x: [f64; 4], t: f64) -> f64 {
     let h = st_one_hot(x, t);

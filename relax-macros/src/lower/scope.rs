@@ -160,8 +160,7 @@ impl Lowerer<'_> {
     pub(super) fn passive_temp(&mut self, expr: TokenStream, out: &mut Block) -> Temp {
         let impure = self.may_mutate(&expr);
         let temp = self.temp(false);
-        if !impure {
-            let key = self.expr_key(&expr);
+        if let Some(key) = self.expr_key(&expr).filter(|_| !impure) {
             self.value_keys.insert(temp, key);
         }
         if impure && let Some(l) = self.loops.last_mut() {
@@ -177,12 +176,17 @@ impl Lowerer<'_> {
     }
 
     /// The key of a passive expression without side effects: its tokens and the generations of
-    /// the bindings it mentions.
-    pub(super) fn expr_key(&self, expr: &TokenStream) -> String {
+    /// the bindings it mentions. None when a mentioned binding could change unseen (a `mut` or
+    /// `&mut` binding of data can change through a method call, which is not a tracked write).
+    pub(super) fn expr_key(&self, expr: &TokenStream) -> Option<String> {
         let mut m = Mentions(Vec::new());
         m.tokens(expr);
-        let reads: Vec<String> = m.0.iter().filter_map(|i| self.lookup(i)).map(|b| self.read_key(b.id)).collect();
-        format!("e{expr}{reads:?}")
+        let bindings: Vec<&Binding> = m.0.iter().filter_map(|i| self.lookup(i)).collect();
+        if bindings.iter().any(|b| !b.active && (b.mutable || b.mut_ref)) {
+            return None;
+        }
+        let reads: Vec<String> = bindings.iter().map(|b| self.read_key(b.id)).collect();
+        Some(format!("e{expr}{reads:?}"))
     }
 
     /// A residual computed before with arguments of the same values, in this loop iteration.
