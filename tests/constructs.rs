@@ -345,6 +345,20 @@ fn generic_functions_at_f64_and_f32() {
             (v, g.flat())
         },
     );
+    check_scalar(
+        "odd_signature",
+        35,
+        2,
+        (-2.0, 2.0),
+        never,
+        |p| odd_signature(p[0], p[1]),
+        |p| {
+            let (v, g) = odd_signature_grad(p[0], p[1]);
+            let (vv, gv) = odd_signature_vjp(p[0], p[1], 1.0);
+            assert_eq!((v.to_bits(), g), (vv.to_bits(), gv));
+            (v, g.flat())
+        },
+    );
     let mut r = rng(18);
     for _ in 0..POINTS {
         let p: Vec<f32> = point(&mut r, 5, -2.0, 2.0).iter().map(|&v| v as f32).collect();

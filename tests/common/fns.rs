@@ -241,6 +241,16 @@ pub fn mse<T: Real, const N: usize>(x: [T; N], w: T) -> T {
     acc / (N as T)
 }
 
+/// A `where` clause, a `mut` parameter that is written, and a parameter named `dout`.
+#[differentiable]
+pub fn odd_signature<T>(mut x: T, dout: T) -> T
+where
+    T: Real,
+{
+    x *= x + 1.0;
+    x + dout * 0.5
+}
+
 // -- composition ------------------------------------------------------------------------------
 
 #[differentiable]
