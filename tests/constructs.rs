@@ -332,6 +332,37 @@ fn returns_inside_loops() {
 }
 
 #[test]
+fn more_shapes() {
+    for n in [0, 3, 7] {
+        check_scalar(
+            "mixed_shapes",
+            36 + n as u64,
+            3,
+            (-2.0, 2.0),
+            never,
+            |p| mixed_shapes(arr(p), n),
+            |p| {
+                let (v, g) = mixed_shapes_grad(arr(p), n);
+                (v, g.to_vec())
+            },
+        );
+    }
+    check_scalar(
+        "composed_shapes",
+        40,
+        3,
+        (0.2, 2.0),
+        never,
+        |p| composed_shapes(arr(p)),
+        |p| {
+            let (v, g) = composed_shapes_grad(arr(p));
+            (v, g.to_vec())
+        },
+    );
+    check_sampled("sampled_calls_in_loop", 41, sampled_calls_in_loop, sampled_calls_in_loop_grad);
+}
+
+#[test]
 fn generic_functions_at_f64_and_f32() {
     check_scalar(
         "mse::<f64, 4>",

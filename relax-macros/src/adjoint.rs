@@ -137,8 +137,12 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                 }
             }
         }
-        Stmt::Call { temp, pullback, args, .. } => {
+        Stmt::Call { temp, pullback, callee, args, recompute, .. } => {
             let (d, p, c) = (ctx.adj(*temp), names::temp(*pullback), names::cotangents(*temp));
+            let rerun = recompute.then(|| {
+                let call = forward::call_tokens(callee, args);
+                quote!(let (_, #p) = #call;)
+            });
             let adds = args.iter().enumerate().filter_map(|(k, a)| match a {
                 CallArg::Active(t) | CallArg::ActiveRef(t) if active[*t] => {
                     let (da, k) = (ctx.adj(*t), syn::Index::from(k));
@@ -146,7 +150,7 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                 }
                 _ => None,
             });
-            quote!(let #c = #p(#d); #(#adds)*)
+            quote!(#rerun let #c = #p(#d); #(#adds)*)
         }
         Stmt::Let { binding, active: true, value, .. } if active[*value] => {
             add(ctx.adj(*value).into_token_stream(), ctx.binding_adj(*binding).into_token_stream())

@@ -168,17 +168,19 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
             };
             quote!(let #t = #value;)
         }
-        Stmt::Call { temp, pullback, callee, args, impure } => {
+        Stmt::Call { temp, pullback, callee, args, impure, recompute } => {
             let (t, p) = (names::temp(*temp), names::temp(*pullback));
+            let call = call_tokens(callee, args);
+            if *recompute {
+                return quote!(let (#t, _) = #call;);
+            }
             if *impure {
                 let (replaces, stored) = tape(quote!((#t, #p)), *temp, ctx);
                 if replaces {
                     return stored;
                 }
-                let call = call_tokens(callee, args);
                 return quote!(let (#t, #p) = #call; #stored);
             }
-            let call = call_tokens(callee, args);
             quote!(let (#t, #p) = #call;)
         }
         Stmt::Let { name, mutable, ty, value, .. } => {
@@ -203,7 +205,7 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
     }
 }
 
-fn call_tokens(callee: &TokenStream, args: &[CallArg]) -> TokenStream {
+pub fn call_tokens(callee: &TokenStream, args: &[CallArg]) -> TokenStream {
     let args = args.iter().map(|a| match a {
         CallArg::Active(t) => names::temp(*t).into_token_stream(),
         CallArg::ActiveRef(t) => {
@@ -228,6 +230,7 @@ pub fn exports(block: &Block) -> Vec<(proc_macro2::Ident, bool)> {
             Stmt::Passive { temp, .. } | Stmt::Read { temp, .. } | Stmt::Compute { temp, .. } => {
                 out.push(read(names::temp(*temp)))
             }
+            Stmt::Call { temp, recompute: true, .. } => out.push(read(names::temp(*temp))),
             Stmt::Call { temp, pullback, .. } => out.extend([read(names::temp(*temp)), read(names::temp(*pullback))]),
             Stmt::If(i) => {
                 out.push(read(names::branch(i.id)));

@@ -99,13 +99,16 @@ pub enum Stmt {
         op: Op,
         args: Vec<Temp>,
     },
-    /// `let (__t, __p) = callee_fwd(args…);` where `__p` is the callee's pullback.
+    /// `let (__t, __p) = callee_fwd(args…);` where `__p` is the callee's pullback. With
+    /// `recompute`, the forward sweep drops the pullback and the adjoint calls `callee_fwd` again
+    /// (an argument borrows a temporary of the forward sweep).
     Call {
         temp: Temp,
         pullback: Temp,
         callee: TokenStream,
         args: Vec<CallArg>,
         impure: bool,
+        recompute: bool,
     },
     /// `let [mut] name[: ty] = __t;`
     Let {

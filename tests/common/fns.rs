@@ -251,7 +251,46 @@ where
     x + dout * 0.5
 }
 
-// -- composition ------------------------------------------------------------------------------
+// -- composition ---
+
+/// A passive early return, a typed array `let`, a branch with a constant arm, `-x[0]`.
+#[differentiable]
+pub fn mixed_shapes(x: [f64; 3], n: usize) -> f64 {
+    if n == 0 {
+        return 0.0;
+    }
+    let y: [f64; 2] = [x[0] * x[1], -x[2]];
+    let z = if n > 5 { 1.0 } else { y[0] + y[1] };
+    let mut p = 1.0;
+    for i in 1..3 {
+        p *= x[i] + z;
+    }
+    p - x[0]
+}
+
+#[differentiable(wrt(v))]
+pub fn norm_of(v: &[f64; 3]) -> f64 {
+    (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt()
+}
+
+/// Indexing a callee's array result, `&x` to a `wrt` reference, a turbofish call.
+#[differentiable]
+pub fn composed_shapes(x: [f64; 3]) -> f64 {
+    let a = arrays(x)[1];
+    let b = norm_of(&x);
+    let c = mse::<f64, 3>(x, 0.5);
+    a * b + c
+}
+
+/// A differentiable call that samples, inside a loop that is not an accumulation.
+#[differentiable]
+pub fn sampled_calls_in_loop<R: Rng>(mu: f64, sigma: f64, rng: &mut R) -> f64 {
+    let mut p = 1.0;
+    for _ in 0..3 {
+        p *= 1.0 + 0.1 * noisy_apit(mu, sigma, rng);
+    }
+    p
+}
 
 #[differentiable]
 pub fn polar_pair(x: f64) -> (f64, f64) {

@@ -46,6 +46,20 @@ impl Lowerer<'_> {
                 }
             }
         }
+        // A callee's pullback that borrows an array of this function (`&x`) cannot outlive the
+        // forward sweep: such a call runs again in the adjoint, from copies of its arguments.
+        let recompute = call_args.iter().any(|a| matches!(a, CallArg::ActiveRef(_)));
+        if recompute {
+            if impure {
+                self.error(c.span(), "a call that takes `&` of a differentiated array cannot also take `&mut` data (its forward work runs again in the adjoint): pass the array by value");
+            }
+            for a in &mut call_args {
+                if let CallArg::Data(tokens) = a {
+                    let t = self.passive_temp(std::mem::take(tokens), out);
+                    *tokens = temp_ident(t).into_token_stream();
+                }
+            }
+        }
         let mut path = fp.path.clone();
         let last = path.segments.last_mut().expect("a segment");
         last.ident = crate::names::split_form(&last.ident);
@@ -55,7 +69,7 @@ impl Lowerer<'_> {
         if impure && let Some(l) = self.loops.last_mut() {
             l.impure.push(temp);
         }
-        out.stmts.push(Stmt::Call { temp, pullback, callee, args: call_args, impure });
+        out.stmts.push(Stmt::Call { temp, pullback, callee, args: call_args, impure, recompute });
         Value::Active(temp)
     }
 

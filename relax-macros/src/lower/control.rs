@@ -175,7 +175,7 @@ impl Lowerer<'_> {
                 let b = &self.all_bindings[id];
                 fused.is_none()
                     && !ctx.writes.contains(id)
-                    && (b.mutable || self.redeclared.contains(&b.name.to_string()))
+                    && (b.mutable || b.branch_local || self.redeclared.contains(&b.name.to_string()))
             }),
             &self.all_bindings,
         );

@@ -46,6 +46,9 @@ struct Binding {
     /// A passive value computed from active ones (a comparison, an `argmax`): casting it back to
     /// a float would silently drop a gradient.
     tainted: bool,
+    /// Declared in an `if` branch: the branch's adjoint does not see it, so a loop in the
+    /// branch that reads it keeps a copy.
+    branch_local: bool,
 }
 
 /// How a statement uses an outer binding, as loops see it.

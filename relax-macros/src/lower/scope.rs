@@ -21,7 +21,21 @@ impl Lowerer<'_> {
         }
         let depth = self.scopes.len() - 1;
         let tainted = false;
-        let b = Binding { id, name: name.clone(), active, mutable, deref, depth, array_len, mut_ref, tainted };
+        // The first scope is the function's; after it, `residuals` marks loop bodies, and every
+        // other scope is an `if` branch.
+        let branch_local = depth > 0 && self.residuals.last().is_some_and(|(is_loop, _)| !is_loop);
+        let b = Binding {
+            id,
+            name: name.clone(),
+            active,
+            mutable,
+            deref,
+            depth,
+            array_len,
+            mut_ref,
+            tainted,
+            branch_local,
+        };
         self.all_bindings.insert(id, b.clone());
         self.scopes.last_mut().expect("a scope").push(b);
         id
