@@ -131,6 +131,7 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                     let (da, i) = (arg_adj(0), syn::Index::from(*index));
                     add(quote!(#da.#i), d.into_token_stream())
                 }
+                Op::Copy => add(arg_adj(0).into_token_stream(), d.into_token_stream()),
                 Op::Index { indices } => {
                     let (da, idx) = (arg_adj(0), indices.iter().map(|t| names::temp(*t)));
                     add(quote!(#da #([#idx])*), d.into_token_stream())

@@ -165,6 +165,10 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                     let (x, idx) = (&a[0], indices.iter().map(|t| names::temp(*t)));
                     quote!(#x #([#idx])*)
                 }
+                Op::Copy => {
+                    let x = &a[0];
+                    quote!(#x)
+                }
             };
             quote!(let #t = #value;)
         }

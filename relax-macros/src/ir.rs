@@ -57,6 +57,9 @@ pub enum Op {
     Field { index: usize },
     /// `a[i][j]` of a temporary.
     Index { indices: Vec<Temp> },
+    /// A copy of `a` that its consumers use long after it was taken (a `for v in a` over an
+    /// array the loop may change).
+    Copy,
 }
 
 /// An argument of a call of another differentiable function.

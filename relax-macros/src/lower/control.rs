@@ -71,6 +71,7 @@ impl Lowerer<'_> {
             overwrites: BTreeSet::new(),
             impure: Vec::new(),
             impure_lets: Vec::new(),
+            unfusable: false,
         });
         let index = self.temp(false);
         let mut body = Block::default();
@@ -109,8 +110,25 @@ impl Lowerer<'_> {
                         let name = &b.name;
                         let hi = self.passive_temp(quote!(#krate::ForItem::for_len(&#name)), &mut prelude);
                         let item = self.temp(true);
-                        let access = Access { binding: b.id, name: b.name.clone(), indices: vec![index], deref: false };
-                        body.stmts.push(Stmt::Read { temp: item, access });
+                        if b.mutable {
+                            // `for v in a` iterates over a copy of `a`, which the body may change.
+                            let read = self.temp(true);
+                            let access =
+                                Access { binding: b.id, name: b.name.clone(), indices: Vec::new(), deref: false };
+                            prelude.stmts.push(Stmt::Read { temp: read, access });
+                            let copy = self.temp(true);
+                            prelude.stmts.push(Stmt::Compute { temp: copy, op: Op::Copy, args: vec![read] });
+                            body.stmts.push(Stmt::Compute {
+                                temp: item,
+                                op: Op::Index { indices: vec![index] },
+                                args: vec![copy],
+                            });
+                            self.loops.last_mut().expect("in a loop").unfusable = true;
+                        } else {
+                            let access =
+                                Access { binding: b.id, name: b.name.clone(), indices: vec![index], deref: false };
+                            body.stmts.push(Stmt::Read { temp: item, access });
+                        }
                         let v = self.declare(&pi.ident, pi.mutability.is_some(), true, false, None, false);
                         let (name, mutable) = (pi.ident.clone(), pi.mutability.is_some());
                         body.stmts.push(Stmt::Let { binding: v, name, mutable, active: true, ty: None, value: item });
@@ -213,7 +231,7 @@ impl Lowerer<'_> {
         let [acc] = active_writes[..] else {
             return None;
         };
-        if !self.loops.is_empty() || ctx.overwrites.contains(acc) || ctx.reads.contains(acc) {
+        if !self.loops.is_empty() || ctx.unfusable || ctx.overwrites.contains(acc) || ctx.reads.contains(acc) {
             return None;
         }
         let binding = |id: &BindingId| &self.all_bindings[id];

@@ -70,6 +70,9 @@ struct LoopCtx {
     impure: Vec<Temp>,
     /// Passive `let`s with side effects: they cannot run again in the adjoint.
     impure_lets: Vec<proc_macro2::Span>,
+    /// The body uses a temporary of the loop's prelude, whose adjoint the sweep declares after
+    /// the loop: the adjoint cannot run inside the forward loop.
+    unfusable: bool,
 }
 
 struct Lowerer<'a> {

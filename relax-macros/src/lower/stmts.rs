@@ -57,13 +57,14 @@ impl Lowerer<'_> {
         match pat {
             Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
                 let (name, mutable) = (pi.ident.clone(), pi.mutability.is_some());
+                let array_len = self.array_len(ty.as_deref(), init.map(|i| &*i.expr));
                 let was_active = self.was_active.contains(&self.next_binding);
                 let value = match init {
                     Some(init) if init_active || was_active => {
                         let v = self.lower_expr(&init.expr, out);
                         if !self.is_active(&v) && !was_active {
                             if let Value::PassiveTemp(t) = v {
-                                let binding = self.declare(&name, mutable, false, false, None, false);
+                                let binding = self.declare(&name, mutable, false, false, array_len.clone(), false);
                                 out.stmts.push(Stmt::Let { binding, name, mutable, active: false, ty, value: t });
                                 return;
                             }
@@ -83,7 +84,7 @@ impl Lowerer<'_> {
                 };
                 match value {
                     Some(value) => {
-                        let binding = self.declare(&name, mutable, true, false, None, false);
+                        let binding = self.declare(&name, mutable, true, false, array_len.clone(), false);
                         out.stmts.push(Stmt::Let { binding, name, mutable, active: true, ty, value });
                     }
                     None => {
@@ -91,7 +92,7 @@ impl Lowerer<'_> {
                         if let Some(i) = init {
                             self.check_casts(&i.expr);
                         }
-                        let id = self.declare(&name, mutable, false, false, None, false);
+                        let id = self.declare(&name, mutable, false, false, array_len.clone(), false);
                         if derived {
                             self.taint_last();
                         }
@@ -263,5 +264,22 @@ impl Lowerer<'_> {
         let v = self.lower_expr(right, out);
         let value = self.materialize(v, out);
         out.stmts.push(Stmt::Write { access, mode, value });
+    }
+
+    /// The length of an array a `let` binds, where its type or its initialiser says it: for
+    /// loop bounds (`for v in a`).
+    pub(super) fn array_len(&self, ty: Option<&syn::Type>, init: Option<&Expr>) -> Option<TokenStream> {
+        if let Some(syn::Type::Array(a)) = ty {
+            return Some(a.len.to_token_stream());
+        }
+        match strip(init?) {
+            Expr::Path(p) => p.path.get_ident().and_then(|i| self.lookup(i)).and_then(|b| b.array_len.clone()),
+            Expr::Array(a) => {
+                let n = a.elems.len();
+                Some(quote!(#n))
+            }
+            Expr::Repeat(r) => Some(r.len.to_token_stream()),
+            _ => None,
+        }
     }
 }

@@ -1,0 +1,155 @@
+//! Control flow in combination: loops inside branches inside loops (with per-iteration storage,
+//! fused accumulations and branch-local bindings), early returns deep inside loops and branches,
+//! tuple-returning calls in loops, branches in runtime-length loops, and `for v in a` over an
+//! array the loop changes. Gradients against finite differences, values bit for bit.
+#![deny(warnings)]
+#![allow(clippy::needless_range_loop, clippy::assign_op_pattern)]
+
+mod common;
+use common::*;
+use relax::prelude::*;
+
+#[differentiable]
+fn branchy_loops(x: [f64; 4], c: f64) -> f64 {
+    let mut s = 0.0;
+    if c > 0.0 {
+        let k = x[0] * c;
+        let mut p = 1.0;
+        for i in 0..4 {
+            p *= x[i] + k;
+        }
+        s = p;
+    } else {
+        for i in 0..4 {
+            s += x[i] * c;
+        }
+    }
+    for j in 0..2 {
+        if s > 1.0 {
+            s = s * 0.5 + x[j];
+        } else {
+            let q = s * 2.0;
+            for i in 0..2 {
+                s += q * x[i];
+            }
+        }
+    }
+    s
+}
+
+#[differentiable]
+fn deep_return(x: [f64; 4], c: f64) -> f64 {
+    let mut s = c;
+    if c > 0.0 {
+        for i in 0..4 {
+            s = s * x[i] + 1.0;
+            if s > 3.0 {
+                if x[i] > 0.0 {
+                    return s * 2.0;
+                }
+                s = s - 1.0;
+            }
+        }
+    }
+    s + x[0]
+}
+
+#[differentiable]
+fn pair(a: f64, b: f64) -> (f64, f64) {
+    (a * b, a - b)
+}
+
+#[differentiable]
+fn tuples_in_loop(x: [f64; 3]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..3 {
+        let (p, q) = pair(x[i], x[(i + 1) % 3]);
+        s += p * q;
+    }
+    s
+}
+
+#[differentiable]
+fn slice_with_branch(w: f64, xs: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..xs.len() {
+        if xs[i] > 0.0 {
+            s += (w * xs[i]).tanh();
+        } else {
+            s -= w * w * xs[i];
+        }
+    }
+    s
+}
+
+#[differentiable]
+fn iterate_modified(x: [f64; 4]) -> f64 {
+    let mut a = x;
+    let mut s = 0.0;
+    for v in a {
+        a[3] = a[3] * v;
+        s += v * a[3];
+    }
+    s + a[3]
+}
+
+/// 200 random points in [−1.5, 1.5)^n.
+fn check(name: &str, n: usize, f: impl Fn(&[f64]) -> f64, g: impl Fn(&[f64]) -> (f64, Vec<f64>)) {
+    let mut r = rng(9);
+    for _ in 0..200 {
+        let p = point(&mut r, n, -1.5, 1.5);
+        let (v, grad) = g(&p);
+        assert_same_bits(name, &[v], &[f(&p)]);
+        assert_grad(name, &grad, &fd(&f, &p));
+    }
+}
+
+#[test]
+fn combinations_of_loops_branches_returns_and_calls() {
+    check(
+        "branchy_loops",
+        5,
+        |p| branchy_loops(arr(p), p[4]),
+        |p| {
+            let (v, g) = branchy_loops_grad(arr(p), p[4]);
+            (v, g.flat())
+        },
+    );
+    check(
+        "deep_return",
+        5,
+        |p| deep_return(arr(p), p[4] + 1.0),
+        |p| {
+            let (v, g) = deep_return_grad(arr(p), p[4] + 1.0);
+            (v, g.flat())
+        },
+    );
+    check(
+        "tuples_in_loop",
+        3,
+        |p| tuples_in_loop(arr(p)),
+        |p| {
+            let (v, g) = tuples_in_loop_grad(arr(p));
+            (v, g.to_vec())
+        },
+    );
+    let xs = [0.5, -1.0, 2.0, -0.3, 0.0];
+    check(
+        "slice_with_branch",
+        1,
+        |p| slice_with_branch(p[0], &xs),
+        |p| {
+            let (v, g) = slice_with_branch_grad(p[0], &xs);
+            (v, vec![g])
+        },
+    );
+    check(
+        "iterate_modified",
+        4,
+        |p| iterate_modified(arr(p)),
+        |p| {
+            let (v, g) = iterate_modified_grad(arr(p));
+            (v, g.to_vec())
+        },
+    );
+}
