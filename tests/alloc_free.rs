@@ -6,7 +6,6 @@ mod common;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::fns::*;
 use rand::SeedableRng;
@@ -14,25 +13,29 @@ use rand::rngs::StdRng;
 
 struct Counting;
 
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
 thread_local! {
+    /// Whether allocations on this thread are counted, and how many were. Per thread, so that
+    /// tests running in parallel do not see each other's allocations.
     static ARMED: Cell<bool> = const { Cell::new(false) };
+    static COUNT: Cell<usize> = const { Cell::new(0) };
+}
+
+fn count_one() {
+    if ARMED.with(Cell::get) {
+        COUNT.with(|c| c.set(c.get() + 1));
+    }
 }
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if ARMED.with(Cell::get) {
-            ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
-        }
+        count_one();
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if ARMED.with(Cell::get) {
-            ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
-        }
+        count_one();
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -42,11 +45,11 @@ static GLOBAL: Counting = Counting;
 
 /// Allocations made by `f` on this thread.
 fn allocations(f: impl FnOnce()) -> usize {
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let before = COUNT.with(Cell::get);
     ARMED.with(|a| a.set(true));
     f();
     ARMED.with(|a| a.set(false));
-    ALLOCATIONS.load(Ordering::SeqCst) - before
+    COUNT.with(Cell::get) - before
 }
 
 #[test]
@@ -95,8 +98,6 @@ fn generated_gradients_allocate_nothing() {
         ("st_gumbel_rules", Box::new(|| st_gumbel_rules_grad([x; 4], [0.1, 0.2, 0.3, 0.4], 0.5).0)),
     ];
     for (name, mut f) in calls {
-        // Once outside the count, so lazily initialised state (an RNG's) is not counted.
-        std::hint::black_box(f());
         let n = allocations(|| _ = std::hint::black_box(f()));
         assert_eq!(n, 0, "{name}_grad allocated {n} times");
     }
