@@ -1,7 +1,8 @@
 //! Control flow in combination: loops inside branches inside loops (with per-iteration storage,
 //! fused accumulations and branch-local bindings), early returns deep inside loops and branches,
 //! tuple-returning calls in loops, branches in runtime-length loops, and `for v in a` over an
-//! array the loop changes. Gradients against finite differences, values bit for bit.
+//! array the loop changes, passive arrays a loop changes through methods and `&mut`, and a
+//! log pushed to inside loops. Gradients against finite differences, values bit for bit.
 #![deny(warnings)]
 #![allow(clippy::needless_range_loop, clippy::assign_op_pattern)]
 
@@ -152,4 +153,71 @@ fn combinations_of_loops_branches_returns_and_calls() {
             (v, g.to_vec())
         },
     );
+}
+
+#[differentiable]
+fn rotating(x: [f64; 3]) -> f64 {
+    let mut buf = [1.0, 2.0, 3.0];
+    let mut s = 0.0;
+    for i in 0..3 {
+        s = s * 0.5 + x[i] * buf[0];
+        buf.rotate_left(1);
+    }
+    s
+}
+
+fn bump(b: &mut [f64; 3]) {
+    b[0] += 1.0;
+}
+
+#[differentiable]
+fn bumping(x: [f64; 3]) -> f64 {
+    let mut buf = [1.0, 2.0, 3.0];
+    let mut s = 0.0;
+    for i in 0..3 {
+        s = s * 0.5 + x[i] * buf[0];
+        bump(&mut buf);
+    }
+    s
+}
+
+#[test]
+fn passive_arrays_changed_by_methods_and_mut_references() {
+    let mut r = rng(3);
+    for _ in 0..20 {
+        let p = point(&mut r, 3, -1.5, 1.5);
+        let (v, g) = rotating_grad(arr(&p));
+        assert_same_bits("rotating", &[v], &[rotating(arr(&p))]);
+        assert_grad("rotating", &g, &fd(|q| rotating(arr(q)), &p));
+        let (v, g) = bumping_grad(arr(&p));
+        assert_same_bits("bumping", &[v], &[bumping(arr(&p))]);
+        assert_grad("bumping", &g, &fd(|q| bumping(arr(q)), &p));
+    }
+}
+
+/// A fused loop and a recomputed one that only push to a log.
+#[differentiable]
+fn logging(w: f64, xs: &[f64; 3]) -> f64 {
+    let mut log = Vec::new();
+    let mut s = 0.0;
+    for i in 0..xs.len() {
+        s += (w * xs[i]).sin();
+        log.push(i);
+    }
+    let mut p = 1.0;
+    for i in 0..xs.len() {
+        p = p * (w + xs[i]);
+        log.push(i);
+    }
+    (s + p) * log.len() as f64
+}
+
+#[test]
+fn logging_inside_a_runtime_length_loop() {
+    let xs = [0.5, -1.0, 2.0];
+    for w in [0.3, -1.2, 2.0] {
+        let (v, g) = logging_grad(w, &xs);
+        assert_same_bits("logging", &[v], &[logging(w, &xs)]);
+        assert_grad("logging", &[g], &fd(|q| logging(q[0], &xs), &[w]));
+    }
 }

@@ -132,22 +132,72 @@ impl Lowerer<'_> {
     /// May have side effects when evaluated again: takes `&mut`, names a `&mut` binding, or calls
     /// a macro.
     pub(super) fn may_mutate(&self, tokens: &TokenStream) -> bool {
-        fn scan(tokens: &TokenStream, mut_ref: &dyn Fn(&Ident) -> bool) -> bool {
+        // `&mut` of a `mut` local is a write of that local (see `note_mutations`), not an
+        // opaque side effect; `&mut` of anything else, a `&mut` binding, or a macro is.
+        let local = |i: &Ident| self.lookup(i).is_some_and(|b| b.mutable && !b.mut_ref);
+        fn scan(tokens: &TokenStream, mut_ref: &dyn Fn(&Ident) -> bool, local: &dyn Fn(&Ident) -> bool) -> bool {
             let trees: Vec<TokenTree> = tokens.clone().into_iter().collect();
             trees.iter().enumerate().any(|(k, t)| match t {
-                TokenTree::Group(g) => scan(&g.stream(), mut_ref),
+                TokenTree::Group(g) => scan(&g.stream(), mut_ref, local),
                 TokenTree::Ident(i) => {
                     let macro_call = matches!(trees.get(k + 1), Some(TokenTree::Punct(p)) if p.as_char() == '!')
                         && matches!(trees.get(k + 2), Some(TokenTree::Group(_)));
                     macro_call || mut_ref(i)
                 }
                 TokenTree::Punct(p) => {
-                    p.as_char() == '&' && matches!(trees.get(k + 1), Some(TokenTree::Ident(i)) if i == "mut")
+                    p.as_char() == '&'
+                        && matches!(trees.get(k + 1), Some(TokenTree::Ident(i)) if i == "mut")
+                        && !matches!(trees.get(k + 2), Some(TokenTree::Ident(i)) if local(i))
                 }
                 TokenTree::Literal(_) => false,
             })
         }
-        scan(tokens, &|i| self.lookup(i).is_some_and(|b| b.mut_ref))
+        scan(tokens, &|i| self.lookup(i).is_some_and(|b| b.mut_ref), &local)
+    }
+
+    /// The `mut` bindings a passive statement may change besides by assignment: the receiver of
+    /// a method call (`buf.rotate_left(1)`) and the target of `&mut` (`f(&mut buf)`).
+    pub(super) fn mutation_targets(&self, tokens: &TokenStream) -> Vec<Ident> {
+        struct Targets(Vec<Ident>);
+        impl<'a> Visit<'a> for Targets {
+            fn visit_expr_method_call(&mut self, m: &'a syn::ExprMethodCall) {
+                self.0.extend(root(&m.receiver));
+                syn::visit::visit_expr_method_call(self, m);
+            }
+            fn visit_expr_reference(&mut self, r: &'a syn::ExprReference) {
+                if r.mutability.is_some() {
+                    self.0.extend(root(&r.expr));
+                }
+                syn::visit::visit_expr_reference(self, r);
+            }
+        }
+        /// `x` of `x`, `x[i]`, `x.f`, `(x)`.
+        fn root(e: &Expr) -> Option<Ident> {
+            match strip(e) {
+                Expr::Path(p) => p.path.get_ident().cloned(),
+                Expr::Index(i) => root(&i.expr),
+                Expr::Field(f) => root(&f.base),
+                _ => None,
+            }
+        }
+        let Ok(stmt) = syn::parse2::<syn::Stmt>(tokens.clone()) else {
+            return Vec::new();
+        };
+        let mut targets = Targets(Vec::new());
+        targets.visit_stmt(&stmt);
+        targets.0.retain(|name| self.lookup(name).is_some_and(|b| b.mutable && !b.mut_ref));
+        targets.0
+    }
+
+    /// Notes [`Self::mutation_targets`] as writes. Only writes: a loop keeps such a binding per
+    /// iteration if it also reads it (`buf[0]`); one that is only changed (`log.push(i)`) need not
+    /// be restored for the adjoint.
+    pub(super) fn note_mutations(&mut self, tokens: &TokenStream) {
+        for name in self.mutation_targets(tokens) {
+            if let Some(id) = self.lookup(&name).map(|b| b.id) {
+                self.note(id, Use::Overwrite);
+            }
+        }
     }
 
     pub(super) fn temp(&mut self, active: bool) -> Temp {

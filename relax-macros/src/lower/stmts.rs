@@ -24,6 +24,7 @@ impl Lowerer<'_> {
 
     /// A passive statement; `since` is where the write log stood before it was lowered.
     pub(super) fn verbatim(&mut self, tokens: TokenStream, binds: Vec<(BindingId, Ident)>, since: usize) -> Stmt {
+        self.note_mutations(&tokens);
         let impure = self.may_mutate(&tokens);
         if impure
             && !binds.is_empty()
@@ -165,14 +166,23 @@ impl Lowerer<'_> {
                 let v = self.verbatim(stmt.to_token_stream(), Vec::new(), since);
                 out.stmts.push(v);
             }
-            _ if self.mentions_active(e) => {
-                let v = self.lower_expr(e, out);
-                if self.is_active(&v) {
-                    self.error(e.span(), "this statement computes an active value and drops it: bind it with `let` or assign it");
-                }
-            }
             _ => {
-                let v = self.verbatim(stmt.to_token_stream(), Vec::new(), since);
+                let mentions = expr_mentions(e);
+                if mentions.iter().any(|i| self.lookup(i).is_some_and(|b| b.active)) {
+                    let _ = self.scan(&mentions);
+                    let v = self.lower_expr(e, out);
+                    if self.is_active(&v) {
+                        self.error(e.span(), "this statement computes an active value and drops it: bind it with `let` or assign it");
+                    }
+                    return;
+                }
+                // What the statement only changes (`log.push(i)`) it does not read for a loop's
+                // adjoint; everything else it mentions it does.
+                let tokens = stmt.to_token_stream();
+                let targets = self.mutation_targets(&tokens);
+                let reads: Vec<Ident> = mentions.into_iter().filter(|i| !targets.contains(i)).collect();
+                let _ = self.scan(&reads);
+                let v = self.verbatim(tokens, Vec::new(), since);
                 out.stmts.push(v);
             }
         }
