@@ -221,3 +221,28 @@ fn logging_inside_a_runtime_length_loop() {
         assert_grad("logging", &[g], &fd(|q| logging(q[0], &xs), &[w]));
     }
 }
+
+/// Writes whose value reads the binding being written.
+#[differentiable]
+#[allow(clippy::self_assignment)]
+fn self_writes(x: f64) -> f64 {
+    let mut s = x * x;
+    s = s;
+    s += s;
+    s -= s * 0.25;
+    s *= s;
+    s
+}
+
+#[test]
+fn writes_that_read_their_own_binding() {
+    check(
+        "self_writes",
+        1,
+        |p| self_writes(p[0]),
+        |p| {
+            let (v, g) = self_writes_grad(p[0]);
+            (v, vec![g])
+        },
+    );
+}

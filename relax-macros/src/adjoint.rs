@@ -157,14 +157,21 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
             add(ctx.adj(*value).into_token_stream(), ctx.binding_adj(*binding).into_token_stream())
         }
         Stmt::Let { .. } => TokenStream::new(),
+        // `s = s`: the identity (its read shares the binding's adjoint).
+        Stmt::Write { access, mode: WriteMode::Set, value }
+            if access.indices.is_empty() && ctx.reads.get(value) == Some(&access.binding) =>
+        {
+            TokenStream::new()
+        }
         Stmt::Write { access, mode, value } => {
             let b = ctx.binding_adj(access.binding);
             let idx: Vec<_> = access.indices.iter().map(|t| names::temp(*t)).collect();
             let place = quote!(#b #([#idx])*);
             let dv = ctx.adj(*value);
+            // Copied first: in `s += s` the value's adjoint is the binding's own.
             let propagate = active[*value].then(|| match mode {
-                WriteMode::Sub => quote!(#krate::Tangent::sub_tangent(&mut #dv, #place);),
-                _ => quote!(#krate::Tangent::add_tangent(&mut #dv, #place);),
+                WriteMode::Sub => quote!({ let __w = #place; #krate::Tangent::sub_tangent(&mut #dv, __w); }),
+                _ => quote!({ let __w = #place; #krate::Tangent::add_tangent(&mut #dv, __w); }),
             });
             let reset = (*mode == WriteMode::Set).then(|| quote!(#place = #krate::Tangent::zero_like(&#place);));
             quote!(#propagate #reset)

@@ -1,0 +1,191 @@
+//! Writes `generated.rs`: `FUNCTIONS` random differentiable functions and a table of
+//! `(name, original, gradient)`.
+
+use std::fmt::Write as _;
+
+const FUNCTIONS: usize = 150;
+
+/// A small deterministic generator (xorshift): the build must not depend on anything random.
+struct Gen(u64);
+
+impl Gen {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
+        xs[self.below(xs.len())]
+    }
+    fn constant(&mut self) -> String {
+        format!("{:.2}", (self.below(400) as f64 - 200.0) / 100.0)
+    }
+}
+
+/// What an expression may read: scalar names, and index expressions of arrays in scope.
+#[derive(Clone)]
+struct Scope {
+    scalars: Vec<String>,
+    arrays: Vec<String>,
+    index: Option<String>,
+}
+
+impl Gen {
+    fn atom(&mut self, s: &Scope) -> String {
+        match self.below(4) {
+            0 => self.constant(),
+            1 if !s.arrays.is_empty() => {
+                let a = s.arrays[self.below(s.arrays.len())].clone();
+                match &s.index {
+                    Some(i) if self.below(2) == 0 => format!("{a}[{i}]"),
+                    _ => format!("{a}[{}]", self.below(4)),
+                }
+            }
+            _ => s.scalars[self.below(s.scalars.len())].clone(),
+        }
+    }
+
+    /// A scalar expression of bounded size whose value stays moderate.
+    fn expr(&mut self, s: &Scope, depth: u32) -> String {
+        if depth == 0 || self.below(4) == 0 {
+            return self.atom(s);
+        }
+        let d = depth - 1;
+        let (a, b) = (self.expr(s, d), self.expr(s, d));
+        match self.below(24) {
+            0 | 1 => format!("({a} + {b})"),
+            2 => format!("({a} - {b})"),
+            3 | 4 => format!("({a} * {b}).tanh()"),
+            5 => format!("({a} / (1.5 + {b} * {b}))"),
+            6 => format!("(-({a}))"),
+            7 => format!("{a}.sin()"),
+            8 => format!("{a}.tanh().exp()"),
+            9 => format!("(1.0 + {a} * {a}).ln()"),
+            10 => format!("(1.0 + {a} * {a}).sqrt()"),
+            11 => format!("{a}.atan()"),
+            12 => format!("softplus({a})"),
+            13 => format!("sigmoid({a})"),
+            14 => format!("huber({a}, 1.0)"),
+            15 => format!("{a}.tanh().max({b}.tanh())"),
+            16 => format!("smooth_l1({a}, 0.5)"),
+            17 => format!("{a}.tanh().mul_add({b}.tanh(), 0.5)"),
+            18 => format!("softmax([{a}, {b}, 0.3], 0.7)[{}]", self.below(3)),
+            19 => format!("logsumexp([{a}, {b}], 0.5)"),
+            20 => format!("soft_argmax([{a}, {b}, {}], 0.8)", self.atom(s)),
+            21 => format!("dot([{a}, {b}], [{}, 0.5])", self.atom(s)),
+            22 => format!("(if {a} > {} {{ {b} }} else {{ {a} * 0.5 }})", self.constant()),
+            _ => format!("relu({a}) - relu(-({b}))"),
+        }
+    }
+
+    /// Statements; `muts` are the scalar `let mut` names they may change.
+    fn stmts(
+        &mut self,
+        s: &mut Scope,
+        muts: &[String],
+        depth: u32,
+        in_loop: bool,
+        out: &mut String,
+        fresh: &mut usize,
+    ) {
+        for _ in 0..1 + self.below(4) {
+            match self.below(9) {
+                0 | 1 => {
+                    *fresh += 1;
+                    let v = format!("v{fresh}");
+                    let e = self.expr(s, 2);
+                    writeln!(out, "let {v} = {e};").unwrap();
+                    s.scalars.push(v);
+                }
+                2 | 3 if !muts.is_empty() => {
+                    let m = muts[self.below(muts.len())].clone();
+                    let e = self.expr(s, 2);
+                    let op = self.pick(&["+=", "-=", "*=", "="]);
+                    // `*=` and `=` read the old value through `e` or the operator; keep it bounded.
+                    let e = if op == "*=" {
+                        format!("(0.5 + 0.4 * ({e}).tanh())")
+                    } else {
+                        format!("({e}).tanh() + 0.5 * {m}")
+                    };
+                    let e = if op == "+=" || op == "-=" { self.expr(s, 2) } else { e };
+                    writeln!(out, "{m} {op} {e};").unwrap();
+                }
+                4 if depth > 0 => {
+                    let i = if in_loop { "j" } else { "i" };
+                    writeln!(out, "for {i} in 0..4 {{").unwrap();
+                    let mut inner = s.clone();
+                    inner.index = Some(i.to_string());
+                    self.stmts(&mut inner, muts, depth - 1, true, out, fresh);
+                    writeln!(out, "}}").unwrap();
+                }
+                5 if depth > 0 => {
+                    let c = self.expr(s, 1);
+                    let k = self.constant();
+                    writeln!(out, "if {c} > {k} {{").unwrap();
+                    self.stmts(&mut s.clone(), muts, depth - 1, in_loop, out, fresh);
+                    writeln!(out, "}} else {{").unwrap();
+                    self.stmts(&mut s.clone(), muts, depth - 1, in_loop, out, fresh);
+                    writeln!(out, "}}").unwrap();
+                }
+                6 if s.arrays.contains(&"arr".to_string()) => {
+                    let e = self.expr(s, 2);
+                    match &s.index {
+                        Some(i) => writeln!(out, "arr[{i}] = ({e}).tanh() + 0.5 * arr[{i}];").unwrap(),
+                        None => writeln!(out, "arr[{}] = {e};", self.below(4)).unwrap(),
+                    }
+                }
+                7 if self.below(3) == 0 => {
+                    let c = self.expr(s, 1);
+                    let e = self.expr(s, 2);
+                    writeln!(out, "if {c} > {} {{ return {e}; }}", self.constant()).unwrap();
+                }
+                _ => {
+                    *fresh += 1;
+                    let v = format!("w{fresh}");
+                    let e = self.expr(s, 1);
+                    writeln!(out, "let {v} = {e};").unwrap();
+                    s.scalars.push(v);
+                }
+            }
+        }
+    }
+}
+
+fn main() {
+    let mut g = Gen(0x9e37_79b9_7f4a_7c15);
+    let mut out = String::new();
+    let mut table = String::new();
+    for k in 0..FUNCTIONS {
+        let mut s =
+            Scope { scalars: vec!["a".into(), "x[0]".into(), "x[3]".into()], arrays: vec!["x".into()], index: None };
+        let mut body = String::new();
+        let muts = vec!["s1".to_string(), "s2".to_string()];
+        writeln!(body, "let mut s1 = {};", g.expr(&s, 1)).unwrap();
+        writeln!(body, "let mut s2 = 0.0;").unwrap();
+        writeln!(body, "let mut arr = [a, x[1], {}, 0.5];", g.expr(&s, 1)).unwrap();
+        s.scalars.extend(muts.iter().cloned());
+        s.arrays.push("arr".into());
+        let mut fresh = 0;
+        g.stmts(&mut s, &muts, 3, false, &mut body, &mut fresh);
+        let tail = g.expr(&s, 2);
+        writeln!(
+            out,
+            "#[differentiable]\npub fn g{k}(x: [f64; 4], a: f64) -> f64 {{\n{body}{tail} + s1 + s2 + arr[{}]\n}}\n",
+            g.below(4)
+        )
+        .unwrap();
+        writeln!(
+            table,
+            "(\"g{k}\", g{k} as fn([f64; 4], f64) -> f64, g{k}_grad as fn([f64; 4], f64) -> (f64, ([f64; 4], f64))),"
+        )
+        .unwrap();
+    }
+    writeln!(out, "/// Every generated function: name, original, gradient.\npub const FUNCTIONS: &[(&str, fn([f64; 4], f64) -> f64, fn([f64; 4], f64) -> (f64, ([f64; 4], f64)))] = &[\n{table}];").unwrap();
+    let path = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("generated.rs");
+    std::fs::write(path, out).unwrap();
+    println!("cargo::rerun-if-changed=build.rs");
+}
