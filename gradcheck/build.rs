@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-const FUNCTIONS: usize = 150;
+const FUNCTIONS: usize = 200;
 
 /// A small deterministic generator (xorshift): the build must not depend on anything random.
 struct Gen(u64);
@@ -55,8 +55,9 @@ impl Gen {
             return self.atom(s);
         }
         let d = depth - 1;
-        let (a, b) = (self.expr(s, d), self.expr(s, d));
-        match self.below(24) {
+        // Parenthesised, so that substitution keeps precedence (`(1.0 + a * a)` stays ≥ 1).
+        let (a, b) = (format!("({})", self.expr(s, d)), format!("({})", self.expr(s, d)));
+        match self.below(25) {
             0 | 1 => format!("({a} + {b})"),
             2 => format!("({a} - {b})"),
             3 | 4 => format!("({a} * {b}).tanh()"),
@@ -78,6 +79,8 @@ impl Gen {
             20 => format!("soft_argmax([{a}, {b}, {}], 0.8)", self.atom(s)),
             21 => format!("dot([{a}, {b}], [{}, 0.5])", self.atom(s)),
             22 => format!("(if {a} > {} {{ {b} }} else {{ {a} * 0.5 }})", self.constant()),
+            23 if self.below(2) == 0 => format!("pair({a}, {b}).{}", self.below(2)),
+            23 => format!("weigh(&[{a}, {b}, 0.2, {}], 0.7)", self.atom(s)),
             _ => format!("relu({a}) - relu(-({b}))"),
         }
     }
@@ -93,7 +96,7 @@ impl Gen {
         fresh: &mut usize,
     ) {
         for _ in 0..1 + self.below(4) {
-            match self.below(9) {
+            match self.below(10) {
                 0 | 1 => {
                     *fresh += 1;
                     let v = format!("v{fresh}");
@@ -137,6 +140,27 @@ impl Gen {
                         Some(i) => writeln!(out, "arr[{i}] = ({e}).tanh() + 0.5 * arr[{i}];").unwrap(),
                         None => writeln!(out, "arr[{}] = {e};", self.below(4)).unwrap(),
                     }
+                }
+                8 if depth > 0 && self.below(2) == 0 => {
+                    // `for v in …` over the parameter or the local array (which the body may change).
+                    let src = self.pick(&["x", "arr"]);
+                    *fresh += 1;
+                    let v = format!("it{fresh}");
+                    writeln!(out, "for {v} in {src} {{").unwrap();
+                    let mut inner = s.clone();
+                    inner.scalars.push(v);
+                    self.stmts(&mut inner, muts, depth - 1, in_loop, out, fresh);
+                    writeln!(out, "}}").unwrap();
+                }
+                8 => {
+                    *fresh += 1;
+                    let (p, e1, e2) = (format!("p{fresh}"), self.expr(s, 1), self.expr(s, 1));
+                    writeln!(out, "let ({p}a, {p}b) = pair({e1}, {e2});").unwrap();
+                    let q = format!("q{fresh}");
+                    writeln!(out, "let {q} = softmax([{p}a, {p}b, {}, 0.1], 0.9);", self.atom(s)).unwrap();
+                    s.scalars.push(format!("{p}a"));
+                    s.scalars.push(format!("{p}b"));
+                    s.scalars.push(format!("{q}[{}]", self.below(4)));
                 }
                 7 if self.below(3) == 0 => {
                     let c = self.expr(s, 1);

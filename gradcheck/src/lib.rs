@@ -6,4 +6,15 @@
 
 use relax::prelude::*;
 
+/// Helpers the generated functions call: a tuple output, and a reference in `wrt`.
+#[differentiable]
+pub fn pair(u: f64, v: f64) -> (f64, f64) {
+    ((u * v).tanh(), u - 0.5 * v)
+}
+
+#[differentiable(wrt(w))]
+pub fn weigh(w: &[f64; 4], c: f64) -> f64 {
+    (w[0] * c + w[1] - w[2] * w[3]).tanh()
+}
+
 include!(concat!(env!("OUT_DIR"), "/generated.rs"));
