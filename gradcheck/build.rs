@@ -183,6 +183,7 @@ fn main() {
     let mut g = Gen(0x9e37_79b9_7f4a_7c15);
     let mut out = String::new();
     let mut table = String::new();
+    let mut table32 = String::new();
     for k in 0..FUNCTIONS {
         let mut s =
             Scope { scalars: vec!["a".into(), "x[0]".into(), "x[3]".into()], arrays: vec!["x".into()], index: None };
@@ -196,19 +197,29 @@ fn main() {
         let mut fresh = 0;
         g.stmts(&mut s, &muts, 3, false, &mut body, &mut fresh);
         let tail = g.expr(&s, 2);
+        // Every other function is generic: literals and rules then go through `T: Real`.
+        let (generics, t, at) = if k % 2 == 1 { ("<T: Real>", "T", "::<f64>") } else { ("", "f64", "") };
+        let last = g.below(4);
         writeln!(
             out,
-            "#[differentiable]\npub fn g{k}(x: [f64; 4], a: f64) -> f64 {{\n{body}{tail} + s1 + s2 + arr[{}]\n}}\n",
-            g.below(4)
+            "#[differentiable]\npub fn g{k}{generics}(x: [{t}; 4], a: {t}) -> {t} {{\n{body}{tail} + s1 + s2 + arr[{last}]\n}}\n"
         )
         .unwrap();
-        writeln!(
-            table,
-            "(\"g{k}\", g{k} as fn([f64; 4], f64) -> f64, g{k}_grad as fn([f64; 4], f64) -> (f64, ([f64; 4], f64))),"
-        )
-        .unwrap();
+        let value = |t: &str| format!("fn([{t}; 4], {t}) -> {t}");
+        let grad = |t: &str| format!("fn([{t}; 4], {t}) -> ({t}, ([{t}; 4], {t}))");
+        writeln!(table, "(\"g{k}\", g{k}{at} as {}, g{k}_grad{at} as {}),", value("f64"), grad("f64")).unwrap();
+        if k % 2 == 1 {
+            writeln!(table32, "(\"g{k}\", g{k}::<f32> as {}, g{k}_grad::<f32> as {}),", value("f32"), grad("f32"))
+                .unwrap();
+        }
     }
     writeln!(out, "/// Every generated function: name, original, gradient.\npub const FUNCTIONS: &[(&str, fn([f64; 4], f64) -> f64, fn([f64; 4], f64) -> (f64, ([f64; 4], f64)))] = &[\n{table}];").unwrap();
+    writeln!(
+        out,
+        "/// The generic ones at f32.\npub const FUNCTIONS_F32: &[(&str, {})] = &[\n{table32}];",
+        "fn([f32; 4], f32) -> f32, fn([f32; 4], f32) -> (f32, ([f32; 4], f32))"
+    )
+    .unwrap();
     let path = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("generated.rs");
     std::fs::write(path, out).unwrap();
     println!("cargo::rerun-if-changed=build.rs");

@@ -70,3 +70,19 @@ fn generated_functions_match_finite_differences() {
     }
     assert!(checked > relax_gradcheck::FUNCTIONS.len() * 15, "only {checked} points were away from branches and kinks");
 }
+
+/// The generic functions at f32: `_grad`'s value is the original's bit for bit.
+#[test]
+fn generic_functions_at_f32_keep_their_values() {
+    for (name, f, grad) in relax_gradcheck::FUNCTIONS_F32 {
+        for k in 0..20 {
+            let p = point(k + 1).map(|v| v as f32);
+            let (v, _) = grad([p[0], p[1], p[2], p[3]], p[4]);
+            let want = f([p[0], p[1], p[2], p[3]], p[4]);
+            assert!(
+                v.to_bits() == want.to_bits() || (v.is_nan() && want.is_nan()),
+                "{name}::<f32> at {p:?}: value {v} vs {want}"
+            );
+        }
+    }
+}
