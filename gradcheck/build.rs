@@ -213,13 +213,14 @@ fn main() {
                 .unwrap();
         }
     }
-    writeln!(out, "/// Every generated function: name, original, gradient.\npub const FUNCTIONS: &[(&str, fn([f64; 4], f64) -> f64, fn([f64; 4], f64) -> (f64, ([f64; 4], f64)))] = &[\n{table}];").unwrap();
+    let entry = |t: &str| format!("(&str, fn([{t}; 4], {t}) -> {t}, fn([{t}; 4], {t}) -> ({t}, ([{t}; 4], {t})))");
+    let (e64, e32) = (entry("f64"), entry("f32"));
     writeln!(
         out,
-        "/// The generic ones at f32.\npub const FUNCTIONS_F32: &[(&str, {})] = &[\n{table32}];",
-        "fn([f32; 4], f32) -> f32, fn([f32; 4], f32) -> (f32, ([f32; 4], f32))"
+        "/// Every generated function: name, original, gradient.\npub const FUNCTIONS: &[{e64}] = &[\n{table}];"
     )
     .unwrap();
+    writeln!(out, "/// The generic ones at f32.\npub const FUNCTIONS_F32: &[{e32}] = &[\n{table32}];").unwrap();
     let path = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("generated.rs");
     std::fs::write(path, out).unwrap();
     println!("cargo::rerun-if-changed=build.rs");
