@@ -5,7 +5,7 @@ use num_dual::{DualSVec64, DualStruct, gradient};
 use relax::prelude::*;
 use reverse::{Gradient, Tape, Var};
 
-use super::{Data, Workload};
+use super::{Data, Workload, leak};
 
 const N: usize = 1000;
 
@@ -65,40 +65,28 @@ fn tape<'t>(p: &[Var<'t>], xs: &[f64; N], ys: &[f64; N]) -> Var<'t> {
 
 pub fn workload() -> Workload {
     let mut d = Data::new(1);
-    let xs: Box<[f64; N]> = Box::new(d.array::<N>().map(|x| 3.0 * x));
-    let ys: Box<[f64; N]> =
-        Box::new(core::array::from_fn(|i| 2.0 * xs[i] - 1.0 + 0.3 * d.next() + if i % 10 == 0 { 12.0 } else { 0.0 }));
+    let xs: &[f64; N] = leak(d.array::<N>().map(|x| 3.0 * x));
+    let ys: &[f64; N] =
+        leak(core::array::from_fn(|i| 2.0 * xs[i] - 1.0 + 0.3 * d.next() + if i % 10 == 0 { 12.0 } else { 0.0 }));
     let (w, b) = (1.4, 0.3);
-    let (x1, y1, x2, y2, x3, y3, x4, y4, x5, y5) = (
-        xs.clone(),
-        ys.clone(),
-        xs.clone(),
-        ys.clone(),
-        xs.clone(),
-        ys.clone(),
-        xs.clone(),
-        ys.clone(),
-        xs.clone(),
-        ys.clone(),
-    );
     Workload {
         name: "Huber regression (2 params, 1 000 points)",
         params: 2,
-        primal: Box::new(move || loss(w, b, &x1, &y1)),
+        primal: Box::new(move || loss(w, b, xs, ys)),
         relax: Box::new(move || {
-            let (_, (dw, db)) = loss_grad(w, b, &x2, &y2);
+            let (_, (dw, db)) = loss_grad(w, b, xs, ys);
             vec![dw, db]
         }),
-        hand: Box::new(move || hand(w, b, &x3, &y3).1.to_vec()),
+        hand: Box::new(move || hand(w, b, xs, ys).1.to_vec()),
         num_dual: Box::new(move || {
-            gradient(|p| dual(p, &x4, &y4), &nalgebra::SVector::from([w, b])).1.as_slice().to_vec()
+            gradient(|p| dual(p, xs, ys), &nalgebra::SVector::from([w, b])).1.as_slice().to_vec()
         }),
         tape: Box::new(move || {
             let t = Tape::new();
             let p = t.add_vars(&[w, b]);
-            tape(&p, &x5, &y5).grad().wrt(&p)
+            tape(&p, xs, ys).grad().wrt(&p)
         }),
-        primal_at: Box::new(move |p| loss(p[0], p[1], &xs, &ys)),
+        primal_at: Box::new(move |p| loss(p[0], p[1], xs, ys)),
         point: vec![w, b],
     }
 }

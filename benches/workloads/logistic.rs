@@ -5,7 +5,7 @@ use num_dual::{DualNum, DualSVec64, DualStruct, gradient};
 use relax::prelude::*;
 use reverse::{Gradient, Tape, Var};
 
-use super::{Data, Workload};
+use super::{Data, Workload, leak};
 
 const F: usize = 32;
 const M: usize = 200;
@@ -72,36 +72,24 @@ fn tape<'t>(w: &[Var<'t>], xs: &[[f64; F]; M], ys: &[f64; M]) -> Var<'t> {
 
 pub fn workload() -> Workload {
     let mut d = Data::new(2);
-    let xs: Box<[[f64; F]; M]> = Box::new(core::array::from_fn(|_| d.array::<F>()));
+    let xs: &[[f64; F]; M] = leak(core::array::from_fn(|_| d.array::<F>()));
     let truth = d.array::<F>();
-    let ys: Box<[f64; M]> =
-        Box::new(core::array::from_fn(|k| if relax::dot(truth, xs[k]) + 0.3 * d.next() > 0.0 { 1.0 } else { -1.0 }));
+    let ys: &[f64; M] =
+        leak(core::array::from_fn(|k| if relax::dot(truth, xs[k]) + 0.3 * d.next() > 0.0 { 1.0 } else { -1.0 }));
     let w: [f64; F] = d.array::<F>().map(|v| 0.5 * v);
-    let (x1, y1, x2, y2, x3, y3, x4, y4, x5, y5) = (
-        xs.clone(),
-        ys.clone(),
-        xs.clone(),
-        ys.clone(),
-        xs.clone(),
-        ys.clone(),
-        xs.clone(),
-        ys.clone(),
-        xs.clone(),
-        ys.clone(),
-    );
     Workload {
         name: "Logistic regression (32 weights, 200 points)",
         params: F,
-        primal: Box::new(move || loss(w, &x1, &y1)),
-        relax: Box::new(move || loss_grad(w, &x2, &y2).1.to_vec()),
-        hand: Box::new(move || hand(&w, &x3, &y3).1.to_vec()),
-        num_dual: Box::new(move || gradient(|p| dual(p, &x4, &y4), &nalgebra::SVector::from(w)).1.as_slice().to_vec()),
+        primal: Box::new(move || loss(w, xs, ys)),
+        relax: Box::new(move || loss_grad(w, xs, ys).1.to_vec()),
+        hand: Box::new(move || hand(&w, xs, ys).1.to_vec()),
+        num_dual: Box::new(move || gradient(|p| dual(p, xs, ys), &nalgebra::SVector::from(w)).1.as_slice().to_vec()),
         tape: Box::new(move || {
             let t = Tape::new();
             let p = t.add_vars(&w);
-            tape(&p, &x5, &y5).grad().wrt(&p)
+            tape(&p, xs, ys).grad().wrt(&p)
         }),
-        primal_at: Box::new(move |p| loss(core::array::from_fn(|i| p[i]), &xs, &ys)),
+        primal_at: Box::new(move |p| loss(core::array::from_fn(|i| p[i]), xs, ys)),
         point: w.to_vec(),
     }
 }

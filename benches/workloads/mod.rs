@@ -26,6 +26,11 @@ pub struct Workload {
     pub point: Vec<f64>,
 }
 
+/// Data that lives as long as the benchmark: every closure of a workload copies the reference.
+pub fn leak<T>(data: T) -> &'static T {
+    Box::leak(Box::new(data))
+}
+
 /// A deterministic data generator (a linear congruential sequence in [−1, 1)).
 pub struct Data(u64);
 

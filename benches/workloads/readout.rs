@@ -6,7 +6,7 @@ use num_dual::{DualNum, DualSVec64, DualStruct, gradient};
 use relax::prelude::*;
 use reverse::{Gradient, Tape, Var};
 
-use super::{Data, Workload};
+use super::{Data, Workload, leak};
 
 const F: usize = 8;
 const K: usize = 512;
@@ -73,22 +73,21 @@ fn tape<'t>(w: &[Var<'t>], feats: &[[f64; F]; K]) -> Var<'t> {
 
 pub fn workload() -> Workload {
     let mut d = Data::new(3);
-    let feats: Box<[[f64; F]; K]> = Box::new(core::array::from_fn(|_| d.array::<F>()));
+    let feats: &[[f64; F]; K] = leak(core::array::from_fn(|_| d.array::<F>()));
     let w = d.array::<F>();
-    let (f1, f2, f3, f4, f5) = (feats.clone(), feats.clone(), feats.clone(), feats.clone(), feats.clone());
     Workload {
         name: "Soft-argmax readout (8 weights, 512 logits)",
         params: F,
-        primal: Box::new(move || readout(w, &f1)),
-        relax: Box::new(move || readout_grad(w, &f2).1.to_vec()),
-        hand: Box::new(move || hand(&w, &f3).1.to_vec()),
-        num_dual: Box::new(move || gradient(|p| dual(p, &f4), &nalgebra::SVector::from(w)).1.as_slice().to_vec()),
+        primal: Box::new(move || readout(w, feats)),
+        relax: Box::new(move || readout_grad(w, feats).1.to_vec()),
+        hand: Box::new(move || hand(&w, feats).1.to_vec()),
+        num_dual: Box::new(move || gradient(|p| dual(p, feats), &nalgebra::SVector::from(w)).1.as_slice().to_vec()),
         tape: Box::new(move || {
             let t = Tape::new();
             let p = t.add_vars(&w);
-            tape(&p, &f5).grad().wrt(&p)
+            tape(&p, feats).grad().wrt(&p)
         }),
-        primal_at: Box::new(move |p| readout(core::array::from_fn(|i| p[i]), &feats)),
+        primal_at: Box::new(move |p| readout(core::array::from_fn(|i| p[i]), feats)),
         point: w.to_vec(),
     }
 }
