@@ -324,54 +324,9 @@ fn expanding_through_the_public_entry_point_appends_compile_errors() {
 #[test]
 #[ignore = "a measurement, run by benches/compile_time.sh"]
 fn expansion_time() {
-    let bodies = [
-        quote!(
-            fn loss(w: f64, b: f64, xs: &[f64; 64], ys: &[f64; 64]) -> f64 {
-                let mut total = 0.0;
-                for i in 0..64 {
-                    total += huber(w * xs[i] + b - ys[i], 1.0);
-                }
-                total / 64.0
-            }
-        ),
-        quote!(
-            fn net(w1: [[f64; 8]; 8], w2: [f64; 8], x: &[f64; 8]) -> f64 {
-                let mut out = 0.0;
-                for j in 0..8 {
-                    let mut h = 0.0;
-                    for i in 0..8 {
-                        h += w1[j][i] * x[i];
-                    }
-                    out += w2[j] * h.tanh();
-                }
-                out
-            }
-        ),
-        quote!(
-            fn soft(x: [f64; 16], t: f64) -> f64 {
-                let p = softmax(x, t);
-                soft_argmax(x, t) + logsumexp(x, t) * p[0]
-            }
-        ),
-        quote!(
-            fn branchy(x: f64, y: f64) -> f64 {
-                let z = if x > y { x * y.sin() } else { (x - y).exp() };
-                if z > 1.0 {
-                    return z.ln();
-                }
-                z * z + relu(x)
-            }
-        ),
-        quote!(
-            fn product(x: [f64; 10]) -> f64 {
-                let mut p = 1.0;
-                for i in 0..10 {
-                    p *= x[i] + 2.0;
-                }
-                p
-            }
-        ),
-    ];
+    // The functions `benches/compile_time.sh` builds.
+    let file: syn::File = syn::parse_str(include_str!("../../benches/compile_time/functions.rs")).expect("valid Rust");
+    let bodies: Vec<TokenStream> = file.items.iter().map(quote::ToTokens::to_token_stream).collect();
     let rounds = 200;
     let start = std::time::Instant::now();
     for _ in 0..rounds {
