@@ -19,7 +19,7 @@ pub fn adjoint(block: &Block, ctx: Ctx, seed: Option<TokenStream>) -> TokenStrea
     for s in &block.stmts {
         let temps: Vec<Temp> = match s {
             Stmt::Read { temp, .. } | Stmt::Compute { temp, .. } | Stmt::Call { temp, .. } => vec![*temp],
-            Stmt::If(i) => i.result.into_iter().collect(),
+            Stmt::Branch(b) => b.result.into_iter().collect(),
             _ => Vec::new(),
         };
         for t in temps.into_iter().filter(|t| active[*t] && !ctx.reads.contains_key(t)) {
@@ -176,30 +176,33 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
             let reset = (*mode == WriteMode::Set).then(|| quote!(#place = #krate::Tangent::zero_like(&#place);));
             quote!(#propagate #reset)
         }
-        Stmt::If(i) => {
-            let br = names::branch(i.id);
-            let arm = |b: &Block| {
-                let ex = forward::exports(b)
+        Stmt::Branch(b) => {
+            let br = names::branch(b.id);
+            let n = b.arms.len();
+            let seed = b.result.filter(|r| active[*r]).map(|r| ctx.adj(r).into_token_stream());
+            let arms = b.arms.iter().enumerate().map(|(k, block)| {
+                let ex: Vec<TokenStream> = forward::exports(block)
                     .into_iter()
-                    .map(|(name, changed)| if changed { quote!(mut #name) } else { quote!(#name) });
-                let seed = i.result.filter(|r| active[*r]).map(|r| ctx.adj(r).into_token_stream());
-                (quote!((#(#ex,)*)), adjoint(b, ctx, seed))
-            };
-            let ((then_pat, then_code), (else_pat, else_code)) = (arm(&i.then), arm(&i.otherwise));
+                    .map(|(name, changed)| if changed { quote!(mut #name) } else { quote!(#name) })
+                    .collect();
+                let pattern =
+                    (0..n).map(|j| if j == k { quote!(::core::option::Option::Some((#(#ex,)*))) } else { quote!(_) });
+                let code = adjoint(block, ctx, seed.clone());
+                quote!((#(#pattern,)*) => { #code })
+            });
             quote! {
                 match #br {
-                    (::core::option::Option::Some(#then_pat), _) => { #then_code }
-                    (_, ::core::option::Option::Some(#else_pat)) => { #else_code }
+                    #(#arms)*
                     _ => {}
                 }
             }
         }
-        Stmt::For(f) => for_stmt(f, ctx),
+        Stmt::Loop(l) => loop_stmt(l, ctx),
     }
 }
 
-fn for_stmt(f: &For, ctx: Ctx) -> TokenStream {
-    if let Some(fused) = &f.fused {
+fn loop_stmt(l: &Loop, ctx: Ctx) -> TokenStream {
+    if let Some(fused) = &l.fused {
         // The forward sweep preaccumulated the loop's gradient: scale it by the accumulator's
         // adjoint.
         let (krate, acc) = (ctx.krate, ctx.binding_adj(fused.acc.0));
@@ -207,29 +210,39 @@ fn for_stmt(f: &For, ctx: Ctx) -> TokenStream {
             .inputs
             .iter()
             .map(|(b, _, _)| {
-                let (target, j) = (ctx.binding_adj(*b), names::jacobian(f.id, *b));
+                let (target, j) = (ctx.binding_adj(*b), names::jacobian(l.id, *b));
                 quote!(#krate::AddScaled::add_scaled(&mut #target, #acc, #j);)
             })
             .collect();
     }
-    let (index, lo, hi) = (names::temp(f.index), names::temp(f.lo), names::temp(f.hi));
-    let k = names::counter(f.id);
-    let step = forward::has_storage(f).then(|| quote!(#k -= 1;));
-    let restore = f.taped.iter().map(|(b, name)| {
-        let t = names::binding_tape(f.id, *b);
+    let k = names::counter(l.id);
+    // The iterations that ran, last first.
+    let header = match (&l.head, forward::has_counter(l)) {
+        (LoopHead::Range { index, lo, hi }, counted) => {
+            let (index, lo, hi) = (names::temp(*index), names::temp(*lo), names::temp(*hi));
+            match (counted, &l.exit) {
+                (true, Some(_)) => quote!(for #index in (#lo..#hi).take(#k).rev()),
+                _ => quote!(for #index in (#lo..#hi).rev()),
+            }
+        }
+        (_, _) => quote!(while #k > 0),
+    };
+    let step = forward::has_counter(l).then(|| quote!(#k -= 1;));
+    let restore = l.taped.iter().map(|(b, name)| {
+        let t = names::binding_tape(l.id, *b);
         quote!(let mut #name = #t[#k];)
     });
-    let snapshots = f.snapshots.iter().map(|(b, name)| {
-        let s = names::snapshot(f.id, *b);
+    let snapshots = l.snapshots.iter().map(|(b, name)| {
+        let s = names::snapshot(l.id, *b);
         quote!(let #name = #s;)
     });
-    let mut locals: HashSet<BindingId> = f.taped.iter().map(|(b, _)| *b).collect();
-    forward::declared_in(&f.body, &mut locals);
-    let inner = Ctx { mode: Mode::Recompute { locals: &locals }, innermost_loop: Some(f.id), ..ctx };
-    let recompute = forward::forward(&f.body, inner);
-    let adjoint = adjoint(&f.body, inner, None);
+    let mut locals: HashSet<BindingId> = l.taped.iter().map(|(b, _)| *b).collect();
+    forward::declared_in(&l.body, &mut locals);
+    let inner = Ctx { mode: Mode::Recompute { locals: &locals }, innermost_loop: Some(l.id), ..ctx };
+    let recompute = forward::forward(&l.body, inner);
+    let adjoint = adjoint(&l.body, inner, None);
     quote! {
-        for #index in (#lo..#hi).rev() {
+        #header {
             #step
             #(#restore)*
             #(#snapshots)*

@@ -1,6 +1,11 @@
 //! Assembles what the attribute expands to: the original function, its split form
 //! `NAME__differentiable` (value and pullback closure, which callers use), `NAME_vjp` and `NAME_grad`;
 //! after errors, the original function, stubs with the generated signatures, and the errors.
+//!
+//! The attribute cannot tell a free function from an associated function without `self` (inside
+//! an `impl`, generated functions would have to name each other `Self::…`, outside they cannot):
+//! so the generated functions never call each other. `NAME_vjp` and `NAME_grad` hold their own
+//! copy of the split form's body.
 
 use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote};
@@ -10,6 +15,7 @@ use crate::adjoint::adjoint;
 use crate::forward::{Ctx, Mode, forward};
 use crate::ir::Body;
 use crate::names;
+use crate::options::Options;
 use crate::signature::{ByRef, Signature};
 
 /// The attributes of the original that generated functions carry too.
@@ -48,68 +54,47 @@ fn gradient_type(sig: &Signature, cts: &[TokenStream]) -> TokenStream {
     if g.len() == 1 { g[0].clone() } else { quote!((#(#g),*)) }
 }
 
-/// The parameters as written, without `mut` on their names.
-fn plain_params(func: &ItemFn) -> Vec<TokenStream> {
-    func.sig
-        .inputs
-        .iter()
-        .map(|a| match a {
-            syn::FnArg::Typed(pt) => {
-                let mut pt = pt.clone();
-                if let syn::Pat::Ident(pi) = &mut *pt.pat {
-                    pi.mutability = None;
-                }
-                pt.into_token_stream()
-            }
-            other => other.to_token_stream(),
-        })
-        .collect()
-}
-
+/// What every generated function shares.
 struct Parts {
     vis: syn::Visibility,
     attrs: TokenStream,
+    /// The `cfg`s of the original, which the hidden split form carries.
+    cfgs: TokenStream,
     name: Ident,
     fwd: Ident,
+    /// The split form's generics and parameters (named lifetimes, named `impl Trait`s).
+    split_generics: syn::Generics,
+    split_params: Vec<TokenStream>,
+    /// The split form's `use<..>`, where it needs one.
+    captured: Option<TokenStream>,
+    /// The public functions' generics and parameters, as written.
     generics: syn::Generics,
     params: Vec<TokenStream>,
-    arg_names: Vec<Ident>,
-    turbofish: TokenStream,
     output: Type,
     cts: Vec<TokenStream>,
     grad: TokenStream,
     dout: Ident,
 }
 
-fn parts(func: &ItemFn, sig: &Signature) -> Parts {
+fn parts(func: &ItemFn, sig: &Signature, options: &Options) -> Parts {
     let name = func.sig.ident.clone();
     let attrs = copied_attrs(func).into_iter().map(|a| a.to_token_stream()).collect();
-    let generics = func.sig.generics.clone();
-    let apit =
-        func.sig.inputs.iter().any(|a| matches!(a, syn::FnArg::Typed(pt) if matches!(&*pt.ty, Type::ImplTrait(_))));
-    let type_args: Vec<TokenStream> = generics
-        .params
-        .iter()
-        .filter_map(|p| match p {
-            GenericParam::Type(t) => Some(t.ident.to_token_stream()),
-            GenericParam::Const(c) => Some(c.ident.to_token_stream()),
-            GenericParam::Lifetime(_) => None,
-        })
-        .collect();
-    let turbofish = if type_args.is_empty() || apit { TokenStream::new() } else { quote!(::<#(#type_args),*>) };
     let cts = cotangent_types(sig);
     let grad = gradient_type(sig, &cts);
-    let arg_names: Vec<Ident> = sig.params.iter().map(|p| p.ident.clone()).collect();
-    let dout = if arg_names.iter().any(|a| a == "dout") { format_ident!("__dout") } else { format_ident!("dout") };
+    let dout =
+        if sig.params.iter().any(|p| p.ident == "dout") { format_ident!("__dout") } else { format_ident!("dout") };
+    let (split_generics, split_params, captured) = split_signature(func, sig, options);
     Parts {
         vis: func.vis.clone(),
         attrs,
+        cfgs: func.attrs.iter().filter(|a| a.path().is_ident("cfg")).map(ToTokens::to_token_stream).collect(),
         fwd: names::split_form(&name),
         name,
-        generics,
-        params: plain_params(func),
-        arg_names,
-        turbofish,
+        split_generics,
+        split_params,
+        captured,
+        generics: func.sig.generics.clone(),
+        params: func.sig.inputs.iter().map(ToTokens::to_token_stream).collect(),
         output: sig.output.clone(),
         cts,
         grad,
@@ -135,10 +120,16 @@ impl syn::visit_mut::VisitMut for NameImplTraits {
     }
 }
 
-/// The split form's generics and parameters: shared references get named lifetimes, so that the
-/// pullback may keep them (`use<..>`) while `&mut` data stays free for the caller; `impl Trait`
-/// parameters get names.
-fn split_signature(func: &ItemFn) -> (syn::Generics, Vec<TokenStream>, TokenStream) {
+/// The split form's generics, parameters and `use<..>`. Its pullback keeps shared references
+/// (they get named lifetimes) while `&mut` data must stay free for the caller, which `use<..>`
+/// says. But `use<..>` must list every type parameter in scope, and the attribute does not see an
+/// `impl`'s: so a function with a receiver (or `real = T`) lists them only when it takes `&mut`
+/// data, and otherwise captures everything in scope (Rust 2024's default).
+fn split_signature(
+    func: &ItemFn,
+    sig: &Signature,
+    options: &Options,
+) -> (syn::Generics, Vec<TokenStream>, Option<TokenStream>) {
     let mut func = func.clone();
     let mut named = NameImplTraits { added: Vec::new() };
     for input in &mut func.sig.inputs {
@@ -146,42 +137,75 @@ fn split_signature(func: &ItemFn) -> (syn::Generics, Vec<TokenStream>, TokenStre
             syn::visit_mut::VisitMut::visit_type_mut(&mut named, &mut pt.ty);
         }
     }
-    let func = &func;
     let mut generics = func.sig.generics.clone();
     generics.params.extend(named.added);
-    // The body runs here, so parameters keep their `mut`.
     let mut params: Vec<TokenStream> = func.sig.inputs.iter().map(ToTokens::to_token_stream).collect();
     let mut added = Vec::new();
-    for (k, input) in func.sig.inputs.iter().enumerate() {
-        if let syn::FnArg::Typed(pt) = input
-            && let Type::Reference(r) = &*pt.ty
-            && r.lifetime.is_none()
-            && r.mutability.is_none()
-        {
-            let lt = Lifetime::new(&format!("'__relax_ref{k}"), proc_macro2::Span::call_site());
-            let mut pt = pt.clone();
-            if let Type::Reference(r) = &mut *pt.ty {
-                r.lifetime = Some(lt.clone());
+    let mut takes_mut = false;
+    for (k, input) in func.sig.inputs.iter_mut().enumerate() {
+        let lt = Lifetime::new(&format!("'__relax_ref{k}"), proc_macro2::Span::call_site());
+        match input {
+            syn::FnArg::Typed(pt) => {
+                if let Type::Reference(r) = &mut *pt.ty {
+                    takes_mut |= r.mutability.is_some();
+                    if r.lifetime.is_none() && r.mutability.is_none() {
+                        r.lifetime = Some(lt.clone());
+                        params[k] = pt.to_token_stream();
+                        added.push(lt);
+                    }
+                }
             }
-            params[k] = pt.into_token_stream();
-            added.push(lt);
+            syn::FnArg::Receiver(r) => {
+                if let syn::ReceiverKind::Reference(_, lifetime, mutability) = &mut r.kind {
+                    takes_mut |= mutability.is_some();
+                    if lifetime.is_none() && mutability.is_none() {
+                        *lifetime = Some(lt.clone());
+                        params[k] = r.to_token_stream();
+                        added.push(lt);
+                    }
+                }
+            }
         }
     }
     for lt in added.iter().rev() {
         generics.params.insert(0, GenericParam::Lifetime(syn::LifetimeParam::new(lt.clone())));
     }
-    let captured = generics.params.iter().map(|p| match p {
-        GenericParam::Lifetime(l) => l.lifetime.to_token_stream(),
-        GenericParam::Type(t) => t.ident.to_token_stream(),
-        GenericParam::Const(c) => c.ident.to_token_stream(),
+    let in_impl = sig.receiver.is_some() || options.real.is_some();
+    let captured = (!in_impl || takes_mut).then(|| {
+        let captured = generics
+            .params
+            .iter()
+            .map(|p| match p {
+                GenericParam::Lifetime(l) => l.lifetime.to_token_stream(),
+                GenericParam::Type(t) => t.ident.to_token_stream(),
+                GenericParam::Const(c) => c.ident.to_token_stream(),
+            })
+            .chain(options.real.iter().map(ToTokens::to_token_stream));
+        quote!(+ use<#(#captured),*>)
     });
-    let captured = quote!(use<#(#captured),*>);
     (generics, params, captured)
 }
 
-/// `NAME_vjp` and `NAME_grad`, which call the split form.
-fn public_functions(p: &Parts, sig: &Signature, krate: &syn::Path) -> TokenStream {
-    let Parts { vis, attrs, name, fwd, generics, params, arg_names, turbofish, output, grad, dout, .. } = p;
+/// The split form, `NAME_vjp` and `NAME_grad` around `split_body` (the forward sweep, then the
+/// value and the pullback closure).
+fn functions(p: &Parts, sig: &Signature, krate: &syn::Path, split_body: &TokenStream) -> TokenStream {
+    let Parts {
+        vis,
+        attrs,
+        cfgs,
+        name,
+        fwd,
+        split_generics,
+        split_params,
+        captured,
+        generics,
+        params,
+        output,
+        cts,
+        grad,
+        dout,
+        ..
+    } = p;
     let (vjp, grad_fn) = (format_ident!("{}_vjp", name), format_ident!("{}_grad", name));
     let where_clause = &generics.where_clause;
     let picks: Vec<TokenStream> = sig
@@ -195,25 +219,34 @@ fn public_functions(p: &Parts, sig: &Signature, krate: &syn::Path) -> TokenStrea
     let g = if picks.len() == 1 { picks[0].clone() } else { quote!((#(#picks),*)) };
     let allows = lint_allows();
     let vjp_doc = format!(
-        " Value and vector-Jacobian product of [`{name}`] (generated by `#[differentiable]`): `{dout}` is the cotangent of the output; the gradients come one per differentiated parameter, in order."
+        " Value and vector-Jacobian product of `{name}` (generated by `#[differentiable]`): `{dout}` is the cotangent of the output; the gradients come one per differentiated parameter, in order."
     );
     let grad_fn = sig.scalar_output.then(|| {
-        let doc = format!(" Value and gradient of [`{name}`] (generated by `#[differentiable]`).");
+        let doc = format!(" Value and gradient of `{name}` (generated by `#[differentiable]`).");
         quote! {
             #attrs
             #[doc = #doc]
             #allows
             #vis fn #grad_fn #generics (#(#params),*) -> (#output, #grad) #where_clause {
-                #vjp #turbofish (#(#arg_names,)* #krate::num_traits::One::one())
+                let (__v, mut __pb) = #split_body;
+                let __c = __pb(#krate::num_traits::One::one());
+                (__v, #g)
             }
         }
     });
+    let split_where = &split_generics.where_clause;
     quote! {
+        #cfgs
+        #[doc(hidden)]
+        #allows
+        #vis fn #fwd #split_generics (#(#split_params),*) -> (#output, impl ::core::ops::FnOnce(#output) -> (#(#cts,)*) #captured) #split_where {
+            #split_body
+        }
         #attrs
         #[doc = #vjp_doc]
         #allows
         #vis fn #vjp #generics (#(#params,)* #dout: #output) -> (#output, #grad) #where_clause {
-            let (__v, __pb) = #fwd #turbofish (#(#arg_names),*);
+            let (__v, mut __pb) = #split_body;
             let __c = __pb(#dout);
             (__v, #g)
         }
@@ -222,18 +255,16 @@ fn public_functions(p: &Parts, sig: &Signature, krate: &syn::Path) -> TokenStrea
 }
 
 /// Everything generated for a function that lowered without error.
-pub fn generated(func: &ItemFn, sig: &Signature, body: &Body, krate: &syn::Path) -> TokenStream {
-    let p = parts(func, sig);
-    let (generics, params, captured) = split_signature(func);
-    let where_clause = &generics.where_clause;
-    let Parts { vis, fwd, output, cts, .. } = &p;
+pub fn generated(func: &ItemFn, sig: &Signature, body: &Body, options: &Options) -> TokenStream {
+    let krate = &options.krate;
+    let p = parts(func, sig, options);
     let mut reads = std::collections::HashMap::new();
     crate::forward::whole_reads(&body.block, &mut reads);
     let ctx =
         Ctx { krate, active: &body.active, mode: Mode::Forward, innermost_loop: None, redirect: &[], reads: &reads };
     // Created inside the pullback from their types, so the closure does not carry them.
     let param_adjoints =
-        sig.params.iter().zip(&body.params).zip(cts).filter(|((p, _), _)| p.diff.is_some()).map(|((_, b), ct)| {
+        sig.params.iter().zip(&body.params).zip(&p.cts).filter(|((p, _), _)| p.diff.is_some()).map(|((_, b), ct)| {
             let b = names::binding_adj(*b);
             quote!(let mut #b: #ct = #krate::Tangent::zero_tangent();)
         });
@@ -245,14 +276,9 @@ pub fn generated(func: &ItemFn, sig: &Signature, body: &Body, krate: &syn::Path)
         .iter()
         .zip(&body.params)
         .map(|(p, b)| if p.diff.is_some() { names::binding_adj(*b).into_token_stream() } else { quote!(()) });
-    let allows = lint_allows();
-    let public = public_functions(&p, sig, krate);
-    let cfgs = func.attrs.iter().filter(|a| a.path().is_ident("cfg"));
-    quote! {
-        #(#cfgs)*
-        #[doc(hidden)]
-        #allows
-        #vis fn #fwd #generics (#(#params),*) -> (#output, impl ::core::ops::FnOnce(#output) -> (#(#cts,)*) + #captured) #where_clause {
+    let output = &sig.output;
+    let split_body = quote! {
+        {
             #fwd_code
             (#ret, move |__dout: #output| {
                 #(#param_adjoints)*
@@ -260,25 +286,20 @@ pub fn generated(func: &ItemFn, sig: &Signature, body: &Body, krate: &syn::Path)
                 (#(#cot,)*)
             })
         }
-        #public
-    }
+    };
+    functions(&p, sig, krate, &split_body)
 }
 
-/// After errors: signatures whose bodies cannot be reached, so that callers do not cascade into
-/// "cannot find function" errors.
-pub fn stubs(func: &ItemFn, sig: &Signature, krate: &syn::Path) -> TokenStream {
-    let p = parts(func, sig);
-    let Parts { vis, fwd, generics, params, output, cts, .. } = &p;
-    let where_clause = &generics.where_clause;
-    let allows = lint_allows();
-    let public = public_functions(&p, sig, krate);
-    quote! {
-        #[doc(hidden)]
-        #allows
-        #vis fn #fwd #generics (#(#params),*) -> (#output, impl ::core::ops::FnOnce(#output) -> (#(#cts,)*)) #where_clause {
+/// After errors: the generated signatures with bodies that cannot be reached, so that callers do
+/// not cascade into "cannot find function" errors.
+pub fn stubs(func: &ItemFn, sig: &Signature, options: &Options) -> TokenStream {
+    let p = parts(func, sig, options);
+    let (output, cts) = (&p.output, &p.cts);
+    let split_body = quote! {
+        {
             let __v: #output = ::core::unimplemented!();
             (__v, move |_: #output| -> (#(#cts,)*) { ::core::unimplemented!() })
         }
-        #public
-    }
+    };
+    functions(&p, sig, &options.krate, &split_body)
 }

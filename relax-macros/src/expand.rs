@@ -27,7 +27,7 @@ pub fn expand_parts(args: TokenStream, item: TokenStream) -> (TokenStream, Vec<s
     let mut errors = Vec::new();
     let options = options::parse(args).unwrap_or_else(|e| {
         errors.push(e);
-        options::Options { wrt: None, krate: syn::parse_quote!(::relax) }
+        options::Options::default()
     });
     let krate = &options.krate;
     if let Some(c) = &func.sig.constness {
@@ -38,21 +38,21 @@ pub fn expand_parts(args: TokenStream, item: TokenStream) -> (TokenStream, Vec<s
     }
     // Callers may use only the generated functions; the original is not dead code then.
     func.attrs.push(syn::parse_quote!(#[allow(dead_code)]));
-    let Some(sig) = signature::analyse(&func.sig, options.wrt.as_deref(), &mut errors) else {
-        return finish(&func, None, errors, krate);
+    let Some(sig) = signature::analyse(&func.sig, &options, &mut errors) else {
+        return finish(&func, None, errors, &options);
     };
     if let Some(real) = sig.real_params.first() {
         generic::rewrite_literals(&mut func.block, real, krate);
     }
     if !errors.is_empty() {
-        return finish(&func, Some(&sig), errors, krate);
+        return finish(&func, Some(&sig), errors, &options);
     }
-    match lower::lower(&func.block, &sig, &func.sig.generics, krate) {
+    match lower::lower(&func.block, &sig, &func.sig.generics, &options) {
         Ok(body) => {
-            let generated = emit::generated(&func, &sig, &body, krate);
+            let generated = emit::generated(&func, &sig, &body, &options);
             (quote!(#func #generated), Vec::new())
         }
-        Err(errs) => finish(&func, Some(&sig), errs, krate),
+        Err(errs) => finish(&func, Some(&sig), errs, &options),
     }
 }
 
@@ -60,8 +60,8 @@ fn finish(
     func: &syn::ItemFn,
     sig: Option<&signature::Signature>,
     errors: Vec<syn::Error>,
-    krate: &syn::Path,
+    options: &options::Options,
 ) -> (TokenStream, Vec<syn::Error>) {
-    let stubs = sig.map(|s| emit::stubs(func, s, krate));
+    let stubs = sig.map(|s| emit::stubs(func, s, options));
     (quote!(#func #stubs), errors)
 }

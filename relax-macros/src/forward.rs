@@ -60,11 +60,8 @@ pub fn whole_reads(block: &Block, out: &mut std::collections::HashMap<Temp, Bind
             Stmt::Read { temp, access } if access.indices.is_empty() => {
                 out.insert(*temp, access.binding);
             }
-            Stmt::If(i) => {
-                whole_reads(&i.then, out);
-                whole_reads(&i.otherwise, out);
-            }
-            Stmt::For(f) => whole_reads(&f.body, out),
+            Stmt::Branch(b) => b.arms.iter().for_each(|arm| whole_reads(arm, out)),
+            Stmt::Loop(l) => whole_reads(&l.body, out),
             _ => {}
         }
     }
@@ -204,8 +201,8 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                 WriteMode::Sub => quote!(#a -= #v;),
             }
         }
-        Stmt::If(i) => if_stmt(i, ctx),
-        Stmt::For(f) => for_stmt(f, ctx),
+        Stmt::Branch(b) => branch_stmt(b, ctx),
+        Stmt::Loop(l) => loop_stmt(l, ctx),
     }
 }
 
@@ -236,18 +233,18 @@ pub fn exports(block: &Block) -> Vec<(proc_macro2::Ident, bool)> {
             }
             Stmt::Call { temp, recompute: true, .. } => out.push(read(names::temp(*temp))),
             Stmt::Call { temp, pullback, .. } => out.extend([read(names::temp(*temp)), read(names::temp(*pullback))]),
-            Stmt::If(i) => {
-                out.push(read(names::branch(i.id)));
-                out.extend(i.result.map(|r| read(names::temp(r))));
+            Stmt::Branch(b) => {
+                out.push(read(names::branch(b.id)));
+                out.extend(b.result.map(|r| read(names::temp(r))));
             }
-            Stmt::For(f) => {
+            Stmt::Loop(f) => {
                 if let Some(fused) = &f.fused {
                     out.extend(fused.inputs.iter().map(|(b, _, _)| read(names::jacobian(f.id, *b))));
                 }
                 out.extend(f.snapshots.iter().map(|(b, _)| read(names::snapshot(f.id, *b))));
                 out.extend(f.taped.iter().map(|(b, _)| read(names::binding_tape(f.id, *b))));
                 out.extend(f.impure.iter().map(|t| (names::temp_tape(*t), true)));
-                if has_storage(f) {
+                if has_counter(f) {
                     out.push((names::counter(f.id), true));
                 }
             }
@@ -257,99 +254,142 @@ pub fn exports(block: &Block) -> Vec<(proc_macro2::Ident, bool)> {
     out
 }
 
-pub fn has_storage(f: &For) -> bool {
-    !f.taped.is_empty() || !f.impure.is_empty()
+pub fn has_storage(l: &Loop) -> bool {
+    !l.taped.is_empty() || !l.impure.is_empty()
 }
 
-fn if_stmt(i: &If, ctx: Ctx) -> TokenStream {
-    let cond = names::temp(i.cond);
-    let br = names::branch(i.id);
-    let arm = |b: &Block, then: bool| {
-        let code = forward(b, ctx);
-        let ex = exports(b).into_iter().map(|(name, _)| name);
-        let some = quote!(::core::option::Option::Some((#(#ex,)*)));
-        let none = quote!(::core::option::Option::None);
-        let taken = if then { quote!((#some, #none)) } else { quote!((#none, #some)) };
-        match (i.result, b.result) {
+/// A loop counts its iterations when it stores per iteration or when the adjoint cannot tell
+/// its trip count otherwise (an exit, a `while`); a fused loop's adjoint runs inside it.
+pub fn has_counter(l: &Loop) -> bool {
+    l.fused.is_none() && (has_storage(l) || l.exit.is_some() || !matches!(l.head, LoopHead::Range { .. }))
+}
+
+/// The record of which arm ran, with its temporaries: a tuple with one `Option` per arm.
+fn branch_stmt(b: &Branch, ctx: Ctx) -> TokenStream {
+    let br = names::branch(b.id);
+    let n = b.arms.len();
+    let arm_code = |k: usize, block: &Block| {
+        let code = forward(block, ctx);
+        let ex: Vec<proc_macro2::Ident> = exports(block).into_iter().map(|(name, _)| name).collect();
+        let record = (0..n).map(|j| {
+            if j == k { quote!(::core::option::Option::Some((#(#ex,)*))) } else { quote!(::core::option::Option::None) }
+        });
+        let record = quote!((#(#record,)*));
+        match (b.result, block.result) {
             (Some(_), Some(r)) => {
                 let r = names::temp(r);
-                quote!({ #code (#r, #taken) })
+                quote!({ #code (#r, #record) })
             }
-            _ => quote!({ #code #taken }),
+            _ => quote!({ #code #record }),
         }
     };
-    let (then, otherwise) = (arm(&i.then, true), arm(&i.otherwise, false));
-    match i.result {
+    let chosen = match &b.head {
+        BranchHead::If(cond) => {
+            let cond = names::temp(*cond);
+            let (then, otherwise) = (arm_code(0, &b.arms[0]), arm_code(1, &b.arms[1]));
+            quote!(if #cond #then else #otherwise)
+        }
+        BranchHead::Match { scrutinee, patterns } => {
+            let arms = patterns.iter().zip(&b.arms).enumerate().map(|(k, (pat, block))| {
+                let code = arm_code(k, block);
+                quote!(#pat => #code,)
+            });
+            quote!(match #scrutinee { #(#arms)* })
+        }
+    };
+    match b.result {
         Some(r) => {
             let r = names::temp(r);
-            quote!(let (#r, #br) = if #cond #then else #otherwise;)
+            quote!(let (#r, #br) = #chosen;)
         }
-        None => quote!(let #br = if #cond #then else #otherwise;),
+        None => quote!(let #br = #chosen;),
     }
 }
 
-fn for_stmt(f: &For, ctx: Ctx) -> TokenStream {
-    if let Some(fused) = &f.fused {
-        return fused_for(f, fused, ctx);
+/// The loop's header as written for the forward sweep.
+fn loop_header(head: &LoopHead) -> TokenStream {
+    match head {
+        LoopHead::Range { index, lo, hi } => {
+            let (index, lo, hi) = (names::temp(*index), names::temp(*lo), names::temp(*hi));
+            quote!(for #index in #lo..#hi)
+        }
+        LoopHead::While { cond } => quote!(while #cond),
+        LoopHead::Infinite => quote!(loop),
     }
-    let (index, lo, hi) = (names::temp(f.index), names::temp(f.lo), names::temp(f.hi));
-    let bound = f.bound.clone().unwrap_or_else(|| quote!(0));
-    let k = names::counter(f.id);
-    let snapshots = f.snapshots.iter().map(|(b, name)| {
-        let s = names::snapshot(f.id, *b);
+}
+
+fn loop_stmt(l: &Loop, ctx: Ctx) -> TokenStream {
+    if let Some(fused) = &l.fused {
+        return fused_loop(l, fused, ctx);
+    }
+    let header = loop_header(&l.head);
+    let bound = l.bound.as_ref().map_or_else(|| quote!(0), |b| b.len.clone());
+    let k = names::counter(l.id);
+    let snapshots = l.snapshots.iter().map(|(b, name)| {
+        let s = names::snapshot(l.id, *b);
         quote!(let #s = #name;)
     });
-    let tapes = f.taped.iter().map(|(b, name)| {
-        let t = names::binding_tape(f.id, *b);
+    let tapes = l.taped.iter().map(|(b, name)| {
+        let t = names::binding_tape(l.id, *b);
         quote!(let mut #t = [#name; #bound];)
     });
-    let temp_tapes = f.impure.iter().map(|t| {
+    let temp_tapes = l.impure.iter().map(|t| {
         let t = names::temp_tape(*t);
         quote!(let mut #t = [const { ::core::option::Option::None }; #bound];)
     });
-    let record = f.taped.iter().map(|(b, name)| {
-        let t = names::binding_tape(f.id, *b);
+    let record = l.taped.iter().map(|(b, name)| {
+        let t = names::binding_tape(l.id, *b);
         quote!(#t[#k] = #name;)
     });
-    let storage = has_storage(f);
-    let counter = storage.then(|| quote!(let mut #k: usize = 0;));
-    let step = storage.then(|| quote!(#k += 1;));
-    let body = forward(&f.body, Ctx { innermost_loop: Some(f.id), ..ctx });
+    let overflow = l
+        .bound
+        .as_ref()
+        .and_then(|b| b.overflow.as_ref())
+        .filter(|_| has_storage(l))
+        .map(|message| quote!(if #k >= #bound { ::core::panic!(#message) }));
+    let counter = has_counter(l).then(|| quote!(let mut #k: usize = 0;));
+    let step = has_counter(l).then(|| quote!(#k += 1;));
+    let exit = l.exit.as_ref().map(|flags| quote!(if #flags { break; }));
+    let body = forward(&l.body, Ctx { innermost_loop: Some(l.id), ..ctx });
     quote! {
         #(#snapshots)*
         #(#tapes)*
         #(#temp_tapes)*
         #counter
-        for #index in #lo..#hi {
+        #header {
+            #overflow
             #(#record)*
             #body
             #step
+            #exit
         }
     }
 }
 
 /// A fused accumulation loop: each iteration's adjoint, for a unit cotangent of the accumulator,
 /// runs right after it and adds into the inputs' Jacobians.
-fn fused_for(f: &For, fused: &Fused, ctx: Ctx) -> TokenStream {
+fn fused_loop(l: &Loop, fused: &Fused, ctx: Ctx) -> TokenStream {
     let krate = ctx.krate;
-    let (index, lo, hi) = (names::temp(f.index), names::temp(f.lo), names::temp(f.hi));
-    let (one, acc) = (names::unit(f.id), &fused.acc.1);
+    let header = loop_header(&l.head);
+    let (one, acc) = (names::unit(l.id), &fused.acc.1);
     let jacobians = fused.inputs.iter().map(|(b, name, is_ref)| {
-        let j = names::jacobian(f.id, *b);
+        let j = names::jacobian(l.id, *b);
         let value = if *is_ref { quote!(#name) } else { quote!(&#name) };
         quote!(let mut #j = #krate::Tangent::zero_like(#value);)
     });
     let mut redirect: Vec<(BindingId, proc_macro2::Ident)> = vec![(fused.acc.0, one.clone())];
-    redirect.extend(fused.inputs.iter().map(|(b, _, _)| (*b, names::jacobian(f.id, *b))));
+    redirect.extend(fused.inputs.iter().map(|(b, _, _)| (*b, names::jacobian(l.id, *b))));
     let inner = Ctx { innermost_loop: None, redirect: &redirect, ..ctx };
-    let body = forward(&f.body, inner);
-    let adjoint = crate::adjoint::adjoint(&f.body, inner, None);
+    let body = forward(&l.body, inner);
+    let adjoint = crate::adjoint::adjoint(&l.body, inner, None);
+    let exit = l.exit.as_ref().map(|flags| quote!(if #flags { break; }));
     quote! {
         let #one = #krate::tangent::one_like(&#acc);
         #(#jacobians)*
-        for #index in #lo..#hi {
+        #header {
             #body
             { #adjoint }
+            #exit
         }
     }
 }
@@ -362,11 +402,8 @@ pub fn declared_in(block: &Block, out: &mut HashSet<BindingId>) {
                 out.insert(*binding);
             }
             Stmt::Verbatim { binds, .. } => out.extend(binds.iter().map(|(b, _)| *b)),
-            Stmt::If(i) => {
-                declared_in(&i.then, out);
-                declared_in(&i.otherwise, out);
-            }
-            Stmt::For(f) => declared_in(&f.body, out),
+            Stmt::Branch(b) => b.arms.iter().for_each(|arm| declared_in(arm, out)),
+            Stmt::Loop(l) => declared_in(&l.body, out),
             _ => {}
         }
     }

@@ -128,32 +128,41 @@ pub enum Stmt {
         mode: WriteMode,
         value: Temp,
     },
-    If(Box<If>),
-    For(Box<For>),
+    Branch(Box<Branch>),
+    Loop(Box<Loop>),
 }
 
-/// `if cond { then } else { otherwise }`, as a statement or with a result.
+/// `if`/`else` or `match`, as a statement or with a result: one block per arm.
 #[derive(Clone)]
-pub struct If {
+pub struct Branch {
     pub id: usize,
-    /// A passive `bool` temporary.
-    pub cond: Temp,
-    pub then: Block,
-    pub otherwise: Block,
-    /// The temporary that holds the `if`'s value.
+    pub head: BranchHead,
+    pub arms: Vec<Block>,
+    /// The temporary that holds the branch's value.
     pub result: Option<Temp>,
 }
 
-/// `for __i in lo..hi { body }`; `for v in xs` is lowered to this form.
+/// How a branch chooses its arm (on passive values only).
 #[derive(Clone)]
-pub struct For {
+pub enum BranchHead {
+    /// `if cond { arms[0] } else { arms[1] }`, with a passive `bool` temporary.
+    If(Temp),
+    /// `match scrutinee { patterns[k] => arms[k] }`: the scrutinee and the patterns (with their
+    /// guards) as written.
+    Match { scrutinee: TokenStream, patterns: Vec<TokenStream> },
+}
+
+/// A loop: `for`, `while` or `loop`. Its iterations are counted; the adjoint replays exactly the
+/// iterations that ran, backwards.
+#[derive(Clone)]
+pub struct Loop {
     pub id: usize,
-    /// The iteration variable (a passive temporary).
-    pub index: Temp,
-    pub lo: Temp,
-    pub hi: Temp,
-    /// A compile-time bound on the number of iterations, where one is known.
-    pub bound: Option<TokenStream>,
+    pub head: LoopHead,
+    /// How many iterations the loop's storage holds, where it stores anything.
+    pub bound: Option<Bound>,
+    /// Flags (passive `bool` expressions) that end the loop after the iteration that set them:
+    /// `break`, and exits that leave nested loops (see `normalize`).
+    pub exit: Option<TokenStream>,
     pub body: Block,
     /// Outer bindings the body reads and writes: their value at the start of every iteration is
     /// stored (needs `bound`).
@@ -164,6 +173,25 @@ pub struct For {
     pub impure: Vec<Temp>,
     /// An accumulation loop whose adjoint runs inside the forward sweep (see [`Fused`]).
     pub fused: Option<Fused>,
+}
+
+/// What a loop iterates over.
+#[derive(Clone)]
+pub enum LoopHead {
+    /// `for __i in lo..hi` (`for v in xs` is lowered to this form).
+    Range { index: Temp, lo: Temp, hi: Temp },
+    /// `while cond`, the condition passive and written as in the source.
+    While { cond: TokenStream },
+    /// `loop`: it ends through its exit flags.
+    Infinite,
+}
+
+/// The size of a loop's per-iteration storage.
+#[derive(Clone)]
+pub struct Bound {
+    pub len: TokenStream,
+    /// The bound is `max_iter`, not the loop's own: running past it panics with this message.
+    pub overflow: Option<String>,
 }
 
 /// A loop whose only active effect is `acc += …` (or `-=`) on one outer binding: each

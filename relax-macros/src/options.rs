@@ -1,4 +1,5 @@
-//! The attribute's arguments: `wrt(a, b)` and `crate = path`.
+//! The attribute's arguments: `wrt(a, b)`, `crate = path`, `max_iter = N`, `hvp`, `relaxed`,
+//! `vjp = path`, `jvp = path` and `real = T`.
 
 use proc_macro2::TokenStream;
 use syn::Ident;
@@ -10,36 +11,91 @@ pub struct Options {
     pub wrt: Option<Vec<Ident>>,
     /// `crate = path`: where the `relax` crate is (default `::relax`).
     pub krate: syn::Path,
+    /// `max_iter = N`: how many iterations the storage of a loop without a compile-time bound holds.
+    pub max_iter: Option<TokenStream>,
+    /// `hvp`: also generate `NAME_hvp` (forward over reverse).
+    pub hvp: bool,
+    /// `relaxed`: also generate the relaxed function and its straight-through gradient.
+    pub relaxed: bool,
+    /// `vjp = path`: a declared pullback; the body is not differentiated.
+    pub vjp: Option<syn::Path>,
+    /// `jvp = path`: a declared pushforward.
+    pub jvp: Option<syn::Path>,
+    /// `real = T`: a type parameter of the surrounding `impl` that is a float type.
+    pub real: Option<Ident>,
 }
 
-pub fn parse(args: TokenStream) -> syn::Result<Options> {
-    let mut wrt: Option<Vec<Ident>> = None;
-    let mut krate: Option<syn::Path> = None;
-    let parser = syn::meta::parser(|meta| {
-        if meta.path.is_ident("wrt") {
-            if wrt.is_some() {
-                return Err(meta.error("`wrt` is given twice: list every parameter in one `wrt(..)`"));
-            }
-            let mut names = Vec::new();
-            meta.parse_nested_meta(|name| match name.path.get_ident() {
-                Some(ident) => {
-                    if names.iter().any(|n: &Ident| n == ident) {
-                        return Err(name.error(format!("`{ident}` is listed twice in `wrt`")));
-                    }
-                    names.push(ident.clone());
-                    Ok(())
-                }
-                None => Err(name.error("`wrt` takes parameter names: `wrt(w, b)`")),
-            })?;
-            wrt = Some(names);
-            Ok(())
-        } else if meta.path.is_ident("crate") {
-            krate = Some(meta.value()?.parse()?);
-            Ok(())
-        } else {
-            Err(meta.error("unknown option of #[differentiable]: expected `wrt(a, b, ..)` or `crate = path`"))
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            wrt: None,
+            krate: syn::parse_quote!(::relax),
+            max_iter: None,
+            hvp: false,
+            relaxed: false,
+            vjp: None,
+            jvp: None,
+            real: None,
         }
+    }
+}
+
+const KNOWN: &str =
+    "`wrt(a, b, ..)`, `crate = path`, `max_iter = N`, `hvp`, `relaxed`, `vjp = path`, `jvp = path` or `real = T`";
+
+pub fn parse(args: TokenStream) -> syn::Result<Options> {
+    let mut o = Options::default();
+    let mut seen: Vec<String> = Vec::new();
+    let parser = syn::meta::parser(|meta| {
+        let name = meta.path.get_ident().map(ToString::to_string).unwrap_or_default();
+        if !name.is_empty() && seen.contains(&name) {
+            let hint = if name == "wrt" { "list every parameter in one `wrt(..)`" } else { "give each option once" };
+            return Err(meta.error(format!("`{name}` is given twice: {hint}")));
+        }
+        seen.push(name.clone());
+        match name.as_str() {
+            "wrt" => {
+                let mut names = Vec::new();
+                meta.parse_nested_meta(|param| match param.path.get_ident() {
+                    Some(ident) => {
+                        if names.iter().any(|n: &Ident| n == ident) {
+                            return Err(param.error(format!("`{ident}` is listed twice in `wrt`")));
+                        }
+                        names.push(ident.clone());
+                        Ok(())
+                    }
+                    None => Err(param.error("`wrt` takes parameter names: `wrt(w, b)`")),
+                })?;
+                o.wrt = Some(names);
+            }
+            "crate" => o.krate = meta.value()?.parse()?,
+            "max_iter" => {
+                let value: syn::Expr = meta.value()?.parse()?;
+                match &value {
+                    syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(_), .. }) | syn::Expr::Path(_) => {}
+                    other => {
+                        return Err(syn::Error::new_spanned(
+                            other,
+                            "`max_iter` takes an integer literal or a const: `max_iter = 64`",
+                        ));
+                    }
+                }
+                o.max_iter = Some(quote::ToTokens::into_token_stream(value));
+            }
+            "hvp" => o.hvp = true,
+            "relaxed" => o.relaxed = true,
+            "vjp" => o.vjp = Some(meta.value()?.parse()?),
+            "jvp" => o.jvp = Some(meta.value()?.parse()?),
+            "real" => o.real = Some(meta.value()?.parse()?),
+            _ => {
+                let shown = quote::ToTokens::to_token_stream(&meta.path).to_string().replace(' ', "");
+                return Err(
+                    meta.error(format!("unknown option `{shown}` of #[differentiable]: the options are {KNOWN}"))
+                );
+            }
+        }
+        Ok(())
     });
     parser.parse2(args)?;
-    Ok(Options { wrt, krate: krate.unwrap_or_else(|| syn::parse_quote!(::relax)) })
+    Ok(o)
 }

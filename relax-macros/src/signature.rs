@@ -6,6 +6,8 @@ use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::{FnArg, GenericParam, Ident, Pat, Type, TypeParamBound, WherePredicate};
 
+use crate::options::Options;
+
 /// One parameter of the function.
 pub struct Param {
     pub ident: Ident,
@@ -27,6 +29,9 @@ pub enum ByRef {
 
 /// The analysed signature.
 pub struct Signature {
+    pub name: Ident,
+    /// `self`, `&self` or `&mut self`: data.
+    pub receiver: Option<syn::Receiver>,
     pub params: Vec<Param>,
     /// Indices into `params`, in gradient order.
     pub wrt: Vec<usize>,
@@ -102,15 +107,18 @@ fn is_float_like(ty: &Type, reals: &[Ident]) -> bool {
     }
 }
 
-pub fn analyse(sig: &syn::Signature, wrt: Option<&[Ident]>, errors: &mut Vec<syn::Error>) -> Option<Signature> {
-    let reals = real_type_params(&sig.generics);
+pub fn analyse(sig: &syn::Signature, options: &Options, errors: &mut Vec<syn::Error>) -> Option<Signature> {
+    let wrt = options.wrt.as_deref();
+    let mut reals = real_type_params(&sig.generics);
+    reals.extend(options.real.iter().cloned());
     let mut params = Vec::new();
+    let mut receiver = None;
     for input in &sig.inputs {
         let pt = match input {
             FnArg::Typed(pt) => pt,
             FnArg::Receiver(r) => {
-                errors.push(syn::Error::new(r.span(), "#[differentiable] takes free functions: `self` parameters are not supported; pass the fields you differentiate as parameters"));
-                return None;
+                receiver = Some(r.clone());
+                continue;
             }
         };
         let (ident, mutable) = match &*pt.pat {
@@ -166,6 +174,10 @@ pub fn analyse(sig: &syn::Signature, wrt: Option<&[Ident]>, errors: &mut Vec<syn
             for n in names {
                 match params.iter().position(|p| p.ident == *n) {
                     Some(i) => idx.push(i),
+                    None if n == "self" => errors.push(syn::Error::new(
+                        n.span(),
+                        "the receiver is data, never differentiated: pass what you differentiate as a parameter",
+                    )),
                     None => {
                         errors.push(syn::Error::new(n.span(), format!("`{n}` is not a parameter of `{}`", sig.ident)))
                     }
@@ -199,5 +211,13 @@ pub fn analyse(sig: &syn::Signature, wrt: Option<&[Ident]>, errors: &mut Vec<syn
         ));
     }
     let scalar_output = is_float_type(&output, &reals);
-    Some(Signature { params, wrt: wrt_indices, real_params: reals, output, scalar_output })
+    Some(Signature {
+        name: sig.ident.clone(),
+        receiver,
+        params,
+        wrt: wrt_indices,
+        real_params: reals,
+        output,
+        scalar_output,
+    })
 }

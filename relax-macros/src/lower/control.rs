@@ -50,7 +50,12 @@ impl Lowerer<'_> {
             }
         }
         let id = self.id();
-        out.stmts.push(Stmt::If(Box::new(If { id, cond, then, otherwise, result })));
+        out.stmts.push(Stmt::Branch(Box::new(Branch {
+            id,
+            head: BranchHead::If(cond),
+            arms: vec![then, otherwise],
+            result,
+        })));
         match result {
             Some(t) if results_active => Value::Active(t),
             Some(t) => Value::PassiveTemp(t),
@@ -58,9 +63,82 @@ impl Lowerer<'_> {
         }
     }
 
-    pub(super) fn lower_for(&mut self, f: &syn::ExprForLoop, out: &mut Block) {
+    /// `match` on a passive scrutinee: one arm block per arm, the patterns and guards as written.
+    pub(super) fn lower_match(&mut self, m: &syn::ExprMatch, want_result: bool, out: &mut Block) -> Value {
         let since = self.write_log.len();
-        let whole = Expr::ForLoop(f.clone());
+        let whole = Expr::Match(m.clone());
+        if self.mentions_active(&m.expr) {
+            self.error(
+                m.expr.span(),
+                "`match` on a differentiated value is not supported: match on data (an integer, an enum, a `bool`), or compare with `if`",
+            );
+            return Value::Passive(Box::new(whole));
+        }
+        let mut arms = Vec::new();
+        let mut patterns = Vec::new();
+        for arm in &m.arms {
+            self.push_scope(false);
+            let mut block = Block::default();
+            for id in pattern_idents(&arm.pat) {
+                let b = self.declare(&id, false, false, false, None, false);
+                block.stmts.push(Stmt::Verbatim {
+                    tokens: TokenStream::new(),
+                    binds: vec![(b, id)],
+                    assigns: Vec::new(),
+                    impure: false,
+                });
+            }
+            if let Pat::Guard(g) = &arm.pat {
+                let _ = self.mentions_active(&g.guard);
+            }
+            let stmts = match &*arm.body {
+                Expr::Block(b) if b.label.is_none() => b.block.stmts.clone(),
+                other => vec![syn::Stmt::Expr(other.clone(), None)],
+            };
+            self.lower_stmts(&stmts, &mut block, want_result);
+            self.pop_scope();
+            patterns.push(arm.pat.to_token_stream());
+            arms.push(block);
+        }
+        let results_active = arms.iter().any(|b| b.result.is_some_and(|t| self.temps[t]));
+        if arms.iter().all(Block::is_passive) && !results_active {
+            if want_result {
+                return Value::Passive(Box::new(whole));
+            }
+            let v = self.verbatim(whole.to_token_stream(), Vec::new(), since);
+            out.stmts.push(v);
+            return Value::Passive(Box::new(whole));
+        }
+        let result = want_result.then(|| self.temp(results_active));
+        if result.is_some() && arms.iter().any(|b| b.result.is_none()) {
+            self.error(m.span(), "every arm of a `match` whose value is used must end in a value");
+        }
+        let id = self.id();
+        let scrutinee = m.expr.to_token_stream();
+        out.stmts.push(Stmt::Branch(Box::new(Branch {
+            id,
+            head: BranchHead::Match { scrutinee, patterns },
+            arms,
+            result,
+        })));
+        match result {
+            Some(t) if results_active => Value::Active(t),
+            Some(t) => Value::PassiveTemp(t),
+            None => Value::Passive(Box::new(whole)),
+        }
+    }
+
+    /// A statement-level `for`, `while` or `loop` (after `normalize`: exits are flags, marked on
+    /// the loop by the `relax_exit` attribute).
+    pub(super) fn lower_loop(&mut self, e: &Expr, out: &mut Block) {
+        let since = self.write_log.len();
+        let (attrs, body_stmts, label) = match e {
+            Expr::ForLoop(f) => (&f.attrs, &f.body.stmts, &f.label),
+            Expr::While(w) => (&w.attrs, &w.body.stmts, &w.label),
+            Expr::Loop(l) => (&l.attrs, &l.body.stmts, &l.label),
+            _ => unreachable!("lower_loop takes loops"),
+        };
+        let exit = self.exit_flags(attrs);
         let mut prelude = Block::default();
         let depth = self.scopes.len();
         self.push_scope(true);
@@ -73,9 +151,173 @@ impl Lowerer<'_> {
             impure_lets: Vec::new(),
             unfusable: false,
         });
-        let index = self.temp(false);
         let mut body = Block::default();
-        let (lo, hi, bound) = match strip(&f.expr) {
+        let (head, bound) = match e {
+            Expr::ForLoop(f) => {
+                let (index, lo, hi, bound) = self.for_head(f, &mut prelude, &mut body);
+                (LoopHead::Range { index, lo, hi }, bound)
+            }
+            Expr::While(w) => {
+                if matches!(strip(&w.cond), Expr::Let(_)) {
+                    self.error(w.cond.span(), "`while let` is not supported around differentiated values: write `loop` with a `match` and `break`");
+                }
+                (LoopHead::While { cond: w.cond.to_token_stream() }, None)
+            }
+            _ => (LoopHead::Infinite, None),
+        };
+        self.lower_stmts(body_stmts, &mut body, false);
+        self.pop_scope();
+        let ctx = self.loops.pop().expect("pushed above");
+        // The condition and the exit flags are evaluated by the forward sweep only, so they are
+        // reads of the loops around this one, not of this one's iterations.
+        if let Expr::While(w) = e {
+            let _ = self.mentions_active(&w.cond);
+        }
+        if let Some(flags) = &exit {
+            let _ = self.mentions_active(flags);
+        }
+        // Propagate this loop's outer accesses to the loops around it.
+        for id in &ctx.reads {
+            self.note(*id, Use::Read);
+        }
+        for id in &ctx.writes {
+            self.note(*id, if ctx.overwrites.contains(id) { Use::Overwrite } else { Use::Accumulate });
+        }
+        if body.is_passive() {
+            let v = self.verbatim(passive_loop(e, exit.as_ref()), Vec::new(), since);
+            out.stmts.push(v);
+            return;
+        }
+        self.check_exits_are_statements(body_stmts);
+        for span in &ctx.impure_lets {
+            self.error(*span, "a `let` with side effects (it uses `&mut` data, such as an RNG) cannot run again in this loop's adjoint: draw its values before the loop, or use relax's sampling rules");
+        }
+        if let Some(label) = label {
+            self.error(label.span(), "labelled loops are not supported on active values");
+        }
+        let named = |ids: &mut dyn Iterator<Item = &BindingId>,
+                     all: &BTreeMap<BindingId, Binding>|
+         -> Vec<(BindingId, Ident)> { ids.map(|id| (*id, all[id].name.clone())).collect() };
+        let fused = self.fusion(&ctx);
+        let taped = if fused.is_some() {
+            Vec::new()
+        } else {
+            named(&mut ctx.writes.intersection(&ctx.reads), &self.all_bindings)
+        };
+        let snapshots = named(
+            &mut ctx.reads.iter().filter(|id| {
+                let b = &self.all_bindings[id];
+                fused.is_none()
+                    && !ctx.writes.contains(id)
+                    && (b.mutable || b.branch_local || self.redeclared.contains(&b.name.to_string()))
+            }),
+            &self.all_bindings,
+        );
+        let impure = if fused.is_some() { Vec::new() } else { ctx.impure.clone() };
+        let needs_storage = !taped.is_empty() || !impure.is_empty();
+        let bound = match (bound, &self.max_iter) {
+            (Some(len), _) => Some(Bound { len, overflow: None }),
+            (None, Some(n)) if needs_storage => Some(Bound {
+                len: n.clone(),
+                overflow: Some(format!(
+                    "relax: a loop of `{}` ran more than max_iter = {} iterations, which its gradient's storage holds: raise `#[differentiable(max_iter = …)]`",
+                    self.fn_name,
+                    pretty(n)
+                )),
+            }),
+            _ => None,
+        };
+        if needs_storage && bound.is_none() {
+            let what: Vec<String> = taped
+                .iter()
+                .map(|(_, n)| {
+                    let n = n.to_string();
+                    if n.starts_with("__relax_") { "an early exit".to_string() } else { format!("`{n}`") }
+                })
+                .chain((!ctx.impure.is_empty()).then(|| "the values it samples".to_string()))
+                .collect();
+            let span = match e {
+                Expr::ForLoop(f) => f.expr.span(),
+                Expr::While(w) => w.cond.span(),
+                Expr::Loop(l) => l.loop_token.span,
+                _ => e.span(),
+            };
+            self.error(
+                span,
+                format!(
+                    "the adjoint of this loop needs per-iteration storage (for {}), and its trip count is not a compile-time constant: add `max_iter = N` to `#[differentiable(..)]` (the most iterations it may run), iterate over `0..N` (N a literal, a const or a const generic), over `0..xs.len()` or `xs` for an array `xs`, or make the body an accumulation (`acc += …`)",
+                    what.join(", ")
+                ),
+            );
+        }
+        if !ctx.impure.is_empty() && !self.loops.is_empty() {
+            self.error(e.span(), "sampling (or a call with `&mut` data) inside nested loops is not supported: draw the noise in the outer loop or before the loops");
+        }
+        out.stmts.extend(prelude.stmts);
+        let id = self.id();
+        let exit = exit.map(|flags| flags.to_token_stream());
+        out.stmts.push(Stmt::Loop(Box::new(Loop { id, head, bound, exit, body, taped, snapshots, impure, fused })));
+    }
+
+    /// The exit flags `normalize` marked on a loop.
+    fn exit_flags(&mut self, attrs: &[syn::Attribute]) -> Option<Expr> {
+        let attr = attrs.iter().find(|a| a.path().is_ident(crate::normalize::EXIT_ATTR))?;
+        attr.parse_args::<Expr>().ok()
+    }
+
+    /// After `normalize`, a `break` or `continue` left in a loop body is inside an expression
+    /// (`let v = match o { Some(v) => v, None => break };`): the adjoint could not follow it.
+    fn check_exits_are_statements(&mut self, stmts: &[syn::Stmt]) {
+        struct Exits(Vec<proc_macro2::Span>, usize);
+        impl<'a> Visit<'a> for Exits {
+            fn visit_expr_break(&mut self, b: &'a syn::ExprBreak) {
+                if self.1 == 0 || b.label.is_some() {
+                    self.0.push(b.span());
+                }
+            }
+            fn visit_expr_continue(&mut self, c: &'a syn::ExprContinue) {
+                if self.1 == 0 || c.label.is_some() {
+                    self.0.push(c.span());
+                }
+            }
+            fn visit_expr_for_loop(&mut self, f: &'a syn::ExprForLoop) {
+                self.1 += 1;
+                syn::visit::visit_expr_for_loop(self, f);
+                self.1 -= 1;
+            }
+            fn visit_expr_while(&mut self, w: &'a syn::ExprWhile) {
+                self.1 += 1;
+                syn::visit::visit_expr_while(self, w);
+                self.1 -= 1;
+            }
+            fn visit_expr_loop(&mut self, l: &'a syn::ExprLoop) {
+                self.1 += 1;
+                syn::visit::visit_expr_loop(self, l);
+                self.1 -= 1;
+            }
+            fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+            fn visit_item(&mut self, _: &'a syn::Item) {}
+        }
+        let mut exits = Exits(Vec::new(), 0);
+        for s in stmts {
+            exits.visit_stmt(s);
+        }
+        for span in exits.0 {
+            self.error(span, "`break` and `continue` inside an expression are not supported in a loop that computes differentiated values: write them as statements (`if cond { break; }`)");
+        }
+    }
+
+    /// `for pat in lo..hi` or `for v in xs`: the index temporary, the bounds, and the compile-time
+    /// bound; binds the loop variable at the start of `body`.
+    fn for_head(
+        &mut self,
+        f: &syn::ExprForLoop,
+        prelude: &mut Block,
+        body: &mut Block,
+    ) -> (Temp, Temp, Temp, Option<TokenStream>) {
+        let index = self.temp(false);
+        let index_name = temp_ident(index);
+        match strip(&f.expr) {
             Expr::Range(r)
                 if matches!(r.limits, syn::RangeLimits::HalfOpen(_)) && r.start.is_some() && r.end.is_some() =>
             {
@@ -84,15 +326,14 @@ impl Lowerer<'_> {
                     self.error(r.span(), "loop bounds must not depend on differentiated values");
                 }
                 let bound = self.const_bound(end);
-                let lo = self.passive_temp(start.to_token_stream(), &mut prelude);
-                let hi = self.passive_temp(end.to_token_stream(), &mut prelude);
-                let index_name = temp_ident(index);
-                self.bind_loop_pattern(&f.pat, quote!(#index_name), &mut body);
-                (lo, hi, bound)
+                let lo = self.passive_temp(start.to_token_stream(), prelude);
+                let hi = self.passive_temp(end.to_token_stream(), prelude);
+                self.bind_loop_pattern(&f.pat, quote!(#index_name), body);
+                (index, lo, hi, bound)
             }
             Expr::Range(r) => {
                 self.error(r.span(), "loops over ranges take the form `lo..hi`");
-                (0, 0, None)
+                (index, 0, 0, None)
             }
             source => {
                 let binding = match strip(source) {
@@ -101,14 +342,13 @@ impl Lowerer<'_> {
                 };
                 let bound = binding.as_ref().and_then(|b| b.array_len.clone());
                 let krate = self.krate;
-                let index_name = temp_ident(index);
-                let lo = self.passive_temp(quote!(0usize), &mut prelude);
+                let lo = self.passive_temp(quote!(0usize), prelude);
                 match (&*f.pat, binding.filter(|b| b.active)) {
                     // Over an active binding: each item is read from it, like `xs[i]`.
                     (Pat::Ident(pi), Some(b)) => {
                         let _ = self.mentions_active(source);
                         let name = &b.name;
-                        let hi = self.passive_temp(quote!(#krate::ForItem::for_len(&#name)), &mut prelude);
+                        let hi = self.passive_temp(quote!(#krate::ForItem::for_len(&#name)), prelude);
                         let item = self.temp(true);
                         if b.mutable {
                             // `for v in a` iterates over a copy of `a`, which the body may change.
@@ -132,11 +372,11 @@ impl Lowerer<'_> {
                         let v = self.declare(&pi.ident, pi.mutability.is_some(), true, false, None, false);
                         let (name, mutable) = (pi.ident.clone(), pi.mutability.is_some());
                         body.stmts.push(Stmt::Let { binding: v, name, mutable, active: true, ty: None, value: item });
-                        (lo, hi, bound)
+                        (index, lo, hi, bound)
                     }
                     (_, Some(_)) => {
                         self.error(f.pat.span(), "bind the items of an active array to a name: `for v in xs`");
-                        (lo, lo, bound)
+                        (index, lo, lo, bound)
                     }
                     (pat, None) => {
                         if self.mentions_active(source) {
@@ -145,82 +385,15 @@ impl Lowerer<'_> {
                                 "loop over an array variable (`for v in xs`) or an index range (`for i in 0..N`)",
                             );
                         }
-                        let src = self.passive_temp(source.to_token_stream(), &mut prelude);
+                        let src = self.passive_temp(source.to_token_stream(), prelude);
                         let src_name = temp_ident(src);
-                        let hi = self.passive_temp(quote!(#krate::ForItem::for_len(&#src_name)), &mut prelude);
-                        self.bind_loop_pattern(
-                            pat,
-                            quote!(#krate::ForItem::for_item(&#src_name, #index_name)),
-                            &mut body,
-                        );
-                        (lo, hi, bound)
+                        let hi = self.passive_temp(quote!(#krate::ForItem::for_len(&#src_name)), prelude);
+                        self.bind_loop_pattern(pat, quote!(#krate::ForItem::for_item(&#src_name, #index_name)), body);
+                        (index, lo, hi, bound)
                     }
                 }
             }
-        };
-        self.lower_stmts(&f.body.stmts, &mut body, false);
-        self.pop_scope();
-        let ctx = self.loops.pop().expect("pushed above");
-        // Propagate this loop's outer accesses to the loops around it.
-        for id in &ctx.reads {
-            self.note(*id, Use::Read);
         }
-        for id in &ctx.writes {
-            self.note(*id, if ctx.overwrites.contains(id) { Use::Overwrite } else { Use::Accumulate });
-        }
-        if body.is_passive() {
-            let v = self.verbatim(whole.to_token_stream(), Vec::new(), since);
-            out.stmts.push(v);
-            return;
-        }
-        for span in &ctx.impure_lets {
-            self.error(*span, "a `let` with side effects (it uses `&mut` data, such as an RNG) cannot run again in this loop's adjoint: draw its values before the loop, or use relax's sampling rules");
-        }
-        if let Some(label) = &f.label {
-            self.error(label.span(), "labelled loops are not supported on active values");
-        }
-        let named = |ids: &mut dyn Iterator<Item = &BindingId>,
-                     all: &BTreeMap<BindingId, Binding>|
-         -> Vec<(BindingId, Ident)> { ids.map(|id| (*id, all[id].name.clone())).collect() };
-        let fused = self.fusion(&ctx);
-        let taped = if fused.is_some() {
-            Vec::new()
-        } else {
-            named(&mut ctx.writes.intersection(&ctx.reads), &self.all_bindings)
-        };
-        let snapshots = named(
-            &mut ctx.reads.iter().filter(|id| {
-                let b = &self.all_bindings[id];
-                fused.is_none()
-                    && !ctx.writes.contains(id)
-                    && (b.mutable || b.branch_local || self.redeclared.contains(&b.name.to_string()))
-            }),
-            &self.all_bindings,
-        );
-        let impure = if fused.is_some() { Vec::new() } else { ctx.impure.clone() };
-        if (!taped.is_empty() || !impure.is_empty()) && bound.is_none() {
-            let what: Vec<String> = taped
-                .iter()
-                .map(|(_, n)| {
-                    let n = n.to_string();
-                    if n.starts_with("__relax_") { "an early `return`".to_string() } else { format!("`{n}`") }
-                })
-                .chain((!ctx.impure.is_empty()).then(|| "the values it samples".to_string()))
-                .collect();
-            self.error(
-                f.expr.span(),
-                format!(
-                    "the adjoint of this loop needs per-iteration storage (for {}), and its bound is not a compile-time constant: iterate over `0..N` (N a literal, a const or a const generic), over `0..xs.len()` or `xs` for an array `xs`, or make the body an accumulation (`acc += …`)",
-                    what.join(", ")
-                ),
-            );
-        }
-        if !ctx.impure.is_empty() && !self.loops.is_empty() {
-            self.error(f.span(), "sampling (or a call with `&mut` data) inside nested loops is not supported: draw the noise in the outer loop or before the loops");
-        }
-        out.stmts.extend(prelude.stmts);
-        let id = self.id();
-        out.stmts.push(Stmt::For(Box::new(For { id, index, lo, hi, bound, body, taped, snapshots, impure, fused })));
     }
 
     /// A loop that can run its adjoint inside the forward sweep: not nested in another loop, and
@@ -280,4 +453,20 @@ impl Lowerer<'_> {
             _ => None,
         }
     }
+}
+
+/// A loop whose body is passive, as tokens: as written, with its exit flags checked at the end
+/// of every iteration.
+fn passive_loop(e: &Expr, exit: Option<&Expr>) -> TokenStream {
+    let mut e = e.clone();
+    let check: Option<syn::Stmt> = exit.map(|flags| syn::parse_quote!(if #flags { break; }));
+    let (attrs, body) = match &mut e {
+        Expr::ForLoop(f) => (&mut f.attrs, &mut f.body),
+        Expr::While(w) => (&mut w.attrs, &mut w.body),
+        Expr::Loop(l) => (&mut l.attrs, &mut l.body),
+        _ => return e.to_token_stream(),
+    };
+    attrs.retain(|a| !a.path().is_ident(crate::normalize::EXIT_ATTR));
+    body.stmts.extend(check);
+    e.to_token_stream()
 }

@@ -73,6 +73,7 @@ impl Lowerer<'_> {
             Expr::MethodCall(m) => self.lower_method(e, m, out),
             Expr::Call(c) => self.lower_call(e, c, out),
             Expr::If(i) => self.lower_if(i, true, out),
+            Expr::Match(m) => self.lower_match(m, true, out),
             Expr::Block(b) if b.block.stmts.len() == 1 => match &b.block.stmts[0] {
                 syn::Stmt::Expr(inner, None) => self.lower_expr(inner, out),
                 _ => self.unsupported(e),
@@ -87,14 +88,13 @@ impl Lowerer<'_> {
 
     pub(super) fn unsupported(&mut self, e: &Expr) -> Value {
         let what = match e {
-            Expr::Match(_) => "`match` on active values is not supported: use `if`/`else`",
             Expr::Closure(_) => "closures over active values are not supported: write the loop as `for i in 0..N`",
             Expr::Macro(_) => "macros cannot take active values: compute the value with plain expressions",
             Expr::Reference(_) => {
                 "references to active values are only taken as arguments of differentiable functions (`f(&x)`)"
             }
-            Expr::Loop(_) | Expr::While(_) => {
-                "`while` and `loop` are not supported: write `for i in 0..N` or `for v in xs`"
+            Expr::Loop(_) | Expr::While(_) | Expr::ForLoop(_) => {
+                "a loop as an expression is not supported on active values: write it as a statement that assigns to a `let mut` binding"
             }
             Expr::Block(_) => "blocks as active expressions are not supported: use `let` statements",
             _ => {

@@ -14,6 +14,7 @@ use syn::visit::Visit;
 use syn::{BinOp, Expr, Ident, Pat, UnOp};
 
 use crate::ir::*;
+use crate::options::Options;
 use crate::rules::{self, Arg, Form};
 use crate::signature::Signature;
 
@@ -98,6 +99,10 @@ struct Lowerer<'a> {
     /// marks a loop body, past which an outer residual cannot be reused (the loop repeats).
     residuals: Vec<(bool, Vec<(String, Temp)>)>,
     errors: Vec<syn::Error>,
+    /// The function's name, for messages of generated code.
+    fn_name: String,
+    /// `max_iter = N`: the storage of loops without a compile-time bound.
+    max_iter: Option<TokenStream>,
 }
 
 /// Lowers `block`, the body of the function with signature `sig`.
@@ -105,9 +110,10 @@ pub fn lower(
     block: &syn::Block,
     sig: &Signature,
     generics: &syn::Generics,
-    krate: &syn::Path,
+    options: &Options,
 ) -> Result<Body, Vec<syn::Error>> {
-    let stmts = crate::normalize::returns(&block.stmts, &sig.output, krate);
+    let krate = &options.krate;
+    let stmts = crate::normalize::exits(&block.stmts, &sig.output, krate);
     let const_params: HashSet<String> = generics
         .params
         .iter()
@@ -138,7 +144,17 @@ pub fn lower(
             value_keys: HashMap::new(),
             residuals: vec![(false, Vec::new())],
             errors: Vec::new(),
+            fn_name: sig.name.to_string(),
+            max_iter: options.max_iter.clone(),
         };
+        if let Some(r) = &sig.receiver {
+            let this = Ident::new("self", r.self_token.span);
+            let (by_ref, mut_ref) = match &r.kind {
+                syn::ReceiverKind::Reference(_, _, m) => (true, m.is_some()),
+                _ => (false, false),
+            };
+            l.declare(&this, r.mutability.is_some(), false, by_ref, None, mut_ref);
+        }
         let params: Vec<BindingId> = sig
             .params
             .iter()
@@ -207,6 +223,13 @@ impl Mentions {
 }
 
 impl<'a> Visit<'a> for Mentions {
+    /// The length of an array or slice is data, whatever its items are.
+    fn visit_expr_method_call(&mut self, m: &'a syn::ExprMethodCall) {
+        if m.method == "len" && m.args.is_empty() && matches!(strip(&m.receiver), Expr::Path(_)) {
+            return;
+        }
+        syn::visit::visit_expr_method_call(self, m);
+    }
     fn visit_expr_path(&mut self, p: &'a syn::ExprPath) {
         if p.qself.is_none()
             && let Some(id) = p.path.get_ident()

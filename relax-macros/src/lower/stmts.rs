@@ -157,11 +157,10 @@ impl Lowerer<'_> {
             Expr::If(i) => {
                 let _ = self.lower_if(i, false, out);
             }
-            Expr::ForLoop(f) => self.lower_for(f, out),
-            Expr::While(_) | Expr::Loop(_) if self.mentions_active(e) => self.error(
-                e.span(),
-                "`while` and `loop` are not supported on active values: write `for i in 0..N` (N a constant, a const generic or `xs.len()`) or `for v in xs`",
-            ),
+            Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => self.lower_loop(e, out),
+            Expr::Match(m) => {
+                let _ = self.lower_match(m, false, out);
+            }
             Expr::Macro(_) => {
                 let v = self.verbatim(stmt.to_token_stream(), Vec::new(), since);
                 out.stmts.push(v);
@@ -172,7 +171,10 @@ impl Lowerer<'_> {
                     let _ = self.scan(&mentions);
                     let v = self.lower_expr(e, out);
                     if self.is_active(&v) {
-                        self.error(e.span(), "this statement computes an active value and drops it: bind it with `let` or assign it");
+                        self.error(
+                            e.span(),
+                            "this statement computes an active value and drops it: bind it with `let` or assign it",
+                        );
                     }
                     return;
                 }

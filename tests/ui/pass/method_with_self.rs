@@ -11,4 +11,6 @@ impl Model {
     }
 }
 
-fn main() {}
+fn main() {
+    let _ = Model { scale: 2.0 }.f_grad(1.0);
+}

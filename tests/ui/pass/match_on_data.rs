@@ -8,4 +8,6 @@ fn f(x: f64, k: usize) -> f64 {
     }
 }
 
-fn main() {}
+fn main() {
+    let _ = f_grad(1.0, 2);
+}
