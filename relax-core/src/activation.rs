@@ -1,4 +1,7 @@
 //! Scalar activations: ReLU and its smooth relaxation softplus, whose derivative is the sigmoid.
+//!
+//! Each has its pullback `NAME_vjp` and its pushforward `NAME_jvp`; for these functions of one
+//! scalar both are the same product, `derivative·(dout or dx)`.
 
 use crate::Real;
 
@@ -23,6 +26,17 @@ pub fn relu<T: Real>(x: T) -> T {
 #[inline]
 pub fn relu_vjp<T: Real>(x: T, dout: T) -> (T, T) {
     if x > T::zero() { (x, dout) } else { (T::zero(), T::zero()) }
+}
+
+/// Pushforward of [`relu`]: `(relu(x), dx · [x > 0])`, with `relu'(0) = 0`.
+///
+/// ```
+/// assert_eq!(relax_core::relu_jvp(2.0_f64, 0.5), (2.0, 0.5));
+/// assert_eq!(relax_core::relu_jvp(0.0_f64, 1.0), (0.0, 0.0));
+/// ```
+#[inline]
+pub fn relu_jvp<T: Real>(x: T, dx: T) -> (T, T) {
+    relu_vjp(x, dx)
 }
 
 /// Softplus: `ln(1 + eˣ)`, a relaxation of ReLU that is differentiable everywhere.
@@ -50,6 +64,16 @@ pub fn softplus_vjp<T: Real>(x: T, dout: T) -> (T, T) {
     (softplus(x), dout * sigmoid(x))
 }
 
+/// Pushforward of [`softplus`]: `(softplus(x), dx · sigmoid(x))`.
+///
+/// ```
+/// assert_eq!(relax_core::softplus_jvp(0.0_f64, 2.0).1, 1.0);
+/// ```
+#[inline]
+pub fn softplus_jvp<T: Real>(x: T, dx: T) -> (T, T) {
+    softplus_vjp(x, dx)
+}
+
 /// Sigmoid: `1 / (1 + e^-x)`.
 ///
 /// Evaluated through `e^-|x|` on both sides, so it never overflows. Derivative: `s(1 − s)`,
@@ -74,4 +98,14 @@ pub fn sigmoid<T: Real>(x: T) -> T {
 pub fn sigmoid_vjp<T: Real>(x: T, dout: T) -> (T, T) {
     let s = sigmoid(x);
     (s, dout * s * sigmoid(-x))
+}
+
+/// Pushforward of [`sigmoid`]: `(s, dx · s(1 − s))`.
+///
+/// ```
+/// assert_eq!(relax_core::sigmoid_jvp(0.0_f64, 2.0), (0.5, 0.5));
+/// ```
+#[inline]
+pub fn sigmoid_jvp<T: Real>(x: T, dx: T) -> (T, T) {
+    sigmoid_vjp(x, dx)
 }

@@ -1,5 +1,6 @@
 //! The rules of [relax](https://docs.rs/relax): differentiable relaxations and reparameterisations,
-//! each an ordinary function (its value) with its pullback `NAME_vjp` beside it.
+//! each an ordinary function (its value) with its pullback `NAME_vjp` and its pushforward
+//! `NAME_jvp` beside it.
 //!
 //! `#![no_std]` and allocation-free. Every rule is generic over [`Real`] (`f32`, `f64`), takes and
 //! returns arrays by value, and is reachable at the crate root (`relax_core::softplus`).
@@ -15,9 +16,22 @@
 //! assert_eq!((value, dx, ddelta), (2.5, 1.0, 2.0));
 //! ```
 //!
+//! A pushforward `r_jvp(args…, tangent) -> (value, dvalue)` takes, in place of `dout`, one tangent
+//! per float argument with the layout of the pullback's cotangents, and returns the value (the
+//! same bits as `r(args…)`) and the output's tangent `J·tangent`:
+//!
+//! ```
+//! use relax_core::{huber_jvp, softmax_jvp};
+//! let (value, d) = huber_jvp(3.0_f64, 1.0, (1.0, 2.0));
+//! assert_eq!((value, d), (2.5, 1.0 + 2.0 * 2.0));
+//! let (y, dy) = softmax_jvp([0.0_f64, 0.0], 1.0, ([1.0, 0.0], 0.0));
+//! assert_eq!((y, dy), ([0.5, 0.5], [0.25, -0.25]));
+//! ```
+//!
 //! Families of rules live in one module each: [`activation`], [`loss`], [`softmax`](mod@softmax),
-//! [`straight_through`](mod@straight_through), [`sampling`], [`score`]. [`ops`] holds the pullbacks of arithmetic and of
-//! the float methods, and [`tangent`] the traits the `#[differentiable]` attribute builds on.
+//! [`straight_through`](mod@straight_through), [`sampling`], [`score`]. [`ops`] holds the pullbacks
+//! and pushforwards of arithmetic and of the float methods, and [`tangent`] the traits the
+//! `#[differentiable]` attribute builds on.
 #![no_std]
 #![warn(missing_docs)]
 

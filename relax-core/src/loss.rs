@@ -44,6 +44,19 @@ pub fn huber_vjp<T: Real>(x: T, delta: T, dout: T) -> (T, (T, T)) {
     }
 }
 
+/// Pushforward of [`huber`]: `(value, d/dx·dx + d/ddelta·ddelta)`, that is `x·dx` inside and
+/// `delta·sign(x)·dx + (|x| − delta)·ddelta` outside (also at `|x| = delta`).
+///
+/// ```
+/// assert_eq!(relax_core::huber_jvp(0.5_f64, 1.0, (2.0, 1.0)), (0.125, 1.0));
+/// assert_eq!(relax_core::huber_jvp(-3.0_f64, 2.0, (1.0, 1.0)), (4.0, -1.0));
+/// ```
+#[inline]
+pub fn huber_jvp<T: Real>(x: T, delta: T, (dx, ddelta): (T, T)) -> (T, T) {
+    let a = x.abs();
+    if a < delta { (huber(x, delta), dx * x) } else { (huber(x, delta), dx * delta * sign(x) + ddelta * (a - delta)) }
+}
+
 /// Smooth L1 loss: `0.5x²/beta` if `|x| < beta`, else `|x| − 0.5·beta`; exactly `|x|` for
 /// `beta = 0`.
 ///
@@ -74,5 +87,23 @@ pub fn smooth_l1_vjp<T: Real>(x: T, beta: T, dout: T) -> (T, (T, T)) {
         (smooth_l1(x, beta), (dout * r, -dout * half * r * r))
     } else {
         (smooth_l1(x, beta), (dout * sign(x), -dout * half))
+    }
+}
+
+/// Pushforward of [`smooth_l1`]: `(value, d/dx·dx + d/dbeta·dbeta)`, that is
+/// `(x/beta)·dx − 0.5(x/beta)²·dbeta` inside and `sign(x)·dx − 0.5·dbeta` outside.
+///
+/// ```
+/// assert_eq!(relax_core::smooth_l1_jvp(3.0_f64, 1.0, (1.0, 1.0)), (2.5, 0.5));
+/// assert_eq!(relax_core::smooth_l1_jvp(0.5_f64, 1.0, (1.0, 0.0)), (0.125, 0.5));
+/// ```
+#[inline]
+pub fn smooth_l1_jvp<T: Real>(x: T, beta: T, (dx, dbeta): (T, T)) -> (T, T) {
+    let half = T::select(0.5, 0.5);
+    if x.abs() < beta {
+        let r = x / beta;
+        (smooth_l1(x, beta), dx * r - dbeta * half * r * r)
+    } else {
+        (smooth_l1(x, beta), dx * sign(x) - dbeta * half)
     }
 }

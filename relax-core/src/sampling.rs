@@ -6,9 +6,12 @@
 //! to the noise), and the one to use on a target that brings its own entropy. The forms that take
 //! `rng: &mut (impl rand::Rng + ?Sized)` (feature `rand`) are exactly the explicit form applied to
 //! the noise they draw.
+//!
+//! The explicit-noise forms have a pullback `NAME_vjp` and a pushforward `NAME_jvp`; the
+//! straight-through ones differentiate their soft surrogate in both directions.
 
 use crate::Real;
-use crate::softmax::{argmax, one_hot, soft_argmax_vjp, softmax, softmax_vjp};
+use crate::softmax::{argmax, one_hot, soft_argmax_jvp, soft_argmax_vjp, softmax, softmax_jvp, softmax_vjp};
 
 /// The reparameterised Gaussian sample `mu + sigma·z`, for `z` a draw of N(0, 1).
 ///
@@ -30,6 +33,16 @@ pub fn normal_reparam<T: Real>(mu: T, sigma: T, z: T) -> T {
 #[inline(always)]
 pub fn normal_reparam_vjp<T: Real>(mu: T, sigma: T, z: T, dout: T) -> (T, (T, T, T)) {
     (normal_reparam(mu, sigma, z), (dout, dout * z, dout * sigma))
+}
+
+/// Pushforward of [`normal_reparam`]: `(mu + sigma·z, dmu + dsigma·z + sigma·dz)`.
+///
+/// ```
+/// assert_eq!(relax_core::normal_reparam_jvp(1.0_f64, 2.0, 0.5, (1.0, 2.0, 0.25)), (2.0, 2.5));
+/// ```
+#[inline(always)]
+pub fn normal_reparam_jvp<T: Real>(mu: T, sigma: T, z: T, (dmu, dsigma, dz): (T, T, T)) -> (T, T) {
+    (normal_reparam(mu, sigma, z), dmu + dsigma * z + sigma * dz)
 }
 
 /// The Gumbel(0, 1) variate `−ln(−ln u)` of a uniform `u` in (0, 1).
@@ -54,6 +67,17 @@ pub fn gumbel_from_uniform<T: Real>(u: T) -> T {
 #[inline]
 pub fn gumbel_from_uniform_vjp<T: Real>(u: T, dout: T) -> (T, T) {
     (gumbel_from_uniform(u), -dout / (u * u.ln()))
+}
+
+/// Pushforward of [`gumbel_from_uniform`]: `(−ln(−ln u), −du/(u·ln u))`, the pullback's product.
+///
+/// ```
+/// let (_, d) = relax_core::gumbel_from_uniform_jvp(0.5_f64, 1.0);
+/// assert!((d - 1.0 / (0.5 * core::f64::consts::LN_2)).abs() < 1e-12);
+/// ```
+#[inline]
+pub fn gumbel_from_uniform_jvp<T: Real>(u: T, du: T) -> (T, T) {
+    gumbel_from_uniform_vjp(u, du)
 }
 
 /// `logits + g`, elementwise.
@@ -93,6 +117,23 @@ pub fn gumbel_softmax_with_vjp<T: Real, const N: usize>(
     (y, (dx, dx, dt))
 }
 
+/// Pushforward of [`gumbel_softmax_with`]: the tangent of `softmax` at `logits + g` along
+/// `(dlogits + dg, dt)`.
+///
+/// ```
+/// let (y, d) = relax_core::gumbel_softmax_with_jvp([0.0_f64, 0.0], [0.0, 0.0], 1.0, ([1.0, 0.0], [1.0, 0.0], 0.0));
+/// assert_eq!((y, d), ([0.5, 0.5], [0.5, -0.5]));
+/// ```
+#[inline]
+pub fn gumbel_softmax_with_jvp<T: Real, const N: usize>(
+    logits: [T; N],
+    g: [T; N],
+    t: T,
+    (dlogits, dg, dt): ([T; N], [T; N], T),
+) -> ([T; N], [T; N]) {
+    softmax_jvp(perturbed(logits, g), t, (perturbed(dlogits, dg), dt))
+}
+
 /// Straight-through Gumbel-softmax with explicit noise: `one_hot(argmax(logits + g))` forward,
 /// the gradient of [`gumbel_softmax_with`] backward (PyTorch's `hard=True`).
 ///
@@ -123,6 +164,23 @@ pub fn st_gumbel_softmax_with_vjp<T: Real, const N: usize>(
     (st_gumbel_softmax_with(logits, g, t), gumbel_softmax_with_vjp(logits, g, t, dout).1)
 }
 
+/// Pushforward of [`st_gumbel_softmax_with`]: the hard value and the tangent of
+/// [`gumbel_softmax_with_jvp`].
+///
+/// ```
+/// let (y, d) = relax_core::st_gumbel_softmax_with_jvp([0.0_f64, 0.0], [0.0, 0.0], 1.0, ([1.0, 0.0], [0.0; 2], 0.0));
+/// assert_eq!((y, d), ([1.0, 0.0], [0.25, -0.25]));
+/// ```
+#[inline]
+pub fn st_gumbel_softmax_with_jvp<T: Real, const N: usize>(
+    logits: [T; N],
+    g: [T; N],
+    t: T,
+    tangent: ([T; N], [T; N], T),
+) -> ([T; N], [T; N]) {
+    (st_gumbel_softmax_with(logits, g, t), gumbel_softmax_with_jvp(logits, g, t, tangent).1)
+}
+
 /// Straight-through Gumbel argmax with explicit noise: `argmax(logits + g)` as `T` forward, the
 /// gradient of `soft_argmax(logits + g, t)` backward.
 ///
@@ -151,6 +209,24 @@ pub fn st_gumbel_argmax_with_vjp<T: Real, const N: usize>(
 ) -> (T, ([T; N], [T; N], T)) {
     let (_, (dx, dt)) = soft_argmax_vjp(perturbed(logits, g), t, dout);
     (st_gumbel_argmax_with(logits, g, t), (dx, dx, dt))
+}
+
+/// Pushforward of [`st_gumbel_argmax_with`]: `(argmax as T, d)` with `d` the tangent of
+/// [`soft_argmax`](crate::soft_argmax) at `logits + g` along `(dlogits + dg, dt)`.
+///
+/// ```
+/// let (v, d) = relax_core::st_gumbel_argmax_with_jvp([0.0_f64, 0.0], [0.0, 0.0], 1.0, ([0.0, 1.0], [0.0; 2], 0.0));
+/// assert_eq!((v, d), (0.0, 0.25));
+/// ```
+#[inline]
+pub fn st_gumbel_argmax_with_jvp<T: Real, const N: usize>(
+    logits: [T; N],
+    g: [T; N],
+    t: T,
+    (dlogits, dg, dt): ([T; N], [T; N], T),
+) -> (T, T) {
+    let (_, d) = soft_argmax_jvp(perturbed(logits, g), t, (perturbed(dlogits, dg), dt));
+    (st_gumbel_argmax_with(logits, g, t), d)
 }
 
 /// A categorical sample by Gumbel-max with explicit noise: `argmax(logits + g)`. With `g` i.i.d.

@@ -28,6 +28,17 @@ pub fn reinforce_vjp<T: Real>(loss: T, log_prob: T, dout: T) -> (T, (T, T)) {
     (reinforce(loss, log_prob), (dout, dout * loss))
 }
 
+/// Pushforward of [`reinforce`]: `(loss, dloss + loss·dlog_prob)`, the tangent of the DiCE
+/// surrogate whose gradient [`reinforce_vjp`] gives.
+///
+/// ```
+/// assert_eq!(relax_core::reinforce_jvp(2.5_f64, -0.7, (1.0, 2.0)), (2.5, 6.0));
+/// ```
+#[inline(always)]
+pub fn reinforce_jvp<T: Real>(loss: T, log_prob: T, (dloss, dlog_prob): (T, T)) -> (T, T) {
+    (reinforce(loss, log_prob), dloss + loss * dlog_prob)
+}
+
 /// REINFORCE with a baseline: the value is exactly `loss`; the gradient is
 /// `∇loss + (loss − b)·∇log_prob`, which has the same mean as [`reinforce`]'s and, with a good
 /// baseline `b` (such as a running mean of the loss), a smaller variance. `b` gets no gradient.
@@ -49,4 +60,15 @@ pub fn reinforce_baseline<T: Real>(loss: T, log_prob: T, b: T) -> T {
 #[inline(always)]
 pub fn reinforce_baseline_vjp<T: Real>(loss: T, log_prob: T, b: T, dout: T) -> (T, (T, T, T)) {
     (reinforce_baseline(loss, log_prob, b), (dout, dout * (loss - b), T::zero()))
+}
+
+/// Pushforward of [`reinforce_baseline`]: `(loss, dloss + (loss − b)·dlog_prob)`; the tangent of
+/// `b` does not enter.
+///
+/// ```
+/// assert_eq!(relax_core::reinforce_baseline_jvp(2.5_f64, -0.7, 1.0, (1.0, 2.0, 9.0)), (2.5, 4.0));
+/// ```
+#[inline(always)]
+pub fn reinforce_baseline_jvp<T: Real>(loss: T, log_prob: T, b: T, (dloss, dlog_prob, _): (T, T, T)) -> (T, T) {
+    (reinforce_baseline(loss, log_prob, b), dloss + (loss - b) * dlog_prob)
 }

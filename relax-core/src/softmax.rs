@@ -5,6 +5,9 @@
 //! Every rule here shifts by the maximum and divides the shifted logits by the temperature,
 //! `(x_i − max)/t`, so it stays finite for huge logits and for temperatures down to the smallest
 //! positive normal. A temperature `t ≤ 0` violates the precondition (`debug_assert!`).
+//!
+//! Each rule has its pullback `NAME_vjp` (also split into `NAME_fwd` and `NAME_bwd` around a
+//! [`SoftmaxResidual`]) and its pushforward `NAME_jvp`, both from the same forward computation.
 
 use crate::Real;
 
@@ -49,6 +52,24 @@ fn forward<T: Real, const N: usize>(x: [T; N], t: T) -> SoftmaxResidual<T, N> {
 fn weighted_z<T: Real, const N: usize>(g: &[T; N], z: &[T; N]) -> T {
     // A select rather than a filter, so the loop vectorises.
     g.iter().zip(z).fold(T::zero(), |a, (&g, &z)| a + if g == T::zero() { T::zero() } else { g * z })
+}
+
+/// `y_i·(dx_i − z_i·dt)`, 0 where `y_i = 0` (there `z_i` may be −∞): `t·y_i` times the tangent of
+/// `z_i` along `(dx, dt)`, up to the tangent of the shift, which every rule here cancels.
+#[inline]
+fn weighted_tangent<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dx: &[T; N], dt: T) -> [T; N] {
+    core::array::from_fn(|i| if r.y[i] == T::zero() { T::zero() } else { r.y[i] * (dx[i] - r.z[i] * dt) })
+}
+
+/// The tangent of [`softmax`] along `(dx, dt)`: with `w = weighted_tangent`,
+/// `dy_i = (w_i − y_i Σ w) / t`, the same centring as [`softmax_bwd`] (so that a one-hot `y` at a
+/// tiny `t` has the tangent 0, not ∞ − ∞).
+#[inline]
+fn softmax_tangent<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dx: &[T; N], dt: T) -> [T; N] {
+    let w = weighted_tangent(r, dx, dt);
+    let total = sum(w);
+    let inv_t = r.t.recip();
+    core::array::from_fn(|i| (w[i] - r.y[i] * total) * inv_t)
 }
 
 /// Softmax with temperature: `softmax(x, t)_i = e^(x_i/t) / Σ_j e^(x_j/t)`, max-shifted.
@@ -102,6 +123,21 @@ pub fn softmax_vjp<T: Real, const N: usize>(x: [T; N], t: T, dout: [T; N]) -> ([
     (y, softmax_bwd(&r, dout))
 }
 
+/// Pushforward of [`softmax`]: `(y, dy)` with `dy_i = y_i(u_i − Σ_j y_j u_j)` for
+/// `u_i = dx_i/t − x_i·dt/t²`, the tangent of `x_i/t`.
+///
+/// ```
+/// let (y, dy) = relax_core::softmax_jvp([0.0_f64, 0.0], 1.0, ([1.0, 0.0], 0.0));
+/// assert_eq!((y, dy), ([0.5, 0.5], [0.25, -0.25]));
+/// let (_, dy) = relax_core::softmax_jvp([0.0_f64, 0.0], 1.0, ([1.0, 1.0], 0.0));
+/// assert_eq!(dy, [0.0, 0.0]); // shifting every logit changes nothing
+/// ```
+#[inline]
+pub fn softmax_jvp<T: Real, const N: usize>(x: [T; N], t: T, (dx, dt): ([T; N], T)) -> ([T; N], [T; N]) {
+    let (y, r) = softmax_fwd(x, t);
+    (y, softmax_tangent(&r, &dx, dt))
+}
+
 /// Log-softmax with temperature: `x_i/t − logsumexp(x/t)`, computed as `z_i − ln Σ e^(z_j)` with
 /// `z_i = (x_i − max)/t`.
 ///
@@ -152,6 +188,21 @@ pub fn log_softmax_vjp<T: Real, const N: usize>(x: [T; N], t: T, dout: [T; N]) -
     (v, log_softmax_bwd(&r, dout))
 }
 
+/// Pushforward of [`log_softmax`]: `dl_i = u_i − Σ_j y_j u_j` with `u_i = dx_i/t − x_i·dt/t²`
+/// and `y = softmax(x, t)`.
+///
+/// ```
+/// let (_, dl) = relax_core::log_softmax_jvp([0.0_f64, 0.0], 1.0, ([1.0, 0.0], 0.0));
+/// assert_eq!(dl, [0.5, -0.5]);
+/// ```
+#[inline]
+pub fn log_softmax_jvp<T: Real, const N: usize>(x: [T; N], t: T, (dx, dt): ([T; N], T)) -> ([T; N], [T; N]) {
+    let (v, r) = log_softmax_fwd(x, t);
+    let centre = sum(weighted_tangent(&r, &dx, dt));
+    let inv_t = t.recip();
+    (v, core::array::from_fn(|i| (dx[i] - r.z[i] * dt - centre) * inv_t))
+}
+
 /// Log-sum-exp with temperature: `t·ln Σ e^(x_i/t)`, computed as `max + t·ln Σ e^(z_i)`: a smooth
 /// maximum that tends to `max(x)` as `t → 0`.
 ///
@@ -196,6 +247,18 @@ pub fn logsumexp_bwd<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: T
 pub fn logsumexp_vjp<T: Real, const N: usize>(x: [T; N], t: T, dout: T) -> (T, ([T; N], T)) {
     let (v, r) = logsumexp_fwd(x, t);
     (v, logsumexp_bwd(&r, dout))
+}
+
+/// Pushforward of [`logsumexp`]: `y·dx + (ln Σ e^(z_i) − Σ y_i z_i)·dt` with `y = softmax(x, t)`.
+///
+/// ```
+/// let (_, d) = relax_core::logsumexp_jvp([3.0_f64, 3.0], 0.5, ([1.0, 3.0], 0.0));
+/// assert_eq!(d, 2.0);
+/// ```
+#[inline]
+pub fn logsumexp_jvp<T: Real, const N: usize>(x: [T; N], t: T, (dx, dt): ([T; N], T)) -> (T, T) {
+    let (v, r) = logsumexp_fwd(x, t);
+    (v, dot(r.y, dx) + (r.sum.ln() - weighted_z(&r.y, &r.z)) * dt)
 }
 
 /// The indices `[0, 1, …, N − 1]` as `T`.
@@ -248,6 +311,19 @@ pub fn soft_argmax_vjp<T: Real, const N: usize>(x: [T; N], t: T, dout: T) -> (T,
     (v, soft_argmax_bwd(&r, dout))
 }
 
+/// Pushforward of [`soft_argmax`]: `[0, 1, …, N − 1] · dy` for `dy` the tangent of
+/// `softmax(x, t)` (see [`softmax_jvp`]).
+///
+/// ```
+/// let (v, d) = relax_core::soft_argmax_jvp([0.0_f64, 0.0], 1.0, ([0.0, 1.0], 0.0));
+/// assert_eq!((v, d), (0.5, 0.25));
+/// ```
+#[inline]
+pub fn soft_argmax_jvp<T: Real, const N: usize>(x: [T; N], t: T, (dx, dt): ([T; N], T)) -> (T, T) {
+    let (v, r) = soft_argmax_fwd(x, t);
+    (v, dot(softmax_tangent(&r, &dx, dt), indices()))
+}
+
 /// Soft max: `softmax(x, t) · x`, a smooth maximum that tends to `max(x)` as `t → 0`.
 ///
 /// Derivative: `dout·softmax(x, t)` directly plus the pullback of `softmax` with cotangent
@@ -292,6 +368,19 @@ pub fn soft_max_bwd<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: T)
 pub fn soft_max_vjp<T: Real, const N: usize>(x: [T; N], t: T, dout: T) -> (T, ([T; N], T)) {
     let (v, r) = soft_max_fwd(x, t);
     (v, soft_max_bwd(&r, dout))
+}
+
+/// Pushforward of [`soft_max`]: `dy · x + y · dx` for `y = softmax(x, t)` and `dy` its tangent
+/// (see [`softmax_jvp`]).
+///
+/// ```
+/// let (v, d) = relax_core::soft_max_jvp([1.0_f64, 1.0], 1.0, ([1.0, 3.0], 0.0));
+/// assert_eq!((v, d), (1.0, 2.0));
+/// ```
+#[inline]
+pub fn soft_max_jvp<T: Real, const N: usize>(x: [T; N], t: T, (dx, dt): ([T; N], T)) -> (T, T) {
+    let (v, r) = soft_max_fwd(x, t);
+    (v, dot(softmax_tangent(&r, &dx, dt), x) + dot(r.y, dx))
 }
 
 /// The index of the first maximum of `x`. NaN entries are never chosen unless all are NaN (then
@@ -346,6 +435,16 @@ pub fn sum_vjp<T: Real, const N: usize>(x: [T; N], dout: T) -> (T, [T; N]) {
     (sum(x), [dout; N])
 }
 
+/// Pushforward of [`sum`]: `(Σ x_i, Σ dx_i)`.
+///
+/// ```
+/// assert_eq!(relax_core::sum_jvp([1.0_f64, 2.0], [3.0, 4.0]), (3.0, 7.0));
+/// ```
+#[inline]
+pub fn sum_jvp<T: Real, const N: usize>(x: [T; N], dx: [T; N]) -> (T, T) {
+    (sum(x), sum(dx))
+}
+
 /// `Σ x_i / N`. Derivative: `1/N` for every entry.
 ///
 /// ```
@@ -366,6 +465,16 @@ pub fn mean_vjp<T: Real, const N: usize>(x: [T; N], dout: T) -> (T, [T; N]) {
     (mean(x), [dout / T::from_usize(N); N])
 }
 
+/// Pushforward of [`mean`]: `(mean(x), mean(dx))`.
+///
+/// ```
+/// assert_eq!(relax_core::mean_jvp([1.0_f64, 3.0], [1.0, 2.0]), (2.0, 1.5));
+/// ```
+#[inline]
+pub fn mean_jvp<T: Real, const N: usize>(x: [T; N], dx: [T; N]) -> (T, T) {
+    (mean(x), mean(dx))
+}
+
 /// `a · b = Σ a_i b_i`. Derivative: `b` with respect to `a`, `a` with respect to `b`.
 ///
 /// ```
@@ -384,4 +493,14 @@ pub fn dot<T: Real, const N: usize>(a: [T; N], b: [T; N]) -> T {
 #[inline]
 pub fn dot_vjp<T: Real, const N: usize>(a: [T; N], b: [T; N], dout: T) -> (T, ([T; N], [T; N])) {
     (dot(a, b), (b.map(|v| dout * v), a.map(|v| dout * v)))
+}
+
+/// Pushforward of [`dot`]: `(a·b, da·b + a·db)`.
+///
+/// ```
+/// assert_eq!(relax_core::dot_jvp([1.0_f64, 2.0], [3.0, 4.0], ([1.0, 0.0], [0.0, 1.0])), (11.0, 5.0));
+/// ```
+#[inline]
+pub fn dot_jvp<T: Real, const N: usize>(a: [T; N], b: [T; N], (da, db): ([T; N], [T; N])) -> (T, T) {
+    (dot(a, b), dot(da, b) + dot(a, db))
 }

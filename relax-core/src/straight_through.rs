@@ -1,6 +1,9 @@
 //! `stop_gradient` and straight-through estimators: a hard value forward, a soft gradient backward.
+//!
+//! In forward mode likewise: each `NAME_jvp` returns the hard value and the tangent of the soft
+//! surrogate (zero for `stop_gradient`).
 
-use crate::softmax::{argmax, one_hot, soft_argmax_vjp, softmax_vjp};
+use crate::softmax::{argmax, one_hot, soft_argmax_jvp, soft_argmax_vjp, softmax_jvp, softmax_vjp};
 use crate::{Real, Tangent};
 
 /// `v` itself (a scalar or an array); its derivative is zero.
@@ -24,6 +27,16 @@ pub fn stop_gradient<V>(v: V) -> V {
 #[inline(always)]
 pub fn stop_gradient_vjp<V: Tangent>(v: V, dout: V) -> (V, V) {
     (v, dout.zero_like())
+}
+
+/// Pushforward of [`stop_gradient`]: `(v, 0)`.
+///
+/// ```
+/// assert_eq!(relax_core::stop_gradient_jvp(2.5_f64, 1.0), (2.5, 0.0));
+/// ```
+#[inline(always)]
+pub fn stop_gradient_jvp<V: Tangent>(v: V, dv: V) -> (V, V) {
+    (v, dv.zero_like())
 }
 
 /// The straight-through operator: exactly `hard` forward, the gradient of `soft` backward.
@@ -52,6 +65,17 @@ pub fn straight_through_vjp<V: Tangent>(hard: V, soft: V, dout: V) -> (V, (V, V)
     (hard, (dout.zero_like(), dout))
 }
 
+/// Pushforward of [`straight_through`]: `(hard, dsoft)`.
+///
+/// ```
+/// assert_eq!(relax_core::straight_through_jvp(3.0_f64, 2.7, (9.0, 1.5)), (3.0, 1.5));
+/// ```
+#[inline(always)]
+pub fn straight_through_jvp<V: Tangent>(hard: V, soft: V, (dhard, dsoft): (V, V)) -> (V, V) {
+    let _ = (soft, dhard);
+    (hard, dsoft)
+}
+
 /// Straight-through argmax: `argmax(x)` as `T` forward, the gradient of
 /// [`soft_argmax(x, t)`](crate::soft_argmax) backward.
 ///
@@ -75,6 +99,17 @@ pub fn st_argmax_vjp<T: Real, const N: usize>(x: [T; N], t: T, dout: T) -> (T, (
     (st_argmax(x, t), soft_argmax_vjp(x, t, dout).1)
 }
 
+/// Pushforward of [`st_argmax`]: `(argmax(x) as T, soft_argmax_jvp(x, t, (dx, dt)).1)`.
+///
+/// ```
+/// let (v, d) = relax_core::st_argmax_jvp([0.0_f64, 0.0], 1.0, ([0.0, 1.0], 0.0));
+/// assert_eq!((v, d), (0.0, 0.25));
+/// ```
+#[inline]
+pub fn st_argmax_jvp<T: Real, const N: usize>(x: [T; N], t: T, tangent: ([T; N], T)) -> (T, T) {
+    (st_argmax(x, t), soft_argmax_jvp(x, t, tangent).1)
+}
+
 /// Straight-through one-hot: `one_hot(argmax(x))` forward, the gradient of
 /// [`softmax(x, t)`](crate::softmax()) backward.
 ///
@@ -96,4 +131,15 @@ pub fn st_one_hot<T: Real, const N: usize>(x: [T; N], t: T) -> [T; N] {
 #[inline]
 pub fn st_one_hot_vjp<T: Real, const N: usize>(x: [T; N], t: T, dout: [T; N]) -> ([T; N], ([T; N], T)) {
     (st_one_hot(x, t), softmax_vjp(x, t, dout).1)
+}
+
+/// Pushforward of [`st_one_hot`]: `(one_hot(argmax(x)), softmax_jvp(x, t, (dx, dt)).1)`.
+///
+/// ```
+/// let (v, d) = relax_core::st_one_hot_jvp([0.0_f64, 0.0], 1.0, ([1.0, 0.0], 0.0));
+/// assert_eq!((v, d), ([1.0, 0.0], [0.25, -0.25]));
+/// ```
+#[inline]
+pub fn st_one_hot_jvp<T: Real, const N: usize>(x: [T; N], t: T, tangent: ([T; N], T)) -> ([T; N], [T; N]) {
+    (st_one_hot(x, t), softmax_jvp(x, t, tangent).1)
 }

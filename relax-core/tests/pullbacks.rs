@@ -5,31 +5,7 @@ mod support;
 
 use rand::rngs::StdRng;
 use relax_core::*;
-use support::{POINTS, arr, check, rng, uniform, vec_in};
-
-trait Flat {
-    fn flat(&self) -> Vec<f64>;
-}
-impl Flat for f64 {
-    fn flat(&self) -> Vec<f64> {
-        vec![*self]
-    }
-}
-impl<const N: usize> Flat for [f64; N] {
-    fn flat(&self) -> Vec<f64> {
-        self.to_vec()
-    }
-}
-impl<A: Flat, B: Flat> Flat for (A, B) {
-    fn flat(&self) -> Vec<f64> {
-        [self.0.flat(), self.1.flat()].concat()
-    }
-}
-impl<A: Flat, B: Flat, C: Flat> Flat for (A, B, C) {
-    fn flat(&self) -> Vec<f64> {
-        [self.0.flat(), self.1.flat(), self.2.flat()].concat()
-    }
-}
+use support::{Flat, POINTS, arr, check, logits_and_temperature, off_kink, rng, uniform, vec_in};
 
 /// Checks `vjp` against finite differences of `f` at `POINTS` points drawn by `sample`, with a
 /// random cotangent of `nout` entries.
@@ -48,12 +24,6 @@ fn run<V: Flat, G: Flat>(
         let (v, g) = vjp(&p, &dout);
         check(name, &p, &dout, &f, &v.flat(), &g.flat());
     }
-}
-
-/// A value at least `1e-3` away from `kink`, on a random side, within `spread`.
-fn off_kink(r: &mut StdRng, kink: f64, spread: f64) -> f64 {
-    let d = uniform(r, 1e-3, spread);
-    if uniform(r, 0.0, 1.0) < 0.5 { kink - d } else { kink + d }
 }
 
 #[test]
@@ -90,13 +60,6 @@ fn kink_conventions() {
     assert_eq!(ops::clamp_vjp(-1.0, -1.0, 1.0, 1.0).1, (1.0, 0.0, 0.0));
     assert_eq!(ops::clamp_vjp(2.0, -1.0, 1.0, 1.0).1, (0.0, 0.0, 1.0));
     assert_eq!(ops::clamp_vjp(-2.0, -1.0, 1.0, 1.0).1, (0.0, 1.0, 0.0));
-}
-
-/// `[x_0 … x_4, t]`.
-fn logits_and_temperature(r: &mut StdRng) -> Vec<f64> {
-    let mut p = vec_in(r, 5, -4.0, 4.0);
-    p.push(uniform(r, 0.3, 3.0));
-    p
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! Finite differences and random points for the rule tests.
+//! Finite differences and random points for the rule tests (pullbacks and pushforwards).
 #![allow(dead_code)]
 
 use rand::rngs::StdRng;
@@ -55,4 +55,63 @@ pub fn check(name: &str, p: &[f64], dout: &[f64], f: &dyn Fn(&[f64]) -> Vec<f64>
             "{name} at {p:?}, dout {dout:?}: entry {i} pullback {a:e}, finite differences {b:e}"
         );
     }
+}
+
+/// Central finite differences of `f` at `p` along the direction `v`:
+/// `(f(p + h·v) − f(p − h·v)) / 2h`, with `h` relative to the largest `|p_i|`.
+pub fn fd_along(f: &dyn Fn(&[f64]) -> Vec<f64>, p: &[f64], v: &[f64]) -> Vec<f64> {
+    let h = 1e-6 * p.iter().fold(1.0_f64, |m, x| m.max(x.abs()));
+    let at = |s: f64| f(&p.iter().zip(v).map(|(a, b)| a + s * h * b).collect::<Vec<_>>());
+    at(1.0).iter().zip(at(-1.0)).map(|(up, down)| (up - down) / (2.0 * h)).collect()
+}
+
+/// `|d − fd| ≤ 1e-6·(|d| + |fd|) + 1e-9` for every entry of `d`, the tangent of `f` at `p` along `v`.
+#[track_caller]
+pub fn check_along(name: &str, p: &[f64], v: &[f64], f: &dyn Fn(&[f64]) -> Vec<f64>, d: &[f64]) {
+    let fd = fd_along(f, p, v);
+    assert_eq!(d.len(), fd.len(), "{name}: tangent shape");
+    for (i, (a, b)) in d.iter().zip(&fd).enumerate() {
+        assert!(
+            (a - b).abs() <= 1e-6 * (a.abs() + b.abs()) + 1e-9,
+            "{name} at {p:?} along {v:?}: entry {i} pushforward {a:e}, finite differences {b:e}"
+        );
+    }
+}
+
+/// A rule's arguments, value or derivative as one flat list.
+pub trait Flat {
+    fn flat(&self) -> Vec<f64>;
+}
+impl Flat for f64 {
+    fn flat(&self) -> Vec<f64> {
+        vec![*self]
+    }
+}
+impl<const N: usize> Flat for [f64; N] {
+    fn flat(&self) -> Vec<f64> {
+        self.to_vec()
+    }
+}
+impl<A: Flat, B: Flat> Flat for (A, B) {
+    fn flat(&self) -> Vec<f64> {
+        [self.0.flat(), self.1.flat()].concat()
+    }
+}
+impl<A: Flat, B: Flat, C: Flat> Flat for (A, B, C) {
+    fn flat(&self) -> Vec<f64> {
+        [self.0.flat(), self.1.flat(), self.2.flat()].concat()
+    }
+}
+
+/// A value at least `1e-3` away from `kink`, on a random side, within `spread`.
+pub fn off_kink(r: &mut StdRng, kink: f64, spread: f64) -> f64 {
+    let d = uniform(r, 1e-3, spread);
+    if uniform(r, 0.0, 1.0) < 0.5 { kink - d } else { kink + d }
+}
+
+/// `[x_0 … x_4, t]`.
+pub fn logits_and_temperature(r: &mut StdRng) -> Vec<f64> {
+    let mut p = vec_in(r, 5, -4.0, 4.0);
+    p.push(uniform(r, 0.3, 3.0));
+    p
 }
