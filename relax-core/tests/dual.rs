@@ -281,7 +281,8 @@ fn kink_conventions_and_passive_operands() {
 fn comparisons_look_at_the_value_only() {
     let a = Dual { v: 1.0_f64, d: 5.0 };
     let b = Dual { v: 1.0, d: -3.0 };
-    assert!(a == b && a <= b && a >= b && !(a < b) && !(a > b));
+    assert!(a == b);
+    assert_eq!((a < b, a > b, a <= b, a >= b), (false, false, true, true));
     assert_eq!(a.partial_cmp(&b), Some(core::cmp::Ordering::Equal));
     assert!(Dual { v: 0.5, d: 9.0 } < a);
     let nan = Dual { v: f64::NAN, d: 0.0 };
@@ -370,15 +371,19 @@ fn lift_infers_its_target() {
     assert_eq!((same.v, same.d), (3.0, 1.0));
     let plain: f64 = Lift::lift(2.5);
     assert_eq!(plain, 2.5);
-    let single: f32 = Lift::lift(&1.5);
-    assert_eq!(single, 1.5);
+    let singles: Vec<f32> = [1.5_f32, 2.5].iter().map(Lift::lift).collect();
+    assert_eq!(singles, [1.5, 2.5]);
     let table = [[1.0, 2.0], [3.0, 4.0]];
-    let lifted: [[D; 2]; 2] = Lift::lift(&table);
+    let lifted: [[D; 2]; 2] = Lift::lift(table);
     assert_eq!(lifted.map(|row| row.map(|v| (v.v, v.d))), [[(1.0, 0.0), (2.0, 0.0)], [(3.0, 0.0), (4.0, 0.0)]]);
+    let rows: Vec<[D; 2]> = table.iter().map(Lift::lift).collect();
+    assert_eq!((rows[1][0].v, rows[1][0].d), (3.0, 0.0));
     let nested: DD = Lift::lift(x);
     assert_eq!((nested.v.v, nested.v.d, nested.d.v), (3.0, 1.0, 0.0));
-    let by_ref: D = Lift::lift(&x);
-    assert_eq!(by_ref.d, 1.0);
+    let by_ref: Vec<D> = [x].iter().map(Lift::lift).collect();
+    assert_eq!(by_ref[0].d, 1.0);
+    let from_plain_refs: Vec<D> = [3.0].iter().map(Lift::lift).collect();
+    assert_eq!(from_plain_refs[0].d, 0.0);
 }
 
 // ---------------------------------------------------------------------------------------------
