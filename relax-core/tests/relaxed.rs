@@ -193,6 +193,34 @@ fn derivatives_against_finite_differences() {
     }
 }
 
+/// The values are the table's definitions, computed here independently: relax's `logsumexp`,
+/// `tanh`, `sigmoid`, and the soft rounding's closed form.
+#[test]
+fn values_match_their_definitions() {
+    let mut r = rng(1050);
+    for _ in 0..POINTS {
+        let (a, b, x) = (uniform(&mut r, -3.0, 3.0), uniform(&mut r, -3.0, 3.0), uniform(&mut r, -5.0, 5.0));
+        let t = log_uniform(&mut r, 0.05, 5.0);
+        let close = |what: &str, got: f64, want: f64| {
+            assert_close(&format!("{what} at {a}, {b}, {x}, t {t}"), got, want, 1e-15, 1e-15)
+        };
+        close("max", relaxed_max(a, b, t), logsumexp([a, b], t));
+        close("min", relaxed_min(a, b, t), -logsumexp([-a, -b], t));
+        close("relu", relaxed_relu(a, t), logsumexp([a, 0.0], t));
+        close("abs", relaxed_abs(a, t), logsumexp([a, -a], t));
+        close("signum", relaxed_signum(a, t), (a / t).tanh());
+        close("gt", relaxed_gt(a, b, t), 1.0 / (1.0 + ((b - a) / t).exp()));
+        close("lt", relaxed_lt(a, b, t), 1.0 / (1.0 + ((a - b) / t).exp()));
+        let (lo, hi) = (a.min(b), a.max(b));
+        close("clamp", relaxed_clamp(x, lo, hi, t), relaxed_min(relaxed_max(x, lo, t), hi, t));
+        let soft_round =
+            |x: f64| x.floor() + 0.5 + ((x - x.floor() - 0.5) / t).tanh() / (2.0 * (1.0 / (2.0 * t)).tanh());
+        close("round", relaxed_round(x, t), soft_round(x));
+        close("floor", relaxed_floor(x, t), soft_round(x - 0.5));
+        close("ceil", relaxed_ceil(x, t), soft_round(x + 0.5));
+    }
+}
+
 /// f32: the three forms bit-identical, derivatives close to f64's.
 #[test]
 fn f32_agrees_with_f64() {
