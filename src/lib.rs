@@ -245,6 +245,7 @@ pub use relax_macros::differentiable;
 /// and `num_traits::Float` (as `_`) so that float methods resolve on no_std too.
 pub mod prelude {
     pub use relax_core::num_traits::Float as _;
+    pub use relax_core::relaxed::*;
     pub use relax_core::{Real, activation::*, loss::*, sampling::*, score::*, softmax::*, straight_through::*};
     pub use relax_macros::differentiable;
 }

@@ -29,9 +29,10 @@
 //! ```
 //!
 //! Families of rules live in one module each: [`activation`], [`loss`], [`softmax`](mod@softmax),
-//! [`straight_through`](mod@straight_through), [`sampling`], [`score`]. [`ops`] holds the pullbacks
-//! and pushforwards of arithmetic and of the float methods, and [`tangent`] the traits the
-//! `#[differentiable]` attribute builds on.
+//! [`straight_through`](mod@straight_through), [`sampling`], [`score`], and [`relaxed`] the smooth surrogates of
+//! `#[differentiable(relaxed)]`. [`ops`] holds the pullbacks and pushforwards of arithmetic and of the float methods,
+//! [`tangent`] the traits the `#[differentiable]` attribute builds on, and [`dual`] the dual numbers of
+//! Hessian-vector products.
 #![no_std]
 #![warn(missing_docs)]
 
@@ -39,9 +40,11 @@
 compile_error!("relax-core needs float math: enable the `std` feature (default) or `libm` for no_std");
 
 pub mod activation;
+pub mod dual;
 pub mod loss;
 pub mod ops;
 mod real;
+pub mod relaxed;
 pub mod sampling;
 pub mod score;
 pub mod softmax;
@@ -49,8 +52,10 @@ pub mod straight_through;
 pub mod tangent;
 
 pub use activation::*;
+pub use dual::{Dual, Lift};
 pub use loss::*;
 pub use real::Real;
+pub use relaxed::*;
 pub use sampling::*;
 pub use score::*;
 pub use softmax::*;

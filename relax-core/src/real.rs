@@ -9,9 +9,11 @@ mod sealed {
     pub trait Sealed {}
     impl Sealed for f32 {}
     impl Sealed for f64 {}
+    impl<T: super::Real> Sealed for crate::Dual<T> {}
 }
 
-/// The float types relax differentiates: `f32` and `f64`.
+/// The float types relax differentiates: `f32` and `f64`, and the dual numbers [`Dual<T>`](crate::Dual)
+/// over them (for forward mode and Hessian-vector products).
 ///
 /// A [`num_traits::Float`] plus what the rules and the generated code need. Sealed: relax's
 /// numerics (stable forms, noise generation) are written for IEEE binary32 and binary64.
