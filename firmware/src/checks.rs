@@ -115,7 +115,9 @@ fn calibration_grad_matches_differences() -> bool {
         values_match &= value.to_bits() == loss(p).to_bits();
         worst = worst.max(difference_error(loss, p, grad));
     }
-    hprintln!("  {POINTS_PER_CHECK} points: max error {worst:e} (tolerance {DIFFERENCE_TOLERANCE:e}); values bit-identical to the primal's: {values_match}");
+    hprintln!(
+        "  {POINTS_PER_CHECK} points: max error {worst:e} (tolerance {DIFFERENCE_TOLERANCE:e}); values bit-identical to the primal's: {values_match}"
+    );
     worst <= DIFFERENCE_TOLERANCE && values_match
 }
 
@@ -138,7 +140,9 @@ fn classifier_grad_matches_differences() -> bool {
         values_match &= value.to_bits() == loss(flat).to_bits();
         worst = worst.max(difference_error(loss, flat, flatten(grad)));
     }
-    hprintln!("  {POINTS_PER_CHECK} points: max error {worst:e} (tolerance {DIFFERENCE_TOLERANCE:e}); values bit-identical to the primal's: {values_match}");
+    hprintln!(
+        "  {POINTS_PER_CHECK} points: max error {worst:e} (tolerance {DIFFERENCE_TOLERANCE:e}); values bit-identical to the primal's: {values_match}"
+    );
     worst <= DIFFERENCE_TOLERANCE && values_match
 }
 

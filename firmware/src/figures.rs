@@ -82,7 +82,9 @@ pub const WORKLOADS: &[Workload] = &[
         name: "calibration_loss",
         primal_stack: || {
             let (truth, readings) = relax_embedded::reference();
-            stack_bytes(|| measured::calibration_loss(black_box([1.0, 0.0, 0.0]), black_box(&truth), black_box(&readings)))
+            stack_bytes(|| {
+                measured::calibration_loss(black_box([1.0, 0.0, 0.0]), black_box(&truth), black_box(&readings))
+            })
         },
         grad_stack: || {
             let (truth, readings) = relax_embedded::reference();
@@ -107,13 +109,23 @@ pub const WORKLOADS: &[Workload] = &[
         primal_stack: || {
             let mut rng = compared::choice_rng();
             stack_bytes(|| {
-                measured::choice_cost(black_box(CHOICE_LOGITS), black_box(CHOICE_TEMPERATURE), black_box(&CHOICE_COSTS), black_box(&mut rng))
+                measured::choice_cost(
+                    black_box(CHOICE_LOGITS),
+                    black_box(CHOICE_TEMPERATURE),
+                    black_box(&CHOICE_COSTS),
+                    black_box(&mut rng),
+                )
             })
         },
         grad_stack: || {
             let mut rng = compared::choice_rng();
             stack_bytes(|| {
-                measured::choice_cost_grad(black_box(CHOICE_LOGITS), black_box(CHOICE_TEMPERATURE), black_box(&CHOICE_COSTS), black_box(&mut rng))
+                measured::choice_cost_grad(
+                    black_box(CHOICE_LOGITS),
+                    black_box(CHOICE_TEMPERATURE),
+                    black_box(&CHOICE_COSTS),
+                    black_box(&mut rng),
+                )
             })
         },
     },
