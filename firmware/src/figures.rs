@@ -64,69 +64,74 @@ pub mod measured {
     }
 }
 
-/// A primal and its `_grad`, each measured by a function that sets up inputs in its own frame and
-/// returns [`stack_bytes`] of one call (inputs through `black_box`, so that no constant is folded
-/// into the measured code).
+/// Stack high-water marks of one call of a primal and one of its `_grad`, in bytes.
+pub struct StackFigures {
+    /// The primal's.
+    pub primal: usize,
+    /// The gradient's.
+    pub grad: usize,
+}
+
+/// A primal and its `_grad`: `stack` sets up inputs in its own frame and measures one call of each
+/// with [`stack_bytes`], inputs through `black_box` so that no constant is folded into the
+/// measured code.
 pub struct Workload {
     /// The primal's name; its gradient is `NAME_grad`.
     pub name: &'static str,
-    /// Stack bytes of one call of the primal.
-    pub primal_stack: fn() -> usize,
-    /// Stack bytes of one call of `NAME_grad`.
-    pub grad_stack: fn() -> usize,
+    /// Measures both.
+    pub stack: fn() -> StackFigures,
 }
 
 /// Every measured primal and gradient.
 pub const WORKLOADS: &[Workload] = &[
     Workload {
         name: "calibration_loss",
-        primal_stack: || {
+        stack: || {
             let (truth, readings) = relax_embedded::reference();
-            stack_bytes(|| {
-                measured::calibration_loss(black_box([1.0, 0.0, 0.0]), black_box(&truth), black_box(&readings))
-            })
-        },
-        grad_stack: || {
-            let (truth, readings) = relax_embedded::reference();
-            stack_bytes(|| {
-                measured::calibration_loss_grad(black_box([1.0, 0.0, 0.0]), black_box(&truth), black_box(&readings))
-            })
+            let args = || (black_box([1.0, 0.0, 0.0]), black_box(&truth), black_box(&readings));
+            StackFigures {
+                primal: stack_bytes(|| {
+                    let (p, truth, readings) = args();
+                    measured::calibration_loss(p, truth, readings)
+                }),
+                grad: stack_bytes(|| {
+                    let (p, truth, readings) = args();
+                    measured::calibration_loss_grad(p, truth, readings)
+                }),
+            }
         },
     },
     Workload {
         name: "classifier_loss",
-        primal_stack: || {
-            let w = [[0.1; FEATURES]; CLASSES];
-            stack_bytes(|| measured::classifier_loss(black_box(w), black_box(&INPUTS), black_box(&LABELS)))
-        },
-        grad_stack: || {
-            let w = [[0.1; FEATURES]; CLASSES];
-            stack_bytes(|| measured::classifier_loss_grad(black_box(w), black_box(&INPUTS), black_box(&LABELS)))
+        stack: || {
+            let args = || (black_box([[0.1; FEATURES]; CLASSES]), black_box(&INPUTS), black_box(&LABELS));
+            StackFigures {
+                primal: stack_bytes(|| {
+                    let (w, inputs, labels) = args();
+                    measured::classifier_loss(w, inputs, labels)
+                }),
+                grad: stack_bytes(|| {
+                    let (w, inputs, labels) = args();
+                    measured::classifier_loss_grad(w, inputs, labels)
+                }),
+            }
         },
     },
     Workload {
         name: "choice_cost",
-        primal_stack: || {
+        stack: || {
             let mut rng = compared::choice_rng();
-            stack_bytes(|| {
-                measured::choice_cost(
-                    black_box(CHOICE_LOGITS),
-                    black_box(CHOICE_TEMPERATURE),
-                    black_box(&CHOICE_COSTS),
-                    black_box(&mut rng),
-                )
-            })
-        },
-        grad_stack: || {
-            let mut rng = compared::choice_rng();
-            stack_bytes(|| {
-                measured::choice_cost_grad(
-                    black_box(CHOICE_LOGITS),
-                    black_box(CHOICE_TEMPERATURE),
-                    black_box(&CHOICE_COSTS),
-                    black_box(&mut rng),
-                )
-            })
+            let args = || (black_box(CHOICE_LOGITS), black_box(CHOICE_TEMPERATURE), black_box(&CHOICE_COSTS));
+            StackFigures {
+                primal: stack_bytes(|| {
+                    let (logits, t, costs) = args();
+                    measured::choice_cost(logits, t, costs, black_box(&mut rng))
+                }),
+                grad: stack_bytes(|| {
+                    let (logits, t, costs) = args();
+                    measured::choice_cost_grad(logits, t, costs, black_box(&mut rng))
+                }),
+            }
         },
     },
 ];

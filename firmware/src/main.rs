@@ -33,7 +33,8 @@ fn main() -> ! {
     hprintln!("stack high-water mark, bytes (painted, {} bytes window):", stack::WINDOW);
     hprintln!("  {:<20} {:>7} {:>7}", "function", "primal", "_grad");
     for w in figures::WORKLOADS {
-        hprintln!("  {:<20} {:>7} {:>7}", w.name, (w.primal_stack)(), (w.grad_stack)());
+        let stack = (w.stack)();
+        hprintln!("  {:<20} {:>7} {:>7}", w.name, stack.primal, stack.grad);
     }
 
     hprintln!("{} passed, {} failed", checks::CHECKS.len() - failed, failed);
