@@ -29,12 +29,12 @@ pub const CHECKS: &[Check] = &[
     Check { name: "softmax_vjp matches its closed form", run: softmax_vjp_matches_closed_form },
 ];
 
-/// Relative distance of two f32 for comparisons with the host: the Cortex-M4F's single-precision
-/// FPU and x86_64's SSE both round every `+ − × ÷ √` as IEEE 754 says, and both sides run the same
-/// code with the same `libm` functions, so the results may be expected bit-identical; the
-/// tolerance leaves room for a different instruction selection (a fused multiply-add contracted
-/// by one compiler and not the other would change a result by about an ulp per step, damped by
-/// gradient descent's contraction), not for a wrong computation.
+/// Largest relative error allowed against the host's results (and against a rule's own pullback).
+/// The Cortex-M4F's single-precision FPU and x86_64's SSE both round every `+ − × ÷ √` as IEEE 754
+/// says, and both sides run the same code with the same `libm` functions, so the results are
+/// expected bit-identical (the output says whether they are); the tolerance leaves room for another
+/// instruction selection (a fused multiply-add on one side changes a result by about an ulp per
+/// operation, which gradient descent's contraction damps), not for a wrong computation.
 const HOST_TOLERANCE: f32 = 1e-5;
 
 /// `|a − b|` relative to `max(1, |b|)`.
@@ -57,15 +57,17 @@ fn uniform(rng: &mut Pcg32, lo: f32, hi: f32) -> f32 {
     lo + (hi - lo) * (rng.next_u32() >> 8) as f32 / (1u32 << 24) as f32
 }
 
-/// Central-difference step, a power of two: `x ± h` is exact for the |x| ≤ 4 drawn here.
+/// Central-difference step. The difference is divided by the step actually taken, `up − down`, so
+/// the rounding of `x ± h` does not matter.
 const STEP: f32 = 1.0 / 256.0;
 
 /// Tolerance of a gradient against central differences in f32, relative to `1 + |gradient|`.
-/// Truncation is `h²/6·|f'''| ≈ 2.5e-6·|f'''|` (zero on the Huber loss's quadratic and linear
-/// pieces; about `h/2` per residual where one crosses the kink); rounding in `f(x ± h)` is a few
-/// ulps of `|f| ≲ 10` divided by `2h`, up to about `10·6e-8·8 / (2h) ≈ 1e-3` (the losses sum 8–32
-/// rounded terms). A wrong gradient (a missing term, a sign) is off by the size of a partial
-/// derivative, 0.05 to 5 here.
+/// Rounding: each loss sums up to 32 rounded terms, so `f(x ± h)` is off by up to about 32 ulps of
+/// `|f| ≲ 5`, 1e-5, which dividing by `2h = 2⁻⁷` makes about 1e-3 at worst. Truncation:
+/// `h²/6·|f'''| ≈ 2.5e-6·|f'''|` on smooth pieces; where a Huber residual crosses its kink inside
+/// the step, the difference mixes the two pieces' slopes, an error below `h` divided by the 32
+/// points the loss averages, about 1e-4. A wrong gradient (a missing term, a sign) is off by a
+/// partial derivative's size, 0.05 to 5 here.
 const DIFFERENCE_TOLERANCE: f32 = 3e-3;
 
 /// Largest error of `grad` against central differences of `f` at `x`, relative to `1 + |grad|`.
@@ -84,6 +86,7 @@ fn difference_error<const D: usize>(f: impl Fn([f32; D]) -> f32, x: [f32; D], gr
 /// Points drawn per gradient check.
 const POINTS_PER_CHECK: usize = 64;
 
+/// The calibration's fitted parameters and loss against the host's, and near the true parameters.
 fn calibration_matches_host() -> bool {
     let device = compared::calibration();
     let host = expected::CALIBRATION;
@@ -104,6 +107,7 @@ fn calibration_matches_host() -> bool {
     error <= HOST_TOLERANCE && from_truth <= 0.02
 }
 
+/// The generated gradient of the calibration's Huber loss against central differences.
 fn calibration_grad_matches_differences() -> bool {
     let (truth, readings) = relax_embedded::reference();
     let mut rng = Pcg32::new(1, 1);
@@ -126,10 +130,12 @@ fn flatten(w: [[f32; FEATURES]; CLASSES]) -> [f32; FEATURES * CLASSES] {
     core::array::from_fn(|i| w[i / FEATURES][i % FEATURES])
 }
 
+/// The inverse of [`flatten`].
 fn unflatten(flat: [f32; FEATURES * CLASSES]) -> [[f32; FEATURES]; CLASSES] {
     core::array::from_fn(|k| core::array::from_fn(|i| flat[k * FEATURES + i]))
 }
 
+/// The generated gradient of the classifier's cross-entropy against central differences.
 fn classifier_grad_matches_differences() -> bool {
     let mut rng = Pcg32::new(2, 1);
     let loss = |flat| measured::classifier_loss(unflatten(flat), &INPUTS, &LABELS);
@@ -146,6 +152,7 @@ fn classifier_grad_matches_differences() -> bool {
     worst <= DIFFERENCE_TOLERANCE && values_match
 }
 
+/// Successive draws of the straight-through estimator's cost and gradient against the host's.
 fn gumbel_draws_match_host() -> bool {
     let (device, host) = (compared::choice_draws(), expected::DRAWS);
     let (mut worst, mut identical) = (0.0f32, true);
