@@ -16,7 +16,7 @@ mod expected {
     include!(concat!(env!("OUT_DIR"), "/expected.rs"));
 }
 
-use cortex_m_rt::entry;
+use cortex_m_rt::{ExceptionFrame, entry, exception};
 use cortex_m_semihosting::debug::{self, EXIT_FAILURE, EXIT_SUCCESS};
 use cortex_m_semihosting::{heprintln, hprintln};
 
@@ -46,6 +46,17 @@ fn main() -> ! {
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
     heprintln!("panic: {}", info);
+    debug::exit(EXIT_FAILURE);
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
+
+/// Prints the faulting state and exits with failure, so that a fault fails the run at once rather
+/// than spinning until the runner's timeout.
+#[exception]
+unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
+    heprintln!("hard fault: {:?}", frame);
     debug::exit(EXIT_FAILURE);
     loop {
         cortex_m::asm::wfi();
