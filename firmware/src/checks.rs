@@ -107,22 +107,38 @@ fn calibration_matches_host() -> bool {
     error <= HOST_TOLERANCE && from_truth <= 0.02
 }
 
+/// `grad` against central differences of `f` at [`POINTS_PER_CHECK`] points drawn by `draw` from a
+/// PCG32 seeded with `seed`, and the value `grad` returns against `f`'s, bit for bit.
+fn gradient_matches_differences<const D: usize>(
+    seed: u64,
+    draw: impl Fn(&mut Pcg32) -> [f32; D],
+    f: impl Fn([f32; D]) -> f32,
+    grad: impl Fn([f32; D]) -> (f32, [f32; D]),
+) -> bool {
+    let mut rng = Pcg32::new(seed, 1);
+    let (mut worst, mut values_match) = (0.0f32, true);
+    for _ in 0..POINTS_PER_CHECK {
+        let x = draw(&mut rng);
+        let (value, g) = grad(x);
+        values_match &= value.to_bits() == f(x).to_bits();
+        worst = worst.max(difference_error(&f, x, g));
+    }
+    hprintln!(
+        "  {POINTS_PER_CHECK} points: max error {worst:e} (tolerance {DIFFERENCE_TOLERANCE:e}); \
+         values bit-identical to the primal's: {values_match}"
+    );
+    worst <= DIFFERENCE_TOLERANCE && values_match
+}
+
 /// The generated gradient of the calibration's Huber loss against central differences.
 fn calibration_grad_matches_differences() -> bool {
     let (truth, readings) = relax_embedded::reference();
-    let mut rng = Pcg32::new(1, 1);
-    let loss = |p: [f32; 3]| measured::calibration_loss(p, &truth, &readings);
-    let (mut worst, mut values_match) = (0.0f32, true);
-    for _ in 0..POINTS_PER_CHECK {
-        let p = [uniform(&mut rng, 0.0, 3.0), uniform(&mut rng, -1.0, 1.0), uniform(&mut rng, -1.0, 1.0)];
-        let (value, grad) = measured::calibration_loss_grad(p, &truth, &readings);
-        values_match &= value.to_bits() == loss(p).to_bits();
-        worst = worst.max(difference_error(loss, p, grad));
-    }
-    hprintln!(
-        "  {POINTS_PER_CHECK} points: max error {worst:e} (tolerance {DIFFERENCE_TOLERANCE:e}); values bit-identical to the primal's: {values_match}"
-    );
-    worst <= DIFFERENCE_TOLERANCE && values_match
+    gradient_matches_differences(
+        1,
+        |rng| [uniform(rng, 0.0, 3.0), uniform(rng, -1.0, 1.0), uniform(rng, -1.0, 1.0)],
+        |p| measured::calibration_loss(p, &truth, &readings),
+        |p| measured::calibration_loss_grad(p, &truth, &readings),
+    )
 }
 
 /// Weights as one flat array, for finite differences.
@@ -137,19 +153,15 @@ fn unflatten(flat: [f32; FEATURES * CLASSES]) -> [[f32; FEATURES]; CLASSES] {
 
 /// The generated gradient of the classifier's cross-entropy against central differences.
 fn classifier_grad_matches_differences() -> bool {
-    let mut rng = Pcg32::new(2, 1);
-    let loss = |flat| measured::classifier_loss(unflatten(flat), &INPUTS, &LABELS);
-    let (mut worst, mut values_match) = (0.0f32, true);
-    for _ in 0..POINTS_PER_CHECK {
-        let flat = core::array::from_fn(|_| uniform(&mut rng, -2.0, 2.0));
-        let (value, grad) = measured::classifier_loss_grad(unflatten(flat), &INPUTS, &LABELS);
-        values_match &= value.to_bits() == loss(flat).to_bits();
-        worst = worst.max(difference_error(loss, flat, flatten(grad)));
-    }
-    hprintln!(
-        "  {POINTS_PER_CHECK} points: max error {worst:e} (tolerance {DIFFERENCE_TOLERANCE:e}); values bit-identical to the primal's: {values_match}"
-    );
-    worst <= DIFFERENCE_TOLERANCE && values_match
+    gradient_matches_differences(
+        2,
+        |rng| core::array::from_fn(|_| uniform(rng, -2.0, 2.0)),
+        |flat| measured::classifier_loss(unflatten(flat), &INPUTS, &LABELS),
+        |flat| {
+            let (value, grad) = measured::classifier_loss_grad(unflatten(flat), &INPUTS, &LABELS);
+            (value, flatten(grad))
+        },
+    )
 }
 
 /// Successive draws of the straight-through estimator's cost and gradient against the host's.
