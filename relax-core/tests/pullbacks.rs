@@ -1,35 +1,12 @@
 //! Every pullback against central finite differences of its value function, at `POINTS` random
 //! points per rule, on both sides of every kink; at the kinks, the stated conventions.
 
-mod support;
-
 use rand::rngs::StdRng;
 use relax_core::*;
-use support::{POINTS, arr, check, rng, uniform, vec_in};
+use relax_testkit::{Flat, arr, check_pullback as check, point as vec_in, rng, uniform};
 
-trait Flat {
-    fn flat(&self) -> Vec<f64>;
-}
-impl Flat for f64 {
-    fn flat(&self) -> Vec<f64> {
-        vec![*self]
-    }
-}
-impl<const N: usize> Flat for [f64; N] {
-    fn flat(&self) -> Vec<f64> {
-        self.to_vec()
-    }
-}
-impl<A: Flat, B: Flat> Flat for (A, B) {
-    fn flat(&self) -> Vec<f64> {
-        [self.0.flat(), self.1.flat()].concat()
-    }
-}
-impl<A: Flat, B: Flat, C: Flat> Flat for (A, B, C) {
-    fn flat(&self) -> Vec<f64> {
-        [self.0.flat(), self.1.flat(), self.2.flat()].concat()
-    }
-}
+/// Random points per rule.
+const POINTS: usize = 250;
 
 /// Checks `vjp` against finite differences of `f` at `POINTS` points drawn by `sample`, with a
 /// random cotangent of `nout` entries.
