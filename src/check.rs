@@ -535,13 +535,15 @@ impl Check {
         assert_eq!(analytic.len(), numeric.len(), "the derivative has another number of coordinates than expected");
         let tolerance = self.report.tolerance;
         let mut worst = self.report.worst.as_ref().map_or(-1.0, |w| tolerance.excess(w.analytic, w.numeric));
+        let mut worse = None;
         for (i, (&a, &n)) in analytic.iter().zip(numeric).enumerate() {
             let excess = tolerance.excess(a, n);
             if excess > worst {
-                worst = excess;
-                let (probe, path) = (probe.clone(), path(shape, i));
-                self.report.worst = Some(Comparison { probe, coordinate: i, path, analytic: a, numeric: n });
+                (worst, worse) = (excess, Some((i, a, n)));
             }
+        }
+        if let Some((i, analytic, numeric)) = worse {
+            self.report.worst = Some(Comparison { probe, coordinate: i, path: path(shape, i), analytic, numeric });
         }
         self.report.comparisons += numeric.len();
     }
