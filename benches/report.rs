@@ -10,7 +10,8 @@ mod workloads;
 use std::hint::black_box;
 use std::time::Duration;
 
-use harness::{check_against_fd, check_same, median_ns};
+use harness::median_ns;
+use relax_testkit::{assert_close, assert_close_to_fd, fd};
 use workloads::Workload;
 
 const START: &str = "<!-- performance table: start -->";
@@ -34,10 +35,10 @@ fn main() {
         // Correctness before speed: the hand-written gradient against finite differences, and
         // every other gradient against the hand-written one.
         let hand = (w.hand)();
-        check_against_fd(w.name, &w.primal_at, &w.point, &hand);
-        check_same(w.name, "relax", &(w.relax)(), &hand);
-        check_same(w.name, "num-dual", &(w.num_dual)(), &hand);
-        check_same(w.name, "reverse (tape)", &(w.tape)(), &hand);
+        assert_close_to_fd(w.name, &hand, &fd(&w.primal_at, &w.point), 1e-5, 1e-7);
+        for (what, g) in [("relax", (w.relax)()), ("num-dual", (w.num_dual)()), ("reverse (tape)", (w.tape)())] {
+            assert_close(&format!("{}/{what} vs hand-written", w.name), &g, &hand, 1e-8, 1e-10);
+        }
 
         let time = |f: &dyn Fn() -> Vec<f64>| median_ns(|| drop(black_box(f())), rounds, batch);
         let primal = median_ns(|| _ = black_box((w.primal)()), rounds, batch);

@@ -89,6 +89,37 @@
 //! their forward work once (through the split form `NAME__differentiable`, which returns the
 //! value and a pullback closure).
 //!
+//! # Checking gradients
+//!
+//! [`check::check_vjp`] tests a pullback against central finite differences of the function, at
+//! a point you choose: the generated `_vjp`, a rule's, or one you wrote by hand
+//! ([`check::check_jvp`] does the same for a pushforward). Pass the differentiated parameters as
+//! one value (a tuple for several); the report says where the worst mismatch is.
+//!
+//! ```
+//! use relax::check::check_vjp;
+//! use relax::prelude::*;
+//!
+//! #[differentiable]
+//! fn loss(w: f64, b: f64, xs: &[f64; 3]) -> f64 {
+//!     let mut total = 0.0;
+//!     for i in 0..3 {
+//!         total += huber(w * xs[i] + b, 1.0);
+//!     }
+//!     total
+//! }
+//!
+//! let xs = [0.5, -1.0, 2.0];
+//! check_vjp(|(w, b)| loss(w, b, &xs), |(w, b), d| loss_vjp(w, b, &xs, d), (0.5, 1.0)).assert_ok();
+//! // A pullback with the two gradients swapped fails.
+//! let swapped = |(w, b), d| {
+//!     let (v, (dw, db)) = loss_vjp(w, b, &xs, d);
+//!     (v, (db, dw))
+//! };
+//! let report = check_vjp(|(w, b)| loss(w, b, &xs), swapped, (0.5, 1.0));
+//! assert!(!report.is_ok(), "{report}");
+//! ```
+//!
 //! # The supported language (for active code)
 //!
 //! Code that computes from data alone is copied as written, whatever Rust it is. Code that
@@ -240,6 +271,9 @@
 
 pub use relax_core::*;
 pub use relax_macros::differentiable;
+
+#[cfg(feature = "std")]
+pub mod check;
 
 /// Everything a differentiable function needs: the attribute, every rule with its `_vjp`, `Real`,
 /// and `num_traits::Float` (as `_`) so that float methods resolve on no_std too.

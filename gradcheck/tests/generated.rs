@@ -1,6 +1,8 @@
 //! Every generated function: the value of `_grad` is the original's bit for bit, and the gradient
 //! agrees with central finite differences at random points.
 
+use relax_testkit::{assert_close_to_fd, fd, fd_with_step};
+
 /// A point in [−1.5, 1.5)^5 from a counter (no RNG dependency needed here).
 fn point(k: u64) -> [f64; 5] {
     let mut s = k.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
@@ -12,21 +14,11 @@ fn point(k: u64) -> [f64; 5] {
     })
 }
 
-fn fd(f: impl Fn(&[f64; 5]) -> f64, p: &[f64; 5]) -> [f64; 5] {
-    core::array::from_fn(|i| {
-        let h = 1e-6 * p[i].abs().max(1.0);
-        let (mut up, mut down) = (*p, *p);
-        up[i] += h;
-        down[i] -= h;
-        (f(&up) - f(&down)) / (up[i] - down[i])
-    })
-}
-
 #[test]
 fn generated_functions_match_finite_differences() {
     let mut checked = 0;
     for (name, f, grad) in relax_gradcheck::FUNCTIONS {
-        let eval = |p: &[f64; 5]| f([p[0], p[1], p[2], p[3]], p[4]);
+        let eval = |p: &[f64]| f([p[0], p[1], p[2], p[3]], p[4]);
         for k in 0..20 {
             let p = point(k + 1);
             let (v, (gx, ga)) = grad([p[0], p[1], p[2], p[3]], p[4]);
@@ -44,27 +36,11 @@ fn generated_functions_match_finite_differences() {
             let fd = fd(eval, &p);
             // A branch or a kink within a step of the point makes finite differences meaningless:
             // skip points where they disagree with themselves at half the step.
-            let fd_half = {
-                let f2 = |q: &[f64; 5]| eval(q);
-                core::array::from_fn::<f64, 5, _>(|i| {
-                    let h = 0.5e-6 * p[i].abs().max(1.0);
-                    let (mut up, mut down) = (p, p);
-                    up[i] += h;
-                    down[i] -= h;
-                    (f2(&up) - f2(&down)) / (up[i] - down[i])
-                })
-            };
+            let fd_half = fd_with_step(eval, &p, 0.5e-6);
             if (0..5).any(|i| (fd[i] - fd_half[i]).abs() > 1e-4 * (1.0 + fd[i].abs())) {
                 continue;
             }
-            for i in 0..5 {
-                assert!(
-                    (g[i] - fd[i]).abs() <= 1e-5 * (g[i].abs() + fd[i].abs()) + 1e-7,
-                    "{name} at {p:?}: entry {i}: gradient {}, finite differences {}\n  gradient {g:?}\n  fd {fd:?}",
-                    g[i],
-                    fd[i]
-                );
-            }
+            assert_close_to_fd(&format!("{name} at {p:?}"), &g, &fd, 1e-5, 1e-7);
             checked += 1;
         }
     }

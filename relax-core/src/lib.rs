@@ -36,6 +36,9 @@
 #![no_std]
 #![warn(missing_docs)]
 
+#[cfg(feature = "std")]
+extern crate alloc;
+
 #[cfg(not(any(feature = "std", feature = "libm")))]
 compile_error!("relax-core needs float math: enable the `std` feature (default) or `libm` for no_std");
 
@@ -60,7 +63,7 @@ pub use sampling::*;
 pub use score::*;
 pub use softmax::*;
 pub use straight_through::*;
-pub use tangent::{AddCotangent, AddScaled, ForItem, IntoPrimal, IntoReal, Tangent};
+pub use tangent::{AddCotangent, AddScaled, Coordinates, ForItem, IntoPrimal, IntoReal, Tangent};
 
 pub use num_traits;
 #[cfg(feature = "rand")]

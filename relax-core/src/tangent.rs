@@ -3,6 +3,8 @@
 //! They are public so that generated code can name them through `::relax`; users rarely call
 //! them directly.
 
+use core::fmt;
+
 use crate::Real;
 
 /// A value that has a cotangent of its own type: floats, arrays of them (nested too), and tuples
@@ -116,6 +118,156 @@ macro_rules! tuple_tangent {
     )*};
 }
 tuple_tangent! {
+    (A 0)
+    (A 0, B 1)
+    (A 0, B 1, C 2)
+    (A 0, B 1, C 2, D 3)
+    (A 0, B 1, C 2, D 3, E 4)
+    (A 0, B 1, C 2, D 3, E 4, F 5)
+}
+
+/// A value whose float coordinates can be read and written one by one, as `f64`, in a fixed order:
+/// what a gradient checker needs to perturb a parameter and to compare two gradients entry by
+/// entry. Floats have one coordinate; integers, `bool` and `()` none; arrays, tuples (and, with
+/// `std`, vectors) those of their elements in order.
+///
+/// `f32` coordinates are read exactly and written rounded to `f32`. An implementation for a
+/// struct visits its fields in order: [`for_each_coordinate`](Self::for_each_coordinate) and
+/// [`map_coordinates`](Self::map_coordinates) call the same methods of every field, and
+/// [`write_coordinate_path`](Self::write_coordinate_path) may name the field.
+///
+/// ```
+/// use relax_core::Coordinates;
+/// let mut v = (1.5_f64, [2.0_f32, 3.0], 7_usize);
+/// assert_eq!(v.coordinate_count(), 3);
+/// v.map_coordinates(&mut |c| -c);
+/// assert_eq!(v, (-1.5, [-2.0, -3.0], 7));
+/// let mut path = String::new();
+/// v.write_coordinate_path(2, &mut path).unwrap();
+/// assert_eq!(path, ".1[1]");
+/// ```
+pub trait Coordinates {
+    /// Calls `f` with every float coordinate, in order.
+    fn for_each_coordinate(&self, f: &mut dyn FnMut(f64));
+
+    /// Replaces every float coordinate `c` by `f(c)`, in the order of
+    /// [`for_each_coordinate`](Self::for_each_coordinate).
+    fn map_coordinates(&mut self, f: &mut dyn FnMut(f64) -> f64);
+
+    /// The number of float coordinates.
+    fn coordinate_count(&self) -> usize {
+        let mut n = 0;
+        self.for_each_coordinate(&mut |_| n += 1);
+        n
+    }
+
+    /// Writes where coordinate `index` is inside `self`, as Rust would reach it (`.1[3]`); empty
+    /// for a float itself, and by default (a type that does not say where its coordinates are).
+    fn write_coordinate_path(&self, index: usize, out: &mut dyn fmt::Write) -> fmt::Result {
+        let _ = (index, out);
+        Ok(())
+    }
+}
+
+macro_rules! float_coordinates {
+    ($($t:ty),*) => {$(
+        impl Coordinates for $t {
+            fn for_each_coordinate(&self, f: &mut dyn FnMut(f64)) {
+                f(f64::from(*self));
+            }
+            fn map_coordinates(&mut self, f: &mut dyn FnMut(f64) -> f64) {
+                *self = f(f64::from(*self)) as $t;
+            }
+        }
+    )*};
+}
+float_coordinates!(f32, f64);
+
+macro_rules! discrete_coordinates {
+    ($($t:ty),*) => {$(
+        impl Coordinates for $t {
+            fn for_each_coordinate(&self, _: &mut dyn FnMut(f64)) {}
+            fn map_coordinates(&mut self, _: &mut dyn FnMut(f64) -> f64) {}
+        }
+    )*};
+}
+discrete_coordinates!((), bool, u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize);
+
+/// Writes `[i]` and the path inside item `i` for the item that holds coordinate `index`.
+fn write_item_path<'a, V: Coordinates + 'a>(
+    items: impl IntoIterator<Item = &'a V>,
+    mut index: usize,
+    out: &mut dyn fmt::Write,
+) -> fmt::Result {
+    for (i, item) in items.into_iter().enumerate() {
+        let n = item.coordinate_count();
+        if index < n {
+            write!(out, "[{i}]")?;
+            return item.write_coordinate_path(index, out);
+        }
+        index -= n;
+    }
+    Ok(())
+}
+
+impl<V: Coordinates, const N: usize> Coordinates for [V; N] {
+    fn for_each_coordinate(&self, f: &mut dyn FnMut(f64)) {
+        for v in self {
+            v.for_each_coordinate(f);
+        }
+    }
+    fn map_coordinates(&mut self, f: &mut dyn FnMut(f64) -> f64) {
+        for v in self {
+            v.map_coordinates(f);
+        }
+    }
+    fn write_coordinate_path(&self, index: usize, out: &mut dyn fmt::Write) -> fmt::Result {
+        write_item_path(self, index, out)
+    }
+}
+
+#[cfg(feature = "std")]
+impl<V: Coordinates> Coordinates for alloc::vec::Vec<V> {
+    fn for_each_coordinate(&self, f: &mut dyn FnMut(f64)) {
+        for v in self {
+            v.for_each_coordinate(f);
+        }
+    }
+    fn map_coordinates(&mut self, f: &mut dyn FnMut(f64) -> f64) {
+        for v in self {
+            v.map_coordinates(f);
+        }
+    }
+    fn write_coordinate_path(&self, index: usize, out: &mut dyn fmt::Write) -> fmt::Result {
+        write_item_path(self, index, out)
+    }
+}
+
+macro_rules! tuple_coordinates {
+    ($(($($v:ident $i:tt),+))*) => {$(
+        impl<$($v: Coordinates),+> Coordinates for ($($v,)+) {
+            fn for_each_coordinate(&self, f: &mut dyn FnMut(f64)) {
+                $(self.$i.for_each_coordinate(f);)+
+            }
+            fn map_coordinates(&mut self, f: &mut dyn FnMut(f64) -> f64) {
+                $(self.$i.map_coordinates(f);)+
+            }
+            fn write_coordinate_path(&self, mut index: usize, out: &mut dyn fmt::Write) -> fmt::Result {
+                $(
+                    let n = self.$i.coordinate_count();
+                    if index < n {
+                        write!(out, ".{}", $i)?;
+                        return self.$i.write_coordinate_path(index, out);
+                    }
+                    index -= n;
+                )+
+                let _ = index;
+                Ok(())
+            }
+        }
+    )*};
+}
+tuple_coordinates! {
     (A 0)
     (A 0, B 1)
     (A 0, B 1, C 2)

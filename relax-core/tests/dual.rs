@@ -3,13 +3,11 @@
 //! type's; then relax's generic pullbacks run on duals, whose tangents must be Hessian-vector
 //! products (finite differences of the pullbacks' cotangents).
 
-mod support;
-
 use num_traits::{Float, FloatConst, ToPrimitive, Zero};
 use rand::rngs::StdRng;
 use rand::{Rng, RngExt};
 use relax_core::*;
-use support::{POINTS, rng, uniform};
+use relax_testkit::{POINTS, rng, uniform};
 
 type D = Dual<f64>;
 type DD = Dual<Dual<f64>>;

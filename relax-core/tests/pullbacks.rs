@@ -1,11 +1,11 @@
 //! Every pullback against central finite differences of its value function, at `POINTS` random
 //! points per rule, on both sides of every kink; at the kinks, the stated conventions.
 
-mod support;
-
 use rand::rngs::StdRng;
 use relax_core::*;
-use support::{Flat, POINTS, arr, check, logits_and_temperature, off_kink, rng, uniform, vec_in};
+use relax_testkit::{
+    Flat, POINTS, arr, check_pullback as check, logits_and_temperature, off_kink, point as vec_in, rng, uniform,
+};
 
 /// Checks `vjp` against finite differences of `f` at `POINTS` points drawn by `sample`, with a
 /// random cotangent of `nout` entries.

@@ -3,12 +3,10 @@
 //! bit that of the rule; duality with the pullback (`<dout, J·v> = <Jᵀ·dout, v>`) at every point
 //! and at the kinks, whose conventions are checked as stated; finiteness on extreme input; `f32`.
 
-mod support;
-
 use rand::RngExt;
 use rand::rngs::StdRng;
 use relax_core::*;
-use support::{Flat, POINTS, arr, check_along, logits_and_temperature, off_kink, rng, uniform, vec_in};
+use relax_testkit::{Flat, POINTS, arr, check_along, logits_and_temperature, off_kink, point as vec_in, rng, uniform};
 
 #[track_caller]
 fn assert_bits(name: &str, p: &[f64], got: &[f64], want: &[f64]) {

@@ -3,12 +3,10 @@
 //! evaluation of `r`), convergence to the hard operation at the derived rates, finite values and
 //! derivatives on extreme input, and nonzero gradients where the hard operation has none.
 
-mod support;
-
 use rand::RngExt;
 use rand::rngs::StdRng;
 use relax_core::*;
-use support::{POINTS, rng, uniform};
+use relax_testkit::{POINTS, rng, uniform};
 
 type D = Dual<f64>;
 

@@ -1,95 +1,13 @@
-//! Finite differences, random points and gradient flattening for the attribute's tests.
+//! The attribute's test helpers: relax-testkit's (finite differences, random points, assertions,
+//! flattening), and the check of functions that sample.
 #![allow(dead_code)]
 
 pub mod fns;
 
+pub use relax_testkit::*;
+
 use rand::rngs::StdRng;
-use rand::{Rng, RngExt, SeedableRng};
-
-pub fn rng(seed: u64) -> StdRng {
-    StdRng::seed_from_u64(seed)
-}
-
-pub fn point(rng: &mut StdRng, n: usize, lo: f64, hi: f64) -> Vec<f64> {
-    (0..n).map(|_| rng.random_range(lo..hi)).collect()
-}
-
-pub fn arr<const N: usize>(p: &[f64]) -> [f64; N] {
-    core::array::from_fn(|i| p[i])
-}
-
-/// Central finite differences of a scalar function.
-pub fn fd(f: impl Fn(&[f64]) -> f64, p: &[f64]) -> Vec<f64> {
-    let mut q = p.to_vec();
-    (0..p.len())
-        .map(|i| {
-            let h = 1e-6 * p[i].abs().max(1.0);
-            q[i] = p[i] + h;
-            let up = f(&q);
-            q[i] = p[i] - h;
-            let down = f(&q);
-            q[i] = p[i];
-            (up - down) / (2.0 * h)
-        })
-        .collect()
-}
-
-/// `|g − fd| ≤ rel·(|g| + |fd|) + abs` for every entry.
-#[track_caller]
-pub fn assert_close_to_fd(what: &str, g: &[f64], fd: &[f64], rel: f64, abs: f64) {
-    assert_eq!(g.len(), fd.len(), "{what}: {} gradient entries, {} finite differences", g.len(), fd.len());
-    for (i, (a, b)) in g.iter().zip(fd).enumerate() {
-        assert!(
-            (a - b).abs() <= rel * (a.abs() + b.abs()) + abs,
-            "{what}: entry {i}: gradient {a:e}, finite differences {b:e}\n  gradient {g:?}\n  fd {fd:?}"
-        );
-    }
-}
-
-/// The f64 tolerance of the issue: `1e-6·(|g| + |fd|) + 1e-9`.
-#[track_caller]
-pub fn assert_grad(what: &str, g: &[f64], fd: &[f64]) {
-    assert_close_to_fd(what, g, fd, 1e-6, 1e-9);
-}
-
-/// Flattens values and gradient layouts.
-pub trait Flat {
-    fn flat(&self) -> Vec<f64>;
-}
-impl Flat for f64 {
-    fn flat(&self) -> Vec<f64> {
-        vec![*self]
-    }
-}
-impl Flat for f32 {
-    fn flat(&self) -> Vec<f64> {
-        vec![f64::from(*self)]
-    }
-}
-impl<A: Flat, const N: usize> Flat for [A; N] {
-    fn flat(&self) -> Vec<f64> {
-        self.iter().flat_map(Flat::flat).collect()
-    }
-}
-impl<A: Flat, B: Flat> Flat for (A, B) {
-    fn flat(&self) -> Vec<f64> {
-        [self.0.flat(), self.1.flat()].concat()
-    }
-}
-impl<A: Flat, B: Flat, C: Flat> Flat for (A, B, C) {
-    fn flat(&self) -> Vec<f64> {
-        [self.0.flat(), self.1.flat(), self.2.flat()].concat()
-    }
-}
-
-/// Same bits, entry by entry.
-#[track_caller]
-pub fn assert_same_bits(what: &str, a: &[f64], b: &[f64]) {
-    assert_eq!(a.len(), b.len(), "{what}: shapes");
-    for (x, y) in a.iter().zip(b) {
-        assert!(x.to_bits() == y.to_bits(), "{what}: {x:e} is not bit-identical to {y:e}");
-    }
-}
+use rand::{Rng, SeedableRng};
 
 /// A function of `(mu, sigma)` that samples, at `points` random points: from equally seeded RNGs
 /// its gradient gives the original's value bit for bit, leaves the RNG where the original leaves
