@@ -24,6 +24,21 @@ impl Lowerer<'_> {
         if !args.iter().any(|a| self.mentions_active(a)) {
             return Value::Passive(Box::new(e.clone()));
         }
+        let mut path = fp.path.clone();
+        let last = path.segments.last_mut().expect("a segment");
+        last.ident = crate::names::split_form(&last.ident);
+        self.lower_composition(path.into_token_stream(), &args, c.span(), out)
+    }
+
+    /// A call of another differentiable function, through its split form `callee`: a path
+    /// (`f__differentiable`, `Self::f__differentiable`) or a method (`self.f__differentiable`).
+    pub(super) fn lower_composition(
+        &mut self,
+        callee: TokenStream,
+        args: &[&Expr],
+        span: proc_macro2::Span,
+        out: &mut Block,
+    ) -> Value {
         let mut call_args = Vec::new();
         let mut impure = false;
         for a in args {
@@ -51,7 +66,7 @@ impl Lowerer<'_> {
         let recompute = call_args.iter().any(|a| matches!(a, CallArg::ActiveRef(_)));
         if recompute {
             if impure {
-                self.error(c.span(), "a call that takes `&` of a differentiated array cannot also take `&mut` data (its forward work runs again in the adjoint): pass the array by value");
+                self.error(span, "a call that takes `&` of a differentiated array cannot also take `&mut` data (its forward work runs again in the adjoint): pass the array by value");
             }
             for a in &mut call_args {
                 if let CallArg::Data(tokens) = a {
@@ -60,10 +75,6 @@ impl Lowerer<'_> {
                 }
             }
         }
-        let mut path = fp.path.clone();
-        let last = path.segments.last_mut().expect("a segment");
-        last.ident = crate::names::split_form(&last.ident);
-        let callee = path.into_token_stream();
         let temp = self.temp(true);
         let pullback = self.temp(false);
         if impure && let Some(l) = self.loops.last_mut() {

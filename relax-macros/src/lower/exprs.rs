@@ -205,6 +205,14 @@ impl Lowerer<'_> {
             if name == "len" {
                 return Value::Passive(Box::new(e.clone()));
             }
+            // A method of a value that is data (`self`, a model passed by reference) taking
+            // differentiated arguments: another differentiable function.
+            if !self.mentions_active(&m.receiver) && m.args.iter().any(|a| self.mentions_active(a)) {
+                let recv = &m.receiver;
+                let split = crate::names::split_form(&m.method);
+                let args: Vec<&Expr> = m.args.iter().collect();
+                return self.lower_composition(quote!(#recv.#split), &args, m.span(), out);
+            }
             if rules::iterator_method(&name) {
                 self.error(m.method.span(), format!("iterator adaptors and closures (`.{name}(..)`) are not supported on differentiated values: write a `for` loop, such as `for i in 0..N {{ acc += … }}`"));
                 return Value::Passive(Box::new(e.clone()));
