@@ -1,4 +1,5 @@
-//! Timing: warm-up, calibrated batches, many rounds, medians.
+//! Measurement: timed medians (warm-up, calibrated batches, many rounds), instruction counts
+//! under Valgrind, and the checks every gradient passes first.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -26,8 +27,11 @@ pub fn median_ns(mut f: impl FnMut(), rounds: usize, batch: Duration) -> f64 {
     samples[samples.len() / 2]
 }
 
-/// Central finite differences, to check every hand-written gradient before timing it.
-pub fn check_against_fd(name: &str, f: impl Fn(&[f64]) -> f64, p: &[f64], g: &[f64]) {
+/// Central finite differences, to check every hand-written gradient before timing it: `jac` is
+/// the Jacobian of `f` at `p`, row by row (one row, the gradient, for a scalar `f`).
+pub fn check_against_fd(name: &str, f: impl Fn(&[f64]) -> Vec<f64>, p: &[f64], jac: &[f64]) {
+    let outputs = f(p).len();
+    assert_eq!(jac.len(), outputs * p.len(), "{name}: Jacobian size");
     let mut q = p.to_vec();
     for i in 0..p.len() {
         let h = 1e-6 * p[i].abs().max(1.0);
@@ -36,12 +40,14 @@ pub fn check_against_fd(name: &str, f: impl Fn(&[f64]) -> f64, p: &[f64], g: &[f
         q[i] = p[i] - h;
         let down = f(&q);
         q[i] = p[i];
-        let fd = (up - down) / (2.0 * h);
-        assert!(
-            (g[i] - fd).abs() <= 1e-5 * (g[i].abs() + fd.abs()) + 1e-7,
-            "{name}: entry {i}: {} vs finite differences {fd}",
-            g[i]
-        );
+        for o in 0..outputs {
+            let fd = (up[o] - down[o]) / (2.0 * h);
+            let g = jac[o * p.len() + i];
+            assert!(
+                (g - fd).abs() <= 1e-5 * (g.abs() + fd.abs()) + 1e-7,
+                "{name}: output {o}, entry {i}: {g} vs finite differences {fd}"
+            );
+        }
     }
 }
 
@@ -54,4 +60,40 @@ pub fn check_same(name: &str, what: &str, g: &[f64], hand: &[f64]) {
             "{name}/{what}: entry {i}: {a} vs hand-written {b}"
         );
     }
+}
+
+/// Instructions one call of a variant executes, counted by Valgrind's cachegrind in child
+/// processes of this benchmark (`--run ID VARIANT CALLS`) that call it 1, 1 + K and 1 + 2K
+/// times. Start-up, data generation and the first call's one-time work (lazy symbol binding)
+/// are the same in all three and cancel in the differences; the two differences must agree,
+/// which shows the count is deterministic. The loop's own instructions (an indirect call and a
+/// branch per call) are included, and are the same for every variant.
+pub fn instructions_per_call(id: &str, variant: &str) -> u64 {
+    const K: u64 = 10;
+    let counts = [1, 1 + K, 1 + 2 * K].map(|calls| instructions(id, variant, calls));
+    let (first, second) = (counts[1] - counts[0], counts[2] - counts[1]);
+    assert!(
+        first == second && first % K == 0,
+        "{id}/{variant}: instruction counts are not deterministic ({counts:?} for 1, {}, {} calls)",
+        1 + K,
+        1 + 2 * K
+    );
+    first / K
+}
+
+/// Instructions the whole child process executes.
+fn instructions(id: &str, variant: &str, calls: u64) -> u64 {
+    let exe = std::env::current_exe().expect("the benchmark's path");
+    let output = std::process::Command::new("valgrind")
+        .args(["--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null"])
+        .arg(exe)
+        .args(["--run", id, variant, &calls.to_string()])
+        .output()
+        .expect("valgrind (install it, or run benches/count.sh)");
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "valgrind failed on {id}/{variant}:\n{log}");
+    // The summary line: `==PID== I   refs:      1,234,567`.
+    let line = log.lines().find(|l| l.contains("I   refs:") || l.contains("I refs:"));
+    let count = line.and_then(|l| l.split(':').next_back()).map(|n| n.trim().replace(',', ""));
+    count.and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("no instruction count in valgrind's output:\n{log}"))
 }

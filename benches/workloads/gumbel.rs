@@ -6,7 +6,7 @@ use num_dual::{DualNum, DualSVec64, DualStruct, gradient};
 use relax::prelude::*;
 use reverse::{Gradient, Tape, Var};
 
-use super::{Data, Workload};
+use super::{Data, Workload, emit};
 
 const C: usize = 64;
 const T: f64 = 0.5;
@@ -61,20 +61,21 @@ pub fn workload() -> Workload {
     let g = u.map(relax::gumbel_from_uniform);
     let costs = d.array::<C>();
     Workload {
+        id: "gumbel",
         name: "Straight-through Gumbel-softmax (64 categories)",
         params: C,
-        primal: Box::new(move || soft_objective(logits, &g, &costs)),
-        relax: Box::new(move || objective_grad(logits, &g, &costs).1.to_vec()),
-        hand: Box::new(move || hand(&logits, &g, &costs).to_vec()),
-        num_dual: Box::new(move || {
-            gradient(|p| dual(p, &g, &costs), &nalgebra::SVector::from(logits)).1.as_slice().to_vec()
+        primal: Box::new(move |out| emit(out, soft_objective(logits, &g, &costs))),
+        relax: Box::new(move |out| emit(out, objective_grad(logits, &g, &costs).1)),
+        hand: Box::new(move |out| emit(out, hand(&logits, &g, &costs))),
+        num_dual: Box::new(move |out| {
+            emit(out, gradient(|p| dual(p, &g, &costs), &nalgebra::SVector::from(logits)).1.as_slice().to_vec())
         }),
-        tape: Box::new(move || {
+        tape: Box::new(move |out| {
             let t = Tape::new();
             let p = t.add_vars(&logits);
-            tape(&p, &g, &costs).grad().wrt(&p)
+            emit(out, tape(&p, &g, &costs).grad().wrt(&p))
         }),
-        primal_at: Box::new(move |p| soft_objective(core::array::from_fn(|i| p[i]), &g, &costs)),
+        primal_at: Box::new(move |p| vec![soft_objective(core::array::from_fn(|i| p[i]), &g, &costs)]),
         point: logits.to_vec(),
     }
 }
