@@ -67,7 +67,8 @@ pub fn check_same(name: &str, what: &str, g: &[f64], hand: &[f64]) {
 /// times. Start-up, data generation and the first call's one-time work (lazy symbol binding)
 /// are the same in all three and cancel in the differences; the two differences must agree,
 /// which shows the count is deterministic. The loop's own instructions (an indirect call and a
-/// branch per call) are included, and are the same for every variant.
+/// branch per call) are included, the same for every variant, and so are the copies of inputs
+/// passed by value (relax's functions take what they differentiate by value).
 pub fn instructions_per_call(id: &str, variant: &str) -> u64 {
     const K: u64 = 10;
     let counts = [1, 1 + K, 1 + 2 * K].map(|calls| instructions(id, variant, calls));
@@ -87,7 +88,10 @@ fn instructions(id: &str, variant: &str, calls: u64) -> u64 {
     let output = std::process::Command::new("valgrind")
         .args(["--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null"])
         .arg(exe)
-        .args(["--run", id, variant, &calls.to_string()])
+        // Arguments of one width for every child, so that every child lays out its stack and heap
+        // alike: a longer command line moves both, and with them the alignment-dependent paths
+        // of `memcpy` (a few instructions per run, or per call for inputs passed by value).
+        .args(["--run", &format!("{id:<24}"), &format!("{variant:<8}"), &format!("{calls:08}")])
         .output()
         .expect("valgrind (install it, or run benches/count.sh)");
     let log = String::from_utf8_lossy(&output.stderr);

@@ -56,6 +56,7 @@ fn check(w: &Workload) {
 
 fn run(all: &[Workload], args: &[String]) {
     let [id, variant, calls] = args else { panic!("--run ID VARIANT CALLS") };
+    let (id, variant, calls) = (id.trim(), variant.trim(), calls.trim());
     let w = all.iter().find(|w| w.id == id).unwrap_or_else(|| panic!("no workload `{id}`"));
     let v = w.variant(variant).unwrap_or_else(|| panic!("no variant `{variant}`"));
     for _ in 0..calls.parse::<u64>().expect("CALLS is a number") {
