@@ -86,11 +86,11 @@ pub fn instructions_per_call(id: &str, variant: &str) -> u64 {
 fn instructions(id: &str, variant: &str, calls: u64) -> u64 {
     let exe = std::env::current_exe().expect("the benchmark's path");
     let output = std::process::Command::new("valgrind")
+        .env_clear()
         .args(["--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null"])
         .arg(exe)
-        // Arguments of one width for every child, so that every child lays out its stack and heap
-        // alike: a longer command line moves both, and with them the alignment-dependent paths
-        // of `memcpy` (a few instructions per run, or per call for inputs passed by value).
+        // Arguments of one width for every child, so that every child lays out its heap alike
+        // (the variants' data is there, and `memcpy`'s path depends on its alignment).
         .args(["--run", &format!("{id:<24}"), &format!("{variant:<8}"), &format!("{calls:08}")])
         .output()
         .expect("valgrind (install it, or run benches/count.sh)");
