@@ -4,27 +4,34 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-/// Median nanoseconds per call of `f` over `rounds` batches of about `batch` each.
-pub fn median_ns(mut f: impl FnMut(), rounds: usize, batch: Duration) -> f64 {
-    let warm_up = Instant::now();
-    let mut calls = 0u64;
-    while warm_up.elapsed() < batch * 5 {
-        f();
-        calls += 1;
-    }
-    let per_batch = ((calls as f64) / 5.0).max(1.0) as u64;
-    let mut samples: Vec<f64> = (0..rounds)
-        .map(|_| {
+/// Median nanoseconds per call of each of `fs`, over `rounds` rounds that each time one batch of
+/// about `batch` of every function in turn: a change in the load of a shared machine touches all
+/// of them alike, and their ratios stay put.
+pub fn medians_ns<const N: usize>(fs: [&dyn Fn(); N], rounds: usize, batch: Duration) -> [f64; N] {
+    let per_batch = fs.map(|f| {
+        let warm_up = Instant::now();
+        let mut calls = 0u64;
+        while warm_up.elapsed() < batch * 5 {
+            f();
+            calls += 1;
+        }
+        ((calls as f64) / 5.0).max(1.0) as u64
+    });
+    let mut samples: [Vec<f64>; N] = core::array::from_fn(|_| Vec::with_capacity(rounds));
+    for _ in 0..rounds {
+        for ((f, &calls), samples) in fs.iter().zip(&per_batch).zip(&mut samples) {
             let start = Instant::now();
-            for _ in 0..per_batch {
+            for _ in 0..calls {
                 f();
             }
-            start.elapsed().as_nanos() as f64 / per_batch as f64
-        })
-        .collect();
-    samples.sort_by(f64::total_cmp);
-    black_box(&samples);
-    samples[samples.len() / 2]
+            samples.push(start.elapsed().as_nanos() as f64 / calls as f64);
+        }
+    }
+    samples.map(|mut s| {
+        s.sort_by(f64::total_cmp);
+        black_box(&s);
+        s[s.len() / 2]
+    })
 }
 
 /// Central finite differences, to check every hand-written gradient before timing it: `jac` is

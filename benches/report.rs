@@ -17,7 +17,7 @@ mod workloads;
 
 use std::time::Duration;
 
-use harness::{check_against_fd, check_same, instructions_per_call, median_ns};
+use harness::{check_against_fd, check_same, instructions_per_call, medians_ns};
 use workloads::{Workload, collect};
 
 /// The largest grad/hand ratio of instruction counts `--count` accepts.
@@ -70,12 +70,13 @@ fn run(args: &[String]) {
 }
 
 fn time(all: &[Workload], quick: bool, write: bool) {
-    let (rounds, batch) = if quick { (5, Duration::from_millis(2)) } else { (41, Duration::from_millis(10)) };
+    // Batches shorter than a scheduler's time slice: on a loaded machine most of them run
+    // without being preempted, and the median is one of those.
+    let (rounds, batch) = if quick { (5, Duration::from_millis(1)) } else { (201, Duration::from_millis(1)) };
     let mut rows = Vec::new();
     for w in all {
-        let time = |v: &workloads::Variant| median_ns(|| v(None), rounds, batch);
-        let (primal, relax, hand, dual, tape) =
-            (time(&w.primal), time(&w.relax), time(&w.hand), time(&w.num_dual), time(&w.tape));
+        let variants = [&w.primal, &w.relax, &w.hand, &w.num_dual, &w.tape].map(|v| move || v(None));
+        let [primal, relax, hand, dual, tape] = medians_ns(variants.each_ref().map(|f| f as &dyn Fn()), rounds, batch);
         println!(
             "{:<62} primal {primal:>9.0} ns  relax {relax:>9.0} ns  hand {hand:>9.0} ns  num-dual {dual:>10.0} ns  tape {tape:>10.0} ns",
             w.name
