@@ -89,6 +89,7 @@ pub fn instructions_per_call(id: &str, variant: &str) -> u64 {
     first / K
 }
 
+/// glibc tunables: never `rep movsb`/`rep stosb` (see [`instructions`]).
 const REP_THRESHOLDS: &str =
     "glibc.cpu.x86_rep_movsb_threshold=0xffffffffffffffff:glibc.cpu.x86_rep_stosb_threshold=0xffffffffffffffff";
 

@@ -44,12 +44,12 @@ pub fn log_likelihood(alpha: [f64; K], mu: [[f64; D]; K], log_sigma: [[f64; D]; 
     total
 }
 
-/// The gradient with respect to (alpha, mu, log_sigma).
-pub type Gradient3 = ([f64; K], [[f64; D]; K], [[f64; D]; K]);
+/// (alpha, mu, log_sigma): the parameters, or a gradient with respect to them.
+pub type Params = ([f64; K], [[f64; D]; K], [[f64; D]; K]);
 
 /// One pass over the data accumulating each component's responsibility `r`, `r·z` and `r·z²`
 /// (`z` the standardised residual), from which the gradient follows once per component.
-pub fn hand(alpha: &[f64; K], mu: &[[f64; D]; K], log_sigma: &[[f64; D]; K], xs: &[[f64; D]; N]) -> (f64, Gradient3) {
+pub fn hand(alpha: &[f64; K], mu: &[[f64; D]; K], log_sigma: &[[f64; D]; K], xs: &[[f64; D]; N]) -> (f64, Params) {
     let am = alpha.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let ea = alpha.map(|a| (a - am).exp());
     let sa: f64 = ea.iter().sum();
@@ -155,7 +155,7 @@ pub fn workload() -> Workload {
     let mut point = Vec::new();
     (alpha, (mu, log_sigma)).flatten_into(&mut point);
     let p0 = leak(point.clone());
-    let unflatten = |p: &[f64]| -> Gradient3 {
+    let unflatten = |p: &[f64]| -> Params {
         (
             core::array::from_fn(|k| p[k]),
             core::array::from_fn(|k| core::array::from_fn(|d| p[MU + k * D + d])),
