@@ -6,7 +6,7 @@ use num_dual::{DualNum, DualSVec64, DualStruct, gradient};
 use relax::prelude::*;
 use reverse::{Gradient, Tape, Var};
 
-use super::{Data, Workload};
+use super::{Data, Workload, emit};
 
 const C: usize = 64;
 const T: f64 = 0.5;
@@ -22,13 +22,19 @@ pub fn soft_objective(logits: [f64; C], g: &[f64; C], costs: &[f64; C]) -> f64 {
     dot(gumbel_softmax_with(logits, *g, 0.5), *costs)
 }
 
-pub fn hand(logits: &[f64; C], g: &[f64; C], costs: &[f64; C]) -> [f64; C] {
+/// The hard value, `costs[argmax(logits + g)]`, and the soft gradient.
+pub fn hand(logits: &[f64; C], g: &[f64; C], costs: &[f64; C]) -> (f64, [f64; C]) {
     let y: [f64; C] = core::array::from_fn(|i| logits[i] + g[i]);
-    let m = y.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let (mut k, mut m) = (0, y[0]);
+    for (i, &v) in y.iter().enumerate() {
+        if v > m {
+            (k, m) = (i, v);
+        }
+    }
     let e = y.map(|v| ((v - m) / T).exp());
     let s: f64 = e.iter().sum();
     let pc: f64 = (0..C).map(|i| e[i] / s * costs[i]).sum();
-    core::array::from_fn(|i| e[i] / s * (costs[i] - pc) / T)
+    (costs[k], core::array::from_fn(|i| e[i] / s * (costs[i] - pc) / T))
 }
 
 type D = DualSVec64<C>;
@@ -60,21 +66,23 @@ pub fn workload() -> Workload {
     let u = d.array::<C>().map(|v| 0.5 + 0.49 * v);
     let g = u.map(relax::gumbel_from_uniform);
     let costs = d.array::<C>();
+    assert_eq!(hand(&logits, &g, &costs).0, objective(logits, &g, &costs), "the hand-written hard value");
     Workload {
+        id: "gumbel",
         name: "Straight-through Gumbel-softmax (64 categories)",
         params: C,
-        primal: Box::new(move || soft_objective(logits, &g, &costs)),
-        relax: Box::new(move || objective_grad(logits, &g, &costs).1.to_vec()),
-        hand: Box::new(move || hand(&logits, &g, &costs).to_vec()),
-        num_dual: Box::new(move || {
-            gradient(|p| dual(p, &g, &costs), &nalgebra::SVector::from(logits)).1.as_slice().to_vec()
+        primal: Box::new(move |out| emit(out, soft_objective(logits, &g, &costs))),
+        relax: Box::new(move |out| emit(out, objective_grad(logits, &g, &costs).1)),
+        hand: Box::new(move |out| emit(out, hand(&logits, &g, &costs).1)),
+        num_dual: Box::new(move |out| {
+            emit(out, gradient(|p| dual(p, &g, &costs), &nalgebra::SVector::from(logits)).1.as_slice().to_vec())
         }),
-        tape: Box::new(move || {
+        tape: Box::new(move |out| {
             let t = Tape::new();
             let p = t.add_vars(&logits);
-            tape(&p, &g, &costs).grad().wrt(&p)
+            emit(out, tape(&p, &g, &costs).grad().wrt(&p))
         }),
-        primal_at: Box::new(move |p| soft_objective(core::array::from_fn(|i| p[i]), &g, &costs)),
+        primal_at: Box::new(move |p| vec![soft_objective(core::array::from_fn(|i| p[i]), &g, &costs)]),
         point: logits.to_vec(),
     }
 }

@@ -1,11 +1,12 @@
-//! Workload 1: Huber regression with outliers: 2 parameters, 1 000 points.
+//! Workloads 1 and 2: Huber regression with outliers, 2 parameters, 1 000 points: the mean loss,
+//! and the plain sum (the same loop without the final division).
 #![allow(clippy::needless_range_loop)]
 
 use num_dual::{DualSVec64, DualStruct, gradient};
 use relax::prelude::*;
 use reverse::{Gradient, Tape, Var};
 
-use super::{Data, Workload, leak};
+use super::{Data, Workload, emit, leak};
 
 const N: usize = 1000;
 
@@ -18,7 +19,17 @@ pub fn loss(w: f64, b: f64, xs: &[f64; N], ys: &[f64; N]) -> f64 {
     total / (N as f64)
 }
 
-pub fn hand(w: f64, b: f64, xs: &[f64; N], ys: &[f64; N]) -> (f64, [f64; 2]) {
+#[differentiable(wrt(w, b))]
+pub fn loss_sum(w: f64, b: f64, xs: &[f64; N], ys: &[f64; N]) -> f64 {
+    let mut total = 0.0;
+    for i in 0..N {
+        total += huber(w * xs[i] + b - ys[i], 1.0);
+    }
+    total
+}
+
+/// The sum and its gradient.
+pub fn hand_sum(w: f64, b: f64, xs: &[f64; N], ys: &[f64; N]) -> (f64, [f64; 2]) {
     let (mut total, mut dw, mut db) = (0.0, 0.0, 0.0);
     for i in 0..N {
         let r = w * xs[i] + b - ys[i];
@@ -28,6 +39,12 @@ pub fn hand(w: f64, b: f64, xs: &[f64; N], ys: &[f64; N]) -> (f64, [f64; 2]) {
         dw += d * xs[i];
         db += d;
     }
+    (total, [dw, db])
+}
+
+/// The mean and its gradient.
+pub fn hand(w: f64, b: f64, xs: &[f64; N], ys: &[f64; N]) -> (f64, [f64; 2]) {
+    let (total, [dw, db]) = hand_sum(w, b, xs, ys);
     let n = N as f64;
     (total / n, [dw / n, db / n])
 }
@@ -44,7 +61,7 @@ fn dual(p: nalgebra::SVector<DualSVec64<2>, 2>, xs: &[f64; N], ys: &[f64; N]) ->
             -r - 0.5
         };
     }
-    total / N as f64
+    total
 }
 
 fn tape<'t>(p: &[Var<'t>], xs: &[f64; N], ys: &[f64; N]) -> Var<'t> {
@@ -60,33 +77,50 @@ fn tape<'t>(p: &[Var<'t>], xs: &[f64; N], ys: &[f64; N]) -> Var<'t> {
                 -r - 0.5
             };
     }
-    total / N as f64
+    total
 }
 
+type Primal = fn(f64, f64, &[f64; N], &[f64; N]) -> f64;
+type Grad = fn(f64, f64, &[f64; N], &[f64; N]) -> (f64, (f64, f64));
+type Hand = fn(f64, f64, &[f64; N], &[f64; N]) -> (f64, [f64; 2]);
+
+/// The mean loss.
 pub fn workload() -> Workload {
+    let name = "Huber regression (2 params, 1 000 points)";
+    make("huber", name, (loss, loss_grad, hand), N as f64)
+}
+
+/// The sum: the ports divide by 1.
+pub fn sum_workload() -> Workload {
+    make("huber-sum", "Huber sum (2 params, 1 000 points)", (loss_sum, loss_sum_grad, hand_sum), 1.0)
+}
+
+fn make(id: &'static str, name: &'static str, (f, f_grad, f_hand): (Primal, Grad, Hand), divisor: f64) -> Workload {
     let mut d = Data::new(1);
     let xs: &[f64; N] = leak(d.array::<N>().map(|x| 3.0 * x));
     let ys: &[f64; N] =
         leak(core::array::from_fn(|i| 2.0 * xs[i] - 1.0 + 0.3 * d.next() + if i % 10 == 0 { 12.0 } else { 0.0 }));
     let (w, b) = (1.4, 0.3);
     Workload {
-        name: "Huber regression (2 params, 1 000 points)",
+        id,
+        name,
         params: 2,
-        primal: Box::new(move || loss(w, b, xs, ys)),
-        relax: Box::new(move || {
-            let (_, (dw, db)) = loss_grad(w, b, xs, ys);
-            vec![dw, db]
+        primal: Box::new(move |out| emit(out, f(w, b, xs, ys))),
+        relax: Box::new(move |out| {
+            let (_, (dw, db)) = f_grad(w, b, xs, ys);
+            emit(out, [dw, db])
         }),
-        hand: Box::new(move || hand(w, b, xs, ys).1.to_vec()),
-        num_dual: Box::new(move || {
-            gradient(|p| dual(p, xs, ys), &nalgebra::SVector::from([w, b])).1.as_slice().to_vec()
+        hand: Box::new(move |out| emit(out, f_hand(w, b, xs, ys).1)),
+        num_dual: Box::new(move |out| {
+            let g = gradient(|p| dual(p, xs, ys) / divisor, &nalgebra::SVector::from([w, b])).1;
+            emit(out, g.as_slice().to_vec())
         }),
-        tape: Box::new(move || {
+        tape: Box::new(move |out| {
             let t = Tape::new();
             let p = t.add_vars(&[w, b]);
-            tape(&p, xs, ys).grad().wrt(&p)
+            emit(out, (tape(&p, xs, ys) / divisor).grad().wrt(&p))
         }),
-        primal_at: Box::new(move |p| loss(p[0], p[1], xs, ys)),
+        primal_at: Box::new(move |p| vec![f(p[0], p[1], xs, ys)]),
         point: vec![w, b],
     }
 }

@@ -5,7 +5,7 @@ use num_dual::{DualNum, DualSVec64, DualStruct, gradient};
 use relax::prelude::*;
 use reverse::{Gradient, Tape, Var};
 
-use super::{Data, Workload, leak};
+use super::{Data, Workload, emit, leak};
 
 const F: usize = 32;
 const M: usize = 200;
@@ -78,18 +78,21 @@ pub fn workload() -> Workload {
         leak(core::array::from_fn(|k| if relax::dot(truth, xs[k]) + 0.3 * d.next() > 0.0 { 1.0 } else { -1.0 }));
     let w: [f64; F] = d.array::<F>().map(|v| 0.5 * v);
     Workload {
+        id: "logistic",
         name: "Logistic regression (32 weights, 200 points)",
         params: F,
-        primal: Box::new(move || loss(w, xs, ys)),
-        relax: Box::new(move || loss_grad(w, xs, ys).1.to_vec()),
-        hand: Box::new(move || hand(&w, xs, ys).1.to_vec()),
-        num_dual: Box::new(move || gradient(|p| dual(p, xs, ys), &nalgebra::SVector::from(w)).1.as_slice().to_vec()),
-        tape: Box::new(move || {
+        primal: Box::new(move |out| emit(out, loss(w, xs, ys))),
+        relax: Box::new(move |out| emit(out, loss_grad(w, xs, ys).1)),
+        hand: Box::new(move |out| emit(out, hand(&w, xs, ys).1)),
+        num_dual: Box::new(move |out| {
+            emit(out, gradient(|p| dual(p, xs, ys), &nalgebra::SVector::from(w)).1.as_slice().to_vec())
+        }),
+        tape: Box::new(move |out| {
             let t = Tape::new();
             let p = t.add_vars(&w);
-            tape(&p, xs, ys).grad().wrt(&p)
+            emit(out, tape(&p, xs, ys).grad().wrt(&p))
         }),
-        primal_at: Box::new(move |p| loss(core::array::from_fn(|i| p[i]), xs, ys)),
+        primal_at: Box::new(move |p| vec![loss(core::array::from_fn(|i| p[i]), xs, ys)]),
         point: w.to_vec(),
     }
 }

@@ -5,7 +5,7 @@ use num_dual::{DualNum, DualSVec64, gradient};
 use relax::prelude::*;
 use reverse::{Gradient, Tape, Var};
 
-use super::{Data, Workload};
+use super::{Data, Workload, emit};
 
 const H: usize = 16;
 const P: usize = H * H + H;
@@ -88,29 +88,27 @@ pub fn workload() -> Workload {
     let point = flat(&w1, &w2);
     let p0 = point.clone();
     Workload {
+        id: "mlp",
         name: "Two-layer tanh network (16×16 + 16 weights)",
         params: P,
-        primal: Box::new(move || mlp(w1, w2, &x, y)),
-        relax: Box::new(move || {
-            let (_, (g1, g2)) = mlp_grad(w1, w2, &x, y);
-            flat(&g1, &g2)
-        }),
-        hand: Box::new(move || {
+        primal: Box::new(move |out| emit(out, mlp(w1, w2, &x, y))),
+        relax: Box::new(move |out| emit(out, mlp_grad(w1, w2, &x, y).1)),
+        hand: Box::new(move |out| {
             let (_, g1, g2) = hand(&w1, &w2, &x, y);
-            flat(&g1, &g2)
+            emit(out, (g1, g2))
         }),
-        num_dual: Box::new(move || {
+        num_dual: Box::new(move |out| {
             let p = nalgebra::SVector::<f64, P>::from_iterator(p0.iter().copied());
-            gradient(|p| dual(p, &x, y), &p).1.as_slice().to_vec()
+            emit(out, gradient(|p| dual(p, &x, y), &p).1.as_slice().to_vec())
         }),
-        tape: Box::new(move || {
+        tape: Box::new(move |out| {
             let t = Tape::new();
             let p = t.add_vars(&flat(&w1, &w2));
-            tape(&p, &x, y).grad().wrt(&p)
+            emit(out, tape(&p, &x, y).grad().wrt(&p))
         }),
         primal_at: Box::new(move |p| {
             let w1: [[f64; H]; H] = core::array::from_fn(|j| core::array::from_fn(|i| p[j * H + i]));
-            mlp(w1, core::array::from_fn(|j| p[H * H + j]), &x, y)
+            vec![mlp(w1, core::array::from_fn(|j| p[H * H + j]), &x, y)]
         }),
         point,
     }

@@ -1,29 +1,122 @@
 //! The workloads: each written once as a plain `#[differentiable]` function, with its
 //! hand-written gradient and ports to num-dual and to the `reverse` tape.
 
+pub mod bundle;
+pub mod gmm;
 pub mod gumbel;
 pub mod huber;
+pub mod layer;
 pub mod logistic;
 pub mod mlp;
 pub mod readout;
 
-/// A function of the parameters, flattened.
-pub type Objective = Box<dyn Fn(&[f64]) -> f64>;
+use std::hint::black_box;
 
-/// One workload's variants, as closures over its data. Each returns a value (timed with
-/// `black_box`) and is checked against the hand-written gradient before timing.
+/// Every workload, in the report's order.
+pub fn all() -> Vec<Workload> {
+    vec![
+        huber::workload(),
+        huber::sum_workload(),
+        logistic::workload(),
+        readout::workload(),
+        mlp::workload(),
+        layer::workload(),
+        gmm::workload(),
+        bundle::workload(),
+        gumbel::workload(),
+    ]
+}
+
+/// The primal's outputs as a function of the flattened parameters, for the finite-difference check.
+pub type Objective = Box<dyn Fn(&[f64]) -> Vec<f64>>;
+
+/// One variant of a workload, a closure over its data. Called with a buffer it appends its result
+/// flattened (for the checks); called with `None` it only computes it, keeping it alive with
+/// `black_box` (for timing and counting, so that neither an allocation nor a copy is measured).
+pub type Variant = Box<dyn Fn(Option<&mut Vec<f64>>)>;
+
+/// One workload's variants. Gradient variants produce the gradient (for several outputs, the
+/// Jacobian, row by row), checked against the hand-written one before timing.
 pub struct Workload {
+    /// Short name for the command line (`--run ID VARIANT CALLS`).
+    pub id: &'static str,
     pub name: &'static str,
     pub params: usize,
-    /// The primal; for straight-through workloads the soft primal.
-    pub primal: Box<dyn Fn() -> f64>,
-    pub relax: Box<dyn Fn() -> Vec<f64>>,
-    pub hand: Box<dyn Fn() -> Vec<f64>>,
-    pub num_dual: Box<dyn Fn() -> Vec<f64>>,
-    pub tape: Box<dyn Fn() -> Vec<f64>>,
-    /// The primal as a function of the parameters, for the finite-difference check.
+    /// The primal's outputs; for straight-through workloads the soft primal.
+    pub primal: Variant,
+    pub relax: Variant,
+    pub hand: Variant,
+    pub num_dual: Variant,
+    pub tape: Variant,
     pub primal_at: Objective,
     pub point: Vec<f64>,
+}
+
+impl Workload {
+    /// The variant `name` (`primal`, `grad`, `hand`, `num-dual`, `tape`) if it exists.
+    pub fn variant(&self, name: &str) -> Option<&Variant> {
+        match name {
+            "primal" => Some(&self.primal),
+            "grad" => Some(&self.relax),
+            "hand" => Some(&self.hand),
+            "num-dual" => Some(&self.num_dual),
+            "tape" => Some(&self.tape),
+            _ => None,
+        }
+    }
+}
+
+/// Values that flatten into a list of floats: scalars, arrays, pairs and vectors of them.
+pub trait Flat {
+    fn flatten_into(&self, out: &mut Vec<f64>);
+}
+
+impl Flat for f64 {
+    fn flatten_into(&self, out: &mut Vec<f64>) {
+        out.push(*self);
+    }
+}
+
+impl<T: Flat, const N: usize> Flat for [T; N] {
+    fn flatten_into(&self, out: &mut Vec<f64>) {
+        self.iter().for_each(|v| v.flatten_into(out));
+    }
+}
+
+impl<T: Flat> Flat for Vec<T> {
+    fn flatten_into(&self, out: &mut Vec<f64>) {
+        self.iter().for_each(|v| v.flatten_into(out));
+    }
+}
+
+impl<A: Flat, B: Flat> Flat for (A, B) {
+    fn flatten_into(&self, out: &mut Vec<f64>) {
+        self.0.flatten_into(out);
+        self.1.flatten_into(out);
+    }
+}
+
+impl<A: Flat, B: Flat, C: Flat> Flat for (A, B, C) {
+    fn flatten_into(&self, out: &mut Vec<f64>) {
+        self.0.flatten_into(out);
+        self.1.flatten_into(out);
+        self.2.flatten_into(out);
+    }
+}
+
+/// What every variant ends with: hand the result to the checks, or keep it alive for timing.
+pub fn emit(out: Option<&mut Vec<f64>>, result: impl Flat) {
+    match out {
+        Some(v) => result.flatten_into(v),
+        None => _ = black_box(&result),
+    }
+}
+
+/// A variant's result, flattened.
+pub fn collect(v: &Variant) -> Vec<f64> {
+    let mut out = Vec::new();
+    v(Some(&mut out));
+    out
 }
 
 /// Data that lives as long as the benchmark: every closure of a workload copies the reference.

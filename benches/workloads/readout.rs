@@ -6,7 +6,7 @@ use num_dual::{DualNum, DualSVec64, DualStruct, gradient};
 use relax::prelude::*;
 use reverse::{Gradient, Tape, Var};
 
-use super::{Data, Workload, leak};
+use super::{Data, Workload, emit, leak};
 
 const F: usize = 8;
 const K: usize = 512;
@@ -76,18 +76,21 @@ pub fn workload() -> Workload {
     let feats: &[[f64; F]; K] = leak(core::array::from_fn(|_| d.array::<F>()));
     let w = d.array::<F>();
     Workload {
+        id: "readout",
         name: "Soft-argmax readout (8 weights, 512 logits)",
         params: F,
-        primal: Box::new(move || readout(w, feats)),
-        relax: Box::new(move || readout_grad(w, feats).1.to_vec()),
-        hand: Box::new(move || hand(&w, feats).1.to_vec()),
-        num_dual: Box::new(move || gradient(|p| dual(p, feats), &nalgebra::SVector::from(w)).1.as_slice().to_vec()),
-        tape: Box::new(move || {
+        primal: Box::new(move |out| emit(out, readout(w, feats))),
+        relax: Box::new(move |out| emit(out, readout_grad(w, feats).1)),
+        hand: Box::new(move |out| emit(out, hand(&w, feats).1)),
+        num_dual: Box::new(move |out| {
+            emit(out, gradient(|p| dual(p, feats), &nalgebra::SVector::from(w)).1.as_slice().to_vec())
+        }),
+        tape: Box::new(move |out| {
             let t = Tape::new();
             let p = t.add_vars(&w);
-            tape(&p, feats).grad().wrt(&p)
+            emit(out, tape(&p, feats).grad().wrt(&p))
         }),
-        primal_at: Box::new(move |p| readout(core::array::from_fn(|i| p[i]), feats)),
+        primal_at: Box::new(move |p| vec![readout(core::array::from_fn(|i| p[i]), feats)]),
         point: w.to_vec(),
     }
 }

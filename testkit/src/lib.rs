@@ -132,3 +132,10 @@ pub fn logits_and_temperature(r: &mut StdRng) -> Vec<f64> {
     p.push(uniform(r, 0.3, 3.0));
     p
 }
+
+/// The Jacobian of `f` at `p` by central finite differences, row by row (one row, the gradient,
+/// for a scalar `f`), with the relative step `1e-6`.
+pub fn fd_jacobian(f: impl Fn(&[f64]) -> Vec<f64>, p: &[f64]) -> Vec<f64> {
+    let rows = Options::new().step(1e-6).numerical_jacobian(|q: Vec<f64>| f(&q), p.to_vec());
+    rows.concat()
+}
