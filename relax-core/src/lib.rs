@@ -41,7 +41,7 @@ pub use sampling::*;
 pub use score::*;
 pub use softmax::*;
 pub use straight_through::*;
-pub use tangent::{AddCotangent, AddScaled, ForItem, IntoPrimal, IntoReal, Tangent};
+pub use tangent::{AddCotangent, AddScaled, Differentiable, ForItem, IntoPrimal, IntoReal, Tangent};
 
 pub use num_traits;
 #[cfg(feature = "rand")]
