@@ -239,14 +239,16 @@
 #![cfg_attr(not(feature = "std"), no_std)]
 
 pub use relax_core::*;
-pub use relax_macros::differentiable;
+pub use relax_macros::{Differentiable, differentiable};
 
 /// Everything a differentiable function needs: the attribute, every rule with its `_vjp`, `Real`,
 /// and `num_traits::Float` (as `_`) so that float methods resolve on no_std too.
 pub mod prelude {
     pub use relax_core::num_traits::Float as _;
-    pub use relax_core::{Real, activation::*, loss::*, sampling::*, score::*, softmax::*, straight_through::*};
-    pub use relax_macros::differentiable;
+    pub use relax_core::{
+        Differentiable, Real, activation::*, loss::*, sampling::*, score::*, softmax::*, straight_through::*,
+    };
+    pub use relax_macros::{Differentiable, differentiable};
 }
 
 /// README's Rust examples, compiled and run as doc tests.

@@ -205,6 +205,16 @@ impl<V: Differentiable, const N: usize> Differentiable for [V; N] {
     type Scalar = V::Scalar;
 }
 
+/// Compiles only where `V` is [`Differentiable`] with the float type `S`: `#[derive(Differentiable)]`
+/// calls it once per nested struct field, so that a field whose type lacks the derive is one error,
+/// at that field.
+///
+/// ```
+/// relax_core::tangent::require_differentiable::<[[f32; 2]; 3], f32>();
+/// ```
+#[inline(always)]
+pub const fn require_differentiable<V: Differentiable<Scalar = S>, S>() {}
+
 /// `1` of `x`'s type: the unit cotangent a loop's preaccumulation starts from.
 ///
 /// ```
