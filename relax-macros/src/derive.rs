@@ -55,7 +55,7 @@ pub fn expand_parts(input: TokenStream) -> (TokenStream, Vec<syn::Error>) {
         }
         None => return (TokenStream::new(), errors),
     };
-    let s = Struct { input: &input, krate, scalar, fields };
+    let s = Struct { input: &input, krate, scalar, fields, stub: !errors.is_empty() };
     (s.impls(), errors)
 }
 
@@ -235,12 +235,15 @@ fn tokens(t: &impl ToTokens) -> String {
     t.to_token_stream().to_string()
 }
 
-/// A valid struct, ready to generate impls for.
+/// A struct whose float type is known, ready to generate impls for.
 struct Struct<'a> {
     input: &'a DeriveInput,
     krate: syn::Path,
     scalar: Type,
     fields: Vec<Field>,
+    /// There are errors: the impls get `unimplemented!()` bodies, so that the struct's uses
+    /// elsewhere report nothing more.
+    stub: bool,
 }
 
 impl Struct<'_> {
@@ -249,11 +252,12 @@ impl Struct<'_> {
         let s = &self.scalar;
         let other = Ident::new("other", Span::mixed_site());
         let scale = Ident::new("k", Span::mixed_site());
-        let zero = self.field_values(|_| quote!(#k::Tangent::zero_tangent()));
-        let zero_like = self.field_values(|m| quote!(#k::Tangent::zero_like(&self.#m)));
-        let add = self.per_field(|m| quote!(#k::Tangent::add_tangent(&mut self.#m, #other.#m);));
-        let sub = self.per_field(|m| quote!(#k::Tangent::sub_tangent(&mut self.#m, #other.#m);));
-        let add_scaled = self.per_field(|m| quote!(#k::AddScaled::<#s>::add_scaled(&mut self.#m, #scale, #other.#m);));
+        let zero = self.field_values(|_, sp| quote_spanned!(sp=> #k::Tangent::zero_tangent()));
+        let zero_like = self.field_values(|m, sp| quote_spanned!(sp=> #k::Tangent::zero_like(&self.#m)));
+        let add = self.per_field(|m, sp| quote_spanned!(sp=> #k::Tangent::add_tangent(&mut self.#m, #other.#m);));
+        let sub = self.per_field(|m, sp| quote_spanned!(sp=> #k::Tangent::sub_tangent(&mut self.#m, #other.#m);));
+        let add_scaled = self
+            .per_field(|m, sp| quote_spanned!(sp=> #k::AddScaled::<#s>::add_scaled(&mut self.#m, #scale, #other.#m);));
         let tangent = self.impl_of(
             quote!(#k::Tangent),
             quote! {
@@ -289,25 +293,25 @@ impl Struct<'_> {
         quote!(#tangent #add_scaled #differentiable #check)
     }
 
-    /// `op(member)` for each differentiated field, spanned at the field's type.
-    fn per_field(&self, op: impl Fn(&Member) -> TokenStream) -> TokenStream {
-        self.fields
-            .iter()
-            .filter(|f| f.leaf.is_some())
-            .map(|f| {
-                let o = op(&f.member);
-                quote_spanned!(f.ty.span()=> #o)
-            })
-            .collect()
+    /// `op(member, span of its type)` for each differentiated field; beside errors, a stub.
+    fn per_field(&self, op: impl Fn(&Member, Span) -> TokenStream) -> TokenStream {
+        if self.stub {
+            return quote!(::core::unimplemented!());
+        }
+        self.fields.iter().filter(|f| f.leaf.is_some()).map(|f| op(&f.member, f.ty.span())).collect()
     }
 
-    /// `Self { .. }` with `active(member)` for each differentiated field and `Default::default()`
-    /// for each `#[no_derivative]` one.
-    fn field_values(&self, active: impl Fn(&Member) -> TokenStream) -> TokenStream {
+    /// `Self { .. }` with `active(member, span of its type)` for each differentiated field and
+    /// `Default::default()` for each `#[no_derivative]` one; beside errors, a stub.
+    fn field_values(&self, active: impl Fn(&Member, Span) -> TokenStream) -> TokenStream {
+        if self.stub {
+            return quote!(::core::unimplemented!());
+        }
         let values = self.fields.iter().map(|f| {
-            let m = &f.member;
-            let v = if f.leaf.is_some() { active(m) } else { quote!(::core::default::Default::default()) };
-            quote_spanned!(f.ty.span()=> #m: #v)
+            let (m, sp) = (&f.member, f.ty.span());
+            let v =
+                if f.leaf.is_some() { active(m, sp) } else { quote_spanned!(sp=> ::core::default::Default::default()) };
+            quote!(#m: #v)
         });
         quote!(Self { #(#values),* })
     }
@@ -378,10 +382,12 @@ impl Struct<'_> {
                 bounds.push(quote_spanned!(t.span()=> #t: ::core::default::Default));
             }
         }
+        let stub = self.stub.then(|| quote!(#[allow(unused_variables)]));
         // The bounds may repeat the struct's own (`T: Real` and `T: Default`): harmless.
         quote! {
             #[automatically_derived]
             #[allow(clippy::type_repetition_in_bounds, clippy::trait_duplication_in_bounds)]
+            #stub
             impl #impl_generics #trait_path for #name #ty_generics where #(#bounds,)* {
                 #items
             }
