@@ -190,7 +190,8 @@ impl Build for Tagged<Line, i32> {
 
 /// A random value with `n` coordinates in [-2, 2] and the data `data`.
 fn random<P: Build>(r: &mut rand::rngs::StdRng, n: usize, data: u64) -> P {
-    let c: Vec<P::Scalar> = point(r, n, -2.0, 2.0).into_iter().map(|v| <P::Scalar as Real>::select(v, v as f32)).collect();
+    let c: Vec<P::Scalar> =
+        point(r, n, -2.0, 2.0).into_iter().map(|v| <P::Scalar as Real>::select(v, v as f32)).collect();
     let mut it = c.into_iter();
     let p = P::build(&mut it, data);
     assert!(it.next().is_none(), "{n} coordinates is more than the value has");

@@ -15,6 +15,9 @@ use syn::{Data, DeriveInput, Ident, Member, Type};
 
 use crate::signature::{is_float_type, real_type_params};
 
+#[cfg(test)]
+mod tests;
+
 /// Expands `#[derive(Differentiable)] item`. Never panics: every problem is a `syn::Error` at its
 /// span, emitted as `compile_error!` beside the impls of what is valid.
 pub fn expand(input: TokenStream) -> TokenStream {
@@ -121,8 +124,8 @@ impl Field {
         let mut data = false;
         for attr in &field.attrs {
             if attr.path().is_ident("no_derivative") {
-                if let Err(e) = attr.meta.require_path_only() {
-                    errors.push(syn::Error::new(e.span(), "`#[no_derivative]` takes no arguments"));
+                if attr.meta.require_path_only().is_err() {
+                    errors.push(syn::Error::new_spanned(&attr.meta, "`#[no_derivative]` takes no arguments"));
                 }
                 data = true;
             } else if attr.path().is_ident("relax") {
