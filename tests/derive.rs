@@ -15,13 +15,13 @@ mod shapes {
     #![allow(clippy::struct_field_names)]
     use relax::prelude::*;
 
-    #[derive(Clone, Copy, Debug, PartialEq, Differentiable)]
+    #[derive(Clone, Copy, Debug, Differentiable)]
     pub struct Line {
         pub w: f64,
         pub b: f64,
     }
 
-    #[derive(Clone, Copy, Debug, PartialEq, Differentiable)]
+    #[derive(Clone, Copy, Debug, Differentiable)]
     pub struct Layer<T: Real, const N: usize> {
         pub w: [[T; N]; N],
         pub b: [T; N],
@@ -29,7 +29,7 @@ mod shapes {
         pub steps: usize,
     }
 
-    #[derive(Clone, Copy, Debug, PartialEq, Differentiable)]
+    #[derive(Clone, Copy, Debug, Differentiable)]
     pub struct Head<T>
     where
         T: Real,
@@ -38,7 +38,7 @@ mod shapes {
     }
 
     /// Nested generic structs, an array of them, and float and reference data.
-    #[derive(Clone, Copy, Debug, PartialEq, Differentiable)]
+    #[derive(Clone, Copy, Debug, Differentiable)]
     pub struct Net<T: Real, const N: usize> {
         pub layers: [Layer<T, N>; 2],
         pub head: Head<T>,
@@ -49,17 +49,17 @@ mod shapes {
     }
 
     /// Only nested fields: the float type comes from the first.
-    #[derive(Clone, Copy, Debug, PartialEq, Differentiable)]
+    #[derive(Clone, Copy, Debug, Differentiable)]
     pub struct Lines {
         pub first: Line,
         pub rest: [Line; 2],
     }
 
-    #[derive(Clone, Copy, Debug, PartialEq, Differentiable)]
+    #[derive(Clone, Copy, Debug, Differentiable)]
     pub struct Pair(pub f32, pub [f32; 2], #[no_derivative] pub u8);
 
     /// Any `Differentiable` parameter inside, and a data type parameter.
-    #[derive(Clone, Copy, Debug, PartialEq, Differentiable)]
+    #[derive(Clone, Copy, Debug, Differentiable)]
     pub struct Tagged<P: Differentiable, K> {
         pub p: P,
         #[no_derivative]
@@ -71,7 +71,7 @@ mod shapes {
     }
 
     /// `relax` under another path.
-    #[derive(Clone, Copy, Debug, PartialEq, Differentiable)]
+    #[derive(Clone, Copy, Debug, Differentiable)]
     #[relax(crate = reexport::engine)]
     pub struct Renamed {
         pub x: [f64; 2],
