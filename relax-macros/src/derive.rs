@@ -39,7 +39,7 @@ pub fn expand_parts(input: TokenStream) -> (TokenStream, Vec<syn::Error>) {
         Data::Enum(e) => return (TokenStream::new(), vec![only_structs(e.enum_token.span, "an enum")]),
         Data::Union(u) => return (TokenStream::new(), vec![only_structs(u.union_token.span, "a union")]),
     };
-    reject_no_derivative(&input.attrs, "on the struct", &mut errors);
+    reject_no_derivative(&input.attrs, &mut errors);
     let reals = real_type_params(&input.generics);
     let mut fields: Vec<Field> =
         fields.iter().enumerate().map(|(i, f)| Field::read(i, f, &reals, &mut errors)).collect();
@@ -91,10 +91,10 @@ fn crate_path(attrs: &[syn::Attribute], errors: &mut Vec<syn::Error>) -> syn::Pa
     krate.unwrap_or_else(|| syn::parse_quote!(::relax))
 }
 
-/// Errors for `#[no_derivative]` where it means nothing, and for `#[relax(..)]` on a field.
-fn reject_no_derivative(attrs: &[syn::Attribute], place: &str, errors: &mut Vec<syn::Error>) {
+/// An error for each `#[no_derivative]` on the struct itself, where it means nothing.
+fn reject_no_derivative(attrs: &[syn::Attribute], errors: &mut Vec<syn::Error>) {
     for attr in attrs.iter().filter(|a| a.path().is_ident("no_derivative")) {
-        errors.push(syn::Error::new_spanned(attr, format!("`#[no_derivative]` goes on a field, not {place}")));
+        errors.push(syn::Error::new_spanned(attr, "`#[no_derivative]` goes on a field, not on the struct"));
     }
 }
 
@@ -158,7 +158,6 @@ impl Field {
 /// it is, and a hint beyond `#[no_derivative]`.
 fn leaf(ty: &Type, reals: &[Ident]) -> Result<Leaf, (Span, String, &'static str)> {
     let unsupported = |what: &str, hint| Err((ty.span(), what.to_string(), hint));
-    let float_hint = ", or hold the floats in an array or a `Differentiable` struct";
     match ty {
         Type::Array(a) => leaf(&a.elem, reals),
         Type::Paren(p) => leaf(&p.elem, reals),
@@ -183,7 +182,7 @@ fn leaf(ty: &Type, reals: &[Ident]) -> Result<Leaf, (Span, String, &'static str)
         Type::Reference(_) => unsupported("a reference", ", or store the value it points to"),
         Type::Ptr(_) => unsupported("a raw pointer", ""),
         Type::Slice(_) => unsupported("a slice", ", or use an array `[T; N]`"),
-        Type::Tuple(_) => unsupported("a tuple", float_hint),
+        Type::Tuple(_) => unsupported("a tuple", ", or hold the floats in an array or a `Differentiable` struct"),
         Type::FnPtr(_) => unsupported("a function pointer", ""),
         Type::TraitObject(_) | Type::ImplTrait(_) => unsupported("a trait type", ""),
         _ => unsupported("a type that is not a float, an array or a struct", ""),
