@@ -74,8 +74,10 @@ pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `Default + Copy`): carried unchanged in a value, `Default::default()` in a gradient or a zero,
 /// untouched by `+=`, `-=` and scaling. Every other field is `f32`, `f64`, a type parameter bounded
 /// by `Real`, a (nested) array of one, or a type that implements `Differentiable`, all of one
-/// float type. `#[relax(crate = path)]` on the struct names the `relax` crate when it is
-/// re-exported. The `relax` crate's documentation has a runnable example.
+/// float type. That type is the one of the float fields, else the `Real` type parameter, else
+/// that of the first nested struct (which must then be as public as the struct: it is named in
+/// the `Scalar` of a public impl). `#[relax(crate = path)]` on the struct names the `relax` crate
+/// when it is re-exported. The `relax` crate's documentation has a runnable example.
 #[proc_macro_derive(Differentiable, attributes(no_derivative, relax))]
 pub fn derive_differentiable(item: TokenStream) -> TokenStream {
     derive::expand(item.into()).into()
