@@ -120,6 +120,40 @@
 //! assert!(!report.is_ok(), "{report}");
 //! ```
 //!
+//! # Parameter structs
+//!
+//! [`#[derive(Differentiable)]`](derive@Differentiable) makes a struct of floats, (nested) arrays
+//! of them and other such structs a value that can be differentiated
+//! ([`Differentiable`](trait@Differentiable)); its gradient is a value of the same type. Fields
+//! marked `#[no_derivative]` are data: carried unchanged in a value, `Default::default()` in a
+//! gradient. A struct parameter is differentiated when named in `wrt(…)`; unnamed, it is data.
+//! Generic code bounds on the trait:
+//!
+//! ```
+//! use relax::prelude::*;
+//! use relax::Tangent;
+//!
+//! #[derive(Clone, Copy, Differentiable)]
+//! struct Layer<T: Real, const N: usize> {
+//!     w: [[T; N]; N],
+//!     b: [T; N],
+//!     #[no_derivative]
+//!     steps: usize,
+//! }
+//!
+//! /// One step of gradient descent, for any differentiable parameter.
+//! fn step<P: Differentiable>(p: &mut P, grad: P, lr: P::Scalar) {
+//!     p.add_scaled(-lr, grad);
+//! }
+//!
+//! let mut p = Layer { w: [[1.0_f32, 0.0], [0.0, 1.0]], b: [0.5, -0.5], steps: 3 };
+//! let mut g = p.zero_like(); // zero floats, and `steps: 0`
+//! g.b = [1.0, 1.0];
+//! step(&mut p, g, 0.5);
+//! assert_eq!(p.b, [0.0, -1.0]);
+//! assert_eq!((p.w, p.steps), ([[1.0, 0.0], [0.0, 1.0]], 3)); // the data is kept
+//! ```
+//!
 //! # The supported language (for active code)
 //!
 //! Code that computes from data alone is copied as written, whatever Rust it is. Code that
@@ -270,18 +304,21 @@
 #![cfg_attr(not(feature = "std"), no_std)]
 
 pub use relax_core::*;
-pub use relax_macros::differentiable;
+pub use relax_macros::{Differentiable, differentiable};
 
 #[cfg(feature = "std")]
 pub mod check;
 
 /// Everything a differentiable function needs: the attribute, every rule with its `_vjp`, `Real`,
-/// and `num_traits::Float` (as `_`) so that float methods resolve on no_std too.
+/// `Differentiable` (the derive and the trait), and `num_traits::Float` (as `_`) so that float
+/// methods resolve on no_std too.
 pub mod prelude {
     pub use relax_core::num_traits::Float as _;
     pub use relax_core::relaxed::*;
-    pub use relax_core::{Real, activation::*, loss::*, sampling::*, score::*, softmax::*, straight_through::*};
-    pub use relax_macros::differentiable;
+    pub use relax_core::{
+        Differentiable, Real, activation::*, loss::*, sampling::*, score::*, softmax::*, straight_through::*,
+    };
+    pub use relax_macros::{Differentiable, differentiable};
 }
 
 /// README's Rust examples, compiled and run as doc tests.

@@ -78,3 +78,21 @@ pub extern "C" fn relax_calibrate(out: &mut [f32; 3]) -> f32 {
     *out = relax_embedded::calibrate(&truth, &readings, 3000, 0, |_, _, _| {});
     relax_embedded::calibration_loss(*out, &truth, &readings)
 }
+
+/// A parameter struct with a data field.
+#[derive(Clone, Copy, Differentiable)]
+pub struct Readout<T: Real, const N: usize> {
+    w: [T; N],
+    #[no_derivative]
+    steps: u32,
+}
+
+/// `readout`'s gradient step on a parameter struct, through the derived `AddScaled`.
+#[unsafe(no_mangle)]
+pub extern "C" fn relax_readout_struct_step(p: &mut Readout<f32, 3>, x: &[[f32; 3]; 4]) -> f32 {
+    let (value, (dw, _)) = readout_grad(p.w, x, 0.5);
+    let grad = Readout { w: dw, steps: 0 };
+    relax::AddScaled::add_scaled(p, -0.1, grad);
+    p.steps += 1;
+    value
+}

@@ -51,7 +51,7 @@ use num_traits::{Float, FloatConst, Num, NumCast, One, ToPrimitive, Zero};
 
 use crate::loss::sign;
 use crate::relaxed::sech2;
-use crate::{AddScaled, Real, Tangent};
+use crate::{AddScaled, Coordinates, Differentiable, Real, Tangent};
 
 /// A dual number `v + d·ε` with `ε² = 0`: a value and its tangent (directional derivative).
 ///
@@ -569,6 +569,22 @@ impl<T: Real> AddScaled<Dual<T>> for Dual<T> {
     #[inline(always)]
     fn add_scaled(&mut self, k: Self, other: Self) {
         *self += k * other;
+    }
+}
+
+impl<T: Real> Differentiable for Dual<T> {
+    type Scalar = Dual<T>;
+}
+
+/// The coordinates of the value, then those of the tangent.
+impl<T: Real> Coordinates for Dual<T> {
+    fn for_each_coordinate(&self, f: &mut dyn FnMut(f64)) {
+        self.v.for_each_coordinate(f);
+        self.d.for_each_coordinate(f);
+    }
+    fn map_coordinates(&mut self, f: &mut dyn FnMut(f64) -> f64) {
+        self.v.map_coordinates(f);
+        self.d.map_coordinates(f);
     }
 }
 

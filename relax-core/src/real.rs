@@ -3,7 +3,7 @@ use core::iter::Sum;
 use core::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
 use num_traits::{Float, FloatConst};
 
-use crate::tangent::{AddScaled, Tangent};
+use crate::tangent::Differentiable;
 
 mod sealed {
     pub trait Sealed {}
@@ -28,8 +28,7 @@ mod sealed {
 pub trait Real:
     Float
     + FloatConst
-    + Tangent
-    + AddScaled<Self>
+    + Differentiable<Scalar = Self>
     + Default
     + Debug
     + Display

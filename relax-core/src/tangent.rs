@@ -313,6 +313,60 @@ impl<S: Copy, V: AddScaled<S>, const N: usize> AddScaled<S> for [V; N] {
     }
 }
 
+/// A type that can be differentiated: a differentiated parameter, an output, a cotangent or a
+/// tangent. Its gradient is a value of the same type, and its coordinates are all of one float
+/// type, [`Scalar`](Differentiable::Scalar).
+///
+/// Implemented by `f32`, `f64` and (nested) arrays of `Differentiable` values, and by structs
+/// through `#[derive(Differentiable)]` (re-exported by `relax`, whose documentation has examples).
+/// It brings what generated code does with such a value: [`Tangent`] (zeros, `+=`, `-=`) and
+/// [`AddScaled`] by its float type.
+///
+/// ```
+/// use relax_core::{Differentiable, Tangent};
+/// /// One step of gradient descent on anything differentiable.
+/// fn descend<P: Differentiable>(p: &mut P, lr: P::Scalar, grad: P) {
+///     p.add_scaled(-lr, grad);
+/// }
+/// let mut w = [[1.0_f32, 2.0], [3.0, 4.0]];
+/// descend(&mut w, 0.5, [[2.0, 2.0], [0.0, -2.0]]);
+/// assert_eq!(w, [[0.0, 1.0], [3.0, 5.0]]);
+/// assert_eq!(w.zero_like(), [[0.0; 2]; 2]);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be differentiated: add `#[derive(Differentiable)]` to its definition",
+    label = "not `Differentiable`",
+    note = "what is differentiated is a float (`f32`, `f64`, a `T: Real`), a (nested) array of them, or a struct \
+            with `#[derive(Differentiable)]` whose fields are such values; its fields that are data get \
+            `#[no_derivative]`"
+)]
+pub trait Differentiable: Tangent + AddScaled<Self::Scalar> + Coordinates {
+    /// The float type of every coordinate (`f32` or `f64`): what a gradient is scaled by.
+    type Scalar: Real;
+}
+
+impl Differentiable for f32 {
+    type Scalar = f32;
+}
+
+impl Differentiable for f64 {
+    type Scalar = f64;
+}
+
+impl<V: Differentiable, const N: usize> Differentiable for [V; N] {
+    type Scalar = V::Scalar;
+}
+
+/// Compiles only where `V` is [`Differentiable`] with the float type `S`: `#[derive(Differentiable)]`
+/// calls it once per nested struct field, so that a field whose type lacks the derive is one error,
+/// at that field.
+///
+/// ```
+/// relax_core::tangent::require_differentiable::<[[f32; 2]; 3], f32>();
+/// ```
+#[inline(always)]
+pub const fn require_differentiable<V: Differentiable<Scalar = S>, S>() {}
+
 /// `1` of `x`'s type: the unit cotangent a loop's preaccumulation starts from.
 ///
 /// ```

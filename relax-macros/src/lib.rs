@@ -6,8 +6,10 @@
 //! `calls`, `control`) turns the body into the intermediate form of `ir`, using the one table
 //! of rules and methods in `rules`; `forward` and `adjoint` generate the two sweeps; `emit`
 //! assembles the generated functions; `expand` runs the pipeline and collects the errors.
+//! `derive` is `#[derive(Differentiable)]`.
 
 mod adjoint;
+mod derive;
 mod emit;
 mod expand;
 mod forward;
@@ -50,4 +52,33 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand(args.into(), item.into()).into()
+}
+
+/// Makes a struct of floats, (nested) arrays of them and other `Differentiable` structs a value
+/// that `#[differentiable]` can differentiate (name it in `wrt(..)`): implements `Tangent`,
+/// `AddScaled` by its float type, and `Differentiable`. Its gradient is a value of the same type.
+///
+/// ```ignore
+/// use relax::prelude::*;
+///
+/// #[derive(Clone, Copy, Differentiable)]
+/// struct Layer<T: Real, const N: usize> {
+///     w: [[T; N]; N],
+///     b: [T; N],
+///     #[no_derivative]
+///     steps: usize,
+/// }
+/// ```
+///
+/// The struct must be `Copy`. Fields marked `#[no_derivative]` are data (their type is
+/// `Default + Copy`): carried unchanged in a value, `Default::default()` in a gradient or a zero,
+/// untouched by `+=`, `-=` and scaling. Every other field is `f32`, `f64`, a type parameter bounded
+/// by `Real`, a (nested) array of one, or a type that implements `Differentiable`, all of one
+/// float type. That type is the one of the float fields, else the `Real` type parameter, else
+/// that of the first nested struct (which must then be as public as the struct: it is named in
+/// the `Scalar` of a public impl). `#[relax(crate = path)]` on the struct names the `relax` crate
+/// when it is re-exported. The `relax` crate's documentation has a runnable example.
+#[proc_macro_derive(Differentiable, attributes(no_derivative, relax))]
+pub fn derive_differentiable(item: TokenStream) -> TokenStream {
+    derive::expand(item.into()).into()
 }

@@ -9,14 +9,14 @@ use rand::{RngExt, SeedableRng};
 
 use crate::expand::{expand, expand_parts};
 
-struct Gen(StdRng);
+pub(crate) struct Gen(pub(crate) StdRng);
 
 impl Gen {
-    fn pick<'a>(&mut self, options: &[&'a str]) -> &'a str {
+    pub(crate) fn pick<'a>(&mut self, options: &[&'a str]) -> &'a str {
         options[self.0.random_range(0..options.len())]
     }
 
-    fn chance(&mut self, p: f64) -> bool {
+    pub(crate) fn chance(&mut self, p: f64) -> bool {
         self.0.random_bool(p)
     }
 
@@ -215,7 +215,7 @@ impl Gen {
     }
 
     /// Deletes, duplicates or swaps token trees, at any depth.
-    fn mutate(&mut self, tokens: TokenStream) -> TokenStream {
+    pub(crate) fn mutate(&mut self, tokens: TokenStream) -> TokenStream {
         let mut trees: Vec<TokenTree> = tokens.into_iter().collect();
         for _ in 0..self.0.random_range(1..4) {
             if trees.is_empty() {
@@ -248,7 +248,7 @@ impl Gen {
 }
 
 /// The byte range of every token in `tokens`, at any depth.
-fn byte_ranges(tokens: &TokenStream, out: &mut Vec<std::ops::Range<usize>>) {
+pub(crate) fn byte_ranges(tokens: &TokenStream, out: &mut Vec<std::ops::Range<usize>>) {
     for t in tokens.clone() {
         out.push(t.span().byte_range());
         if let TokenTree::Group(g) = t {

@@ -1,0 +1,457 @@
+//! `#[derive(Differentiable)]`: a struct of floats, (nested) arrays of them and other
+//! `Differentiable` structs becomes a value that `#[differentiable]` can differentiate. It gets
+//! `Tangent` (zeros, `+=`, `-=` field by field), `AddScaled` by its float type, and
+//! `Differentiable`; fields marked `#[no_derivative]` are data: kept by `+=`, `-=` and scaling,
+//! `Default::default()` in a zero.
+//!
+//! Each trait impl is one call of [`Struct::impl_of`] with a body built by [`Struct::per_field`]
+//! and [`Struct::field_values`], so that one more trait is a few lines.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+use syn::{Data, DeriveInput, Ident, Member, Type};
+
+use crate::signature::{is_float_type, real_type_params};
+
+#[cfg(test)]
+mod tests;
+
+/// Expands `#[derive(Differentiable)] item`. Never panics: every problem is a `syn::Error` at its
+/// span, emitted as `compile_error!` beside the impls of what is valid.
+pub fn expand(input: TokenStream) -> TokenStream {
+    let (code, errors) = expand_parts(input);
+    let errors = errors.iter().map(syn::Error::to_compile_error);
+    quote!(#code #(#errors)*)
+}
+
+/// The generated impls and the errors, apart.
+pub fn expand_parts(input: TokenStream) -> (TokenStream, Vec<syn::Error>) {
+    let input: DeriveInput = match syn::parse2(input) {
+        Ok(i) => i,
+        Err(e) => return (TokenStream::new(), vec![e]),
+    };
+    let mut errors = Vec::new();
+    let krate = crate_path(&input.attrs, &mut errors);
+    let fields = match &input.data {
+        Data::Struct(s) => &s.fields,
+        Data::Enum(e) => return (TokenStream::new(), vec![only_structs(e.enum_token.span, "an enum")]),
+        Data::Union(u) => return (TokenStream::new(), vec![only_structs(u.union_token.span, "a union")]),
+    };
+    reject_no_derivative(&input.attrs, &mut errors);
+    let reals = real_type_params(&input.generics);
+    let mut fields: Vec<Field> =
+        fields.iter().enumerate().map(|(i, f)| Field::read(i, f, &reals, &mut errors)).collect();
+    let scalar = match scalar(&mut fields, &reals, &krate, &mut errors) {
+        Some(s) => s,
+        None if errors.is_empty() => {
+            let e = syn::Error::new(
+                input.ident.span(),
+                format!(
+                    "`{}` has nothing to differentiate: a `Differentiable` struct has a field that is a float \
+                     (`f32`, `f64`, a `T: Real`), an array of them or a `Differentiable` struct",
+                    input.ident
+                ),
+            );
+            return (TokenStream::new(), vec![e]);
+        }
+        None => return (TokenStream::new(), errors),
+    };
+    let s = Struct { input: &input, krate, scalar, fields, stub: !errors.is_empty() };
+    (s.impls(), errors)
+}
+
+fn only_structs(span: Span, what: &str) -> syn::Error {
+    syn::Error::new(
+        span,
+        format!(
+            "`#[derive(Differentiable)]` works on structs only, not on {what}: a differentiated value is a struct \
+             of floats, arrays of them and other `Differentiable` structs"
+        ),
+    )
+}
+
+/// `#[relax(crate = path)]`: where the `relax` crate is (default `::relax`).
+fn crate_path(attrs: &[syn::Attribute], errors: &mut Vec<syn::Error>) -> syn::Path {
+    let mut krate = None;
+    for attr in attrs.iter().filter(|a| a.path().is_ident("relax")) {
+        let parsed = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("crate") {
+                krate = Some(meta.value()?.parse()?);
+                Ok(())
+            } else {
+                Err(meta.error("unknown option of `#[relax(..)]`: expected `crate = path`"))
+            }
+        });
+        if let Err(e) = parsed {
+            errors.push(e);
+        }
+    }
+    krate.unwrap_or_else(|| syn::parse_quote!(::relax))
+}
+
+/// An error for each `#[no_derivative]` on the struct itself, where it means nothing.
+fn reject_no_derivative(attrs: &[syn::Attribute], errors: &mut Vec<syn::Error>) {
+    for attr in attrs.iter().filter(|a| a.path().is_ident("no_derivative")) {
+        errors.push(syn::Error::new_spanned(attr, "`#[no_derivative]` goes on a field, not on the struct"));
+    }
+}
+
+/// One field: how to reach it, and whether it is differentiated (with its innermost element type).
+struct Field {
+    member: Member,
+    ty: Type,
+    leaf: Option<Leaf>,
+}
+
+/// The element type of a differentiated field, under its arrays.
+enum Leaf {
+    /// `f32`, `f64` or a type parameter bounded by `Real`.
+    Float(Type),
+    /// Any other path: a `Differentiable` struct or type parameter, checked by rustc.
+    Nested(Type),
+}
+
+impl Field {
+    fn read(index: usize, field: &syn::Field, reals: &[Ident], errors: &mut Vec<syn::Error>) -> Self {
+        let member = match &field.ident {
+            Some(id) => Member::Named(id.clone()),
+            None => {
+                Member::Unnamed(syn::Index { index: u32::try_from(index).unwrap_or(u32::MAX), span: field.ty.span() })
+            }
+        };
+        let mut data = false;
+        for attr in &field.attrs {
+            if attr.path().is_ident("no_derivative") {
+                if attr.meta.require_path_only().is_err() {
+                    errors.push(syn::Error::new_spanned(&attr.meta, "`#[no_derivative]` takes no arguments"));
+                }
+                data = true;
+            } else if attr.path().is_ident("relax") {
+                errors.push(syn::Error::new_spanned(attr, "`#[relax(..)]` goes on the struct, not on a field"));
+            }
+        }
+        let leaf = if data {
+            None
+        } else {
+            match leaf(&field.ty, reals) {
+                Ok(leaf) => Some(leaf),
+                Err((span, what, hint)) => {
+                    errors.push(syn::Error::new(
+                        span,
+                        format!(
+                            "{} is {what}, which cannot be differentiated: mark it `#[no_derivative]` \
+                             (data: kept in a value, `Default::default()` in a gradient){hint}",
+                            describe(&member)
+                        ),
+                    ));
+                    None
+                }
+            }
+        };
+        Field { member, ty: field.ty.clone(), leaf }
+    }
+}
+
+/// The element type of `ty` under its arrays, or why it cannot be differentiated: the span, what
+/// it is, and a hint beyond `#[no_derivative]`.
+fn leaf(ty: &Type, reals: &[Ident]) -> Result<Leaf, (Span, String, &'static str)> {
+    let unsupported = |what: &str, hint| Err((ty.span(), what.to_string(), hint));
+    match ty {
+        Type::Array(a) => leaf(&a.elem, reals),
+        Type::Paren(p) => leaf(&p.elem, reals),
+        Type::Group(g) => leaf(&g.elem, reals),
+        Type::Path(_) if is_float_type(ty, reals) => Ok(Leaf::Float(ty.clone())),
+        Type::Path(p) => {
+            let Some(last) = p.path.segments.last() else { return Ok(Leaf::Nested(ty.clone())) };
+            let name = last.ident.to_string();
+            match name.as_str() {
+                "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => {
+                    unsupported(&format!("an integer (`{name}`)"), "")
+                }
+                "f16" | "f128" => unsupported(&format!("an `{name}`"), ": relax differentiates `f32` and `f64`"),
+                "Vec" | "VecDeque" | "Box" | "Rc" | "Arc" | "Cell" | "RefCell" | "HashMap" | "HashSet" | "BTreeMap"
+                | "BTreeSet" => unsupported(&format!("a `{name}`"), ", or use an array `[T; N]`"),
+                "bool" | "char" | "str" | "String" | "PhantomData" => unsupported(&format!("a `{name}`"), ""),
+                "Option" => unsupported("an `Option`", ""),
+                "Result" => unsupported("a `Result`", ""),
+                _ => Ok(Leaf::Nested(ty.clone())),
+            }
+        }
+        Type::Reference(_) => unsupported("a reference", ", or store the value it points to"),
+        Type::Ptr(_) => unsupported("a raw pointer", ""),
+        Type::Slice(_) => unsupported("a slice", ", or use an array `[T; N]`"),
+        Type::Tuple(_) => unsupported("a tuple", ", or hold the floats in an array or a `Differentiable` struct"),
+        Type::FnPtr(_) => unsupported("a function pointer", ""),
+        Type::TraitObject(_) | Type::ImplTrait(_) => unsupported("a trait type", ""),
+        _ => unsupported("a type that is not a float, an array or a struct", ""),
+    }
+}
+
+/// The struct's float type: that of its first float field; another float type in a later field is
+/// an error there (and the field is left out, so that nothing else fails). Without float fields:
+/// the first `Real` type parameter, else the `Scalar` of the first nested struct.
+fn scalar(fields: &mut [Field], reals: &[Ident], krate: &syn::Path, errors: &mut Vec<syn::Error>) -> Option<Type> {
+    let mut first: Option<(Type, String)> = None;
+    for f in fields.iter_mut() {
+        let Some(Leaf::Float(t)) = &f.leaf else { continue };
+        match &first {
+            None => first = Some((t.clone(), describe(&f.member))),
+            Some((s, from)) if tokens(s) != tokens(t) => {
+                errors.push(syn::Error::new(
+                    t.span(),
+                    format!(
+                        "`{}` mixes float types: this struct's float type is `{}` (from {from}); give every field the \
+                         same float type (or one type parameter `T: Real`), or mark this one `#[no_derivative]`",
+                        tokens(t),
+                        tokens(s)
+                    ),
+                ));
+                f.leaf = None;
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some((s, _)) = first {
+        return Some(s);
+    }
+    if let Some(t) = reals.first() {
+        return Some(syn::parse_quote!(#t));
+    }
+    fields.iter().find_map(|f| match &f.leaf {
+        Some(Leaf::Nested(t)) => Some(syn::parse_quote_spanned!(t.span()=> <#t as #krate::Differentiable>::Scalar)),
+        _ => None,
+    })
+}
+
+/// `field `name`` or `field 0`, for messages.
+fn describe(member: &Member) -> String {
+    match member {
+        Member::Named(id) => format!("field `{id}`"),
+        Member::Unnamed(i) => format!("field {}", i.index),
+    }
+}
+
+fn tokens(t: &impl ToTokens) -> String {
+    t.to_token_stream().to_string()
+}
+
+/// A struct whose float type is known, ready to generate impls for.
+struct Struct<'a> {
+    input: &'a DeriveInput,
+    krate: syn::Path,
+    scalar: Type,
+    fields: Vec<Field>,
+    /// There are errors: the impls get `unimplemented!()` bodies, so that the struct's uses
+    /// elsewhere report nothing more.
+    stub: bool,
+}
+
+impl Struct<'_> {
+    fn impls(&self) -> TokenStream {
+        let k = &self.krate;
+        let s = &self.scalar;
+        let other = Ident::new("other", Span::mixed_site());
+        let scale = Ident::new("k", Span::mixed_site());
+        let zero = self.field_values(|_, sp| quote_spanned!(sp=> #k::Tangent::zero_tangent()));
+        let zero_like = self.field_values(|m, sp| quote_spanned!(sp=> #k::Tangent::zero_like(&self.#m)));
+        let add = self.per_field(|m, sp| quote_spanned!(sp=> #k::Tangent::add_tangent(&mut self.#m, #other.#m);));
+        let sub = self.per_field(|m, sp| quote_spanned!(sp=> #k::Tangent::sub_tangent(&mut self.#m, #other.#m);));
+        let add_scaled = self
+            .per_field(|m, sp| quote_spanned!(sp=> #k::AddScaled::<#s>::add_scaled(&mut self.#m, #scale, #other.#m);));
+        let tangent = self.impl_of(
+            quote!(#k::Tangent),
+            quote! {
+                #[inline]
+                fn zero_tangent() -> Self {
+                    #zero
+                }
+                #[inline]
+                fn zero_like(&self) -> Self {
+                    #zero_like
+                }
+                #[inline]
+                fn add_tangent(&mut self, #other: Self) {
+                    #add
+                }
+                #[inline]
+                fn sub_tangent(&mut self, #other: Self) {
+                    #sub
+                }
+            },
+        );
+        let add_scaled = self.impl_of(
+            quote!(#k::AddScaled<#s>),
+            quote! {
+                #[inline]
+                fn add_scaled(&mut self, #scale: #s, #other: Self) {
+                    #add_scaled
+                }
+            },
+        );
+        let f = Ident::new("f", Span::mixed_site());
+        let (index, out) = (Ident::new("index", Span::mixed_site()), Ident::new("out", Span::mixed_site()));
+        let visit = self.per_field(|m, sp| quote_spanned!(sp=> #k::Coordinates::for_each_coordinate(&self.#m, #f);));
+        let map = self.per_field(|m, sp| quote_spanned!(sp=> #k::Coordinates::map_coordinates(&mut self.#m, #f);));
+        let path = self.per_field(|m, sp| {
+            let dot = match m {
+                Member::Named(n) => format!(".{n}"),
+                Member::Unnamed(i) => format!(".{}", i.index),
+            };
+            quote_spanned! {sp=>
+                let n = #k::Coordinates::coordinate_count(&self.#m);
+                if #index < n {
+                    ::core::fmt::Write::write_str(#out, #dot)?;
+                    return #k::Coordinates::write_coordinate_path(&self.#m, #index, #out);
+                }
+                #index -= n;
+            }
+        });
+        // Beside errors, the trait's default (the stubs have no fields to name).
+        let path_method = (!self.stub).then(|| {
+            quote! {
+                #[allow(unused_mut, unused_assignments)]
+                fn write_coordinate_path(&self, mut #index: usize, #out: &mut dyn ::core::fmt::Write) -> ::core::fmt::Result {
+                    #path
+                    ::core::result::Result::Ok(())
+                }
+            }
+        });
+        let coordinates = self.impl_of(
+            quote!(#k::Coordinates),
+            quote! {
+                fn for_each_coordinate(&self, #f: &mut dyn ::core::ops::FnMut(f64)) {
+                    #visit
+                }
+                fn map_coordinates(&mut self, #f: &mut dyn ::core::ops::FnMut(f64) -> f64) {
+                    #map
+                }
+                #path_method
+            },
+        );
+        let differentiable = self.impl_of(quote!(#k::Differentiable), quote!(type Scalar = #s;));
+        let check = self.check_nested();
+        quote!(#tangent #add_scaled #coordinates #differentiable #check)
+    }
+
+    /// `op(member, span of its type)` for each differentiated field; beside errors, a stub.
+    fn per_field(&self, op: impl Fn(&Member, Span) -> TokenStream) -> TokenStream {
+        if self.stub {
+            return quote!(::core::unimplemented!());
+        }
+        self.fields.iter().filter(|f| f.leaf.is_some()).map(|f| op(&f.member, f.ty.span())).collect()
+    }
+
+    /// `Self { .. }` with `active(member, span of its type)` for each differentiated field and
+    /// `Default::default()` for each `#[no_derivative]` one; beside errors, a stub.
+    fn field_values(&self, active: impl Fn(&Member, Span) -> TokenStream) -> TokenStream {
+        if self.stub {
+            return quote!(::core::unimplemented!());
+        }
+        let values = self.fields.iter().map(|f| {
+            let (m, sp) = (&f.member, f.ty.span());
+            let v =
+                if f.leaf.is_some() { active(m, sp) } else { quote_spanned!(sp=> ::core::default::Default::default()) };
+            quote!(#m: #v)
+        });
+        quote!(Self { #(#values),* })
+    }
+
+    /// The element types of the nested struct fields, each once, with the float type they must
+    /// have (`None` for the one the struct's float type comes from).
+    fn nested(&self) -> Vec<(&Type, Option<&Type>)> {
+        let mut out: Vec<(&Type, Option<&Type>)> = Vec::new();
+        for f in &self.fields {
+            if let Some(Leaf::Nested(t)) = &f.leaf
+                && !out.iter().any(|(u, _)| tokens(u) == tokens(t))
+            {
+                let k = &self.krate;
+                let defines: Type = syn::parse_quote!(<#t as #k::Differentiable>::Scalar);
+                out.push((t, (tokens(&defines) != tokens(&self.scalar)).then_some(&self.scalar)));
+            }
+        }
+        out
+    }
+
+    /// One error per nested struct field whose type is not `Differentiable` with the struct's float
+    /// type (rustc's, at the field, worded by the trait's `on_unimplemented`).
+    fn check_nested(&self) -> TokenStream {
+        let k = &self.krate;
+        let checks: Vec<TokenStream> = self
+            .nested()
+            .into_iter()
+            .map(|(t, s)| {
+                let s = s.map_or_else(|| quote!(_), ToTokens::to_token_stream);
+                quote_spanned!(t.span()=> #k::tangent::require_differentiable::<#t, #s>();)
+            })
+            .collect();
+        if checks.is_empty() {
+            return TokenStream::new();
+        }
+        let (impl_generics, _, where_clause) = self.input.generics.split_for_impl();
+        let check = Ident::new("check", Span::mixed_site());
+        quote! {
+            const _: () = {
+                #[allow(dead_code, clippy::extra_unused_lifetimes, clippy::extra_unused_type_parameters)]
+                fn #check #impl_generics () #where_clause {
+                    #(#checks)*
+                }
+            };
+        }
+    }
+
+    /// `impl Trait for Struct` with the struct's generics, and the bounds that make it hold: each
+    /// nested struct is `Differentiable` with the same float type (a bound without type parameters
+    /// under `for<'__relax>`, so that a missing impl is the one error of [`Self::check_nested`]);
+    /// for a generic struct, the struct is `Copy` and each data field mentioning a type parameter
+    /// is `Default`.
+    fn impl_of(&self, trait_path: TokenStream, items: TokenStream) -> TokenStream {
+        let (impl_generics, ty_generics, where_clause) = self.input.generics.split_for_impl();
+        let (name, k) = (&self.input.ident, &self.krate);
+        let params: Vec<&Ident> = self.input.generics.type_params().map(|p| &p.ident).collect();
+        let mut bounds: Vec<TokenStream> =
+            where_clause.map(|w| w.predicates.iter().map(ToTokens::to_token_stream).collect()).unwrap_or_default();
+        for (t, s) in self.nested() {
+            let scalar = s.map(|s| quote!(<Scalar = #s>));
+            let binder = (!mentions(t, &params)).then(|| quote!(for<'__relax>));
+            bounds.push(quote_spanned!(t.span()=> #binder #t: #k::Differentiable #scalar));
+        }
+        if !params.is_empty() {
+            bounds.push(quote!(#name #ty_generics: ::core::marker::Copy));
+            for f in self.fields.iter().filter(|f| f.leaf.is_none() && mentions(&f.ty, &params)) {
+                let t = &f.ty;
+                bounds.push(quote_spanned!(t.span()=> #t: ::core::default::Default));
+            }
+        }
+        let stub = self.stub.then(|| quote!(#[allow(unused_variables)]));
+        // The bounds may repeat the struct's own (`T: Real` and `T: Default`): harmless.
+        quote! {
+            #[automatically_derived]
+            #[allow(clippy::type_repetition_in_bounds, clippy::trait_duplication_in_bounds)]
+            #stub
+            impl #impl_generics #trait_path for #name #ty_generics where #(#bounds,)* {
+                #items
+            }
+        }
+    }
+}
+
+/// Whether `ty` names one of `params`.
+fn mentions(ty: &Type, params: &[&Ident]) -> bool {
+    struct Finder<'a> {
+        params: &'a [&'a Ident],
+        found: bool,
+    }
+    impl Visit<'_> for Finder<'_> {
+        fn visit_path(&mut self, p: &syn::Path) {
+            if p.segments.first().is_some_and(|s| self.params.iter().any(|id| s.ident == **id)) {
+                self.found = true;
+            }
+            syn::visit::visit_path(self, p);
+        }
+    }
+    let mut f = Finder { params, found: false };
+    f.visit_type(ty);
+    f.found
+}
