@@ -63,7 +63,9 @@ pub use sampling::*;
 pub use score::*;
 pub use softmax::*;
 pub use straight_through::*;
-pub use tangent::{AddCotangent, AddScaled, Coordinates, Differentiable, ForItem, IntoPrimal, IntoReal, Tangent};
+pub use tangent::{
+    AddCotangent, AddScaled, Coordinates, Differentiable, ForItem, IntoPrimal, IntoReal, PositionTangent, Tangent,
+};
 
 pub use num_traits;
 #[cfg(feature = "rand")]

@@ -494,3 +494,49 @@ macro_rules! into_real {
     )*};
 }
 into_real!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f64);
+
+/// The tangent a caller's forward mode passes for one parameter position of a differentiable
+/// callee, whose positions take a tangent (`V`) when the callee differentiates them and `()` when
+/// they are data: the caller does not know which, so it passes its tangent (or [`NoTangent`] for
+/// data) through this conversion and the callee's signature chooses.
+///
+/// ```
+/// use relax_core::PositionTangent;
+/// use relax_core::tangent::NoTangent;
+/// let differentiated: f64 = PositionTangent::position(2.5_f64);
+/// let data: () = PositionTangent::position(2.5_f64);
+/// let zero: [f64; 2] = PositionTangent::position(NoTangent);
+/// assert_eq!((differentiated, data, zero), (2.5, (), [0.0, 0.0]));
+/// ```
+pub trait PositionTangent<P> {
+    /// The tangent for a position of type `P`.
+    fn position(self) -> P;
+}
+
+impl<V: Tangent> PositionTangent<V> for V {
+    #[inline(always)]
+    fn position(self) -> V {
+        self
+    }
+}
+
+impl<V: Tangent> PositionTangent<()> for V {
+    #[inline(always)]
+    fn position(self) {}
+}
+
+/// The tangent of a value the caller passes as data: zero wherever the callee differentiates.
+#[derive(Clone, Copy, Debug)]
+pub struct NoTangent;
+
+impl<V: Tangent> PositionTangent<V> for NoTangent {
+    #[inline(always)]
+    fn position(self) -> V {
+        V::zero_tangent()
+    }
+}
+
+impl PositionTangent<()> for NoTangent {
+    #[inline(always)]
+    fn position(self) {}
+}

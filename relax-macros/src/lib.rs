@@ -15,6 +15,7 @@ mod expand;
 mod forward;
 mod generic;
 mod ir;
+mod jvp;
 mod lower;
 mod names;
 mod normalize;

@@ -55,8 +55,10 @@ pub fn cotangents(t: Temp) -> Ident {
 /// every call of a non-rule function on active values, so rustc's "cannot find function
 /// `helper__differentiable`" is the error for a function that is not `#[differentiable]`.
 pub fn split_form(f: &Ident) -> Ident {
-    format_ident!("{}__differentiable", f, span = f.span())
+    format_ident!("{}{}", f, SPLIT_SUFFIX, span = f.span())
 }
+
+const SPLIT_SUFFIX: &str = "__differentiable";
 
 /// A fused loop's preaccumulated gradient with respect to one of its inputs.
 pub fn jacobian(id: usize, b: BindingId) -> Ident {
@@ -66,4 +68,28 @@ pub fn jacobian(id: usize, b: BindingId) -> Ident {
 /// A fused loop's unit cotangent of its accumulator.
 pub fn unit(id: usize) -> Ident {
     format_ident!("__one{}", id)
+}
+
+/// The split form's path `callee` (`f__differentiable`, `Self::f__differentiable`,
+/// `self.f__differentiable`) with the suffix of another hidden form (`__jvp`).
+pub fn retarget(callee: &proc_macro2::TokenStream, suffix: &str) -> proc_macro2::TokenStream {
+    callee
+        .clone()
+        .into_iter()
+        .map(|tt| match tt {
+            proc_macro2::TokenTree::Ident(i) if i.to_string().ends_with(SPLIT_SUFFIX) => {
+                let name = i.to_string();
+                let base = &name[..name.len() - SPLIT_SUFFIX.len()];
+                proc_macro2::TokenTree::Ident(format_ident!("{}{}", base, suffix, span = i.span()))
+            }
+            other => other,
+        })
+        .collect()
+}
+
+/// The forward-mode form of a differentiable function `f`: `f__jvp`, which takes one tangent
+/// per parameter position (`()` for data), so that callers need not know which are
+/// differentiated.
+pub fn jvp_form(f: &Ident) -> Ident {
+    format_ident!("{}__jvp", f, span = f.span())
 }

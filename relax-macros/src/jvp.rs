@@ -1,0 +1,273 @@
+//! The forward-mode stage: `NAME_jvp` from the same intermediate form as the reverse sweeps.
+//!
+//! One pass: every statement computes its value and, beside it, the tangent of every active
+//! temporary and binding (`__dt{t}`, `__tb{b}`), through the relax-core pushforwards the rule
+//! table names (`ops::NAME_jvp`, `NAME_jvp`). A pushforward computes its value with the float
+//! operations of the original, so the value is the original's bit for bit. Loops and branches run
+//! as written, with no storage: a `_jvp` takes every loop the language takes.
+
+use proc_macro2::{Ident, TokenStream};
+use quote::{ToTokens, format_ident, quote};
+
+use crate::ir::*;
+use crate::names;
+
+/// Where forward-mode code is generated.
+#[derive(Clone, Copy)]
+pub struct Ctx<'a> {
+    pub krate: &'a syn::Path,
+    /// Whether each temporary is active.
+    pub active: &'a [bool],
+    /// Passive temporaries that hold values, never references (sampled noise): passed as they
+    /// are, so that their type is inferred from the pushforward they feed.
+    pub owned: &'a std::collections::HashSet<Temp>,
+}
+
+/// The passive temporaries of `block` (at any depth) computed by an expression with side effects:
+/// a draw from an RNG.
+pub fn drawn(block: &Block, out: &mut std::collections::HashSet<Temp>) {
+    for s in &block.stmts {
+        match s {
+            Stmt::Passive { temp, impure: true, .. } => {
+                out.insert(*temp);
+            }
+            Stmt::Branch(b) => b.arms.iter().for_each(|arm| drawn(arm, out)),
+            Stmt::Loop(l) => drawn(&l.body, out),
+            _ => {}
+        }
+    }
+}
+
+/// The tangent of a temporary.
+fn dt(t: Temp) -> Ident {
+    format_ident!("__dt{}", t)
+}
+
+/// The tangent of a binding.
+pub fn binding_tangent(b: BindingId) -> Ident {
+    format_ident!("__tb{}", b)
+}
+
+impl Ctx<'_> {
+    /// `x` itself when active, else `x` read through `IntoPrimal` (a passive operand may be a
+    /// reference, such as the item of `for v in xs`).
+    fn operand(&self, t: Temp) -> TokenStream {
+        let (x, krate) = (names::temp(t), self.krate);
+        if self.active[t] || self.owned.contains(&t) {
+            x.into_token_stream()
+        } else {
+            quote!(#krate::IntoPrimal::into_primal(#x))
+        }
+    }
+
+    /// The tangent of temporary `t`: its own when active, a zero of its shape when passive.
+    pub fn tangent(&self, t: Temp) -> TokenStream {
+        if self.active[t] {
+            dt(t).into_token_stream()
+        } else {
+            let (x, krate) = (self.operand(t), self.krate);
+            quote!(#krate::Tangent::zero_like(&#x))
+        }
+    }
+}
+
+/// The forward-mode code of `block`'s statements (not its result).
+pub fn jvp(block: &Block, ctx: Ctx) -> TokenStream {
+    block.stmts.iter().map(|s| stmt(s, ctx)).collect()
+}
+
+/// `(value, tangent)` of a block's result, after its statements.
+pub fn result(block: &Block, ctx: Ctx) -> TokenStream {
+    match block.result {
+        Some(r) => {
+            let (v, d) = (names::temp(r), ctx.tangent(r));
+            quote!((#v, #d))
+        }
+        None => quote!(()),
+    }
+}
+
+fn access_tokens(a: &Access, base: TokenStream) -> TokenStream {
+    let idx = a.indices.iter().map(|t| names::temp(*t));
+    quote!(#base #([#idx])*)
+}
+
+/// The tangents of the float arguments, in the layout of a pushforward (a single one bare).
+fn tangents(args: &[Temp], float_args: &[bool], ctx: Ctx) -> TokenStream {
+    let ds: Vec<TokenStream> = args.iter().zip(float_args).filter(|(_, f)| **f).map(|(t, _)| ctx.tangent(*t)).collect();
+    if ds.len() == 1 { ds[0].clone() } else { quote!((#(#ds),*)) }
+}
+
+/// The arguments of a pushforward: floats through `IntoPrimal` where passive, others as they are.
+fn values(args: &[Temp], float_args: &[bool], ctx: Ctx) -> Vec<TokenStream> {
+    args.iter()
+        .zip(float_args)
+        .map(|(t, is_float)| if *is_float { ctx.operand(*t) } else { names::temp(*t).into_token_stream() })
+        .collect()
+}
+
+fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
+    let krate = ctx.krate;
+    match s {
+        Stmt::Passive { temp, expr, .. } => {
+            let t = names::temp(*temp);
+            quote!(let #t = #expr;)
+        }
+        Stmt::Verbatim { tokens, .. } => tokens.clone(),
+        Stmt::Read { temp, access } => {
+            let name = &access.name;
+            let base = if access.deref && access.indices.is_empty() { quote!(*#name) } else { quote!(#name) };
+            let (t, value) = (names::temp(*temp), access_tokens(access, base));
+            if !ctx.active[*temp] {
+                return quote!(let #t = #value;);
+            }
+            let (d, tb) = (dt(*temp), access_tokens(access, binding_tangent(access.binding).into_token_stream()));
+            quote!(let #t = #value; let #d = #tb;)
+        }
+        Stmt::Compute { temp, op, args } => {
+            let (t, d) = (names::temp(*temp), dt(*temp));
+            let pushforward = |f: TokenStream, float_args: &[bool]| {
+                let (vs, ds) = (values(args, float_args, ctx), tangents(args, float_args, ctx));
+                quote!(let (#t, #d) = #f(#(#vs,)* #ds);)
+            };
+            match op {
+                Op::Binary { pullback, .. } => {
+                    let f = format_ident!("{}", pullback.replace("_vjp", "_jvp"));
+                    pushforward(quote!(#krate::ops::#f), &[true, true])
+                }
+                Op::Neg => pushforward(quote!(#krate::ops::neg_jvp), &[true]),
+                Op::Method { name, float_args } => {
+                    let f = format_ident!("{}_jvp", name);
+                    pushforward(quote!(#krate::ops::#f), float_args)
+                }
+                Op::Rule { name, generics, float_args, .. } => {
+                    let f = format_ident!("{}_jvp", name, span = name.span());
+                    let turbofish = if generics.is_empty() { TokenStream::new() } else { quote!(::#generics) };
+                    pushforward(quote!(#krate::#f #turbofish), float_args)
+                }
+                Op::Array => {
+                    let (a, ds) = (args.iter().map(|x| names::temp(*x)), args.iter().map(|x| ctx.tangent(*x)));
+                    quote!(let #t = [#(#a),*]; let #d = [#(#ds),*];)
+                }
+                Op::Repeat { len } => {
+                    let (x, dx) = (names::temp(args[0]), ctx.tangent(args[0]));
+                    quote!(let #t = [#x; #len]; let #d = [#dx; #len];)
+                }
+                Op::Tuple => {
+                    let (a, ds) = (args.iter().map(|x| names::temp(*x)), args.iter().map(|x| ctx.tangent(*x)));
+                    quote!(let #t = (#(#a,)*); let #d = (#(#ds,)*);)
+                }
+                Op::Field { index } => {
+                    let (x, dx, i) = (names::temp(args[0]), ctx.tangent(args[0]), syn::Index::from(*index));
+                    quote!(let #t = #x.#i; let #d = #dx.#i;)
+                }
+                Op::Index { indices } => {
+                    let (x, dx) = (names::temp(args[0]), ctx.tangent(args[0]));
+                    let idx: Vec<Ident> = indices.iter().map(|i| names::temp(*i)).collect();
+                    quote!(let #t = #x #([#idx])*; let #d = #dx #([#idx])*;)
+                }
+                Op::Copy => {
+                    let (x, dx) = (names::temp(args[0]), ctx.tangent(args[0]));
+                    quote!(let #t = #x; let #d = #dx;)
+                }
+            }
+        }
+        Stmt::Call { temp, callee, args, .. } => {
+            let (t, d) = (names::temp(*temp), dt(*temp));
+            let callee = crate::names::retarget(callee, "__jvp");
+            let values = args.iter().map(|a| match a {
+                CallArg::Active(x) => names::temp(*x).into_token_stream(),
+                CallArg::ActiveRef(x) => {
+                    let x = names::temp(*x);
+                    quote!(&#x)
+                }
+                CallArg::Data(tokens) => tokens.clone(),
+            });
+            let ds = args.iter().map(|a| match a {
+                CallArg::Active(x) | CallArg::ActiveRef(x) => {
+                    let dx = ctx.tangent(*x);
+                    quote!(#krate::PositionTangent::position(#dx))
+                }
+                CallArg::Data(_) => quote!(#krate::PositionTangent::position(#krate::tangent::NoTangent)),
+            });
+            quote!(let (#t, #d) = #callee(#(#values,)* (#(#ds,)*));)
+        }
+        Stmt::Let { binding, name, mutable, active, ty, value } => {
+            let v = names::temp(*value);
+            let m = mutable.then(|| quote!(mut));
+            let ty = ty.as_ref().map(|ty| quote!(: #ty));
+            if !active {
+                return quote!(let #m #name #ty = #v;);
+            }
+            let (tb, dv) = (binding_tangent(*binding), ctx.tangent(*value));
+            quote!(let #m #name #ty = #v; let #m #tb = #dv;)
+        }
+        Stmt::Write { access, mode, value } => {
+            let (place, v) = (access_tokens(access, access.name.to_token_stream()), names::temp(*value));
+            let tplace = access_tokens(access, binding_tangent(access.binding).into_token_stream());
+            let dv = ctx.tangent(*value);
+            match mode {
+                WriteMode::Set => quote!(#place = #v; #tplace = #dv;),
+                WriteMode::Add => quote!(#place += #v; #krate::Tangent::add_tangent(&mut #tplace, #dv);),
+                WriteMode::Sub => quote!(#place -= #v; #krate::Tangent::sub_tangent(&mut #tplace, #dv);),
+            }
+        }
+        Stmt::Branch(b) => branch(b, ctx),
+        Stmt::Loop(l) => {
+            let header = match &l.head {
+                LoopHead::Range { index, lo, hi } => {
+                    let (index, lo, hi) = (names::temp(*index), names::temp(*lo), names::temp(*hi));
+                    quote!(for #index in #lo..#hi)
+                }
+                LoopHead::While { cond } => quote!(while #cond),
+                LoopHead::Infinite => quote!(loop),
+            };
+            let body = jvp(&l.body, ctx);
+            let exit = l.exit.as_ref().map(|flags| quote!(if #flags { break; }));
+            quote!(#header { #body #exit })
+        }
+    }
+}
+
+fn branch(b: &Branch, ctx: Ctx) -> TokenStream {
+    let active_result = b.result.is_some_and(|r| ctx.active[r]);
+    let arm = |block: &Block| {
+        let code = jvp(block, ctx);
+        match (b.result, block.result) {
+            (Some(_), Some(_)) if active_result => {
+                let r = result(block, ctx);
+                quote!({ #code #r })
+            }
+            (Some(_), Some(r)) => {
+                let r = names::temp(r);
+                quote!({ #code #r })
+            }
+            _ => quote!({ #code }),
+        }
+    };
+    let chosen = match &b.head {
+        BranchHead::If(cond) => {
+            let cond = names::temp(*cond);
+            let (then, otherwise) = (arm(&b.arms[0]), arm(&b.arms[1]));
+            quote!(if #cond #then else #otherwise)
+        }
+        BranchHead::Match { scrutinee, patterns } => {
+            let arms = patterns.iter().zip(&b.arms).map(|(pat, block)| {
+                let code = arm(block);
+                quote!(#pat => #code,)
+            });
+            quote!(match #scrutinee { #(#arms)* })
+        }
+    };
+    match b.result {
+        Some(r) if ctx.active[r] => {
+            let (v, d) = (names::temp(r), dt(r));
+            quote!(let (#v, #d) = #chosen;)
+        }
+        Some(r) => {
+            let v = names::temp(r);
+            quote!(let #v = #chosen;)
+        }
+        None => quote!(#chosen;),
+    }
+}
