@@ -12,7 +12,7 @@ mod common;
 use common::*;
 
 use rand::rngs::StdRng;
-use relax::check::check_vjp;
+use relax::check::{Options, check_vjp};
 use relax::prelude::*;
 
 const POINTS: usize = 100;
@@ -291,4 +291,340 @@ fn exits_on_active_conditions_and_from_nested_loops() {
             (v, g.flat())
         },
     );
+}
+
+// -- `while` and `loop`, `max_iter` -----------------------------------------------------------
+
+/// A `while` on data that needs storage: `n` iterations of a recurrence.
+#[differentiable(max_iter = 8)]
+fn while_data(x: f64, n: usize) -> f64 {
+    let mut p = x;
+    let mut k = 0;
+    while k < n {
+        p = p.sin() * x + 0.5;
+        k += 1;
+    }
+    p
+}
+
+/// A `while` on an active condition: Heron's square root, to a relative tolerance.
+#[differentiable(max_iter = 64)]
+fn heron_sqrt(a: f64) -> f64 {
+    let mut y = a;
+    let mut err = a;
+    while err > 1e-9 * a {
+        y = 0.5 * (y + a / y);
+        err = (y * y - a).abs();
+    }
+    y
+}
+
+/// `loop` with an active `break`: the first iterate of `y ↦ y²/2 + 1` above `lim`.
+#[differentiable(wrt(x), max_iter = 32)]
+fn escape(x: f64, lim: f64) -> f64 {
+    let mut y = x;
+    loop {
+        y = y * y * 0.5 + 1.0 + 0.1 * x;
+        if y > lim {
+            break;
+        }
+    }
+    y.ln()
+}
+
+/// `loop` with a data `break` as its first statement: the iteration that breaks counts, so
+/// `n + 1` iterations, one when `n == 0`.
+#[differentiable(max_iter = 8)]
+fn loop_data(x: f64, n: usize) -> f64 {
+    let mut p = 1.0;
+    let mut k = 0;
+    loop {
+        if k == n {
+            break;
+        }
+        p = p * x + 0.25 * k as f64;
+        k += 1;
+    }
+    p
+}
+
+/// A generic `while` on an active condition: halve until below `1`, then one more step.
+#[differentiable(max_iter = 2000)]
+fn halve_below<T: Real>(x: T) -> T {
+    let mut y = x * x + 1.0;
+    while y > 1.0 {
+        y = y * 0.5 + 0.01 * x;
+    }
+    y * x
+}
+
+#[test]
+fn while_and_loop_on_data_and_active_conditions() {
+    for n in 0..=8 {
+        check(
+            "while_data",
+            30 + n as u64,
+            1,
+            (-1.5, 1.5),
+            |p| while_data(p[0], n),
+            |p| {
+                let (v, g) = while_data_grad(p[0], n);
+                (v, vec![g])
+            },
+        );
+    }
+    for n in 0..8 {
+        check(
+            "loop_data",
+            40 + n as u64,
+            1,
+            (-1.5, 1.5),
+            |p| loop_data(p[0], n),
+            |p| {
+                let (v, g) = loop_data_grad(p[0], n);
+                (v, vec![g])
+            },
+        );
+    }
+    check(
+        "heron_sqrt",
+        50,
+        1,
+        (0.2, 20.0),
+        |p| heron_sqrt(p[0]),
+        |p| {
+            let (v, g) = heron_sqrt_grad(p[0]);
+            (v, vec![g])
+        },
+    );
+    // The closed form too: the last iterate is converged, so its derivative is 1/(2√a).
+    let mut r = rng(51);
+    for _ in 0..POINTS {
+        let a = uniform(&mut r, 0.2, 20.0);
+        assert_close("heron_sqrt against 1/(2√a)", &[heron_sqrt_grad(a).1], &[0.5 / a.sqrt()], 1e-6, 0.0);
+    }
+    for (seed, lim) in [(52, 1.5), (53, 10.0), (54, 1e6)] {
+        check(
+            "escape",
+            seed,
+            1,
+            (-1.0, 1.0),
+            |p| escape(p[0], lim),
+            |p| {
+                let (v, g) = escape_grad(p[0], lim);
+                (v, vec![g])
+            },
+        );
+    }
+    check(
+        "halve_below f64",
+        55,
+        1,
+        (-30.0, 30.0),
+        |p| halve_below(p[0]),
+        |p| {
+            let (v, g) = halve_below_grad(p[0]);
+            (v, vec![g])
+        },
+    );
+    // In f32, relax's checker, at points where no halving step starts or stops within the
+    // finite differences' step (those at two steps agree).
+    let mut r = rng(56);
+    let mut checked = 0;
+    while checked < POINTS {
+        let x = uniform(&mut r, -30.0, 30.0) as f32;
+        let slope = |step| Options::new().step(step).numerical_jacobian(halve_below::<f32>, x)[0][0];
+        if (slope(4e-3) - slope(1e-3)).abs() > 0.05 * (1.0 + slope(4e-3).abs()) {
+            continue;
+        }
+        checked += 1;
+        check_vjp(halve_below::<f32>, halve_below_vjp::<f32>, x).assert_ok();
+    }
+}
+
+/// The panic message of `f`, which must panic.
+fn panic_message(f: impl FnOnce() + std::panic::UnwindSafe) -> String {
+    let payload = std::panic::catch_unwind(f).expect_err("a panic");
+    match (payload.downcast_ref::<String>(), payload.downcast_ref::<&str>()) {
+        (Some(s), _) => s.clone(),
+        (_, Some(s)) => s.to_string(),
+        _ => panic!("a panic without a message"),
+    }
+}
+
+#[test]
+fn max_iter_at_below_and_past_the_limit() {
+    // At and below the limit the gradient is right (checked above: `while_data` for n = 0..=8,
+    // `loop_data` for n = 0..8, that is up to 8 iterations); past it the original runs and the
+    // gradient panics, naming the function and the option.
+    let x = 0.7;
+    assert!(while_data(x, 9).is_finite() && loop_data(x, 8).is_finite());
+    for (name, message) in [
+        ("`while_data`", panic_message(|| _ = while_data_grad(x, 9))),
+        ("`while_data`", panic_message(|| _ = while_data_vjp(x, 100, 1.0))),
+        ("`loop_data`", panic_message(|| _ = loop_data_grad(x, 8))),
+    ] {
+        assert!(message.contains(name) && message.contains("max_iter = 8"), "{message}");
+    }
+    let xs = [0.1; 17];
+    let message = panic_message(|| _ = prod_until_slice_grad(0.5, &xs, &[0.0; 17], 1.0));
+    assert!(message.contains("prod_until_slice") && message.contains("max_iter = 16"), "{message}");
+    // Sixteen iterations fit.
+    let (v, g) = prod_until_slice_grad(0.5, &xs[..16], &[0.0; 16], 1.0);
+    assert_same_bits("prod_until_slice at max_iter", &[v], &[prod_until_slice(0.5, &xs[..16], &[0.0; 16], 1.0)]);
+    assert_grad(
+        "prod_until_slice at max_iter",
+        &[g],
+        &fd(|q| prod_until_slice(q[0], &xs[..16], &[0.0; 16], 1.0), &[0.5]),
+    );
+    // A break before the limit: the iterations that ran count, not the slice's length.
+    let mut stop = [0.0; 17];
+    stop[3] = 2.0;
+    let (v, g) = prod_until_slice_grad(0.5, &xs, &stop, 1.0);
+    assert_same_bits("prod_until_slice, early break", &[v], &[prod_until_slice(0.5, &xs, &stop, 1.0)]);
+    assert_grad("prod_until_slice, early break", &[g], &fd(|q| prod_until_slice(q[0], &xs, &stop, 1.0), &[0.5]));
+}
+
+// -- early returns in loops of run-time length ---------------------------------------------------
+
+#[differentiable(max_iter = 16)]
+fn return_in_while(w: f64, xs: &[f64]) -> f64 {
+    let mut p = w;
+    let mut i = 0;
+    while i < xs.len() {
+        p = p * xs[i] + w;
+        if p > 2.0 {
+            return p * p;
+        }
+        i += 1;
+    }
+    p - w
+}
+
+/// The iteration that finds the end and returns counts: `xs.len() + 1` of them.
+#[differentiable(max_iter = 17)]
+fn return_in_loop(w: f64, xs: &[f64]) -> f64 {
+    let mut p = w;
+    let mut i = 0;
+    loop {
+        if i == xs.len() {
+            return p * 3.0;
+        }
+        p = (p + xs[i]) * w;
+        if xs[i] < -0.8 {
+            return p.sin();
+        }
+        i += 1;
+    }
+}
+
+#[differentiable(max_iter = 16)]
+fn return_in_for(w: f64, xs: &[f64]) -> f64 {
+    let mut p = 1.0;
+    for i in 0..xs.len() {
+        for j in 0..2 {
+            p = p * (w + xs[i]) + 0.1 * j as f64;
+            if p.abs() > 3.0 {
+                return p.tanh();
+            }
+        }
+    }
+    p
+}
+
+#[test]
+fn returns_inside_loops_of_run_time_length() {
+    let mut r = rng(60);
+    for n in 0..=16 {
+        let xs = point(&mut r, n, -1.0, 1.5);
+        for (name, f, g) in [
+            (
+                "return_in_while",
+                return_in_while as fn(f64, &[f64]) -> f64,
+                return_in_while_grad as fn(f64, &[f64]) -> (f64, f64),
+            ),
+            ("return_in_loop", return_in_loop, return_in_loop_grad),
+            ("return_in_for", return_in_for, return_in_for_grad),
+        ] {
+            check(
+                name,
+                n as u64,
+                1,
+                (-1.5, 1.5),
+                |p| f(p[0], &xs),
+                |p| {
+                    let (v, d) = g(p[0], &xs);
+                    (v, vec![d])
+                },
+            );
+        }
+    }
+}
+
+// -- fused accumulations: no storage, any trip count ---------------------------------------------
+
+/// `break` and `continue` on data in an accumulation over a slice.
+#[differentiable(wrt(w))]
+fn sum_until(w: f64, xs: &[f64], stop: f64) -> f64 {
+    let mut s = 0.0;
+    for i in 0..xs.len() {
+        if xs[i] > stop {
+            break;
+        }
+        if xs[i] < 0.0 {
+            continue;
+        }
+        s += (w * xs[i]).sin();
+    }
+    s
+}
+
+/// `while` on data, accumulating.
+#[differentiable]
+fn while_sum(w: f64, xs: &[f64]) -> f64 {
+    let mut s = 0.0;
+    let mut i = 0;
+    while i < xs.len() {
+        s += w * w * xs[i];
+        i += 2;
+    }
+    s
+}
+
+/// `loop` with its `break` first, accumulating.
+#[differentiable]
+fn loop_sum(w: f64, xs: &[f64]) -> f64 {
+    let mut s = 0.0;
+    let mut i = 0;
+    loop {
+        if i == xs.len() {
+            break;
+        }
+        s += (w * xs[i]).tanh();
+        i += 1;
+    }
+    s
+}
+
+#[test]
+fn fused_accumulations_with_exits_take_any_trip_count() {
+    let mut r = rng(70);
+    for case in 0..POINTS {
+        // Up to 5000 iterations: far beyond any storage, none is needed.
+        let n = [0, 1, 2, 17, 5000][case % 5];
+        let xs = point(&mut r, n, -1.0, 1.0);
+        let stop = uniform(&mut r, -0.5, 1.0);
+        type Pair<'a> = (&'a str, Box<dyn Fn(f64) -> f64 + 'a>, Box<dyn Fn(f64) -> (f64, f64) + 'a>);
+        let fns: [Pair<'_>; 3] = [
+            ("sum_until", Box::new(|w| sum_until(w, &xs, stop)), Box::new(|w| sum_until_grad(w, &xs, stop))),
+            ("while_sum", Box::new(|w| while_sum(w, &xs)), Box::new(|w| while_sum_grad(w, &xs))),
+            ("loop_sum", Box::new(|w| loop_sum(w, &xs)), Box::new(|w| loop_sum_grad(w, &xs))),
+        ];
+        for (name, f, g) in &fns {
+            let w = uniform(&mut r, -1.5, 1.5);
+            let (v, d) = g(w);
+            assert_same_bits(name, &[v], &[f(w)]);
+            assert_close_to_fd(name, &[d], &fd(|q| f(q[0]), &[w]), 1e-6, 1e-9 * (1.0 + n as f64));
+        }
+    }
 }
