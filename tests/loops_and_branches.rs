@@ -628,3 +628,195 @@ fn fused_accumulations_with_exits_take_any_trip_count() {
         }
     }
 }
+
+// -- `match` on data ------------------------------------------------------------------------
+
+/// One instruction of a tiny program: the data a `match` dispatches on.
+#[derive(Clone, Copy, Debug)]
+enum Step {
+    Scale(f64),
+    Shift(f64),
+    Square,
+    Sine,
+    Stop,
+}
+
+impl Step {
+    fn random(r: &mut StdRng) -> Step {
+        match (uniform(r, 0.0, 5.0) as usize, uniform(r, -1.0, 1.0)) {
+            (0, k) => Step::Scale(k + 0.5),
+            (1, d) => Step::Shift(d),
+            (2, _) => Step::Square,
+            (3, _) => Step::Sine,
+            _ => Step::Stop,
+        }
+    }
+}
+
+/// A `match` statement with enum bindings used in active arms, a guard and a `break`, inside a
+/// loop that stores `s` per iteration.
+#[differentiable]
+fn run_program(x: f64, program: &[Step; 6]) -> f64 {
+    let mut s = x;
+    for i in 0..6 {
+        match program[i] {
+            Step::Scale(k) => s = s * k,
+            Step::Shift(d) if d > 0.0 => s += d * s.sin(),
+            Step::Shift(d) => s -= d * x,
+            Step::Square => {
+                let q = s * s;
+                s = q * 0.5;
+            }
+            Step::Sine => s = s.sin() + x,
+            Step::Stop => break,
+        }
+    }
+    s
+}
+
+/// The same over a program of run-time length, in a `while`.
+#[differentiable(max_iter = 10)]
+fn run_program_while(x: f64, program: &[Step]) -> f64 {
+    let mut s = x;
+    let mut i = 0;
+    while i < program.len() {
+        match program[i] {
+            Step::Scale(k) => s = s * k,
+            Step::Shift(d) if d > 0.0 => s += d * s.sin(),
+            Step::Shift(d) => s -= d * x,
+            Step::Square => s = s * s * 0.5,
+            Step::Sine => s = s.sin() + x,
+            Step::Stop => break,
+        }
+        i += 1;
+    }
+    s
+}
+
+/// `match` as an expression: or-patterns, bindings, guards, a tuple scrutinee with a `bool`, a
+/// passive arm among active ones.
+#[differentiable]
+fn pick(x: [f64; 3], k: usize, flip: bool) -> f64 {
+    let y = match k {
+        0 => x[0] * x[1],
+        1 | 2 => x[k].sin(),
+        n if n > 10 && flip => -x[2],
+        7 => 1.5,
+        n => x[0] * n as f64,
+    };
+    let z = match (flip, k % 3) {
+        (true, 0) => y * y,
+        (true, _) => y + x[1],
+        (false, r) => y * r as f64 + 1.0,
+    };
+    y * z
+}
+
+/// A binding of an `Option` used as an index in an active arm.
+#[differentiable]
+fn lookup(x: [f64; 4], idx: Option<usize>) -> f64 {
+    match idx {
+        Some(j) if j < 4 => x[j] * x[j],
+        Some(_) => 0.0,
+        None => sum(x),
+    }
+}
+
+/// `return` in arms: at the top level and inside a loop with storage, `continue` in an arm.
+#[differentiable]
+fn match_returns(x: [f64; 5], modes: &[u8; 5]) -> f64 {
+    match modes[0] {
+        9 => return x[0].exp(),
+        8 => {
+            if x[1] > 0.0 {
+                return x[1] * x[2];
+            }
+        }
+        _ => {}
+    }
+    let mut p = 1.0;
+    for i in 0..5 {
+        match modes[i] {
+            0 => return p * x[i],
+            1 => p = p * x[i],
+            2 => continue,
+            _ => p = p + x[i] * p,
+        }
+        p = p * 0.9;
+    }
+    p
+}
+
+#[test]
+fn matches_as_statements_and_expressions() {
+    let mut r = rng(80);
+    for case in 0..POINTS {
+        let program: [Step; 6] = core::array::from_fn(|_| Step::random(&mut r));
+        check(
+            &format!("run_program {program:?}"),
+            case as u64,
+            1,
+            (-1.5, 1.5),
+            |p| run_program(p[0], &program),
+            |p| {
+                let (v, g) = run_program_grad(p[0], &program);
+                (v, vec![g])
+            },
+        );
+        let program = &program[..case % 7];
+        let name = format!("run_program_while {program:?}");
+        check(
+            &name,
+            case as u64,
+            1,
+            (-1.5, 1.5),
+            |p| run_program_while(p[0], program),
+            |p| {
+                let (v, g) = run_program_while_grad(p[0], program);
+                (v, vec![g])
+            },
+        );
+    }
+    for k in 0..14 {
+        for flip in [false, true] {
+            check(
+                "pick",
+                k as u64,
+                3,
+                (-1.5, 1.5),
+                |p| pick(arr(p), k, flip),
+                |p| {
+                    let (v, g) = pick_grad(arr(p), k, flip);
+                    (v, g.to_vec())
+                },
+            );
+        }
+    }
+    for idx in [None, Some(0), Some(3), Some(4)] {
+        check(
+            "lookup",
+            81,
+            4,
+            (-1.5, 1.5),
+            |p| lookup(arr(p), idx),
+            |p| {
+                let (v, g) = lookup_grad(arr(p), idx);
+                (v, g.to_vec())
+            },
+        );
+    }
+    for case in 0..POINTS as u64 {
+        let modes: [u8; 5] = core::array::from_fn(|_| [0, 1, 1, 2, 3, 3, 8, 9][uniform(&mut r, 0.0, 8.0) as usize]);
+        check(
+            &format!("match_returns {modes:?}"),
+            case,
+            5,
+            (-1.5, 1.5),
+            |p| match_returns(arr(p), &modes),
+            |p| {
+                let (v, g) = match_returns_grad(arr(p), &modes);
+                (v, g.to_vec())
+            },
+        );
+    }
+}
