@@ -11,6 +11,7 @@ mod common;
 
 use common::*;
 
+use rand::Rng;
 use rand::rngs::StdRng;
 use relax::check::{Options, check_vjp};
 use relax::prelude::*;
@@ -1101,5 +1102,240 @@ fn generic_impls_with_real_in_f64_and_f32() {
             let at = (at.0 as f32, at.1 as f32);
             check_vjp(|(t, o)| p32.swing(t, o), |(t, o), d| p32.swing_vjp(t, o, d), at).assert_ok();
         }
+    }
+}
+
+// -- sampling in `while` loops --------------------------------------------------------------
+
+/// A random walk until it leaves `(−2, 2)` (an active condition) or 40 steps: its noise is
+/// stored per iteration, up to `max_iter`.
+#[differentiable(max_iter = 40)]
+fn random_walk<R: Rng>(mu: f64, sigma: f64, rng: &mut R) -> f64 {
+    let mut s = 0.0;
+    let mut k = 0;
+    while s.abs() < 2.0 && k < 40 {
+        s = s * 0.9 + normal_rsample(mu, sigma, rng);
+        k += 1;
+    }
+    s * mu
+}
+
+/// Draws in a `loop` with a `continue` on the noise and a `break` on data.
+#[differentiable(max_iter = 12)]
+fn skipping_draws<R: Rng>(mu: f64, sigma: f64, rng: &mut R) -> f64 {
+    let mut p = 1.0;
+    let mut k = 0;
+    loop {
+        k += 1;
+        if k > 10 {
+            break;
+        }
+        let z = normal_rsample(mu, sigma, rng);
+        if z < 0.0 {
+            continue;
+        }
+        p = p * (1.0 + 0.1 * z);
+    }
+    p
+}
+
+#[test]
+fn sampling_inside_while_and_loop_with_max_iter() {
+    check_sampled("random_walk", 100, POINTS as u64, random_walk, random_walk_grad);
+    check_sampled("skipping_draws", 101, POINTS as u64, skipping_draws, skipping_draws_grad);
+}
+
+// -- edge cases -------------------------------------------------------------------------------
+
+/// `continue` as the last statement, and `continue` unconditionally ending an iteration.
+#[differentiable]
+fn trailing_continue(w: f64, c: [f64; 4], skip: &[bool; 4]) -> f64 {
+    let mut p = 0.0;
+    for i in 0..4 {
+        p = p * w + c[i];
+        if skip[i] {
+            p = p * 0.5;
+            continue;
+        }
+        p += 0.1 * w;
+        continue;
+    }
+    p
+}
+
+/// `break` as the first statement: with `stop_at == 0` no iteration does anything.
+#[differentiable]
+fn first_break(x: [f64; 4], stop_at: usize) -> f64 {
+    let mut p = 1.0;
+    for i in 0..4 {
+        if i == stop_at {
+            break;
+        }
+        p = p * x[i] + x[i];
+    }
+    p
+}
+
+/// An inner `while` of data-dependent length inside a `for` that stores, and an inner `while`
+/// on an active condition.
+#[differentiable(max_iter = 8)]
+fn inner_while(x: [f64; 3], reps: &[usize; 3]) -> f64 {
+    let mut s = 1.0;
+    for i in 0..3 {
+        let mut k = 0;
+        while k < reps[i] {
+            s = s * x[i] + 0.5;
+            k += 1;
+        }
+        while s < 2.0 {
+            s = s * 1.5 + 0.1 * x[i] * x[i];
+        }
+        s = s.tanh();
+    }
+    s
+}
+
+/// `continue` in a `while` after the counter's step, and labelled exits from a `loop` in a
+/// `while`.
+#[differentiable(max_iter = 16)]
+fn labelled_while(x: f64, n: usize) -> f64 {
+    let mut s = x;
+    let mut i = 0;
+    'outer: while i < n {
+        i += 1;
+        if i % 3 == 0 {
+            continue;
+        }
+        let mut j = 0;
+        loop {
+            j += 1;
+            s = s.sin() * x + 0.5;
+            if j == 3 {
+                continue 'outer;
+            }
+            if s > 1.2 {
+                break 'outer;
+            }
+        }
+    }
+    s
+}
+
+/// Zero-trip loops of each kind, with storage: the gradient is that of what follows.
+#[differentiable(max_iter = 4)]
+fn zero_trips(x: f64, xs: &[f64], n: usize) -> f64 {
+    let mut p = x;
+    for i in 0..xs.len() {
+        p = p * xs[i];
+    }
+    while p < -100.0 {
+        p = p * p;
+    }
+    let mut k = 0;
+    while k < n {
+        p = p * p;
+        k += 1;
+    }
+    p * 3.0
+}
+
+/// A generic `T: Real` Horner recurrence with `continue` and `break`.
+#[differentiable]
+fn horner_until<T: Real, const N: usize>(w: T, c: [T; N], skip: &[u8; N]) -> T {
+    let mut p = 0.0;
+    for i in 0..N {
+        if skip[i] == 1 {
+            continue;
+        }
+        if skip[i] == 2 {
+            break;
+        }
+        p = p * w + c[i];
+    }
+    p
+}
+
+#[test]
+fn edge_cases() {
+    let mut r = rng(110);
+    for case in 0..POINTS as u64 {
+        let skip: [bool; 4] = core::array::from_fn(|_| chance(&mut r, 0.5));
+        check(
+            "trailing_continue",
+            case,
+            5,
+            (-1.5, 1.5),
+            |p| trailing_continue(p[0], arr(&p[1..]), &skip),
+            |p| {
+                let (v, g) = trailing_continue_grad(p[0], arr(&p[1..]), &skip);
+                (v, g.flat())
+            },
+        );
+        let reps: [usize; 3] = core::array::from_fn(|_| uniform(&mut r, 0.0, 4.0) as usize);
+        check(
+            "inner_while",
+            case,
+            3,
+            (0.5, 1.5),
+            |p| inner_while(arr(p), &reps),
+            |p| {
+                let (v, g) = inner_while_grad(arr(p), &reps);
+                (v, g.to_vec())
+            },
+        );
+        let skip: [u8; 5] = core::array::from_fn(|_| uniform(&mut r, 0.0, 4.0) as u8);
+        check(
+            "horner_until f64",
+            case,
+            6,
+            (-1.5, 1.5),
+            |p| horner_until(p[0], arr(&p[1..]), &skip),
+            |p| {
+                let (v, g) = horner_until_grad(p[0], arr(&p[1..]), &skip);
+                (v, g.flat())
+            },
+        );
+        let at = (uniform(&mut r, -1.5, 1.5) as f32, core::array::from_fn(|_| uniform(&mut r, -1.5, 1.5) as f32));
+        check_vjp(|(w, c)| horner_until(w, c, &skip), |(w, c), d| horner_until_vjp(w, c, &skip, d), at).assert_ok();
+    }
+    for stop_at in 0..=4 {
+        check(
+            "first_break",
+            stop_at as u64,
+            4,
+            (-1.5, 1.5),
+            |p| first_break(arr(p), stop_at),
+            |p| {
+                let (v, g) = first_break_grad(arr(p), stop_at);
+                (v, g.to_vec())
+            },
+        );
+    }
+    for n in 0..12 {
+        check(
+            "labelled_while",
+            n as u64,
+            1,
+            (-1.5, 1.5),
+            |p| labelled_while(p[0], n),
+            |p| {
+                let (v, g) = labelled_while_grad(p[0], n);
+                (v, vec![g])
+            },
+        );
+    }
+    for n in 0..3 {
+        let xs = [0.5, -1.5, 2.0][..n].to_vec();
+        check(
+            "zero_trips",
+            n as u64,
+            1,
+            (-1.5, 1.5),
+            |p| zero_trips(p[0], &xs, 2 - n),
+            |p| {
+                let (v, g) = zero_trips_grad(p[0], &xs, 2 - n);
+                (v, vec![g])
+            },
+        );
     }
 }
