@@ -1339,3 +1339,248 @@ fn edge_cases() {
         );
     }
 }
+
+// -- references in `wrt`, array outputs, passive state read by arms -----------------------------
+
+/// `for i in 0..xs.len()` over a reference named in `wrt`: a compile-time bound, so storage
+/// needs no `max_iter`.
+#[differentiable(wrt(xs))]
+fn horner_ref(xs: &[f64; 5], w: f64) -> f64 {
+    let mut p = 0.0;
+    for i in 0..xs.len() {
+        p = p * w + xs[i];
+        if p > 3.0 {
+            break;
+        }
+    }
+    p
+}
+
+/// `for v in xs` over a reference named in `wrt`, with `continue`.
+#[differentiable(wrt(xs))]
+fn horner_ref_items(xs: &[f64; 5], w: f64) -> f64 {
+    let mut p = 0.0;
+    for v in xs {
+        if v.abs() < 0.5 {
+            continue;
+        }
+        p = p * w + v;
+    }
+    p
+}
+
+/// An array written element by element in a loop that breaks, returned whole.
+#[differentiable]
+fn array_until(x: [f64; 4], stop: usize) -> [f64; 2] {
+    let mut y = [1.0, 0.5];
+    for i in 0..4 {
+        y[i % 2] = y[i % 2] * x[i] + y[(i + 1) % 2];
+        if i == stop {
+            break;
+        }
+    }
+    y
+}
+
+/// An array returned from inside a `while`.
+#[differentiable(max_iter = 8)]
+fn array_return(x: [f64; 2], n: usize) -> [f64; 2] {
+    let mut y = x;
+    let mut k = 0;
+    while k < n {
+        y = [y[0] * y[1] + 0.5, y[0] - y[1] * 0.5];
+        if y[0] > 2.0 {
+            return [y[0] * 2.0, y[1]];
+        }
+        k += 1;
+    }
+    y
+}
+
+/// A passive mode that the arms change, read by the next iteration's `match`; an active guard;
+/// `match` on a counter with `continue`.
+#[differentiable(max_iter = 16)]
+fn modes(x: [f64; 5], n: usize) -> f64 {
+    let mut mode = 0;
+    let mut p = 1.0;
+    for i in 0..5 {
+        match mode {
+            0 if p > 0.5 => {
+                p = p * x[i];
+                mode = 1;
+            }
+            0 => p = p - x[i],
+            _ => {
+                p = p + x[i];
+                mode = 0;
+            }
+        }
+    }
+    let mut k = 0;
+    while k < n {
+        k += 1;
+        match k % 3 {
+            0 => p = p * x[0],
+            1 => continue,
+            _ => p = p.sin() + x[1],
+        }
+    }
+    p
+}
+
+/// `match` inside `if` inside a loop that stores, with `break` and `continue` in arms and in
+/// an `else if`; a `match` expression reading the stored value.
+#[differentiable]
+fn arms_in_branches(x: [f64; 5], modes: &[u8; 5]) -> f64 {
+    let mut p = 1.0;
+    for i in 0..5 {
+        if x[i] > 0.0 {
+            match modes[i] {
+                0 => break,
+                1 => {
+                    p = p * x[i];
+                    continue;
+                }
+                _ => p = p + x[i],
+            }
+        } else if modes[i] == 2 {
+            continue;
+        } else {
+            p = p * p * 0.5;
+        }
+        let y = match modes[i] {
+            0 => p * x[i],
+            1 => p.sin() + x[i],
+            _ => p,
+        };
+        p = y * 0.9 + 0.1;
+    }
+    p
+}
+
+/// A generic impl over a float type and a length.
+struct Layer<T, const N: usize> {
+    w: [T; N],
+}
+
+impl<T: Real, const N: usize> Layer<T, N> {
+    #[differentiable(real = T)]
+    fn apply(&self, x: [T; N]) -> T {
+        let mut s = 0.0;
+        for i in 0..N {
+            s = s * 0.5 + self.w[i] * x[i];
+            if s > 1.0 {
+                break;
+            }
+        }
+        s.tanh()
+    }
+
+    #[differentiable(real = T)]
+    fn apply_scaled(&self, x: [T; N], k: usize) -> T {
+        match k {
+            0 => self.apply(x),
+            _ => self.apply(x) * Self::square(x[0]),
+        }
+    }
+
+    #[differentiable(real = T)]
+    fn square(x: T) -> T {
+        x * x
+    }
+}
+
+#[test]
+fn references_in_wrt_array_outputs_and_passive_state() {
+    // `w` is data: finite differences move `xs` alone.
+    for (seed, w) in [(120, -1.3), (121, 0.4), (122, 1.2)] {
+        check(
+            "horner_ref",
+            seed,
+            5,
+            (-1.5, 1.5),
+            |p| horner_ref(&arr(p), w),
+            |p| {
+                let (v, g) = horner_ref_grad(&arr(p), w);
+                (v, g.to_vec())
+            },
+        );
+        check(
+            "horner_ref_items",
+            seed,
+            5,
+            (-1.5, 1.5),
+            |p| horner_ref_items(&arr(p), w),
+            |p| {
+                let (v, g) = horner_ref_items_grad(&arr(p), w);
+                (v, g.to_vec())
+            },
+        );
+    }
+    let mut r = rng(123);
+    for case in 0..POINTS {
+        let dout = arr::<2>(&point(&mut r, 2, -1.0, 1.0));
+        let along = |y: [f64; 2]| y[0] * dout[0] + y[1] * dout[1];
+        let stop = case % 5;
+        check(
+            "array_until",
+            case as u64,
+            4,
+            (-1.5, 1.5),
+            |p| along(array_until(arr(p), stop)),
+            |p| {
+                let (v, g) = array_until_vjp(arr(p), stop, dout);
+                assert_same_bits("array_until value", &v, &array_until(arr(p), stop));
+                (along(v), g.to_vec())
+            },
+        );
+        let n = case % 9;
+        check(
+            "array_return",
+            case as u64,
+            2,
+            (-1.5, 1.5),
+            |p| along(array_return(arr(p), n)),
+            |p| {
+                let (v, g) = array_return_vjp(arr(p), n, dout);
+                assert_same_bits("array_return value", &v, &array_return(arr(p), n));
+                (along(v), g.to_vec())
+            },
+        );
+        check(
+            "modes",
+            case as u64,
+            5,
+            (-1.5, 1.5),
+            |p| modes(arr(p), case % 17),
+            |p| {
+                let (v, g) = modes_grad(arr(p), case % 17);
+                (v, g.to_vec())
+            },
+        );
+        let m: [u8; 5] = core::array::from_fn(|_| uniform(&mut r, 0.0, 3.0) as u8);
+        check(
+            "arms_in_branches",
+            case as u64,
+            5,
+            (-1.5, 1.5),
+            |p| arms_in_branches(arr(p), &m),
+            |p| {
+                let (v, g) = arms_in_branches_grad(arr(p), &m);
+                (v, g.to_vec())
+            },
+        );
+        let layer = Layer { w: arr::<3>(&point(&mut r, 3, -1.0, 1.0)) };
+        check(
+            "Layer::apply_scaled",
+            case as u64,
+            3,
+            (-1.5, 1.5),
+            |p| layer.apply_scaled(arr(p), case % 2),
+            |p| {
+                let (v, g) = layer.apply_scaled_grad(arr(p), case % 2);
+                (v, g.to_vec())
+            },
+        );
+    }
+}
