@@ -1,6 +1,8 @@
 //! Zero heap allocations in every generated gradient: a counting global allocator, armed only
 //! around the calls on this thread.
 #![deny(warnings)]
+// The fixtures are written the way relax's language reads best: index loops.
+#![allow(clippy::needless_range_loop)]
 
 mod common;
 
@@ -60,6 +62,7 @@ fn the_counter_sees_allocations() {
 
 // -- version 0.2's control flow and methods --------------------------------------------------
 
+/// Data of a differentiable method.
 struct Model {
     scale: f64,
 }
