@@ -1585,3 +1585,132 @@ fn references_in_wrt_array_outputs_and_passive_state() {
         );
     }
 }
+
+// -- composition through loops with exits, exits from arms, conditions with side effects ------
+
+/// A callee with its own `max_iter` loop that breaks.
+#[differentiable(max_iter = 8)]
+fn settle(x: f64, n: usize) -> f64 {
+    let mut p = x;
+    let mut k = 0;
+    while k < n {
+        p = p.sin() + x * 0.5;
+        k += 1;
+        if p > 1.0 {
+            break;
+        }
+    }
+    p
+}
+
+/// Calls it in a loop that stores and breaks.
+#[differentiable]
+fn settle_each(x: [f64; 3], n: usize) -> f64 {
+    let mut s = 0.5;
+    for i in 0..3 {
+        s = settle(s * x[i], n) * s;
+        if s < -1.0 {
+            break;
+        }
+    }
+    s
+}
+
+/// `continue 'outer`, `break 'outer` and `continue` as arms of a `match` in the inner loop.
+#[differentiable]
+fn exits_in_arms(x: [f64; 3], m: &[[u8; 3]; 3]) -> f64 {
+    let mut s = 0.5;
+    'outer: for i in 0..3 {
+        for j in 0..3 {
+            match m[i][j] {
+                0 => continue 'outer,
+                1 => break 'outer,
+                2 => continue,
+                _ => s = s * x[j] + x[i],
+            }
+            s = s * 0.9;
+        }
+        s = s + 0.1;
+    }
+    s
+}
+
+/// A `return` of a tuple with an integer from a loop.
+#[differentiable]
+fn first_over(x: [f64; 4]) -> (f64, usize) {
+    let mut p = 1.0;
+    for i in 0..4 {
+        p = p * x[i] + 0.5;
+        if p > 1.0 {
+            return (p * 2.0, i);
+        }
+    }
+    (p, 4)
+}
+
+/// A `while` whose condition advances an iterator: evaluated once per iteration, forward only.
+#[differentiable(max_iter = 8)]
+fn per_item(x: f64, xs: &[f64]) -> f64 {
+    let mut items = xs.iter();
+    let mut p = 1.0;
+    while items.next().is_some() {
+        p = p * x + 0.25;
+    }
+    p
+}
+
+#[test]
+fn composition_exits_in_arms_and_conditions_with_side_effects() {
+    let mut r = rng(130);
+    for n in 0..=8 {
+        check(
+            "settle_each",
+            n as u64,
+            3,
+            (-1.5, 1.5),
+            |p| settle_each(arr(p), n),
+            |p| {
+                let (v, g) = settle_each_grad(arr(p), n);
+                (v, g.to_vec())
+            },
+        );
+        let xs = point(&mut r, n, -1.0, 1.0);
+        check(
+            "per_item",
+            n as u64,
+            1,
+            (-1.5, 1.5),
+            |p| per_item(p[0], &xs),
+            |p| {
+                let (v, g) = per_item_grad(p[0], &xs);
+                (v, vec![g])
+            },
+        );
+    }
+    for case in 0..POINTS as u64 {
+        let m: [[u8; 3]; 3] = core::array::from_fn(|_| core::array::from_fn(|_| uniform(&mut r, 0.0, 6.0) as u8));
+        check(
+            &format!("exits_in_arms {m:?}"),
+            case,
+            3,
+            (-1.5, 1.5),
+            |p| exits_in_arms(arr(p), &m),
+            |p| {
+                let (v, g) = exits_in_arms_grad(arr(p), &m);
+                (v, g.to_vec())
+            },
+        );
+    }
+    check(
+        "first_over",
+        131,
+        4,
+        (-1.5, 1.5),
+        |p| first_over(arr(p)).0,
+        |p| {
+            let ((v, i), g) = first_over_vjp(arr(p), (1.0, 0));
+            assert_eq!(i, first_over(arr(p)).1, "first_over's index");
+            (v, g.to_vec())
+        },
+    );
+}
