@@ -467,6 +467,10 @@ fn max_iter_at_below_and_past_the_limit() {
     ] {
         assert!(message.contains(name) && message.contains("max_iter = 8"), "{message}");
     }
+    // Through a call: the callee's storage, the callee's name.
+    assert!(settle_each([0.1; 3], 9).is_finite());
+    let message = panic_message(|| _ = settle_each_grad([0.1; 3], 9));
+    assert!(message.contains("`settle`") && message.contains("max_iter = 8"), "{message}");
     let xs = [0.1; 17];
     let message = panic_message(|| _ = prod_until_slice_grad(0.5, &xs, &[0.0; 17], 1.0));
     assert!(message.contains("prod_until_slice") && message.contains("max_iter = 16"), "{message}");
