@@ -1,6 +1,8 @@
 //! Zero heap allocations in every generated gradient: a counting global allocator, armed only
 //! around the calls on this thread.
 #![deny(warnings)]
+// The fixtures are written the way relax's language reads best: index loops.
+#![allow(clippy::needless_range_loop)]
 
 mod common;
 
@@ -8,8 +10,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use common::fns::*;
-use rand::SeedableRng;
 use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use relax::prelude::*;
 
 struct Counting;
 
@@ -57,6 +60,73 @@ fn the_counter_sees_allocations() {
     assert!(allocations(|| drop(std::hint::black_box(vec![1u8; 64]))) >= 1);
 }
 
+// -- version 0.2's control flow and methods --------------------------------------------------
+
+/// Data of a differentiable method.
+struct Model {
+    scale: f64,
+}
+
+impl Model {
+    /// A method whose loop stores and breaks on an active condition.
+    #[differentiable]
+    fn grow(&self, x: f64, a: [f64; 4]) -> f64 {
+        let mut p = x;
+        for i in 0..4 {
+            p = p * a[i] * self.scale + x;
+            if p > 4.0 {
+                break;
+            }
+        }
+        p
+    }
+}
+
+/// A `while` of run-time length that stores, and samples, within `max_iter`.
+#[differentiable(max_iter = 16)]
+fn while_with_storage<R: Rng>(mu: f64, sigma: f64, n: usize, rng: &mut R) -> f64 {
+    let mut p = mu;
+    let mut k = 0;
+    while k < n {
+        p = p.sin() * sigma + normal_rsample(mu, sigma, rng) * 0.1;
+        k += 1;
+    }
+    p
+}
+
+/// `match` statement and expression on data in a loop that stores.
+#[differentiable]
+fn match_in_loop(x: f64, modes: &[u8; 4]) -> f64 {
+    let mut s = x;
+    for i in 0..4 {
+        let k = match modes[i] {
+            0 => s * x,
+            1 => s.sin(),
+            _ => s + 1.0,
+        };
+        match modes[i] {
+            2 => continue,
+            _ => s = k * 0.5,
+        }
+    }
+    s
+}
+
+/// `break 'outer` from an inner loop, both storing.
+#[differentiable(wrt(x))]
+fn labelled_break(x: [f64; 3], lim: f64) -> f64 {
+    let mut s = 0.5;
+    'outer: for i in 0..3 {
+        for j in 0..3 {
+            s = s * x[j] + x[i];
+            if s > lim {
+                break 'outer;
+            }
+        }
+    }
+    s
+}
+
 /// One call of a generated gradient, reduced to a float.
 type Gradient<'a> = Box<dyn FnMut() -> f64 + 'a>;
 
@@ -66,6 +136,7 @@ fn generated_gradients_allocate_nothing() {
     let (ys, data) = ([0.3, -0.2, 0.9, 0.1], [0.5, -1.0, 2.0, 0.25]);
     let (sx, sy) = ([0.1, 0.7, -1.3], [0.3, 0.2, -1.0]);
     let mut rng = StdRng::seed_from_u64(1);
+    let mut walk_rng = StdRng::seed_from_u64(3);
     let x = 0.3;
     let calls: Vec<(&str, Gradient<'_>)> = vec![
         ("arith", Box::new(|| arith_grad(x, 0.7).0)),
@@ -96,6 +167,10 @@ fn generated_gradients_allocate_nothing() {
         ("straight_through_rules", Box::new(|| straight_through_rules_grad([x, 0.1, 0.2, 0.3], 0.7).0)),
         ("gumbel_rules", Box::new(|| gumbel_rules_grad([x; 4], [0.1; 4], 0.5).0)),
         ("st_gumbel_rules", Box::new(|| st_gumbel_rules_grad([x; 4], [0.1, 0.2, 0.3, 0.4], 0.5).0)),
+        ("Model::grow", Box::new(|| Model { scale: 1.2 }.grow_grad(x, [3.0; 4]).1.0)),
+        ("while_with_storage", Box::new(|| while_with_storage_grad(x, 0.5, 16, &mut walk_rng).1.0)),
+        ("match_in_loop", Box::new(|| match_in_loop_grad(x, &[0, 2, 1, 3]).1)),
+        ("labelled_break", Box::new(|| labelled_break_grad([x, 1.5, 2.0], 1.0).1[0])),
     ];
     for (name, mut f) in calls {
         let n = allocations(|| _ = std::hint::black_box(f()));

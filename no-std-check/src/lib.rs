@@ -96,3 +96,36 @@ pub extern "C" fn relax_readout_struct_step(p: &mut Readout<f32, 3>, x: &[[f32; 
     p.steps += 1;
     value
 }
+
+/// A spring whose methods are differentiated; its fields are data.
+pub struct Spring<T> {
+    stiffness: T,
+    rest: T,
+}
+
+impl<T: Real> Spring<T> {
+    /// Relaxes `x` towards the rest length in a `while` on an active condition (its storage
+    /// bounded by `max_iter`), then an energy chosen by a `match` on data.
+    #[differentiable(real = T, max_iter = 64)]
+    fn settle(&self, x: T, mode: u8) -> T {
+        let mut y = x;
+        let mut steps = 0;
+        while (y - self.rest).abs() > 0.01 && steps < 64 {
+            y = y - 0.5 * self.stiffness * (y - self.rest) + 0.001 * y * y;
+            steps += 1;
+        }
+        match mode {
+            0 => 0.5 * self.stiffness * y * y,
+            1 => (y - self.rest).abs() + x * x,
+            _ => y * x,
+        }
+    }
+}
+
+/// The value plus the derivative of [`Spring::settle`], for a target's C code to call.
+#[unsafe(no_mangle)]
+pub extern "C" fn relax_spring_settle(x: f32, mode: u8) -> f32 {
+    let spring = Spring { stiffness: 0.8, rest: 1.0 };
+    let (value, dx) = spring.settle_grad(x, mode);
+    value + dx
+}

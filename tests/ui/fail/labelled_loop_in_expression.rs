@@ -1,0 +1,20 @@
+use relax::prelude::*;
+
+#[differentiable]
+fn f(x: f64, c: bool) -> f64 {
+    let y = if c {
+        let mut s = x;
+        'grow: for _ in 0..3 {
+            s = s * x;
+            if s > 2.0 {
+                break 'grow;
+            }
+        }
+        s
+    } else {
+        x
+    };
+    y * x
+}
+
+fn main() {}
