@@ -155,10 +155,11 @@ fn split_signature(
                     }
                 }
             }
+            // The receiver's lifetime is kept even for `&mut self`: methods of `self` that the
+            // function calls may keep a borrow of it in their pullbacks.
             syn::FnArg::Receiver(r) => {
-                if let syn::ReceiverKind::Reference(_, lifetime, mutability) = &mut r.kind {
-                    takes_mut |= mutability.is_some();
-                    if lifetime.is_none() && mutability.is_none() {
+                if let syn::ReceiverKind::Reference(_, lifetime, _) = &mut r.kind {
+                    if lifetime.is_none() {
                         *lifetime = Some(lt.clone());
                         params[k] = r.to_token_stream();
                         added.push(lt);

@@ -46,11 +46,14 @@ struct Rewriter<'a> {
     /// `ret` and `done` of the outermost loop that holds a `return`, while inside it.
     ret: Option<(Ident, Ident)>,
     next: usize,
+    /// Rewriting the blocks of an expression (a `let` initialiser): a `return` there leaves the
+    /// function from inside an expression, and is left as written.
+    in_expression: bool,
 }
 
 /// The function's statements with every early exit rewritten (see the module docs).
 pub fn exits(stmts: &[Stmt], output: &syn::Type, krate: &syn::Path) -> Vec<Stmt> {
-    Rewriter { output, krate, loops: Vec::new(), ret: None, next: 0 }.rewrite(stmts)
+    Rewriter { output, krate, loops: Vec::new(), ret: None, next: 0, in_expression: false }.rewrite(stmts)
 }
 
 fn block(stmts: Vec<Stmt>) -> Block {
@@ -156,6 +159,7 @@ impl Rewriter<'_> {
         for (i, stmt) in stmts.iter().enumerate() {
             let rest = &stmts[i + 1..];
             match stmt {
+                Stmt::Expr(Expr::Return(_), _) if self.in_expression && self.loops.is_empty() => out.push(stmt.clone()),
                 Stmt::Expr(Expr::Return(ret), _) => {
                     match (&ret.expr, self.loops.is_empty(), self.ret.clone()) {
                         (Some(value), true, _) => out.push(Stmt::Expr((**value).clone(), None)),
@@ -232,6 +236,24 @@ impl Rewriter<'_> {
                     let mut b = b.clone();
                     b.block.stmts = self.rewrite(&b.block.stmts);
                     out.push(Stmt::Expr(Expr::Block(b), *semi));
+                }
+                Stmt::Local(local) if local.init.as_ref().is_some_and(|i| contains_loop(&i.expr)) => {
+                    // Loops inside an initialiser's blocks are rewritten in a context of their
+                    // own: exits out of the expression are left as written (lowering reports them).
+                    let mut local = local.clone();
+                    let mut nested = Rewriter {
+                        output: self.output,
+                        krate: self.krate,
+                        loops: Vec::new(),
+                        ret: None,
+                        next: self.next,
+                        in_expression: true,
+                    };
+                    if let Some(init) = &mut local.init {
+                        syn::visit_mut::VisitMut::visit_expr_mut(&mut NestedBlocks(&mut nested), &mut init.expr);
+                    }
+                    self.next = nested.next;
+                    out.push(Stmt::Local(local));
                 }
                 _ => out.push(stmt.clone()),
             }
@@ -399,4 +421,36 @@ fn end_statement(stmts: &mut [Stmt], rest: &[Stmt]) {
     {
         *semi = Some(Default::default());
     }
+}
+
+/// A loop somewhere in `e`, outside closures and nested items.
+fn contains_loop(e: &Expr) -> bool {
+    struct Finder(bool);
+    impl<'a> Visit<'a> for Finder {
+        fn visit_expr_for_loop(&mut self, _: &'a syn::ExprForLoop) {
+            self.0 = true;
+        }
+        fn visit_expr_while(&mut self, _: &'a syn::ExprWhile) {
+            self.0 = true;
+        }
+        fn visit_expr_loop(&mut self, _: &'a syn::ExprLoop) {
+            self.0 = true;
+        }
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    let mut f = Finder(false);
+    f.visit_expr(e);
+    f.0
+}
+
+/// Rewrites the statements of every block of an expression (not inside closures or items).
+struct NestedBlocks<'r, 'a>(&'r mut Rewriter<'a>);
+
+impl syn::visit_mut::VisitMut for NestedBlocks<'_, '_> {
+    fn visit_block_mut(&mut self, b: &mut Block) {
+        b.stmts = self.0.rewrite(&b.stmts);
+    }
+    fn visit_expr_closure_mut(&mut self, _: &mut syn::ExprClosure) {}
+    fn visit_item_mut(&mut self, _: &mut syn::Item) {}
 }

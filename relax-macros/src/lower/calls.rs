@@ -40,7 +40,8 @@ impl Lowerer<'_> {
         out: &mut Block,
     ) -> Value {
         let mut call_args = Vec::new();
-        let mut impure = false;
+        // A method of a `&mut` receiver (`self.f(x)` in a `&mut self` method) may change it.
+        let mut impure = self.may_mutate(&callee);
         for a in args {
             match a {
                 Expr::Reference(r) if r.mutability.is_none() && self.mentions_active(&r.expr) => {

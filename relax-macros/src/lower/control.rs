@@ -157,12 +157,7 @@ impl Lowerer<'_> {
                 let (index, lo, hi, bound) = self.for_head(f, &mut prelude, &mut body);
                 (LoopHead::Range { index, lo, hi }, bound)
             }
-            Expr::While(w) => {
-                if matches!(strip(&w.cond), Expr::Let(_)) {
-                    self.error(w.cond.span(), "`while let` is not supported around differentiated values: write `loop` with a `match` and `break`");
-                }
-                (LoopHead::While { cond: w.cond.to_token_stream() }, None)
-            }
+            Expr::While(w) => (LoopHead::While { cond: w.cond.to_token_stream() }, None),
             _ => (LoopHead::Infinite, None),
         };
         self.lower_stmts(body_stmts, &mut body, false);
@@ -189,6 +184,14 @@ impl Lowerer<'_> {
             return;
         }
         self.check_exits_are_statements(body_stmts);
+        if let Expr::While(w) = e
+            && matches!(strip(&w.cond), Expr::Let(_))
+        {
+            self.error(
+                w.cond.span(),
+                "`while let` is not supported around differentiated values: write `loop` with a `match` and `break`",
+            );
+        }
         for span in &ctx.impure_lets {
             self.error(*span, "a `let` with side effects (it uses `&mut` data, such as an RNG) cannot run again in this loop's adjoint: draw its values before the loop, or use relax's sampling rules");
         }

@@ -17,4 +17,8 @@ fn f(x: f64, c: bool) -> f64 {
     y * x
 }
 
-fn main() {}
+fn main() {
+    let (v, g) = f_grad(1.5, true);
+    assert_eq!(v, f(1.5, true));
+    assert!((g - 3.0 * 1.5f64.powi(2)).abs() < 1e-12, "{g}");
+}
