@@ -89,15 +89,17 @@ fn chain<T: Real>(dx: T, partial: impl FnOnce() -> T) -> T {
 /// [`Dual`] with tangent zero, a float or a `Dual` into itself, arrays (nested too) elementwise,
 /// and a reference into what it points to, lifted.
 ///
-/// Type inference finds the target from the use: `let y: Dual<f64> = Lift::lift(2.0)` and
-/// `x * Lift::lift(2.0)` (with `x: Dual<f64>`) work; `Lift::lift(2.0) * x` needs the target
-/// spelled out (`Lift::<Dual<f64>>::lift(2.0) * x`), since nothing fixes it before the product.
+/// Type inference finds the target where the use fixes it (`let y: Dual<f64> = Lift::lift(2.0)`,
+/// an argument of a generic rule); beside an operator it needs the target spelled out
+/// (`Lift::<Dual<f64>>::lift(2.0) * x`), since a dual also combines with a plain float directly
+/// (`x * 2.0`, `x > 0.0`: the float is a constant).
 ///
 /// ```
 /// use relax_core::{Dual, Lift};
 /// let x = Dual { v: 3.0_f64, d: 1.0 };
-/// let y = x * Lift::lift(2.0);
+/// let y = x * Lift::<Dual<f64>>::lift(2.0);
 /// assert_eq!((y.v, y.d), (6.0, 2.0));
+/// assert_eq!((x * 2.0).d, 2.0);
 /// let xs: [Dual<f64>; 2] = Lift::lift(&[1.0, 2.0]);
 /// assert_eq!((xs[1].v, xs[1].d), (2.0, 0.0));
 /// ```
@@ -612,5 +614,131 @@ impl<T: Real> Real for Dual<T> {
     #[inline]
     fn open01<R: rand::Rng + ?Sized>(rng: &mut R) -> Self {
         Self::passive(T::open01(rng))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plain floats beside duals: what passive expressions of a function run on duals compare with
+// and compute (`x > 0.0`, `stop_gradient(x) * 2.0`), the float taken as a constant.
+
+macro_rules! mixed_ops {
+    ($($op:ident $method:ident),*) => {$(
+        impl<T: Real> $op<T> for Dual<T> {
+            type Output = Dual<T>;
+            #[inline(always)]
+            fn $method(self, o: T) -> Dual<T> {
+                self.$method(Dual::passive(o))
+            }
+        }
+    )*};
+}
+mixed_ops!(Add add, Sub sub, Mul mul, Div div);
+
+macro_rules! mixed_ops_left {
+    ($($t:ty),*) => {$(
+        impl Add<Dual<$t>> for $t {
+            type Output = Dual<$t>;
+            #[inline(always)]
+            fn add(self, o: Dual<$t>) -> Dual<$t> {
+                Dual::passive(self) + o
+            }
+        }
+        impl Sub<Dual<$t>> for $t {
+            type Output = Dual<$t>;
+            #[inline(always)]
+            fn sub(self, o: Dual<$t>) -> Dual<$t> {
+                Dual::passive(self) - o
+            }
+        }
+        impl Mul<Dual<$t>> for $t {
+            type Output = Dual<$t>;
+            #[inline(always)]
+            fn mul(self, o: Dual<$t>) -> Dual<$t> {
+                Dual::passive(self) * o
+            }
+        }
+        impl Div<Dual<$t>> for $t {
+            type Output = Dual<$t>;
+            #[inline(always)]
+            fn div(self, o: Dual<$t>) -> Dual<$t> {
+                Dual::passive(self) / o
+            }
+        }
+        impl PartialEq<Dual<$t>> for $t {
+            #[inline(always)]
+            fn eq(&self, o: &Dual<$t>) -> bool {
+                *self == o.v
+            }
+        }
+        impl PartialOrd<Dual<$t>> for $t {
+            #[inline(always)]
+            fn partial_cmp(&self, o: &Dual<$t>) -> Option<Ordering> {
+                self.partial_cmp(&o.v)
+            }
+        }
+    )*};
+}
+mixed_ops_left!(f32, f64);
+
+impl<T: Real> PartialEq<T> for Dual<T> {
+    /// Compares the value only.
+    #[inline(always)]
+    fn eq(&self, o: &T) -> bool {
+        self.v == *o
+    }
+}
+
+impl<T: Real> PartialOrd<T> for Dual<T> {
+    /// Orders by the value only.
+    #[inline(always)]
+    fn partial_cmp(&self, o: &T) -> Option<Ordering> {
+        self.v.partial_cmp(o)
+    }
+}
+
+/// A value of a float type or a (nested) array of one, and its dual counterpart: how
+/// `NAME_hvp` seeds its differentiated parameters with the direction `v` and splits the dual
+/// gradient into the gradient and the Hessian-vector product.
+///
+/// ```
+/// use relax_core::dual::Seed;
+/// let x = <[f64; 2] as Seed>::seed([1.0, 2.0], [0.5, 0.0]);
+/// assert_eq!((x[0].v, x[0].d, x[1].d), (1.0, 0.5, 0.0));
+/// assert_eq!(<[f64; 2] as Seed>::split(x), ([1.0, 2.0], [0.5, 0.0]));
+/// ```
+pub trait Seed: Sized {
+    /// The same shape of duals.
+    type Dual;
+    /// Values `value` with tangents `tangent`.
+    fn seed(value: Self, tangent: Self) -> Self::Dual;
+    /// The values and the tangents.
+    fn split(dual: Self::Dual) -> (Self, Self);
+}
+
+impl<T: Real> Seed for T {
+    type Dual = Dual<T>;
+    #[inline(always)]
+    fn seed(v: T, d: T) -> Dual<T> {
+        Dual { v, d }
+    }
+    #[inline(always)]
+    fn split(x: Dual<T>) -> (T, T) {
+        (x.v, x.d)
+    }
+}
+
+impl<A: Seed + Copy, const N: usize> Seed for [A; N]
+where
+    A::Dual: Copy,
+{
+    type Dual = [A::Dual; N];
+    #[inline(always)]
+    fn seed(v: Self, d: Self) -> [A::Dual; N] {
+        core::array::from_fn(|i| A::seed(v[i], d[i]))
+    }
+    #[inline(always)]
+    fn split(x: [A::Dual; N]) -> (Self, Self) {
+        let parts: [(A, A); N] = x.map(A::split);
+        (parts.map(|p| p.0), parts.map(|p| p.1))
     }
 }

@@ -361,8 +361,12 @@ fn lift_infers_its_target() {
     let x = Dual { v: 3.0_f64, d: 1.0 };
     let two: D = Lift::lift(2.0);
     assert_eq!((two.v, two.d), (2.0, 0.0));
-    let y = x * Lift::lift(2.0);
+    // A plain float beside a dual is a constant: no lift needed, and none inferable.
+    let y = x * 2.0;
     assert_eq!((y.v, y.d), (6.0, 2.0));
+    let y = 2.0 - x;
+    assert_eq!((y.v, y.d), (-1.0, -1.0));
+    assert!(x > 2.0 && 2.0 < x && x == 3.0);
     let y = Lift::<D>::lift(2.0) - x;
     assert_eq!((y.v, y.d), (-1.0, -1.0));
     let same: D = Lift::lift(x);

@@ -43,19 +43,32 @@ pub fn adjoint(block: &Block, ctx: Ctx, seed: Option<TokenStream>) -> TokenStrea
 }
 
 /// `x` itself when active, else `x` read through `IntoPrimal` (a passive operand may be a
-/// reference, such as the item of `for v in xs`).
-fn operand(t: Temp, active: &[bool], krate: &syn::Path) -> TokenStream {
-    let x = names::temp(t);
-    if active[t] { x.into_token_stream() } else { quote!(#krate::IntoPrimal::into_primal(#x)) }
+/// reference, such as the item of `for v in xs`), or lifted when the sweeps run on duals.
+fn operand(t: Temp, scalar: bool, ctx: Ctx) -> TokenStream {
+    let (x, krate) = (names::temp(t), ctx.krate);
+    if ctx.active[t] || ctx.owned.contains(&t) {
+        x.into_token_stream()
+    } else if ctx.dual.is_some() {
+        ctx.operand(t, scalar)
+    } else {
+        quote!(#krate::IntoPrimal::into_primal(#x))
+    }
 }
 
-/// Calls `pullback(args…, dout)` and adds each float argument's cotangent to its adjoint.
-fn pull(pullback: TokenStream, args: &[Temp], float_args: &[bool], d: &proc_macro2::Ident, ctx: Ctx) -> TokenStream {
-    let (active, krate) = (ctx.active, ctx.krate);
+/// Calls `pullback(args…, dout)` and adds each float argument's cotangent to its adjoint;
+/// `scalar` says the float arguments are scalars (an operator or a method, not a rule).
+fn pull(
+    pullback: TokenStream,
+    args: &[Temp],
+    float_args: &[bool],
+    scalar: bool,
+    d: &proc_macro2::Ident,
+    ctx: Ctx,
+) -> TokenStream {
     let values = args
         .iter()
         .zip(float_args)
-        .map(|(t, is_float)| if *is_float { operand(*t, active, krate) } else { names::temp(*t).into_token_stream() });
+        .map(|(t, is_float)| if *is_float { operand(*t, scalar, ctx) } else { names::temp(*t).into_token_stream() });
     add_cotangents(quote!(#pullback(#(#values,)* #d).1), args, float_args, ctx)
 }
 
@@ -96,21 +109,22 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
             match op {
                 Op::Binary { pullback, .. } => {
                     let p = format_ident!("{}", pullback);
-                    pull(quote!(#krate::ops::#p), args, &[true, true], &d, ctx)
+                    pull(quote!(#krate::ops::#p), args, &[true, true], true, &d, ctx)
                 }
-                Op::Neg => pull(quote!(#krate::ops::neg_vjp), args, &[true], &d, ctx),
+                Op::Neg => pull(quote!(#krate::ops::neg_vjp), args, &[true], true, &d, ctx),
                 Op::Method { name, float_args } => {
                     let p = format_ident!("{}_vjp", name);
-                    pull(quote!(#krate::ops::#p), args, float_args, &d, ctx)
+                    pull(quote!(#krate::ops::#p), args, float_args, true, &d, ctx)
                 }
                 Op::Rule { name, generics, float_args, residual, .. } => {
+                    let generics = ctx.dual.map_or_else(|| generics.clone(), |dual| dual.substitute(generics));
                     let turbofish = if generics.is_empty() { TokenStream::new() } else { quote!(::#generics) };
                     if let Some(r) = residual {
                         let (bwd, r) = (format_ident!("{}_bwd", name, span = name.span()), names::temp(*r));
                         return add_cotangents(quote!(#krate::#bwd #turbofish (&#r, #d)), args, float_args, ctx);
                     }
                     let p = format_ident!("{}_vjp", name, span = name.span());
-                    pull(quote!(#krate::#p #turbofish), args, float_args, &d, ctx)
+                    pull(quote!(#krate::#p #turbofish), args, float_args, false, &d, ctx)
                 }
                 Op::Array => (0..args.len())
                     .filter(|k| active[args[*k]])
@@ -141,7 +155,7 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
         Stmt::Call { temp, pullback, callee, args, recompute, .. } => {
             let (d, p, c) = (ctx.adj(*temp), names::temp(*pullback), names::cotangents(*temp));
             let rerun = recompute.then(|| {
-                let call = forward::call_tokens(callee, args);
+                let call = forward::call_tokens(callee, args, ctx.dual.is_some());
                 quote!(let (_, #p) = #call;)
             });
             let adds = args.iter().enumerate().filter_map(|(k, a)| match a {

@@ -302,11 +302,32 @@ pub fn generated(func: &ItemFn, sig: &Signature, body: &Body, options: &Options)
     let p = parts(func, sig, options);
     let mut reads = std::collections::HashMap::new();
     crate::forward::whole_reads(&body.block, &mut reads);
-    let ctx =
-        Ctx { krate, active: &body.active, mode: Mode::Forward, innermost_loop: None, redirect: &[], reads: &reads };
+    let mut owned = std::collections::HashSet::new();
+    body.block.drawn(&mut owned);
+    let ctx = Ctx {
+        krate,
+        active: &body.active,
+        mode: Mode::Forward,
+        innermost_loop: None,
+        redirect: &[],
+        reads: &reads,
+        owned: &owned,
+        dual: None,
+    };
+    let split_body = split_body(sig, body, ctx, &sig.output.to_token_stream(), &p.cts);
+    let jvp = jvp_bodies(sig, body, krate);
+    let hvp = options.hvp.then(|| hvp_functions(func, &p, sig, body, options, ctx));
+    let functions = functions(&p, sig, krate, &split_body, &jvp);
+    quote!(#functions #hvp)
+}
+
+/// The split form's body: the forward sweep, then the value and the pullback closure (which
+/// takes the output's cotangent, of type `output`, and returns the cotangents `cts`).
+fn split_body(sig: &Signature, body: &Body, ctx: Ctx, output: &TokenStream, cts: &[TokenStream]) -> TokenStream {
+    let krate = ctx.krate;
     // Created inside the pullback from their types, so the closure does not carry them.
     let param_adjoints =
-        sig.params.iter().zip(&body.params).zip(&p.cts).filter(|((p, _), _)| p.diff.is_some()).map(|((_, b), ct)| {
+        sig.params.iter().zip(&body.params).zip(cts).filter(|((p, _), _)| p.diff.is_some()).map(|((_, b), ct)| {
             let b = names::binding_adj(*b);
             quote!(let mut #b: #ct = #krate::Tangent::zero_tangent();)
         });
@@ -318,8 +339,7 @@ pub fn generated(func: &ItemFn, sig: &Signature, body: &Body, options: &Options)
         .iter()
         .zip(&body.params)
         .map(|(p, b)| if p.diff.is_some() { names::binding_adj(*b).into_token_stream() } else { quote!(()) });
-    let output = &sig.output;
-    let split_body = quote! {
+    quote! {
         {
             #fwd_code
             (#ret, move |__dout: #output| {
@@ -328,14 +348,121 @@ pub fn generated(func: &ItemFn, sig: &Signature, body: &Body, options: &Options)
                 (#(#cot,)*)
             })
         }
+    }
+}
+
+/// `NAME_hvp` (value, gradient and Hessian-vector product, forward over reverse: the reverse
+/// sweeps on dual numbers seeded with `v`) and the hidden `NAME__hvp`, the split form on duals
+/// that callers with `hvp` use.
+fn hvp_functions(func: &ItemFn, p: &Parts, sig: &Signature, body: &Body, options: &Options, ctx: Ctx) -> TokenStream {
+    let krate = &options.krate;
+    let Some(float) = float_ident(&sig.output).filter(|_| sig.scalar_output) else {
+        return syn::Error::new_spanned(&sig.output, "`hvp` needs a scalar output (f32, f64 or a `T: Real`): the Hessian-vector product is that of a scalar function").to_compile_error();
     };
-    let jvp = jvp_bodies(sig, body, krate);
-    functions(&p, sig, krate, &split_body, &jvp)
+    let dual = crate::forward::Dual { float: float.clone(), ty: quote!(#krate::Dual<#float>) };
+    let ctx = Ctx { dual: Some(&dual), ..ctx };
+    let output = dual.substitute(&sig.output.to_token_stream());
+    let cts: Vec<TokenStream> = p.cts.iter().map(|ct| dual.substitute(ct)).collect();
+    let body_tokens = split_body(sig, body, ctx, &output, &cts);
+    // The hidden form: the split form with the differentiated parameters, the output and the
+    // cotangents on duals.
+    let mut dual_func = func.clone();
+    let mut k = 0;
+    for input in &mut dual_func.sig.inputs {
+        if let syn::FnArg::Typed(pt) = input {
+            if sig.params[k].diff.is_some() {
+                let ty = dual.substitute(&pt.ty.to_token_stream());
+                *pt.ty = syn::parse_quote!(#ty);
+            }
+            k += 1;
+        }
+    }
+    let (split_generics, split_params, captured) = split_signature(&dual_func, sig, options);
+    let split_where = &split_generics.where_clause;
+    let (vis, cfgs, name) = (&p.vis, &p.cfgs, &p.name);
+    let hidden = names::retarget(&names::split_form(name).into_token_stream(), "__hvp");
+    let allows = lint_allows();
+    // `NAME_hvp`: seed the differentiated parameters, run, split the gradient.
+    let v = if sig.params.iter().any(|p| p.ident == "v") { format_ident!("__v_direction") } else { format_ident!("v") };
+    let single = sig.wrt.len() == 1;
+    let seeds = sig.wrt.iter().enumerate().map(|(k, i)| {
+        let param = &sig.params[*i];
+        let (x, dir) = (
+            &param.ident,
+            if single {
+                quote!(#v)
+            } else {
+                let k = syn::Index::from(k);
+                quote!(#v.#k)
+            },
+        );
+        match (&param.diff, &param.ty) {
+            (Some(ByRef::Yes), Type::Reference(r)) => {
+                let elem = &r.elem;
+                let seeded = format_ident!("__relax_seeded_{}", x);
+                quote! {
+                    let #seeded = <#elem as #krate::dual::Seed>::seed(*#x, #dir);
+                    let #x = &#seeded;
+                }
+            }
+            (_, ty) => quote!(let #x = <#ty as #krate::dual::Seed>::seed(#x, #dir);),
+        }
+    });
+    let splits: Vec<(Ident, Ident, TokenStream)> = sig
+        .wrt
+        .iter()
+        .map(|i| {
+            let idx = syn::Index::from(*i);
+            let ct = &p.cts[*i];
+            (
+                format_ident!("__g{}", i),
+                format_ident!("__hv{}", i),
+                quote!(<#ct as #krate::dual::Seed>::split(__c.#idx)),
+            )
+        })
+        .collect();
+    let split_lets = splits.iter().map(|(g, hv, e)| quote!(let (#g, #hv) = #e;));
+    let (gs, hvs): (Vec<&Ident>, Vec<&Ident>) = splits.iter().map(|(g, hv, _)| (g, hv)).unzip();
+    let (g, hv) = if single { (quote!(#(#gs)*), quote!(#(#hvs)*)) } else { (quote!((#(#gs),*)), quote!((#(#hvs),*))) };
+    let Parts { attrs, generics, params, output: out_ty, grad, .. } = p;
+    let where_clause = &generics.where_clause;
+    let public = format_ident!("{}_hvp", name);
+    let doc = format!(
+        " Value, gradient and Hessian-vector product of `{name}` along `{v}` (generated by `#[differentiable(hvp)]`, forward over reverse): `{v}` holds one direction per differentiated parameter."
+    );
+    quote! {
+        #cfgs
+        #[doc(hidden)]
+        #allows
+        #vis fn #hidden #split_generics (#(#split_params),*) -> (#output, impl ::core::ops::FnOnce(#output) -> (#(#cts,)*) #captured) #split_where {
+            #body_tokens
+        }
+        #attrs
+        #[doc = #doc]
+        #allows
+        #vis fn #public #generics (#(#params,)* #v: #grad) -> (#out_ty, #grad, #grad) #where_clause {
+            #(#seeds)*
+            let (__value, mut __pb) = #body_tokens;
+            let __c = __pb(#krate::num_traits::One::one());
+            #(#split_lets)*
+            (__value.v, #g, #hv)
+        }
+    }
+}
+
+/// The float type a scalar output is spelled with (`f64`, `T`).
+fn float_ident(ty: &Type) -> Option<Ident> {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => p.path.get_ident().cloned(),
+        Type::Paren(p) => float_ident(&p.elem),
+        Type::Group(g) => float_ident(&g.elem),
+        _ => None,
+    }
 }
 
 fn jvp_bodies(sig: &Signature, body: &Body, krate: &syn::Path) -> JvpBodies {
     let mut owned = std::collections::HashSet::new();
-    jvp::drawn(&body.block, &mut owned);
+    body.block.drawn(&mut owned);
     let ctx = jvp::Ctx { krate, active: &body.active, owned: &owned };
     let code = jvp::jvp(&body.block, ctx);
     let ret = jvp::result(&body.block, ctx);

@@ -37,9 +37,56 @@ pub struct Ctx<'a> {
     pub redirect: &'a [(BindingId, proc_macro2::Ident)],
     /// Temporaries that read a whole binding: their adjoint is the binding's.
     pub reads: &'a std::collections::HashMap<Temp, BindingId>,
+    /// Passive temporaries that hold values, never references (sampled noise).
+    pub owned: &'a HashSet<Temp>,
+    /// The sweeps run on dual numbers (`NAME_hvp`): active values are of this type.
+    pub dual: Option<&'a Dual>,
+}
+
+/// The float type of a function and its dual, for the sweeps of `NAME_hvp` (forward over
+/// reverse: the reverse sweeps run on dual numbers). Passive floats stay plain and are lifted
+/// where an active operation takes them.
+pub struct Dual {
+    /// `f64`, `f32` or the function's `T: Real`.
+    pub float: proc_macro2::Ident,
+    /// `::relax::Dual<float>`.
+    pub ty: TokenStream,
+}
+
+impl Dual {
+    /// `ty` with the float type replaced by its dual.
+    pub fn substitute(&self, ty: &TokenStream) -> TokenStream {
+        ty.clone()
+            .into_iter()
+            .map(|tt| match tt {
+                proc_macro2::TokenTree::Ident(i) if i == self.float => {
+                    proc_macro2::Group::new(proc_macro2::Delimiter::None, self.ty.clone()).into()
+                }
+                proc_macro2::TokenTree::Group(g) => {
+                    let mut inner = proc_macro2::Group::new(g.delimiter(), self.substitute(&g.stream()));
+                    inner.set_span(g.span());
+                    inner.into()
+                }
+                other => other,
+            })
+            .collect()
+    }
 }
 
 impl Ctx<'_> {
+    /// Temporary `t` as the operand of an active operation: itself, or, on dual numbers, a
+    /// passive float lifted to a dual (to `dual.ty` for a `scalar`, else to what the use infers).
+    pub fn operand(&self, t: Temp, scalar: bool) -> TokenStream {
+        let x = names::temp(t);
+        match self.dual {
+            Some(dual) if !self.active[t] && !self.owned.contains(&t) => {
+                let (krate, d) = (self.krate, &dual.ty);
+                if scalar { quote!(#krate::Lift::<#d>::lift(#x)) } else { quote!(#krate::Lift::lift(#x)) }
+            }
+            _ => x.into_token_stream(),
+        }
+    }
+
     /// The adjoint of binding `b` here: `__b{b}`, or where a fused loop redirects it.
     pub fn binding_adj(&self, b: BindingId) -> proc_macro2::Ident {
         self.redirect.iter().find(|(id, _)| *id == b).map_or_else(|| names::binding_adj(b), |(_, name)| name.clone())
@@ -121,21 +168,28 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
         }
         Stmt::Compute { temp, op, args } => {
             let t = names::temp(*temp);
-            let a: Vec<_> = args.iter().map(|x| names::temp(*x)).collect();
+            let a: Vec<TokenStream> = args.iter().map(|x| names::temp(*x).into_token_stream()).collect();
+            let scalar = |k: usize| ctx.operand(args[k], true);
             let value = match op {
                 Op::Binary { op, .. } => {
-                    let (l, r) = (&a[0], &a[1]);
+                    let (l, r) = (scalar(0), scalar(1));
                     quote!(#l #op #r)
                 }
                 Op::Neg => {
                     let x = &a[0];
                     quote!(-#x)
                 }
-                Op::Method { name, .. } => {
+                Op::Method { name, float_args } => {
+                    let a: Vec<TokenStream> =
+                        (0..args.len()).map(|k| if float_args[k] { scalar(k) } else { a[k].clone() }).collect();
                     let (recv, rest) = (&a[0], &a[1..]);
                     quote!(#recv.#name(#(#rest),*))
                 }
-                Op::Rule { name, generics, residual, shared, .. } => {
+                Op::Rule { name, generics, residual, shared, float_args } => {
+                    let a: Vec<TokenStream> = (0..args.len())
+                        .map(|k| if float_args[k] { ctx.operand(args[k], false) } else { a[k].clone() })
+                        .collect();
+                    let generics = ctx.dual.map_or_else(|| generics.clone(), |d| d.substitute(generics));
                     let turbofish = if generics.is_empty() { TokenStream::new() } else { quote!(::#generics) };
                     if let Some(r) = residual {
                         let r = names::temp(*r);
@@ -148,9 +202,12 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                     }
                     quote!(#krate::#name #turbofish (#(#a),*))
                 }
-                Op::Array => quote!([#(#a),*]),
+                Op::Array => {
+                    let a = args.iter().map(|x| ctx.operand(*x, false));
+                    quote!([#(#a),*])
+                }
                 Op::Repeat { len } => {
-                    let x = &a[0];
+                    let x = ctx.operand(args[0], false);
                     quote!([#x; #len])
                 }
                 Op::Tuple => quote!((#(#a,)*)),
@@ -171,7 +228,7 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
         }
         Stmt::Call { temp, pullback, callee, args, impure, recompute } => {
             let (t, p) = (names::temp(*temp), names::temp(*pullback));
-            let call = call_tokens(callee, args);
+            let call = call_tokens(callee, args, ctx.dual.is_some());
             if *recompute {
                 return quote!(let (#t, _) = #call;);
             }
@@ -184,17 +241,36 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
             }
             quote!(let (#t, #p) = #call;)
         }
-        Stmt::Let { name, mutable, ty, value, .. } => {
+        Stmt::Let { name, mutable, ty, value, active, .. } => {
             let v = names::temp(*value);
             let m = mutable.then(|| quote!(mut));
-            let ty = ty.as_ref().map(|ty| quote!(: #ty));
-            quote!(let #m #name #ty = #v;)
+            let ty = ty.as_ref().map(|ty| ty.to_token_stream());
+            match ctx.dual {
+                // The temporary itself is lifted (shadowed), so that the adjoint's zero of the
+                // binding's shape, taken from it, is a dual too.
+                Some(dual) if *active => {
+                    let ty = ty.map(|ty| {
+                        let ty = dual.substitute(&ty);
+                        quote!(: #ty)
+                    });
+                    let lifted = ctx.operand(*value, false);
+                    if ctx.active[*value] {
+                        quote!(let #m #name #ty = #v;)
+                    } else {
+                        quote!(let #v = #lifted; let #m #name #ty = #v;)
+                    }
+                }
+                _ => {
+                    let ty = ty.map(|ty| quote!(: #ty));
+                    quote!(let #m #name #ty = #v;)
+                }
+            }
         }
         Stmt::Write { access, mode, value } => {
             if !is_local(&access.binding) {
                 return TokenStream::new();
             }
-            let (a, v) = (access_tokens(access), names::temp(*value));
+            let (a, v) = (access_tokens(access), ctx.operand(*value, false));
             match mode {
                 WriteMode::Set => quote!(#a = #v;),
                 WriteMode::Add => quote!(#a += #v;),
@@ -206,7 +282,8 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
     }
 }
 
-pub fn call_tokens(callee: &TokenStream, args: &[CallArg]) -> TokenStream {
+pub fn call_tokens(callee: &TokenStream, args: &[CallArg], dual: bool) -> TokenStream {
+    let callee = if dual { names::retarget(callee, "__hvp") } else { callee.clone() };
     let args = args.iter().map(|a| match a {
         CallArg::Active(t) => names::temp(*t).into_token_stream(),
         CallArg::ActiveRef(t) => {
@@ -276,8 +353,8 @@ fn branch_stmt(b: &Branch, ctx: Ctx) -> TokenStream {
         });
         let record = quote!((#(#record,)*));
         match (b.result, block.result) {
-            (Some(_), Some(r)) => {
-                let r = names::temp(r);
+            (Some(result), Some(r)) => {
+                let r = if ctx.active[result] { ctx.operand(r, false) } else { names::temp(r).into_token_stream() };
                 quote!({ #code (#r, #record) })
             }
             _ => quote!({ #code #record }),

@@ -227,3 +227,20 @@ pub struct Body {
     /// The bindings of the parameters, in parameter order.
     pub params: Vec<BindingId>,
 }
+
+impl Block {
+    /// The passive temporaries of the block (at any depth) computed by an expression with side
+    /// effects: draws from an RNG. They hold values, never references.
+    pub fn drawn(&self, out: &mut std::collections::HashSet<Temp>) {
+        for s in &self.stmts {
+            match s {
+                Stmt::Passive { temp, impure: true, .. } => {
+                    out.insert(*temp);
+                }
+                Stmt::Branch(b) => b.arms.iter().for_each(|arm| arm.drawn(out)),
+                Stmt::Loop(l) => l.body.drawn(out),
+                _ => {}
+            }
+        }
+    }
+}

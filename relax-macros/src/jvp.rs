@@ -23,21 +23,6 @@ pub struct Ctx<'a> {
     pub owned: &'a std::collections::HashSet<Temp>,
 }
 
-/// The passive temporaries of `block` (at any depth) computed by an expression with side effects:
-/// a draw from an RNG.
-pub fn drawn(block: &Block, out: &mut std::collections::HashSet<Temp>) {
-    for s in &block.stmts {
-        match s {
-            Stmt::Passive { temp, impure: true, .. } => {
-                out.insert(*temp);
-            }
-            Stmt::Branch(b) => b.arms.iter().for_each(|arm| drawn(arm, out)),
-            Stmt::Loop(l) => drawn(&l.body, out),
-            _ => {}
-        }
-    }
-}
-
 /// The tangent of a temporary.
 fn dt(t: Temp) -> Ident {
     format_ident!("__dt{}", t)
