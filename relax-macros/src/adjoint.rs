@@ -99,9 +99,8 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
         // A whole read's consumers added into the binding's adjoint already.
         Stmt::Read { temp, .. } if ctx.reads.contains_key(temp) => TokenStream::new(),
         Stmt::Read { temp, access } => {
-            let b = ctx.binding_adj(access.binding);
-            let idx = access.indices.iter().map(|t| names::temp(*t));
-            add(quote!(#b #([#idx])*), ctx.adj(*temp).into_token_stream())
+            let (b, path) = (ctx.binding_adj(access.binding), names::projection(&access.path));
+            add(quote!(#b #path), ctx.adj(*temp).into_token_stream())
         }
         Stmt::Compute { temp, op, args } => {
             let d = ctx.adj(*temp);
@@ -141,15 +140,18 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                     let da = arg_adj(0);
                     quote!(for __e in #d { #krate::Tangent::add_tangent(&mut #da, __e); })
                 }
-                Op::Field { index } => {
-                    let (da, i) = (arg_adj(0), syn::Index::from(*index));
-                    add(quote!(#da.#i), d.into_token_stream())
+                Op::Project { path } => {
+                    let (da, path) = (arg_adj(0), names::projection(path));
+                    add(quote!(#da #path), d.into_token_stream())
                 }
+                Op::Struct { fields, .. } => (0..args.len())
+                    .filter(|k| active[args[*k]])
+                    .map(|k| {
+                        let m = &fields[k];
+                        add(arg_adj(k).into_token_stream(), quote!(#d.#m))
+                    })
+                    .collect(),
                 Op::Copy => add(arg_adj(0).into_token_stream(), d.into_token_stream()),
-                Op::Index { indices } => {
-                    let (da, idx) = (arg_adj(0), indices.iter().map(|t| names::temp(*t)));
-                    add(quote!(#da #([#idx])*), d.into_token_stream())
-                }
             }
         }
         Stmt::Call { temp, pullback, callee, args, recompute, .. } => {
@@ -173,14 +175,13 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
         Stmt::Let { .. } => TokenStream::new(),
         // `s = s`: the identity (its read shares the binding's adjoint).
         Stmt::Write { access, mode: WriteMode::Set, value }
-            if access.indices.is_empty() && ctx.reads.get(value) == Some(&access.binding) =>
+            if access.path.is_empty() && ctx.reads.get(value) == Some(&access.binding) =>
         {
             TokenStream::new()
         }
         Stmt::Write { access, mode, value } => {
-            let b = ctx.binding_adj(access.binding);
-            let idx: Vec<_> = access.indices.iter().map(|t| names::temp(*t)).collect();
-            let place = quote!(#b #([#idx])*);
+            let (b, path) = (ctx.binding_adj(access.binding), names::projection(&access.path));
+            let place = quote!(#b #path);
             let dv = ctx.adj(*value);
             // Copied first: in `s += s` the value's adjoint is the binding's own.
             let propagate = active[*value].then(|| match mode {

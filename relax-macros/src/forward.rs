@@ -104,7 +104,7 @@ impl Ctx<'_> {
 pub fn whole_reads(block: &Block, out: &mut std::collections::HashMap<Temp, BindingId>) {
     for s in &block.stmts {
         match s {
-            Stmt::Read { temp, access } if access.indices.is_empty() => {
+            Stmt::Read { temp, access } if access.path.is_empty() => {
                 out.insert(*temp, access.binding);
             }
             Stmt::Branch(b) => b.arms.iter().for_each(|arm| whole_reads(arm, out)),
@@ -121,8 +121,8 @@ pub fn forward(block: &Block, ctx: Ctx) -> TokenStream {
 
 fn access_tokens(a: &Access) -> TokenStream {
     let name = &a.name;
-    let idx = a.indices.iter().map(|t| names::temp(*t));
-    if a.deref && a.indices.is_empty() { quote!(*#name) } else { quote!(#name #([#idx])*) }
+    let path = names::projection(&a.path);
+    if a.deref && a.path.is_empty() { quote!(*#name) } else { quote!(#name #path) }
 }
 
 /// Reads a stored value of the innermost loop back (`Recompute`) or stores it (`Forward`).
@@ -211,14 +211,11 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                     quote!([#x; #len])
                 }
                 Op::Tuple => quote!((#(#a,)*)),
-                Op::Field { index } => {
-                    let (x, i) = (&a[0], syn::Index::from(*index));
-                    quote!(#x.#i)
+                Op::Project { path } => {
+                    let (x, path) = (&a[0], names::projection(path));
+                    quote!(#x #path)
                 }
-                Op::Index { indices } => {
-                    let (x, idx) = (&a[0], indices.iter().map(|t| names::temp(*t)));
-                    quote!(#x #([#idx])*)
-                }
+                Op::Struct { path, fields } => quote!(#path { #(#fields: #a),* }),
                 Op::Copy => {
                     let x = &a[0];
                     quote!(#x)

@@ -14,13 +14,20 @@ pub type Temp = usize;
 /// A user binding (parameter, `let`, loop variable); its adjoint is `__b{n}`.
 pub type BindingId = usize;
 
-/// A place in a user binding: `x`, `x[i][j]`, or `*x` for a reference.
+/// One step into a value: an element (by a passive index temporary) or a field.
+#[derive(Clone)]
+pub enum Proj {
+    Index(Temp),
+    Field(syn::Member),
+}
+
+/// A place in a user binding: `x`, `x[i][j]`, `p.w[i]`, or `*x` for a reference.
 #[derive(Clone)]
 pub struct Access {
     pub binding: BindingId,
     pub name: Ident,
-    /// Index temporaries, outermost first.
-    pub indices: Vec<Temp>,
+    /// The steps from the binding to the place, outermost first.
+    pub path: Vec<Proj>,
     /// The binding is a reference: read through it.
     pub deref: bool,
 }
@@ -53,10 +60,10 @@ pub enum Op {
     Repeat { len: TokenStream },
     /// `(a, b, …)`.
     Tuple,
-    /// `a.k` of a tuple.
-    Field { index: usize },
-    /// `a[i][j]` of a temporary.
-    Index { indices: Vec<Temp> },
+    /// `a[i].f.0` of a temporary: elements and fields.
+    Project { path: Vec<Proj> },
+    /// `Path { f: a, g: b }`, a struct literal: `args[k]` is field `fields[k]`.
+    Struct { path: TokenStream, fields: Vec<syn::Member> },
     /// A copy of `a` that its consumers use long after it was taken (a `for v in a` over an
     /// array the loop may change).
     Copy,

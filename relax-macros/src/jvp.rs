@@ -73,8 +73,8 @@ pub fn result(block: &Block, ctx: Ctx) -> TokenStream {
 }
 
 fn access_tokens(a: &Access, base: TokenStream) -> TokenStream {
-    let idx = a.indices.iter().map(|t| names::temp(*t));
-    quote!(#base #([#idx])*)
+    let path = names::projection(&a.path);
+    quote!(#base #path)
 }
 
 /// The tangents of the float arguments, in the layout of a pushforward (a single one bare).
@@ -101,7 +101,7 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
         Stmt::Verbatim { tokens, .. } => tokens.clone(),
         Stmt::Read { temp, access } => {
             let name = &access.name;
-            let base = if access.deref && access.indices.is_empty() { quote!(*#name) } else { quote!(#name) };
+            let base = if access.deref && access.path.is_empty() { quote!(*#name) } else { quote!(#name) };
             let (t, value) = (names::temp(*temp), access_tokens(access, base));
             if !ctx.active[*temp] {
                 return quote!(let #t = #value;);
@@ -142,14 +142,13 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                     let (a, ds) = (args.iter().map(|x| names::temp(*x)), args.iter().map(|x| ctx.tangent(*x)));
                     quote!(let #t = (#(#a,)*); let #d = (#(#ds,)*);)
                 }
-                Op::Field { index } => {
-                    let (x, dx, i) = (names::temp(args[0]), ctx.tangent(args[0]), syn::Index::from(*index));
-                    quote!(let #t = #x.#i; let #d = #dx.#i;)
+                Op::Project { path } => {
+                    let (x, dx, path) = (names::temp(args[0]), ctx.tangent(args[0]), names::projection(path));
+                    quote!(let #t = #x #path; let #d = #dx #path;)
                 }
-                Op::Index { indices } => {
-                    let (x, dx) = (names::temp(args[0]), ctx.tangent(args[0]));
-                    let idx: Vec<Ident> = indices.iter().map(|i| names::temp(*i)).collect();
-                    quote!(let #t = #x #([#idx])*; let #d = #dx #([#idx])*;)
+                Op::Struct { path, fields } => {
+                    let (a, ds) = (args.iter().map(|x| names::temp(*x)), args.iter().map(|x| ctx.tangent(*x)));
+                    quote!(let #t = #path { #(#fields: #a),* }; let #d = #path { #(#fields: #ds),* };)
                 }
                 Op::Copy => {
                     let (x, dx) = (names::temp(args[0]), ctx.tangent(args[0]));

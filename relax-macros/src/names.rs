@@ -93,3 +93,16 @@ pub fn retarget(callee: &proc_macro2::TokenStream, suffix: &str) -> proc_macro2:
 pub fn jvp_form(f: &Ident) -> Ident {
     format_ident!("{}__jvp", f, span = f.span())
 }
+
+/// The tokens of a projection path: `[__t3].w[__t4]`.
+pub fn projection(path: &[crate::ir::Proj]) -> proc_macro2::TokenStream {
+    path.iter()
+        .map(|p| match p {
+            crate::ir::Proj::Index(t) => {
+                let t = temp(*t);
+                quote::quote!([#t])
+            }
+            crate::ir::Proj::Field(m) => quote::quote!(.#m),
+        })
+        .collect()
+}

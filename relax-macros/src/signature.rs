@@ -21,10 +21,22 @@ pub struct Param {
     pub array_len: Option<TokenStream>,
 }
 
+/// How a differentiated parameter is passed.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum ByRef {
+    /// By value: its gradient is part of `G`.
     No,
+    /// A reference to an array: its gradient, an owned array, is part of `G`.
     Yes,
+    /// A slice `&[T]`: its gradient is written into a buffer the caller passes.
+    Slice,
+}
+
+impl Signature {
+    /// The differentiated slices, in `wrt` order: their gradients go into buffers.
+    pub fn slices(&self) -> impl Iterator<Item = &Param> {
+        self.wrt.iter().map(|i| &self.params[*i]).filter(|p| p.diff == Some(ByRef::Slice))
+    }
 }
 
 /// The analysed signature.
@@ -87,14 +99,43 @@ pub fn is_float_array_or_scalar(ty: &Type, reals: &[Ident]) -> bool {
     }
 }
 
-/// A float type, an array of one, or a tuple of those: what an output may be.
+/// A path to a type that may derive `Differentiable` (a parameter struct): not a float, and not
+/// one of the standard types that never can (integers, `bool`, `String`, `Vec`, …). Whether it
+/// does, rustc checks.
+pub fn is_struct_type(ty: &Type, reals: &[Ident]) -> bool {
+    const NEVER: &[&str] = &[
+        "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize", "bool", "char", "str",
+        "String", "Vec", "Option", "Result", "Box", "Rc", "Arc", "Cell", "RefCell", "HashMap", "BTreeMap",
+    ];
+    match ty {
+        Type::Path(p) if p.qself.is_none() => {
+            !is_float_type(ty, reals)
+                && p.path.segments.last().is_some_and(|s| !NEVER.contains(&s.ident.to_string().as_str()))
+        }
+        Type::Paren(p) => is_struct_type(&p.elem, reals),
+        Type::Group(g) => is_struct_type(&g.elem, reals),
+        _ => false,
+    }
+}
+
+/// A float type, a parameter struct, or a (nested) array of them: what can be differentiated by
+/// value when named in `wrt`.
+fn is_value_shape(ty: &Type, reals: &[Ident]) -> bool {
+    match ty {
+        Type::Array(a) => is_value_shape(&a.elem, reals),
+        _ => is_float_type(ty, reals) || is_struct_type(ty, reals),
+    }
+}
+
+/// A float type, a parameter struct, an array of them, or a tuple of those: what an output may
+/// be.
 fn is_differentiable_output(ty: &Type, reals: &[Ident]) -> bool {
     match ty {
         Type::Tuple(t) => {
             !t.elems.is_empty()
                 && t.elems.iter().all(|e| is_differentiable_output(e, reals) || !is_float_like(e, reals))
         }
-        _ => is_float_array_or_scalar(ty, reals),
+        _ => is_value_shape(ty, reals),
     }
 }
 
@@ -132,6 +173,7 @@ pub fn analyse(sig: &syn::Signature, options: &Options, errors: &mut Vec<syn::Er
             }
         };
         let ty = (*pt.ty).clone();
+        let slice = matches!(&ty, Type::Reference(r) if r.mutability.is_none() && matches!(&*r.elem, Type::Slice(s) if is_float_type(&s.elem, &reals)));
         let (by_value, by_ref, mut_ref, array_len) = match &ty {
             Type::Reference(r) => {
                 let len = match &*r.elem {
@@ -150,21 +192,29 @@ pub fn analyse(sig: &syn::Signature, options: &Options, errors: &mut Vec<syn::Er
             Type::Array(a) => (is_float_array_or_scalar(&ty, &reals), false, false, Some(a.len.to_token_stream())),
             _ => (is_float_type(&ty, &reals), false, false, None),
         };
+        // A parameter struct is differentiated only when named in `wrt`.
+        let by_value = by_value || (wrt.is_some_and(|w| w.contains(&ident)) && is_value_shape(&ty, &reals));
         let diff = match wrt {
             None => by_value.then_some(ByRef::No),
-            Some(names) => names.contains(&ident).then_some(if by_ref { ByRef::Yes } else { ByRef::No }),
+            Some(names) => names.contains(&ident).then_some(if slice {
+                ByRef::Slice
+            } else if by_ref {
+                ByRef::Yes
+            } else {
+                ByRef::No
+            }),
         };
         if let (Some(names), Some(_)) = (wrt, diff)
-            && !(by_value || by_ref)
+            && !(by_value || by_ref || slice)
         {
             let name = names.iter().find(|n| **n == ident).unwrap_or(&ident);
             errors.push(syn::Error::new(
                 name.span(),
-                format!("`{ident}` cannot be differentiated: its type `{}` is not a float type (f32, f64, a `T: Real`), an array of one, or a reference to such an array", crate::lower::pretty(&ty.to_token_stream())),
+                format!("`{ident}` cannot be differentiated: its type `{}` is not a float type (f32, f64, a `T: Real`), a struct with `#[derive(Differentiable)]`, an array of them, a reference to an array of floats, or a slice of floats", crate::lower::pretty(&ty.to_token_stream())),
             ));
         }
         // After that error, treat it as data, so the stubs' signatures stay valid.
-        let diff = if by_value || by_ref { diff } else { None };
+        let diff = if by_value || by_ref || slice { diff } else { None };
         params.push(Param { ident, mutable, ty, diff, mut_ref, array_len });
     }
     let wrt_indices: Vec<usize> = match wrt {
@@ -207,7 +257,7 @@ pub fn analyse(sig: &syn::Signature, options: &Options, errors: &mut Vec<syn::Er
     if !is_differentiable_output(&output, &reals) {
         errors.push(syn::Error::new(
             output.span(),
-            "a differentiable function returns a float, an array of floats, or a tuple of those (owned values)",
+            "a differentiable function returns a float, a struct with `#[derive(Differentiable)]`, an array of them, or a tuple of those (owned values)",
         ));
     }
     let scalar_output = is_float_type(&output, &reals);

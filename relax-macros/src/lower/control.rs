@@ -356,20 +356,23 @@ impl Lowerer<'_> {
                         if b.mutable {
                             // `for v in a` iterates over a copy of `a`, which the body may change.
                             let read = self.temp(true);
-                            let access =
-                                Access { binding: b.id, name: b.name.clone(), indices: Vec::new(), deref: false };
+                            let access = Access { binding: b.id, name: b.name.clone(), path: Vec::new(), deref: false };
                             prelude.stmts.push(Stmt::Read { temp: read, access });
                             let copy = self.temp(true);
                             prelude.stmts.push(Stmt::Compute { temp: copy, op: Op::Copy, args: vec![read] });
                             body.stmts.push(Stmt::Compute {
                                 temp: item,
-                                op: Op::Index { indices: vec![index] },
+                                op: Op::Project { path: vec![Proj::Index(index)] },
                                 args: vec![copy],
                             });
                             self.loops.last_mut().expect("in a loop").unfusable = true;
                         } else {
-                            let access =
-                                Access { binding: b.id, name: b.name.clone(), indices: vec![index], deref: false };
+                            let access = Access {
+                                binding: b.id,
+                                name: b.name.clone(),
+                                path: vec![Proj::Index(index)],
+                                deref: false,
+                            };
                             body.stmts.push(Stmt::Read { temp: item, access });
                         }
                         let v = self.declare(&pi.ident, pi.mutability.is_some(), true, false, None, false);
@@ -407,7 +410,14 @@ impl Lowerer<'_> {
         let [acc] = active_writes[..] else {
             return None;
         };
-        if !self.loops.is_empty() || ctx.unfusable || ctx.overwrites.contains(acc) || ctx.reads.contains(acc) {
+        // A slice has no Jacobian of its own shape without allocating: its loop runs backwards.
+        let reads_slice = ctx.reads.iter().any(|id| self.all_bindings[id].slice);
+        if !self.loops.is_empty()
+            || ctx.unfusable
+            || reads_slice
+            || ctx.overwrites.contains(acc)
+            || ctx.reads.contains(acc)
+        {
             return None;
         }
         let binding = |id: &BindingId| &self.all_bindings[id];

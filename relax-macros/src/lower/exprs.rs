@@ -12,13 +12,23 @@ impl Lowerer<'_> {
             Expr::Paren(p) => self.lower_expr(&p.expr, out),
             Expr::Group(g) => self.lower_expr(&g.expr, out),
             Expr::Path(p) => match p.path.get_ident().and_then(|i| self.lookup(i).cloned()) {
+                Some(b) if b.active && b.slice => {
+                    self.error(
+                        e.span(),
+                        format!(
+                            "a differentiated slice is read by element: `{0}[i]`, `for v in {0}`, `{0}.len()`",
+                            b.name
+                        ),
+                    );
+                    Value::Passive(Box::new(e.clone()))
+                }
                 Some(b) if b.active => {
                     let temp = self.temp(true);
                     let key = self.read_key(b.id);
                     self.value_keys.insert(temp, key);
                     out.stmts.push(Stmt::Read {
                         temp,
-                        access: Access { binding: b.id, name: b.name, indices: Vec::new(), deref: b.deref },
+                        access: Access { binding: b.id, name: b.name, path: Vec::new(), deref: b.deref },
                     });
                     Value::Active(temp)
                 }
@@ -49,7 +59,8 @@ impl Lowerer<'_> {
                 }
                 Value::Passive(Box::new(e.clone()))
             }
-            Expr::Index(_) => self.lower_index(e, out),
+            Expr::Index(_) | Expr::Field(_) => self.lower_projection(e, out),
+            Expr::Struct(st) => self.lower_struct(e, st, out),
             Expr::Array(a) => {
                 let elems: Vec<Value> = a.elems.iter().map(|x| self.lower_expr(x, out)).collect();
                 self.compute_all(Op::Array, elems, out)
@@ -61,14 +72,6 @@ impl Lowerer<'_> {
             Expr::Repeat(r) => {
                 let v = self.lower_expr(&r.expr, out);
                 self.compute_all(Op::Repeat { len: r.len.to_token_stream() }, vec![v], out)
-            }
-            Expr::Field(f) => {
-                let syn::Member::Unnamed(index) = &f.member else {
-                    self.error(f.span(), "fields of active values: only tuple fields (`t.0`) are supported");
-                    return Value::Passive(Box::new(e.clone()));
-                };
-                let v = self.lower_expr(&f.base, out);
-                self.compute_all(Op::Field { index: index.index as usize }, vec![v], out)
             }
             Expr::MethodCall(m) => self.lower_method(e, m, out),
             Expr::Call(c) => self.lower_call(e, c, out),
@@ -150,15 +153,26 @@ impl Lowerer<'_> {
         }
     }
 
-    pub(super) fn lower_index(&mut self, e: &Expr, out: &mut Block) -> Value {
-        let mut indices = Vec::new();
+    /// `x[i]`, `p.w[i][j]`, `t.0`, `f(x).w`: a read of a place in a binding, or a projection of
+    /// a computed value.
+    pub(super) fn lower_projection(&mut self, e: &Expr, out: &mut Block) -> Value {
+        let mut steps = Vec::new();
         let mut base = e;
-        while let Expr::Index(ix) = base {
-            indices.push(&*ix.index);
-            base = &ix.expr;
+        loop {
+            match strip(base) {
+                Expr::Index(ix) => {
+                    steps.push(Step::Index(&ix.index));
+                    base = &ix.expr;
+                }
+                Expr::Field(f) => {
+                    steps.push(Step::Field(&f.member));
+                    base = &f.base;
+                }
+                _ => break,
+            }
         }
-        indices.reverse();
-        if indices.iter().any(|i| self.mentions_active(i)) {
+        steps.reverse();
+        if self.active_index(&steps) {
             self.error(e.span(), "an index must not depend on differentiated values: wrap it in `stop_gradient(..)`, or use `st_argmax`/`soft_argmax` for a relaxed index");
             return Value::Passive(Box::new(e.clone()));
         }
@@ -168,10 +182,9 @@ impl Lowerer<'_> {
         };
         match binding {
             Some(b) if b.active => {
-                let indices = indices.iter().map(|i| self.passive_temp(i.to_token_stream(), out)).collect();
+                let path = self.projection(&steps, out);
                 let temp = self.temp(true);
-                out.stmts
-                    .push(Stmt::Read { temp, access: Access { binding: b.id, name: b.name, indices, deref: false } });
+                out.stmts.push(Stmt::Read { temp, access: Access { binding: b.id, name: b.name, path, deref: false } });
                 Value::Active(temp)
             }
             Some(_) => Value::Passive(Box::new(e.clone())),
@@ -181,12 +194,30 @@ impl Lowerer<'_> {
                     return Value::Passive(Box::new(e.clone()));
                 }
                 let a = self.materialize(v, out);
-                let indices = indices.iter().map(|i| self.passive_temp(i.to_token_stream(), out)).collect();
+                let path = self.projection(&steps, out);
                 let temp = self.temp(true);
-                out.stmts.push(Stmt::Compute { temp, op: Op::Index { indices }, args: vec![a] });
+                out.stmts.push(Stmt::Compute { temp, op: Op::Project { path }, args: vec![a] });
                 Value::Active(temp)
             }
         }
+    }
+
+    /// `Path { f: a, g: b }` with differentiated fields.
+    pub(super) fn lower_struct(&mut self, e: &Expr, s: &syn::ExprStruct, out: &mut Block) -> Value {
+        if let Some(rest) = &s.rest {
+            self.error(
+                rest.span(),
+                "`..` in a struct literal of differentiated values is not supported: list every field",
+            );
+            return Value::Passive(Box::new(e.clone()));
+        }
+        if s.qself.is_some() {
+            return self.unsupported(e);
+        }
+        let fields: Vec<syn::Member> = s.fields.iter().map(|f| f.member.clone()).collect();
+        let values: Vec<Value> = s.fields.iter().map(|f| self.lower_expr(&f.expr, out)).collect();
+        let path = s.path.to_token_stream();
+        self.compute_all(Op::Struct { path, fields }, values, out)
     }
 
     pub(super) fn lower_method(&mut self, e: &Expr, m: &syn::ExprMethodCall, out: &mut Block) -> Value {

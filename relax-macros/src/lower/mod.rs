@@ -50,6 +50,8 @@ struct Binding {
     /// Declared in an `if` branch: the branch's adjoint does not see it, so a loop in the
     /// branch that reads it keeps a copy.
     branch_local: bool,
+    /// A differentiated slice: read by element only, its adjoint the caller's buffer.
+    slice: bool,
 }
 
 /// How a statement uses an outer binding, as loops see it.
@@ -160,7 +162,11 @@ pub fn lower(
             .iter()
             .map(|p| {
                 let deref = matches!(p.ty, syn::Type::Reference(_));
-                l.declare(&p.ident, p.mutable, p.diff.is_some(), deref, p.array_len.clone(), p.mut_ref)
+                let id = l.declare(&p.ident, p.mutable, p.diff.is_some(), deref, p.array_len.clone(), p.mut_ref);
+                if p.diff == Some(crate::signature::ByRef::Slice) {
+                    l.mark_slice(id);
+                }
+                id
             })
             .collect();
         let mut body = Block::default();
@@ -289,15 +295,45 @@ fn strip(e: &Expr) -> &Expr {
 }
 
 /// `x` or `x[i][j]`: the binding and the index expressions.
-fn place(e: &Expr) -> Option<(Ident, Vec<&Expr>)> {
+fn place(e: &Expr) -> Option<(Ident, Vec<Step<'_>>)> {
     match strip(e) {
         Expr::Path(p) => p.path.get_ident().map(|i| (i.clone(), Vec::new())),
         Expr::Index(ix) => {
-            let (name, mut idx) = place(&ix.expr)?;
-            idx.push(&ix.index);
-            Some((name, idx))
+            let (name, mut path) = place(&ix.expr)?;
+            path.push(Step::Index(&ix.index));
+            Some((name, path))
+        }
+        Expr::Field(f) => {
+            let (name, mut path) = place(&f.base)?;
+            path.push(Step::Field(&f.member));
+            Some((name, path))
         }
         _ => None,
+    }
+}
+
+/// One step of a place as written: `[i]` or `.f`.
+#[derive(Clone, Copy)]
+enum Step<'a> {
+    Index(&'a Expr),
+    Field(&'a syn::Member),
+}
+
+impl Lowerer<'_> {
+    /// Whether an index of `steps` reads a differentiated value.
+    fn active_index(&mut self, steps: &[Step]) -> bool {
+        steps.iter().any(|s| matches!(s, Step::Index(i) if self.mentions_active(i)))
+    }
+
+    /// The projection path of `steps`, each index in a passive temporary.
+    fn projection(&mut self, steps: &[Step], out: &mut Block) -> Vec<Proj> {
+        steps
+            .iter()
+            .map(|s| match s {
+                Step::Index(i) => Proj::Index(self.passive_temp(i.to_token_stream(), out)),
+                Step::Field(m) => Proj::Field((*m).clone()),
+            })
+            .collect()
     }
 }
 

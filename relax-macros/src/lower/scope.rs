@@ -35,6 +35,7 @@ impl Lowerer<'_> {
             mut_ref,
             tainted,
             branch_local,
+            slice: false,
         };
         self.all_bindings.insert(id, b.clone());
         self.scopes.last_mut().expect("a scope").push(b);
@@ -43,6 +44,15 @@ impl Lowerer<'_> {
 
     pub(super) fn lookup(&self, name: &Ident) -> Option<&Binding> {
         self.scopes.iter().rev().flat_map(|s| s.iter().rev()).find(|b| b.name == *name)
+    }
+
+    pub(super) fn mark_slice(&mut self, id: BindingId) {
+        for b in self.scopes.iter_mut().flatten().filter(|b| b.id == id) {
+            b.slice = true;
+        }
+        if let Some(b) = self.all_bindings.get_mut(&id) {
+            b.slice = true;
+        }
     }
 
     pub(super) fn make_active(&mut self, id: BindingId) {

@@ -110,7 +110,8 @@ impl Lowerer<'_> {
                     match elem {
                         Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
                             let temp = self.temp(true);
-                            out.stmts.push(Stmt::Compute { temp, op: Op::Field { index }, args: vec![tuple] });
+                            let path = vec![Proj::Field(syn::Member::Unnamed(syn::Index::from(index)))];
+                            out.stmts.push(Stmt::Compute { temp, op: Op::Project { path }, args: vec![tuple] });
                             let mutable = pi.mutability.is_some();
                             let binding = self.declare(&pi.ident, mutable, true, false, None, false);
                             out.stmts.push(Stmt::Let {
@@ -200,7 +201,7 @@ impl Lowerer<'_> {
         out: &mut Block,
     ) {
         let since = self.write_log.len();
-        let Some((name, index_exprs)) = place(left) else {
+        let Some((name, steps)) = place(left) else {
             if self.mentions_active(right) {
                 self.error(left.span(), "assign active values to a local variable or an element of one (`y[i] = …`)");
             } else {
@@ -215,15 +216,22 @@ impl Lowerer<'_> {
             return;
         };
         let right_active = self.mentions_active(right);
-        let index_active = index_exprs.iter().any(|i| self.mentions_active(i));
-        if index_active {
+        if self.active_index(&steps) {
             self.error(left.span(), "an index must not depend on differentiated values: wrap it in `stop_gradient(..)` or compute it from data");
+            return;
+        }
+        // A write through a reference (`self.steps += 1` in a `&mut self` method) changes data
+        // outside: a side effect, which runs once, not a binding a loop restores.
+        if !b.active && !right_active && b.deref {
+            self.check_casts(right);
+            let v = self.verbatim(stmt.to_token_stream(), Vec::new(), since);
+            out.stmts.push(v);
             return;
         }
         if !b.active && !right_active {
             self.check_casts(right);
             self.note(b.id, Use::Overwrite);
-            if op.is_some() || !index_exprs.is_empty() {
+            if op.is_some() || !steps.is_empty() {
                 self.note(b.id, Use::Read);
             }
             let v = self.verbatim(stmt.to_token_stream(), Vec::new(), since);
@@ -247,10 +255,10 @@ impl Lowerer<'_> {
             );
             return;
         }
-        let indices: Vec<Temp> = index_exprs.iter().map(|i| self.passive_temp(i.to_token_stream(), out)).collect();
-        let accumulates = index_exprs.is_empty() && matches!(op, Some(BinOp::AddAssign(_) | BinOp::SubAssign(_)));
+        let path = self.projection(&steps, out);
+        let accumulates = steps.is_empty() && matches!(op, Some(BinOp::AddAssign(_) | BinOp::SubAssign(_)));
         self.note(b.id, if accumulates { Use::Accumulate } else { Use::Overwrite });
-        let access = Access { binding: b.id, name: name.clone(), indices, deref: false };
+        let access = Access { binding: b.id, name: name.clone(), path, deref: false };
         let mode = match op {
             None => WriteMode::Set,
             Some(BinOp::AddAssign(_)) => WriteMode::Add,

@@ -2,7 +2,8 @@ use relax::prelude::*;
 
 #[differentiable(wrt(xs))]
 fn f(xs: &[f64], w: f64) -> f64 {
-    xs[0] * w
+    let ys = xs;
+    ys[0] * w
 }
 
 fn main() {}
