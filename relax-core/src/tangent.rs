@@ -540,3 +540,73 @@ impl PositionTangent<()> for NoTangent {
     #[inline(always)]
     fn position(self) {}
 }
+
+/// `Σ a_i·b_i` over the float coordinates of two values of one layout (a gradient and a
+/// tangent), in `f64`.
+///
+/// ```
+/// assert_eq!(relax_core::tangent::coordinate_dot(&(1.0_f64, [2.0, 3.0]), &(4.0, [5.0, 6.0])), 32.0);
+/// ```
+pub fn coordinate_dot<G: Coordinates>(a: &G, b: &G) -> f64 {
+    // Coordinates are visited, not indexed: each of `b`'s is found by counting (quadratic, and
+    // allocation-free; layouts here are a function's parameters).
+    let mut sum = 0.0;
+    let mut i = 0;
+    a.for_each_coordinate(&mut |ai| {
+        let mut j = 0;
+        let mut bi = 0.0;
+        b.for_each_coordinate(&mut |c| {
+            if j == i {
+                bi = c;
+            }
+            j += 1;
+        });
+        sum += ai * bi;
+        i += 1;
+    });
+    sum
+}
+
+/// Value and Jacobian-vector product of a function known by its pullback only: one pullback call
+/// per float coordinate of the output, with that coordinate's unit cotangent (a row of the
+/// Jacobian), dotted with `tangent`. How `#[differentiable(vjp = …)]` gives forward mode
+/// without a declared `jvp = …`.
+///
+/// ```
+/// use relax_core::tangent::jvp_from_pullback;
+/// // f(x, y) = [x·y, x + y]; its pullback, and J·(1, 2) = [y + 2x, 3] at (3, 4).
+/// let vjp = |d: [f64; 2]| ([12.0, 7.0], (d[0] * 4.0 + d[1], d[0] * 3.0 + d[1]));
+/// assert_eq!(jvp_from_pullback(&(1.0, 2.0), vjp), ([12.0, 7.0], [10.0, 3.0]));
+/// ```
+pub fn jvp_from_pullback<O, G>(tangent: &G, mut vjp: impl FnMut(O) -> (O, G)) -> (O, O)
+where
+    O: Tangent + Coordinates,
+    G: Coordinates,
+{
+    let zero = O::zero_tangent();
+    let mut dout = zero;
+    let mut value = None;
+    for k in 0..zero.coordinate_count() {
+        let (v, g) = vjp(unit_coordinate(zero, k));
+        let row = coordinate_dot(&g, tangent);
+        let mut j = 0;
+        dout.map_coordinates(&mut |c| {
+            let c = if j == k { row } else { c };
+            j += 1;
+            c
+        });
+        value = Some(v);
+    }
+    (value.unwrap_or_else(|| vjp(zero).0), dout)
+}
+
+/// `zero` with coordinate `k` set to one.
+fn unit_coordinate<O: Coordinates>(mut zero: O, k: usize) -> O {
+    let mut j = 0;
+    zero.map_coordinates(&mut |c| {
+        let c = if j == k { 1.0 } else { c };
+        j += 1;
+        c
+    });
+    zero
+}

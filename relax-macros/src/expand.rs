@@ -44,8 +44,20 @@ pub fn expand_parts(args: TokenStream, item: TokenStream) -> (TokenStream, Vec<s
     if let Some(real) = sig.real_params.first() {
         generic::rewrite_literals(&mut func.block, real, krate);
     }
+    if options.vjp.is_some()
+        && let Some(slice) = sig.slices().next()
+    {
+        errors.push(syn::Error::new(
+            slice.ident.span(),
+            "a declared `vjp =` takes no differentiated slices: pass an array",
+        ));
+    }
     if !errors.is_empty() {
         return finish(&func, Some(&sig), errors, &options);
+    }
+    if let Some(vjp) = &options.vjp {
+        let generated = emit::declared(&func, &sig, &options, vjp);
+        return (quote!(#func #generated), Vec::new());
     }
     match lower::lower(&func.block, &sig, &func.sig.generics, &options) {
         Ok(body) => {

@@ -99,3 +99,11 @@ pub fn parse(args: TokenStream) -> syn::Result<Options> {
     parser.parse2(args)?;
     Ok(o)
 }
+
+impl Options {
+    /// Whether a declared `path` is itself the function a mode generates (`NAME_vjp`, `NAME_jvp`),
+    /// which is then not generated again.
+    pub fn names_generated(&self, path: &syn::Path, name: &Ident, mode: &str) -> bool {
+        path.segments.last().is_some_and(|s| s.ident == format!("{name}_{mode}"))
+    }
+}
