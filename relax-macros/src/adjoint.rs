@@ -152,6 +152,8 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                     })
                     .collect(),
                 Op::Copy => add(arg_adj(0).into_token_stream(), d.into_token_stream()),
+                // Zero almost everywhere.
+                Op::Hard(_) => TokenStream::new(),
             }
         }
         Stmt::Call { temp, pullback, callee, args, recompute, .. } => {

@@ -743,3 +743,132 @@ pub fn declared(func: &ItemFn, sig: &Signature, options: &Options, vjp: &syn::Pa
     let functions = functions(&p, sig, krate, &Bodies { split, vjp: vjp_body, vjp_declared_as_such, jvp: Some(jvp) });
     quote!(#functions #hvp)
 }
+
+/// The float type a function computes in: the first float type its output or parameters spell.
+fn float_type(sig: &Signature) -> Option<Ident> {
+    fn find(tokens: TokenStream, reals: &[Ident]) -> Option<Ident> {
+        tokens.into_iter().find_map(|tt| match tt {
+            proc_macro2::TokenTree::Ident(i) if i == "f32" || i == "f64" || reals.contains(&i) => Some(i),
+            proc_macro2::TokenTree::Group(g) => find(g.stream(), reals),
+            _ => None,
+        })
+    }
+    std::iter::once(sig.output.to_token_stream())
+        .chain(sig.params.iter().map(|p| p.ty.to_token_stream()))
+        .find_map(|t| find(t, &sig.real_params))
+}
+
+/// `#[differentiable(relaxed)]`: `NAME_relaxed(params…, t)` and its `_grad`, `_vjp`, `_jvp` and
+/// hidden forms, from the relaxed intermediate form; `NAME_st_grad` and `NAME_st_vjp` (the
+/// original's value with the relaxed gradient).
+pub fn relaxed(func: &ItemFn, sig: &Signature, body: &Body, options: &Options) -> Result<TokenStream, Vec<syn::Error>> {
+    let krate = &options.krate;
+    let fail = |span: proc_macro2::Span, msg: &str| Err(vec![syn::Error::new(span, msg)]);
+    let Some(float) = float_type(sig) else {
+        return fail(
+            sig.name.span(),
+            "`relaxed` needs the function's float type (f32, f64 or a `T: Real`) in its signature",
+        );
+    };
+    if let Some(p) = sig.params.iter().find(|p| p.mut_ref) {
+        return fail(
+            p.ident.span(),
+            "`relaxed` generates `NAME_st_grad`, which runs the function and its relaxation: it cannot take `&mut` data (such as an RNG, which would be drawn from twice)",
+        );
+    }
+    if let Some(p) = sig.slices().next() {
+        return fail(p.ident.span(), "`relaxed` takes no differentiated slices: pass an array");
+    }
+    let t = if sig.params.iter().any(|p| p.ident == "t") { format_ident!("__relax_t") } else { format_ident!("t") };
+    let relaxed_body = crate::relax::relax(body, &t)?;
+    // The relaxed function: the original's signature with `t` last, named `NAME_relaxed`, the
+    // same parameters differentiated.
+    let mut relaxed_fn = func.clone();
+    relaxed_fn.sig.ident = format_ident!("{}_relaxed", sig.name);
+    relaxed_fn.sig.inputs.push(syn::parse_quote!(#t: #float));
+    let mut relaxed_options = options.clone();
+    relaxed_options.wrt = Some(sig.wrt.iter().map(|i| sig.params[*i].ident.clone()).collect());
+    relaxed_options.hvp = false;
+    let mut errors = Vec::new();
+    let Some(relaxed_sig) = crate::signature::analyse(&relaxed_fn.sig, &relaxed_options, &mut errors) else {
+        return Err(errors);
+    };
+    let mut relaxed_body = relaxed_body;
+    relaxed_body.params.push(relaxed_body.bindings);
+    relaxed_body.bindings += 1;
+    let generated = generated(&relaxed_fn, &relaxed_sig, &relaxed_body, &relaxed_options);
+    // `NAME_relaxed` itself, and the straight-through functions.
+    let p = parts(&relaxed_fn, &relaxed_sig, &relaxed_options);
+    let mut reads = std::collections::HashMap::new();
+    crate::forward::whole_reads(&relaxed_body.block, &mut reads);
+    let mut owned = std::collections::HashSet::new();
+    relaxed_body.block.drawn(&mut owned);
+    let ctx = Ctx {
+        krate,
+        active: &relaxed_body.active,
+        mode: Mode::Forward,
+        innermost_loop: None,
+        redirect: &[],
+        reads: &reads,
+        owned: &owned,
+        dual: None,
+    };
+    let split = split_body(&relaxed_sig, &relaxed_body, ctx, &sig.output.to_token_stream(), &p.cts);
+    let vjp = vjp_from_split(&relaxed_sig, krate, split.clone());
+    let Parts { vis, attrs, generics, params, output, grad, dout, .. } = &p;
+    let where_clause = &generics.where_clause;
+    let allows = lint_allows();
+    let name = &sig.name;
+    let (primal, st_grad, st_vjp) =
+        (relaxed_fn.sig.ident.clone(), format_ident!("{name}_st_grad"), format_ident!("{name}_st_vjp"));
+    // The original's value: its body, as a closure of its parameters.
+    let closure_params: Vec<TokenStream> = func
+        .sig
+        .inputs
+        .iter()
+        .filter(|input| matches!(input, syn::FnArg::Typed(_)))
+        .map(ToTokens::to_token_stream)
+        .collect();
+    let param_names: Vec<&Ident> = sig.params.iter().map(|p| &p.ident).collect();
+    let block = &func.block;
+    let hard = quote!((|#(#closure_params),*| -> #output #block)(#(#param_names),*));
+    let (st_grad_body, st_vjp_body) = (vjp(quote!(#krate::num_traits::One::one())), vjp(dout.to_token_stream()));
+    let st_grad_fn = sig.scalar_output.then(|| {
+        let doc = format!(" The value of `{name}` (bit for bit) with the gradient of `{primal}` at temperature `{t}` (straight-through; generated by `#[differentiable(relaxed)]`).");
+        quote! {
+            #attrs
+            #[doc = #doc]
+            #allows
+            #vis fn #st_grad #generics (#(#params),*) -> (#output, #grad) #where_clause {
+                let __hard: #output = #hard;
+                let (_, __g) = { #st_grad_body };
+                (__hard, __g)
+            }
+        }
+    });
+    let primal_doc = format!(
+        " `{name}` with every hard operation replaced by its relaxation at temperature `{t}` (generated by `#[differentiable(relaxed)]`)."
+    );
+    let st_vjp_doc = format!(
+        " The value of `{name}` (bit for bit) with the vector-Jacobian product of `{primal}` at temperature `{t}` (straight-through; generated by `#[differentiable(relaxed)]`)."
+    );
+    Ok(quote! {
+        #attrs
+        #[doc = #primal_doc]
+        #allows
+        #vis fn #primal #generics (#(#params),*) -> #output #where_clause {
+            let (__v, _) = #split;
+            __v
+        }
+        #generated
+        #attrs
+        #[doc = #st_vjp_doc]
+        #allows
+        #vis fn #st_vjp #generics (#(#params,)* #dout: #output) -> (#output, #grad) #where_clause {
+            let __hard: #output = #hard;
+            let (_, __g) = { #st_vjp_body };
+            (__hard, __g)
+        }
+        #st_grad_fn
+    })
+}

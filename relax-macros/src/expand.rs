@@ -61,8 +61,15 @@ pub fn expand_parts(args: TokenStream, item: TokenStream) -> (TokenStream, Vec<s
     }
     match lower::lower(&func.block, &sig, &func.sig.generics, &options) {
         Ok(body) => {
-            let generated = emit::generated(&func, &sig, &body, &options);
-            (quote!(#func #generated), Vec::new())
+            // With hard operations only a relaxation differentiates, the function's own gradient
+            // would be zero almost everywhere: it gets none (SPEC).
+            let own = (!body.hard).then(|| emit::generated(&func, &sig, &body, &options));
+            let relaxed = match options.relaxed.then(|| emit::relaxed(&func, &sig, &body, &options)) {
+                Some(Err(errs)) => return finish(&func, Some(&sig), errs, &options),
+                Some(Ok(relaxed)) => Some(relaxed),
+                None => None,
+            };
+            (quote!(#func #own #relaxed), Vec::new())
         }
         Err(errs) => finish(&func, Some(&sig), errs, &options),
     }

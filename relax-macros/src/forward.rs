@@ -220,6 +220,7 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                     let x = &a[0];
                     quote!(#x)
                 }
+                Op::Hard(hard) => hard_value(*hard, &a, krate),
             };
             quote!(let #t = #value;)
         }
@@ -358,7 +359,7 @@ fn branch_stmt(b: &Branch, ctx: Ctx) -> TokenStream {
         }
     };
     let chosen = match &b.head {
-        BranchHead::If(cond) => {
+        BranchHead::If(cond) | BranchHead::Compare { cond, .. } => {
             let cond = names::temp(*cond);
             let (then, otherwise) = (arm_code(0, &b.arms[0]), arm_code(1, &b.arms[1]));
             quote!(if #cond #then else #otherwise)
@@ -479,6 +480,39 @@ pub fn declared_in(block: &Block, out: &mut HashSet<BindingId>) {
             Stmt::Branch(b) => b.arms.iter().for_each(|arm| declared_in(arm, out)),
             Stmt::Loop(l) => declared_in(&l.body, out),
             _ => {}
+        }
+    }
+}
+
+/// The value of a hard operation, as the original computes it (its derivative is zero almost
+/// everywhere: only a relaxed function's `relax` stage gives it one).
+pub fn hard_value(hard: Hard, a: &[TokenStream], krate: &syn::Path) -> TokenStream {
+    match hard {
+        Hard::Step(name) => {
+            let (x, name) = (&a[0], quote::format_ident!("{}", name));
+            quote!(#x.#name())
+        }
+        Hard::Compare { way, or_equal } => {
+            let (l, r) = (&a[0], &a[1]);
+            let op = match (way, or_equal) {
+                (Comparison::Greater, false) => quote!(>),
+                (Comparison::Greater, true) => quote!(>=),
+                (Comparison::Less, false) => quote!(<),
+                (Comparison::Less, true) => quote!(<=),
+            };
+            quote!(#krate::IntoReal::into_real(u8::from(#l #op #r)))
+        }
+        Hard::ArgmaxIndex => {
+            let x = &a[0];
+            quote!(#krate::IntoReal::into_real(#krate::argmax(#x)))
+        }
+        Hard::OneHotArgmax => {
+            let x = &a[0];
+            quote!(#krate::one_hot(#krate::argmax(#x)))
+        }
+        Hard::IndexArgmax => {
+            let (y, x) = (&a[0], &a[1]);
+            quote!(#y[#krate::argmax(#x)])
         }
     }
 }

@@ -67,6 +67,32 @@ pub enum Op {
     /// A copy of `a` that its consumers use long after it was taken (a `for v in a` over an
     /// array the loop may change).
     Copy,
+    /// A hard operation on active values that only a `relaxed` function takes: its gradient is
+    /// zero almost everywhere, so only its relaxation is ever emitted (see `relax`).
+    Hard(Hard),
+}
+
+/// The hard operations of SPEC's relaxation table that 0.1 rejects.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Hard {
+    /// `x.round()`, `x.floor()`, `x.ceil()`, `x.signum()`: the method's name.
+    Step(&'static str),
+    /// `(a > b) as u8 as T` and friends, with `>`/`>=` as `Greater`, `<`/`<=` as `Less`;
+    /// `or_equal` for `>=` and `<=`.
+    Compare { way: Comparison, or_equal: bool },
+    /// `argmax(x) as T`.
+    ArgmaxIndex,
+    /// `one_hot(argmax(x))`.
+    OneHotArgmax,
+    /// `y[argmax(x)]`: arguments `y`, `x`.
+    IndexArgmax,
+}
+
+/// Which way a comparison of two values goes: `a > b` (or `>=`) or `a < b` (or `<=`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Comparison {
+    Greater,
+    Less,
 }
 
 /// An argument of a call of another differentiable function.
@@ -154,6 +180,9 @@ pub struct Branch {
 pub enum BranchHead {
     /// `if cond { arms[0] } else { arms[1] }`, with a passive `bool` temporary.
     If(Temp),
+    /// `if a > b { arms[0] } else { arms[1] }` (also `>=`, `<`, `<=`) with an active side, in a
+    /// `relaxed` function: `cond` as for `If`, and the compared values, for the relaxation.
+    Compare { cond: Temp, way: Comparison, lhs: Temp, rhs: Temp },
     /// `match scrutinee { patterns[k] => arms[k] }`: the scrutinee and the patterns (with their
     /// guards) as written.
     Match { scrutinee: TokenStream, patterns: Vec<TokenStream> },
@@ -233,6 +262,13 @@ pub struct Body {
     pub active: Vec<bool>,
     /// The bindings of the parameters, in parameter order.
     pub params: Vec<BindingId>,
+    /// The body holds a hard operation that only a relaxed function takes ([`Op::Hard`]).
+    pub hard: bool,
+    /// The number of bindings: new ones are numbered from here.
+    pub bindings: usize,
+    /// Where each `if` on a comparison of active values is (by branch id), for the relaxation's
+    /// errors.
+    pub compare_ifs: std::collections::BTreeMap<usize, proc_macro2::Span>,
 }
 
 impl Block {

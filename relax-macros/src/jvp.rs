@@ -154,6 +154,12 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                     let (x, dx) = (names::temp(args[0]), ctx.tangent(args[0]));
                     quote!(let #t = #x; let #d = #dx;)
                 }
+                // Zero almost everywhere.
+                Op::Hard(hard) => {
+                    let a: Vec<TokenStream> = args.iter().map(|x| names::temp(*x).into_token_stream()).collect();
+                    let value = crate::forward::hard_value(*hard, &a, krate);
+                    quote!(let #t = #value; let #d = #krate::Tangent::zero_like(&#t);)
+                }
             }
         }
         Stmt::Call { temp, callee, args, .. } => {
@@ -230,7 +236,7 @@ fn branch(b: &Branch, ctx: Ctx) -> TokenStream {
         }
     };
     let chosen = match &b.head {
-        BranchHead::If(cond) => {
+        BranchHead::If(cond) | BranchHead::Compare { cond, .. } => {
             let cond = names::temp(*cond);
             let (then, otherwise) = (arm(&b.arms[0]), arm(&b.arms[1]));
             quote!(if #cond #then else #otherwise)

@@ -20,6 +20,7 @@ mod lower;
 mod names;
 mod normalize;
 mod options;
+mod relax;
 mod rules;
 mod signature;
 #[cfg(test)]

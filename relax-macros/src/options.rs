@@ -6,6 +6,7 @@ use syn::Ident;
 use syn::parse::Parser;
 
 /// What `#[differentiable(...)]` was given.
+#[derive(Clone)]
 pub struct Options {
     /// `wrt(a, b)`: the differentiable parameters, in gradient order.
     pub wrt: Option<Vec<Ident>>,

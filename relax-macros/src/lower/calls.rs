@@ -97,6 +97,11 @@ impl Lowerer<'_> {
         let name = rule.name;
         match rule.form {
             Form::Passive => {
+                if name == "one_hot"
+                    && let Some(v) = self.hard_one_hot(c, out)
+                {
+                    return v;
+                }
                 // An integer result (argmax, a sample) is fine as an index; a float made from one
                 // (`one_hot`) would have a silently zero gradient.
                 if name == "one_hot" && c.args.iter().any(|a| self.mentions_derived(a)) {

@@ -15,9 +15,18 @@ impl Lowerer<'_> {
         let since = self.write_log.len();
         let whole = Expr::If(i.clone());
         let mut prelude = Block::default();
-        let cond_tokens = i.cond.to_token_stream();
-        let _ = self.mentions_active(&i.cond);
-        let cond = self.passive_temp(cond_tokens, &mut prelude);
+        let head = match self.relaxed_condition(&i.cond, &mut prelude) {
+            Some(head) => head,
+            None => {
+                let cond_tokens = i.cond.to_token_stream();
+                let _ = self.mentions_active(&i.cond);
+                BranchHead::If(self.passive_temp(cond_tokens, &mut prelude))
+            }
+        };
+        let relaxing = matches!(head, BranchHead::Compare { .. });
+        if relaxing {
+            self.blending.push(self.scopes.len());
+        }
         let mut then = self.lower_block(&i.then_branch.stmts, want_result);
         let mut otherwise = match &i.else_branch {
             None => Block::default(),
@@ -26,11 +35,16 @@ impl Lowerer<'_> {
                 other => self.lower_block(&[syn::Stmt::Expr(other.clone(), None)], want_result),
             },
         };
+        if relaxing {
+            self.blending.pop();
+        }
         if want_result && i.else_branch.is_none() {
             self.error(i.span(), "an `if` whose value is used needs an `else` branch");
             return Value::Passive(Box::new(whole));
         }
-        let results_active = [&then, &otherwise].iter().any(|b| b.result.is_some_and(|t| self.temps[t]));
+        // A relaxed `if` on an active comparison has an active result: its relaxation blends the
+        // arms' values by the comparison's sigmoid.
+        let results_active = relaxing || [&then, &otherwise].iter().any(|b| b.result.is_some_and(|t| self.temps[t]));
         if then.is_passive() && otherwise.is_passive() && !results_active {
             if want_result {
                 return Value::Passive(Box::new(whole));
@@ -50,12 +64,10 @@ impl Lowerer<'_> {
             }
         }
         let id = self.id();
-        out.stmts.push(Stmt::Branch(Box::new(Branch {
-            id,
-            head: BranchHead::If(cond),
-            arms: vec![then, otherwise],
-            result,
-        })));
+        if relaxing {
+            self.compare_ifs.insert(id, i.if_token.span);
+        }
+        out.stmts.push(Stmt::Branch(Box::new(Branch { id, head, arms: vec![then, otherwise], result })));
         match result {
             Some(t) if results_active => Value::Active(t),
             Some(t) => Value::PassiveTemp(t),

@@ -50,6 +50,9 @@ impl Lowerer<'_> {
                 _ => Value::Passive(Box::new(e.clone())),
             },
             Expr::Cast(c) => {
+                if let Some(v) = self.hard_cast(c, out) {
+                    return v;
+                }
                 let mut scratch = Block::default();
                 let inner = self.lower_expr(&c.expr, &mut scratch);
                 if self.is_active(&inner) {
@@ -156,6 +159,11 @@ impl Lowerer<'_> {
     /// `x[i]`, `p.w[i][j]`, `t.0`, `f(x).w`: a read of a place in a binding, or a projection of
     /// a computed value.
     pub(super) fn lower_projection(&mut self, e: &Expr, out: &mut Block) -> Value {
+        if let Expr::Index(ix) = strip(e)
+            && let Some(v) = self.hard_index(ix, out)
+        {
+            return v;
+        }
         let mut steps = Vec::new();
         let mut base = e;
         loop {
@@ -223,6 +231,11 @@ impl Lowerer<'_> {
     pub(super) fn lower_method(&mut self, e: &Expr, m: &syn::ExprMethodCall, out: &mut Block) -> Value {
         let name = m.method.to_string();
         if rules::step_method(&name) {
+            if self.mentions_active(&m.receiver)
+                && let Some(v) = self.hard_step(m, out)
+            {
+                return v;
+            }
             if self.mentions_active(&m.receiver) {
                 let recv = pretty(&m.receiver.to_token_stream());
                 self.error(

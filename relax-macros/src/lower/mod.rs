@@ -21,6 +21,7 @@ use crate::signature::Signature;
 mod calls;
 mod control;
 mod exprs;
+mod hard;
 mod scope;
 mod stmts;
 
@@ -105,6 +106,15 @@ struct Lowerer<'a> {
     fn_name: String,
     /// `max_iter = N`: the storage of loops without a compile-time bound.
     max_iter: Option<TokenStream>,
+    /// `relaxed`: hard operations on active values are taken (as [`Op::Hard`]).
+    relaxed: bool,
+    /// A hard operation was taken.
+    hard: bool,
+    /// Scope depths of the arms of relaxed `if`s being lowered: an outer binding they write
+    /// becomes active, so that the relaxation can blend it.
+    blending: Vec<usize>,
+    /// The spans of the `if`s on comparisons of active values, by branch id.
+    compare_ifs: BTreeMap<usize, proc_macro2::Span>,
 }
 
 /// Lowers `block`, the body of the function with signature `sig`.
@@ -148,6 +158,10 @@ pub fn lower(
             errors: Vec::new(),
             fn_name: sig.name.to_string(),
             max_iter: options.max_iter.clone(),
+            relaxed: options.relaxed,
+            hard: false,
+            blending: Vec::new(),
+            compare_ifs: BTreeMap::new(),
         };
         if let Some(r) = &sig.receiver {
             let this = Ident::new("self", r.self_token.span);
@@ -181,7 +195,14 @@ pub fn lower(
             if !l.errors.is_empty() {
                 return Err(l.errors);
             }
-            return Ok(Body { block: body, active: l.temps, params });
+            return Ok(Body {
+                block: body,
+                active: l.temps,
+                params,
+                hard: l.hard,
+                bindings: l.next_binding,
+                compare_ifs: l.compare_ifs,
+            });
         }
         active.extend(l.now_active);
     }

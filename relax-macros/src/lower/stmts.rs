@@ -228,7 +228,9 @@ impl Lowerer<'_> {
             out.stmts.push(v);
             return;
         }
-        if !b.active && !right_active {
+        // An outer binding written in an arm of a relaxed `if` is blended: active.
+        let blended = self.blending.last().is_some_and(|depth| b.depth < *depth);
+        if !b.active && !right_active && !blended {
             self.check_casts(right);
             self.note(b.id, Use::Overwrite);
             if op.is_some() || !steps.is_empty() {
