@@ -115,7 +115,7 @@ pub fn gumbel_from_uniform_jvp<T: Real>(u: T, du: T) -> (T, T) {
 fn perturbed<T: Real, const N: usize>(logits: [T; N], g: [T; N]) -> [T; N] {
     let mut y = logits;
     for (v, &g) in y.iter_mut().zip(&g) {
-        *v = *v + g;
+        *v += g;
     }
     y
 }

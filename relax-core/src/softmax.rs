@@ -69,7 +69,7 @@ fn forward<T: Real, const N: usize>(x: [T; N], t: T) -> SoftmaxResidual<T, N> {
     }
     let sum = sum(y);
     for v in &mut y {
-        *v = *v / sum;
+        *v /= sum;
     }
     SoftmaxResidual { y, z, sum, max, x, t }
 }
@@ -146,16 +146,16 @@ pub fn softmax_bwd<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: [T;
 fn softmax_cotangents<T: Real, const N: usize>(y: &[T; N], z: &[T; N], t: T, dout: impl Fn(usize) -> T) -> ([T; N], T) {
     let mut inner = -T::zero();
     for (i, &v) in y.iter().enumerate() {
-        inner = inner + v * dout(i);
+        inner += v * dout(i);
     }
     let mut g = *y;
     for (i, v) in g.iter_mut().enumerate() {
-        *v = *v * (dout(i) - inner);
+        *v *= dout(i) - inner;
     }
     let inv_t = t.recip();
     let dt = -weighted_z(&g, z) * inv_t;
     for v in &mut g {
-        *v = *v * inv_t;
+        *v *= inv_t;
     }
     (g, dt)
 }
@@ -232,7 +232,7 @@ pub fn log_softmax_from<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>) -> [
     let ls = r.sum.ln();
     let mut l = r.z;
     for v in &mut l {
-        *v = *v - ls;
+        *v -= ls;
     }
     l
 }
@@ -244,12 +244,12 @@ pub fn log_softmax_bwd<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout:
     let total = sum(dout);
     let mut dz = dout;
     for (v, &y) in dz.iter_mut().zip(&r.y) {
-        *v = *v - y * total;
+        *v -= y * total;
     }
     let inv_t = r.t.recip();
     let dt = -weighted_z(&dz, &r.z) * inv_t;
     for v in &mut dz {
-        *v = *v * inv_t;
+        *v *= inv_t;
     }
     (dz, dt)
 }
@@ -442,7 +442,7 @@ pub fn soft_max_from<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>) -> T {
 pub fn soft_max_bwd<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: T) -> ([T; N], T) {
     let (mut dx, dt) = softmax_cotangents(&r.y, &r.z, r.t, |i| dout * r.x[i]);
     for (v, &y) in dx.iter_mut().zip(&r.y) {
-        *v = *v + dout * y;
+        *v += dout * y;
     }
     (dx, dt)
 }
