@@ -43,6 +43,7 @@ extern crate alloc;
 compile_error!("relax-core needs float math: enable the `std` feature (default) or `libm` for no_std");
 
 pub mod activation;
+mod arrays;
 pub mod dual;
 pub mod loss;
 pub mod ops;

@@ -7,12 +7,14 @@ use crate::Real;
 
 /// `sign(x)` with `sign(±0) = +0` (and `sign(NaN) = +0`).
 ///
-/// Branch-free: `1` with the sign of `x`, selected by `|x| > 0` (false for zeros and NaN), which
-/// compiles to a compare and masks rather than two compares and two branches.
+/// Branch-free: `[x > 0] − [x < 0]`, each a select between constants that compiles to a compare
+/// and a mask, rather than two compares and two branches.
 #[inline]
 pub(crate) fn sign<T: Real>(x: T) -> T {
-    let unit = T::one().copysign(x);
-    if x.abs() > T::zero() { unit } else { T::zero() }
+    let (zero, one) = (T::zero(), T::one());
+    let positive = if x > zero { one } else { zero };
+    let negative = if x < zero { one } else { zero };
+    positive - negative
 }
 
 /// Huber loss: `0.5x²` if `|x| < delta`, else `delta·(|x| − 0.5·delta)`.

@@ -16,6 +16,7 @@
 //! `Iterator::sum` does for floats: `sum([−0.0])` is `−0.0`, and so is the sum of no entries.
 
 use crate::Real;
+use crate::arrays::from_index;
 
 /// What the softmax family's pullbacks need from the forward computation, so that the adjoint
 /// does not compute the softmax again: `y = softmax(x, t)`, the shifted logits
@@ -42,31 +43,21 @@ pub struct SoftmaxResidual<T, const N: usize> {
     pub t: T,
 }
 
-// The arrays here are built by index loops over arrays by value rather than by `map` and
-// `core::array::from_fn`, which generic code calls out of line (`try_map`): the loops inline into
-// the caller's adjoint, where they vectorise and where the cotangent of an argument nobody
-// differentiates is dropped.
+// Arrays are built by index loops (see `crate::arrays`), not by `map` and `from_fn`.
 
 /// The maximum of `x` and the shifted logits `(x_i − max)/t`.
 #[inline]
 fn shifted<T: Real, const N: usize>(x: [T; N], t: T) -> (T, [T; N]) {
     debug_assert!(t > T::zero(), "relax: the temperature must be positive");
     let max = x.iter().fold(T::neg_infinity(), |m, &v| m.max(v));
-    let mut z = x;
-    for v in &mut z {
-        *v = (*v - max) / t;
-    }
-    (max, z)
+    (max, from_index(|i| (x[i] - max) / t))
 }
 
 /// The max-shifted softmax and what its pullbacks need.
 #[inline]
 fn forward<T: Real, const N: usize>(x: [T; N], t: T) -> SoftmaxResidual<T, N> {
     let (max, z) = shifted(x, t);
-    let mut y = z;
-    for v in &mut y {
-        *v = v.exp();
-    }
+    let mut y = from_index(|i| z[i].exp());
     let sum = sum(y);
     for v in &mut y {
         *v /= sum;
@@ -137,20 +128,16 @@ pub fn softmax_from<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>) -> [T; N
 /// `dt = −Σ g_i z_i / t` (terms with `y_i = 0` contribute 0).
 #[inline]
 pub fn softmax_bwd<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: [T; N]) -> ([T; N], T) {
-    softmax_cotangents(&r.y, &r.z, r.t, |i| dout[i])
+    softmax_cotangents(&r.y, &r.z, r.t, dout)
 }
 
-/// [`softmax_bwd`] for the cotangent `dout(i)` at entry `i`, from `y`, the shifted logits `z`
-/// and `t`: a cotangent built from its index needs no array of its own.
+/// [`softmax_bwd`] from `y`, the shifted logits `z` and `t`.
 #[inline(always)]
-fn softmax_cotangents<T: Real, const N: usize>(y: &[T; N], z: &[T; N], t: T, dout: impl Fn(usize) -> T) -> ([T; N], T) {
-    let mut inner = -T::zero();
-    for (i, &v) in y.iter().enumerate() {
-        inner += v * dout(i);
-    }
-    let mut g = *y;
-    for (i, v) in g.iter_mut().enumerate() {
-        *v *= dout(i) - inner;
+fn softmax_cotangents<T: Real, const N: usize>(y: &[T; N], z: &[T; N], t: T, dout: [T; N]) -> ([T; N], T) {
+    let inner = dot_of(y, &dout);
+    let mut g = dout;
+    for (g, &y) in g.iter_mut().zip(y) {
+        *g = y * (*g - inner);
     }
     let inv_t = t.recip();
     let dt = -weighted_z(&g, z) * inv_t;
@@ -173,7 +160,7 @@ fn softmax_cotangents<T: Real, const N: usize>(y: &[T; N], z: &[T; N], t: T, dou
 #[inline]
 pub fn softmax_pullback<T: Real, const N: usize>(x: [T; N], t: T, y: [T; N], dout: [T; N]) -> ([T; N], T) {
     let (_, z) = shifted(x, t);
-    softmax_cotangents(&y, &z, t, |i| dout[i])
+    softmax_cotangents(&y, &z, t, dout)
 }
 
 /// Pullback of [`softmax`]: `(y, (dx, dt))`, see [`softmax_bwd`].
@@ -347,10 +334,25 @@ pub fn logsumexp_jvp<T: Real, const N: usize>(x: [T; N], t: T, (dx, dt): ([T; N]
     (v, dot(r.y, dx) + (r.sum.ln() - weighted_z(&r.y, &r.z)) * dt)
 }
 
-/// `v · [0, 1, …, N − 1]`, as [`dot`] computes it.
+/// `[0, k, 2k, …, (N − 1)k]`. The index is counted in `T` (exact below 2²⁴ for `f32`, 2⁵³ for
+/// `f64`, so equal to `i as T`), which is cheaper than converting every `usize`.
+#[inline]
+fn scaled_indices<T: Real, const N: usize>(k: T) -> [T; N] {
+    let mut index = -T::one();
+    from_index(|_| {
+        index += T::one();
+        k * index
+    })
+}
+
+/// `v · [0, 1, …, N − 1]`, as [`dot`] computes it (the index counted as in [`scaled_indices`]).
 #[inline]
 fn dot_indices<T: Real, const N: usize>(v: &[T; N]) -> T {
-    v.iter().enumerate().fold(-T::zero(), |s, (i, &u)| s + u * T::from_usize(i))
+    let mut index = -T::one();
+    v.iter().fold(-T::zero(), |s, &u| {
+        index += T::one();
+        s + u * index
+    })
 }
 
 /// Soft argmax: `softmax(x, t) · [0, 1, …, N − 1]`, a float that tends to `argmax(x)` as `t → 0`.
@@ -382,7 +384,7 @@ pub fn soft_argmax_from<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>) -> T
 /// The cotangents of [`soft_argmax`]: `softmax_bwd(r, dout·[0, 1, …])`.
 #[inline]
 pub fn soft_argmax_bwd<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: T) -> ([T; N], T) {
-    softmax_cotangents(&r.y, &r.z, r.t, |i| dout * T::from_usize(i))
+    softmax_cotangents(&r.y, &r.z, r.t, scaled_indices(dout))
 }
 
 /// Pullback of [`soft_argmax`], see [`soft_argmax_bwd`].
@@ -434,13 +436,13 @@ pub fn soft_max_fwd<T: Real, const N: usize>(x: [T; N], t: T) -> (T, SoftmaxResi
 /// [`soft_max`] from a residual of the same `x` and `t`.
 #[inline]
 pub fn soft_max_from<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>) -> T {
-    dot(r.y, r.x)
+    dot_of(&r.y, &r.x)
 }
 
 /// The cotangents of [`soft_max`]: `softmax_bwd(r, dout·x)` plus `dout·y` for `x`.
 #[inline]
 pub fn soft_max_bwd<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: T) -> ([T; N], T) {
-    let (mut dx, dt) = softmax_cotangents(&r.y, &r.z, r.t, |i| dout * r.x[i]);
+    let (mut dx, dt) = softmax_cotangents(&r.y, &r.z, r.t, from_index(|i| dout * r.x[i]));
     for (v, &y) in dx.iter_mut().zip(&r.y) {
         *v += dout * y;
     }
@@ -599,7 +601,13 @@ pub fn mean_jvp<T: Real, const N: usize>(x: [T; N], dx: [T; N]) -> (T, T) {
 /// ```
 #[inline]
 pub fn dot<T: Real, const N: usize>(a: [T; N], b: [T; N]) -> T {
-    a.iter().zip(&b).fold(-T::zero(), |s, (&u, &v)| s + u * v)
+    dot_of(&a, &b)
+}
+
+/// [`dot`] of arrays the caller keeps.
+#[inline(always)]
+fn dot_of<T: Real, const N: usize>(a: &[T; N], b: &[T; N]) -> T {
+    a.iter().zip(b).fold(-T::zero(), |s, (&u, &v)| s + u * v)
 }
 
 /// The cotangents of [`dot`] from its arguments and value: `(dout·b, dout·a)`.
