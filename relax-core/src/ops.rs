@@ -158,7 +158,8 @@ pub fn neg_jvp<T: Real>(a: T, da: T) -> (T, T) {
 
 macro_rules! unary {
     ($(
-        $(#[$doc:meta])* $method:ident: $pullback:ident, $vjp:ident, $jvp:ident => |$x:ident, $y:ident, $dout:ident| $d:expr;
+        $(#[$doc:meta])*
+        $method:ident: $pullback:ident, $vjp:ident, $jvp:ident => |$x:ident, $y:ident, $dout:ident| $d:expr;
     )*) => {$(
         $(#[$doc])*
         ///

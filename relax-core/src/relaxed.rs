@@ -231,7 +231,10 @@ macro_rules! rules {
             $parts($($arg),+).0
         }
 
-        #[doc = concat!("The cotangents of [`", stringify!($name), "`]: the second component of [`", stringify!($vjp), "`]. The partial derivatives do not follow from the value, which is not used.")]
+        #[doc = concat!(
+            "The cotangents of [`", stringify!($name), "`]: the second component of [`", stringify!($vjp), "`]. ",
+            "The partial derivatives do not follow from the value, which is not used."
+        )]
         #[inline]
         pub fn $pullback<T: Real>($($arg: T,)+ value: T, dout: T) -> ($(rules!(@T $arg),)+) {
             let _ = value;
@@ -576,7 +579,7 @@ impl<T: Real> Blend<T> for T {
     }
 }
 
-// Index loops over arrays by value: `core::array::from_fn` is called out of line in generic code.
+// Index loops over arrays by value, not `core::array::from_fn` (see `crate::arrays`).
 impl<T: Real, V: Blend<T>, const N: usize> Blend<T> for [V; N] {
     #[inline]
     fn blend(s: T, a: Self, b: Self) -> Self {

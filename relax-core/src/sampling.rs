@@ -110,7 +110,7 @@ pub fn gumbel_from_uniform_jvp<T: Real>(u: T, du: T) -> (T, T) {
     gumbel_from_uniform_vjp(u, du)
 }
 
-/// `logits + g`, elementwise (a loop: `core::array::from_fn` is called out of line).
+/// `logits + g`, elementwise, in place (see `crate::arrays`).
 #[inline]
 fn perturbed<T: Real, const N: usize>(logits: [T; N], g: [T; N]) -> [T; N] {
     let mut y = logits;
