@@ -158,7 +158,7 @@ pub fn gumbel_softmax_with_pullback<T: Real, const N: usize>(
 }
 
 /// Pullback of [`gumbel_softmax_with`]: `(y, (dlogits, dg, dt))` with `dlogits = dg`, from one
-/// computation of the softmax (see [`softmax_vjp`](crate::softmax_vjp)).
+/// computation of the softmax (see [`softmax_vjp`]).
 ///
 /// ```
 /// let (_, (dl, dg, _)) = relax_core::gumbel_softmax_with_vjp([0.0_f64, 0.0], [0.0, 0.0], 1.0, [1.0, 0.0]);
