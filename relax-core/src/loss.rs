@@ -32,8 +32,17 @@ pub fn huber<T: Real>(x: T, delta: T) -> T {
     if a < delta { T::select(0.5, 0.5) * x * x } else { delta * (a - T::select(0.5, 0.5) * delta) }
 }
 
+/// Huber's derivative with respect to `x`, `x` inside and `delta·sign(x)` outside. For
+/// `delta > 0` that is `x` clamped to `[−delta, delta]`, with neither a branch on `x` nor a sign
+/// (for a NaN `x` it is `−delta`); the test of `delta` folds away for a constant one.
+#[inline(always)]
+fn huber_slope<T: Real>(x: T, delta: T) -> T {
+    if delta > T::zero() { x.max(-delta).min(delta) } else { delta * sign(x) }
+}
+
 /// The cotangents of [`huber`]: `(d/dx, d/ddelta) · dout`, that is `(dout·x, 0)` inside (the
-/// zero being `−0.0`, see [`Tangent`](crate::Tangent)) and `(dout·delta·sign(x), dout·(|x| − delta))` outside.
+/// zero being `−0.0`, see [`Tangent`](crate::Tangent)) and `(dout·delta·sign(x), dout·(|x| − delta))`
+/// outside.
 ///
 /// ```
 /// assert_eq!(relax_core::huber_pullback(-3.0_f64, 2.0, 4.0, 1.0), (-2.0, 1.0));
@@ -42,7 +51,8 @@ pub fn huber<T: Real>(x: T, delta: T) -> T {
 pub fn huber_pullback<T: Real>(x: T, delta: T, value: T, dout: T) -> (T, T) {
     let _ = value;
     let a = x.abs();
-    if a < delta { (dout * x, T::zero_tangent()) } else { (dout * delta * sign(x), dout * (a - delta)) }
+    let ddelta = if a < delta { T::zero_tangent() } else { dout * (a - delta) };
+    (dout * huber_slope(x, delta), ddelta)
 }
 
 /// Pullback of [`huber`]: `(value, (d/dx, d/ddelta) · dout)`.
@@ -66,7 +76,8 @@ pub fn huber_vjp<T: Real>(x: T, delta: T, dout: T) -> (T, (T, T)) {
 #[inline]
 pub fn huber_jvp<T: Real>(x: T, delta: T, (dx, ddelta): (T, T)) -> (T, T) {
     let a = x.abs();
-    if a < delta { (huber(x, delta), dx * x) } else { (huber(x, delta), dx * delta * sign(x) + ddelta * (a - delta)) }
+    let along_x = dx * huber_slope(x, delta);
+    (huber(x, delta), if a < delta { along_x } else { along_x + ddelta * (a - delta) })
 }
 
 /// Smooth L1 loss: `0.5x²/beta` if `|x| < beta`, else `|x| − 0.5·beta`; exactly `|x|` for
