@@ -20,7 +20,8 @@ pub fn relu<T: Real>(x: T) -> T {
     if x > T::zero() { x } else { T::zero() }
 }
 
-/// The cotangent of [`relu`]: `dout · [x > 0]`, the zero being `−0.0` (see [`Tangent`](crate::Tangent)).
+/// The cotangent of [`relu`]: `dout · [x > 0]`, the zero being `−0.0` (see
+/// [`Tangent`](crate::Tangent)).
 ///
 /// ```
 /// assert_eq!(relax_core::relu_pullback(2.0_f64, 2.0, 0.5), 0.5);

@@ -16,10 +16,10 @@
 //! assert_eq!((value, dx, ddelta), (2.5, 1.0, 2.0));
 //! ```
 //!
-//! Beside it, `r_pullback(args…, value, dout) -> G` gives the cotangents alone, from the arguments
-//! and the value already computed (`tanh`'s from `y` as `dout·(1 − y²)`, a straight-through rule's
-//! without computing its hard value); `r_vjp` is `(value, r_pullback(args…, value, dout))`, so the
-//! two agree bit for bit:
+//! Beside it, `r_pullback(args…, value, dout) -> G` gives the cotangents alone, from the
+//! arguments and the value already computed (the sigmoid's from `s` as `dout·s(1 − s)`, a
+//! straight-through rule's without computing its hard value); `r_vjp` is
+//! `(value, r_pullback(args…, value, dout))`, so the two agree bit for bit:
 //!
 //! ```
 //! use relax_core::{sigmoid, sigmoid_pullback, sigmoid_vjp};
@@ -29,8 +29,8 @@
 //! ```
 //!
 //! A cotangent that nothing flows into is `−0.0`, the zero of [`Tangent`]: the exact additive
-//! identity (`−0.0 + x` is `x` bit for bit), so that adding it costs nothing after optimisation. It
-//! equals `0.0` and prints as `-0`.
+//! identity (`−0.0 + x` is `x` bit for bit), so that adding it costs nothing after
+//! optimisation. It equals `0.0` and prints as `-0`.
 //!
 //! A pushforward `r_jvp(args…, tangent) -> (value, dvalue)` takes, in place of `dout`, one tangent
 //! per float argument with the layout of the pullback's cotangents, and returns the value (the

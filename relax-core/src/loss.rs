@@ -41,8 +41,8 @@ fn huber_slope<T: Real>(x: T, delta: T) -> T {
 }
 
 /// The cotangents of [`huber`]: `(d/dx, d/ddelta) · dout`, that is `(dout·x, 0)` inside (the
-/// zero being `−0.0`, see [`Tangent`](crate::Tangent)) and `(dout·delta·sign(x), dout·(|x| − delta))`
-/// outside.
+/// zero being `−0.0`, see [`Tangent`](crate::Tangent)) and
+/// `(dout·delta·sign(x), dout·(|x| − delta))` outside.
 ///
 /// ```
 /// assert_eq!(relax_core::huber_pullback(-3.0_f64, 2.0, 4.0, 1.0), (-2.0, 1.0));

@@ -5,13 +5,13 @@
 //! `NAME_jvp(args…, tangent) -> (value, dvalue)` that of their pushforwards (`tangent` laid out as
 //! `G`). The value is computed exactly as the operator or method computes it.
 //!
-//! Each `NAME_pullback(args…, value, dout) -> G` gives the cotangents alone from the arguments and
-//! the value already computed, which it uses where that saves work (`exp`: `dout·y`, `tanh`:
+//! Each `NAME_pullback(args…, value, dout) -> G` gives the cotangents alone from the arguments
+//! and the value already computed, which it uses where that saves work (`exp`: `dout·y`, `tanh`:
 //! `dout·(1 − y²)`, `sqrt`: `dout/(2y)`, `div`: from the quotient); `NAME_vjp` is
 //! `let y = NAME(args…); (y, NAME_pullback(args…, y, dout))`, so the two agree bit for bit. A
 //! derivative `1/d` is computed as `dout/d` (one rounding). A cotangent that nothing flows into
-//! (`max`, `min`, `clamp` to the other arguments) is `−0.0`, [`Tangent`](crate::Tangent)'s zero. Conventions at
-//! kinks, as in PyTorch and JAX, the same in both directions: `abs'(0) = 0`; `max`/`min` split the
+//! (`max`, `min`, `clamp` to the other arguments) is `−0.0`, [`Tangent`](crate::Tangent)'s zero.
+//! Conventions at kinks, as in PyTorch and JAX, the same in both directions: `abs'(0) = 0`; `max`/`min` split the
 //! gradient evenly at a tie (the tangent there is the mean of the two); `clamp` passes it to `x`
 //! for `lo ≤ x ≤ hi` and to the active bound otherwise. Where a method has no derivative (`sqrt`
 //! at 0, `powf` with base 0) the derivative is what its formula gives.
@@ -270,8 +270,8 @@ pub fn sin_cos_jvp<T: Real>(x: T, dx: T) -> ((T, T), (T, T)) {
     ((s, c), (dx * c, -dx * s))
 }
 
-/// `y = xⁿ` for an integer `n` (not differentiated): the cotangent `dout·n·xⁿ⁻¹` (from `x`: `n·y/x`
-/// would fail at 0).
+/// `y = xⁿ` for an integer `n` (not differentiated): the cotangent `dout·n·xⁿ⁻¹` (from `x`:
+/// `n·y/x` would fail at 0).
 #[inline(always)]
 pub fn powi_pullback<T: Real>(x: T, n: i32, y: T, dout: T) -> T {
     let _ = y;
@@ -295,8 +295,8 @@ pub fn powi_jvp<T: Real>(x: T, n: i32, dx: T) -> (T, T) {
     powi_vjp(x, n, dx)
 }
 
-/// `v = xʸ`: the cotangents `(dout·y·xʸ⁻¹, dout·v·ln x)` (`xʸ⁻¹` computed as such: `v/x` would
-/// fail at 0).
+/// `v = xʸ`: the cotangents `(dout·y·xʸ⁻¹, dout·v·ln x)` (`xʸ⁻¹` computed as such: `v/x`
+/// would fail at 0).
 #[inline(always)]
 pub fn powf_pullback<T: Real>(x: T, y: T, v: T, dout: T) -> (T, T) {
     (dout * y * x.powf(y - T::one()), dout * v * x.ln())

@@ -629,7 +629,8 @@ pub fn blend<T: Real, V: Blend<T>>(s: T, a: V, b: V) -> V {
     V::blend(s, a, b)
 }
 
-/// The cotangents of [`blend`]: `(⟨dout, a − b⟩, s·dout, (1 − s)·dout)` (the value is not needed).
+/// The cotangents of [`blend`]: `(⟨dout, a − b⟩, s·dout, (1 − s)·dout)` (the value is not
+/// needed).
 ///
 /// ```
 /// let (ds, da, db) = relax_core::blend_pullback(0.25_f64, [2.0, 4.0], [1.0, 0.0], [1.25, 1.0], [1.0, 1.0]);
