@@ -1,7 +1,9 @@
 //! Scalar activations: ReLU and its smooth relaxation softplus, whose derivative is the sigmoid.
 //!
 //! Each has its pullback `NAME_vjp` and its pushforward `NAME_jvp`; for these functions of one
-//! scalar both are the same product, `derivative·(dout or dx)`.
+//! scalar both are the same product, `derivative·(dout or dx)`. `NAME_pullback(x, y, dout)` is
+//! the cotangent alone, from `x` and the value `y` (the sigmoid's from `y` alone), and
+//! `NAME_vjp` is `(y, NAME_pullback(x, y, dout))`.
 
 use crate::Real;
 
@@ -18,6 +20,19 @@ pub fn relu<T: Real>(x: T) -> T {
     if x > T::zero() { x } else { T::zero() }
 }
 
+/// The cotangent of [`relu`]: `dout · [x > 0]`, the zero being `−0.0` (see
+/// [`Tangent`](crate::Tangent)).
+///
+/// ```
+/// assert_eq!(relax_core::relu_pullback(2.0_f64, 2.0, 0.5), 0.5);
+/// assert_eq!(relax_core::relu_pullback(-1.0_f64, 0.0, 0.5).to_bits(), (-0.0_f64).to_bits());
+/// ```
+#[inline]
+pub fn relu_pullback<T: Real>(x: T, y: T, dout: T) -> T {
+    let _ = y;
+    if x > T::zero() { dout } else { T::zero_tangent() }
+}
+
 /// Pullback of [`relu`]: `(relu(x), dout · [x > 0])`.
 ///
 /// ```
@@ -25,7 +40,8 @@ pub fn relu<T: Real>(x: T) -> T {
 /// ```
 #[inline]
 pub fn relu_vjp<T: Real>(x: T, dout: T) -> (T, T) {
-    if x > T::zero() { (x, dout) } else { (T::zero(), T::zero()) }
+    let y = relu(x);
+    (y, relu_pullback(x, y, dout))
 }
 
 /// Pushforward of [`relu`]: `(relu(x), dx · [x > 0])`, with `relu'(0) = 0`.
@@ -54,6 +70,18 @@ pub fn softplus<T: Real>(x: T) -> T {
     x.max(T::zero()) + (-x.abs()).exp().ln_1p()
 }
 
+/// The cotangent of [`softplus`]: `dout · sigmoid(x)` (from `x`: from the value it would take an
+/// `exp_m1`, which costs what the sigmoid costs).
+///
+/// ```
+/// assert_eq!(relax_core::softplus_pullback(0.0_f64, core::f64::consts::LN_2, 2.0), 1.0);
+/// ```
+#[inline]
+pub fn softplus_pullback<T: Real>(x: T, y: T, dout: T) -> T {
+    let _ = y;
+    dout * sigmoid(x)
+}
+
 /// Pullback of [`softplus`]: `(softplus(x), dout · sigmoid(x))`.
 ///
 /// ```
@@ -61,7 +89,8 @@ pub fn softplus<T: Real>(x: T) -> T {
 /// ```
 #[inline]
 pub fn softplus_vjp<T: Real>(x: T, dout: T) -> (T, T) {
-    (softplus(x), dout * sigmoid(x))
+    let y = softplus(x);
+    (y, softplus_pullback(x, y, dout))
 }
 
 /// Pushforward of [`softplus`]: `(softplus(x), dx · sigmoid(x))`.
@@ -77,7 +106,9 @@ pub fn softplus_jvp<T: Real>(x: T, dx: T) -> (T, T) {
 /// Sigmoid: `1 / (1 + e^-x)`.
 ///
 /// Evaluated through `e^-|x|` on both sides, so it never overflows. Derivative: `s(1 − s)`,
-/// computed as `sigmoid(x) · sigmoid(−x)` so that it keeps its precision in both tails.
+/// computed from `s` (no second exponential), as PyTorch and JAX do: where `1 − s` is below the
+/// rounding of `s` (`x` beyond about 37 for `f64`, 17 for `f32`), it is 0 or off by at most
+/// `ε/2` absolutely, like `tanh`'s `1 − y²`.
 ///
 /// ```
 /// assert_eq!(relax_core::sigmoid(0.0_f64), 0.5);
@@ -89,6 +120,17 @@ pub fn sigmoid<T: Real>(x: T) -> T {
     if x >= T::zero() { T::one() / (T::one() + e) } else { e / (T::one() + e) }
 }
 
+/// The cotangent of [`sigmoid`] from its value `s`: `dout · s(1 − s)`.
+///
+/// ```
+/// assert_eq!(relax_core::sigmoid_pullback(0.0_f64, 0.5, 1.0), 0.25);
+/// ```
+#[inline]
+pub fn sigmoid_pullback<T: Real>(x: T, s: T, dout: T) -> T {
+    let _ = x;
+    dout * s * (T::one() - s)
+}
+
 /// Pullback of [`sigmoid`]: `(s, dout · s(1 − s))`.
 ///
 /// ```
@@ -97,7 +139,7 @@ pub fn sigmoid<T: Real>(x: T) -> T {
 #[inline]
 pub fn sigmoid_vjp<T: Real>(x: T, dout: T) -> (T, T) {
     let s = sigmoid(x);
-    (s, dout * s * sigmoid(-x))
+    (s, sigmoid_pullback(x, s, dout))
 }
 
 /// Pushforward of [`sigmoid`]: `(s, dx · s(1 − s))`.

@@ -548,14 +548,16 @@ impl<T: Real> Float for Dual<T> {
 // ---------------------------------------------------------------------------------------------
 // relax's traits.
 
+/// The zero tangent is `−0.0` in both parts, the additive identity of [`Tangent`] (while
+/// [`Zero::zero`], a value, is `+0.0` in both).
 impl<T: Real> Tangent for Dual<T> {
     #[inline(always)]
     fn zero_tangent() -> Self {
-        Self::zero()
+        Dual { v: T::zero_tangent(), d: T::zero_tangent() }
     }
     #[inline(always)]
     fn zero_like(&self) -> Self {
-        Self::zero()
+        Self::zero_tangent()
     }
     #[inline(always)]
     fn add_tangent(&mut self, other: Self) {

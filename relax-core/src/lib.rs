@@ -16,6 +16,22 @@
 //! assert_eq!((value, dx, ddelta), (2.5, 1.0, 2.0));
 //! ```
 //!
+//! Beside it, `r_pullback(args…, value, dout) -> G` gives the cotangents alone, from the
+//! arguments and the value already computed (the sigmoid's from `s` as `dout·s(1 − s)`, a
+//! straight-through rule's without computing its hard value); `r_vjp` is
+//! `(value, r_pullback(args…, value, dout))`, so the two agree bit for bit:
+//!
+//! ```
+//! use relax_core::{sigmoid, sigmoid_pullback, sigmoid_vjp};
+//! let s = sigmoid(0.5_f64);
+//! assert_eq!(sigmoid_pullback(0.5, s, 2.0), 2.0 * s * (1.0 - s));
+//! assert_eq!(sigmoid_vjp(0.5, 2.0), (s, sigmoid_pullback(0.5, s, 2.0)));
+//! ```
+//!
+//! A cotangent that nothing flows into is `−0.0`, the zero of [`Tangent`]: the exact additive
+//! identity (`−0.0 + x` is `x` bit for bit), so that adding it costs nothing after
+//! optimisation. It equals `0.0` and prints as `-0`.
+//!
 //! A pushforward `r_jvp(args…, tangent) -> (value, dvalue)` takes, in place of `dout`, one tangent
 //! per float argument with the layout of the pullback's cotangents, and returns the value (the
 //! same bits as `r(args…)`) and the output's tangent `J·tangent`:
@@ -43,6 +59,7 @@ extern crate alloc;
 compile_error!("relax-core needs float math: enable the `std` feature (default) or `libm` for no_std");
 
 pub mod activation;
+mod arrays;
 pub mod dual;
 pub mod loss;
 pub mod ops;

@@ -1,17 +1,20 @@
 //! Robust losses: Huber and smooth L1, relaxations of `|x|` that are quadratic near the origin.
+//!
+//! Each has `NAME_pullback(x, delta, value, dout)`, the cotangents alone (the value is not
+//! needed), and `NAME_vjp` is the value with it.
 
 use crate::Real;
 
-/// `sign(x)` with `sign(0) = 0` (and `sign(NaN) = 0`).
+/// `sign(x)` with `sign(±0) = +0` (and `sign(NaN) = +0`).
+///
+/// Branch-free: `[x > 0] − [x < 0]`, each a select between constants that compiles to a compare
+/// and a mask, rather than two compares and two branches.
 #[inline]
 pub(crate) fn sign<T: Real>(x: T) -> T {
-    if x > T::zero() {
-        T::one()
-    } else if x < T::zero() {
-        -T::one()
-    } else {
-        T::zero()
-    }
+    let (zero, one) = (T::zero(), T::one());
+    let positive = if x > zero { one } else { zero };
+    let negative = if x < zero { one } else { zero };
+    positive - negative
 }
 
 /// Huber loss: `0.5x²` if `|x| < delta`, else `delta·(|x| − 0.5·delta)`.
@@ -29,6 +32,29 @@ pub fn huber<T: Real>(x: T, delta: T) -> T {
     if a < delta { T::select(0.5, 0.5) * x * x } else { delta * (a - T::select(0.5, 0.5) * delta) }
 }
 
+/// Huber's derivative with respect to `x`, `x` inside and `delta·sign(x)` outside. For
+/// `delta > 0` that is `x` clamped to `[−delta, delta]`, with neither a branch on `x` nor a sign
+/// (for a NaN `x` it is `−delta`); the test of `delta` folds away for a constant one.
+#[inline(always)]
+fn huber_slope<T: Real>(x: T, delta: T) -> T {
+    if delta > T::zero() { x.max(-delta).min(delta) } else { delta * sign(x) }
+}
+
+/// The cotangents of [`huber`]: `(d/dx, d/ddelta) · dout`, that is `(dout·x, 0)` inside (the
+/// zero being `−0.0`, see [`Tangent`](crate::Tangent)) and
+/// `(dout·delta·sign(x), dout·(|x| − delta))` outside.
+///
+/// ```
+/// assert_eq!(relax_core::huber_pullback(-3.0_f64, 2.0, 4.0, 1.0), (-2.0, 1.0));
+/// ```
+#[inline]
+pub fn huber_pullback<T: Real>(x: T, delta: T, value: T, dout: T) -> (T, T) {
+    let _ = value;
+    let a = x.abs();
+    let ddelta = if a < delta { T::zero_tangent() } else { dout * (a - delta) };
+    (dout * huber_slope(x, delta), ddelta)
+}
+
 /// Pullback of [`huber`]: `(value, (d/dx, d/ddelta) · dout)`.
 ///
 /// ```
@@ -36,12 +62,8 @@ pub fn huber<T: Real>(x: T, delta: T) -> T {
 /// ```
 #[inline]
 pub fn huber_vjp<T: Real>(x: T, delta: T, dout: T) -> (T, (T, T)) {
-    let a = x.abs();
-    if a < delta {
-        (huber(x, delta), (dout * x, T::zero()))
-    } else {
-        (huber(x, delta), (dout * delta * sign(x), dout * (a - delta)))
-    }
+    let value = huber(x, delta);
+    (value, huber_pullback(x, delta, value, dout))
 }
 
 /// Pushforward of [`huber`]: `(value, d/dx·dx + d/ddelta·ddelta)`, that is `x·dx` inside and
@@ -54,7 +76,8 @@ pub fn huber_vjp<T: Real>(x: T, delta: T, dout: T) -> (T, (T, T)) {
 #[inline]
 pub fn huber_jvp<T: Real>(x: T, delta: T, (dx, ddelta): (T, T)) -> (T, T) {
     let a = x.abs();
-    if a < delta { (huber(x, delta), dx * x) } else { (huber(x, delta), dx * delta * sign(x) + ddelta * (a - delta)) }
+    let along_x = dx * huber_slope(x, delta);
+    (huber(x, delta), if a < delta { along_x } else { along_x + ddelta * (a - delta) })
 }
 
 /// Smooth L1 loss: `0.5x²/beta` if `|x| < beta`, else `|x| − 0.5·beta`; exactly `|x|` for
@@ -74,6 +97,24 @@ pub fn smooth_l1<T: Real>(x: T, beta: T) -> T {
     if a < beta { T::select(0.5, 0.5) * x * (x / beta) } else { a - T::select(0.5, 0.5) * beta }
 }
 
+/// The cotangents of [`smooth_l1`]: `(d/dx, d/dbeta) · dout`, that is
+/// `(dout·x/beta, −dout·0.5(x/beta)²)` inside and `(dout·sign(x), −0.5·dout)` outside.
+///
+/// ```
+/// assert_eq!(relax_core::smooth_l1_pullback(3.0_f64, 1.0, 2.5, 1.0), (1.0, -0.5));
+/// ```
+#[inline]
+pub fn smooth_l1_pullback<T: Real>(x: T, beta: T, value: T, dout: T) -> (T, T) {
+    let _ = value;
+    let half = T::select(0.5, 0.5);
+    if x.abs() < beta {
+        let r = x / beta;
+        (dout * r, -dout * half * r * r)
+    } else {
+        (dout * sign(x), -dout * half)
+    }
+}
+
 /// Pullback of [`smooth_l1`]: `(value, (d/dx, d/dbeta) · dout)`.
 ///
 /// ```
@@ -81,13 +122,8 @@ pub fn smooth_l1<T: Real>(x: T, beta: T) -> T {
 /// ```
 #[inline]
 pub fn smooth_l1_vjp<T: Real>(x: T, beta: T, dout: T) -> (T, (T, T)) {
-    let half = T::select(0.5, 0.5);
-    if x.abs() < beta {
-        let r = x / beta;
-        (smooth_l1(x, beta), (dout * r, -dout * half * r * r))
-    } else {
-        (smooth_l1(x, beta), (dout * sign(x), -dout * half))
-    }
+    let value = smooth_l1(x, beta);
+    (value, smooth_l1_pullback(x, beta, value, dout))
 }
 
 /// Pushforward of [`smooth_l1`]: `(value, d/dx·dx + d/dbeta·dbeta)`, that is

@@ -3,8 +3,15 @@
 //!
 //! Each `NAME_vjp(args…, dout) -> (value, G)` has the layout of the rules' pullbacks, and each
 //! `NAME_jvp(args…, tangent) -> (value, dvalue)` that of their pushforwards (`tangent` laid out as
-//! `G`). The value is computed exactly as the operator or method computes it. Conventions at
-//! kinks, as in PyTorch and JAX, the same in both directions: `abs'(0) = 0`; `max`/`min` split the
+//! `G`). The value is computed exactly as the operator or method computes it.
+//!
+//! Each `NAME_pullback(args…, value, dout) -> G` gives the cotangents alone from the arguments
+//! and the value already computed, which it uses where that saves work (`exp`: `dout·y`, `tanh`:
+//! `dout·(1 − y²)`, `sqrt`: `dout/(2y)`, `div`: from the quotient); `NAME_vjp` is
+//! `let y = NAME(args…); (y, NAME_pullback(args…, y, dout))`, so the two agree bit for bit. A
+//! derivative `1/d` is computed as `dout/d` (one rounding). A cotangent that nothing flows into
+//! (`max`, `min`, `clamp` to the other arguments) is `−0.0`, [`Tangent`](crate::Tangent)'s zero.
+//! Conventions at kinks, as in PyTorch and JAX, the same in both directions: `abs'(0) = 0`; `max`/`min` split the
 //! gradient evenly at a tie (the tangent there is the mean of the two); `clamp` passes it to `x`
 //! for `lo ≤ x ≤ hi` and to the active bound otherwise. Where a method has no derivative (`sqrt`
 //! at 0, `powf` with base 0) the derivative is what its formula gives.
@@ -19,15 +26,26 @@
 //! assert_eq!(ops::max_jvp(1.0_f64, 1.0, (1.0, 3.0)), (1.0, 2.0));
 //! assert_eq!(ops::exp_jvp(0.0_f64, 2.0), (1.0, 2.0));
 //! assert_eq!(ops::sqrt_jvp(4.0_f64, 1.0), (2.0, 0.25));
+//! let y = 0.5_f64.tanh();
+//! assert_eq!(ops::tanh_pullback(0.5, y, 2.0), 2.0 * (1.0 - y * y));
+//! assert_eq!(ops::tanh_vjp(0.5, 2.0), (y, ops::tanh_pullback(0.5, y, 2.0)));
 //! ```
 
 use crate::Real;
 use crate::loss::sign;
 
+/// `a + b`: the cotangents `(dout, dout)`.
+#[inline(always)]
+pub fn add_pullback<T: Real>(a: T, b: T, sum: T, dout: T) -> (T, T) {
+    let _ = (a, b, sum);
+    (dout, dout)
+}
+
 /// `a + b`: `(dout, dout)`.
 #[inline(always)]
 pub fn add_vjp<T: Real>(a: T, b: T, dout: T) -> (T, (T, T)) {
-    (a + b, (dout, dout))
+    let sum = a + b;
+    (sum, add_pullback(a, b, sum, dout))
 }
 
 /// `a + b`: `da + db`.
@@ -40,10 +58,18 @@ pub fn add_jvp<T: Real>(a: T, b: T, (da, db): (T, T)) -> (T, T) {
     (a + b, da + db)
 }
 
+/// `a − b`: the cotangents `(dout, −dout)`.
+#[inline(always)]
+pub fn sub_pullback<T: Real>(a: T, b: T, difference: T, dout: T) -> (T, T) {
+    let _ = (a, b, difference);
+    (dout, -dout)
+}
+
 /// `a − b`: `(dout, −dout)`.
 #[inline(always)]
 pub fn sub_vjp<T: Real>(a: T, b: T, dout: T) -> (T, (T, T)) {
-    (a - b, (dout, -dout))
+    let difference = a - b;
+    (difference, sub_pullback(a, b, difference, dout))
 }
 
 /// `a − b`: `da − db`.
@@ -56,10 +82,18 @@ pub fn sub_jvp<T: Real>(a: T, b: T, (da, db): (T, T)) -> (T, T) {
     (a - b, da - db)
 }
 
+/// `a·b`: the cotangents `(dout·b, dout·a)`.
+#[inline(always)]
+pub fn mul_pullback<T: Real>(a: T, b: T, product: T, dout: T) -> (T, T) {
+    let _ = product;
+    (dout * b, dout * a)
+}
+
 /// `a·b`: `(dout·b, dout·a)`.
 #[inline(always)]
 pub fn mul_vjp<T: Real>(a: T, b: T, dout: T) -> (T, (T, T)) {
-    (a * b, (dout * b, dout * a))
+    let product = a * b;
+    (product, mul_pullback(a, b, product, dout))
 }
 
 /// `a·b`: `da·b + db·a`.
@@ -72,11 +106,19 @@ pub fn mul_jvp<T: Real>(a: T, b: T, (da, db): (T, T)) -> (T, T) {
     (a * b, da * b + db * a)
 }
 
+/// `q = a / b`: the cotangents `(dout/b, −dout·a/b²)`, the second from the quotient as
+/// `−dout·q/b`.
+#[inline(always)]
+pub fn div_pullback<T: Real>(a: T, b: T, q: T, dout: T) -> (T, T) {
+    let _ = a;
+    (dout / b, -dout * q / b)
+}
+
 /// `a / b`: `(dout/b, −dout·a/b²)`.
 #[inline(always)]
 pub fn div_vjp<T: Real>(a: T, b: T, dout: T) -> (T, (T, T)) {
     let q = a / b;
-    (q, (dout / b, -dout * q / b))
+    (q, div_pullback(a, b, q, dout))
 }
 
 /// `a / b`: `da/b − db·a/b²`, with `a/b²` computed as `(a/b)/b`.
@@ -90,10 +132,18 @@ pub fn div_jvp<T: Real>(a: T, b: T, (da, db): (T, T)) -> (T, T) {
     (q, da / b - db * q / b)
 }
 
+/// `−a`: the cotangent `−dout`.
+#[inline(always)]
+pub fn neg_pullback<T: Real>(a: T, negated: T, dout: T) -> T {
+    let _ = (a, negated);
+    -dout
+}
+
 /// `−a`: `−dout`.
 #[inline(always)]
 pub fn neg_vjp<T: Real>(a: T, dout: T) -> (T, T) {
-    (-a, -dout)
+    let negated = -a;
+    (negated, neg_pullback(a, negated, dout))
 }
 
 /// `−a`: `−da`.
@@ -107,15 +157,26 @@ pub fn neg_jvp<T: Real>(a: T, da: T) -> (T, T) {
 }
 
 macro_rules! unary {
-    ($($(#[$doc:meta])* $method:ident: $vjp:ident, $jvp:ident => |$x:ident, $y:ident| $d:expr;)*) => {$(
+    ($(
+        $(#[$doc:meta])*
+        $method:ident: $pullback:ident, $vjp:ident, $jvp:ident => |$x:ident, $y:ident, $dout:ident| $d:expr;
+    )*) => {$(
+        $(#[$doc])*
+        ///
+        /// The cotangent `dout·derivative`, from `x` and the value `y`.
+        #[inline(always)]
+        pub fn $pullback<T: Real>($x: T, $y: T, $dout: T) -> T {
+            let _ = (&$x, &$y);
+            $d
+        }
+
         $(#[$doc])*
         ///
         /// Pullback: `(value, dout·derivative)`.
         #[inline(always)]
-        pub fn $vjp<T: Real>($x: T, dout: T) -> (T, T) {
-            let $y = $x.$method();
-            let _ = &$y;
-            ($y, dout * ($d))
+        pub fn $vjp<T: Real>(x: T, dout: T) -> (T, T) {
+            let y = x.$method();
+            (y, $pullback(x, y, dout))
         }
 
         $(#[$doc])*
@@ -129,52 +190,99 @@ macro_rules! unary {
 }
 
 unary! {
-    /// `eˣ`, derivative `eˣ`.
-    exp: exp_vjp, exp_jvp => |x, y| y;
-    /// `2ˣ`, derivative `ln 2·2ˣ`.
-    exp2: exp2_vjp, exp2_jvp => |x, y| y * T::LN_2();
-    /// `eˣ − 1`, derivative `eˣ`.
-    exp_m1: exp_m1_vjp, exp_m1_jvp => |x, y| x.exp();
+    /// `y = eˣ`, derivative `eˣ = y`.
+    exp: exp_pullback, exp_vjp, exp_jvp => |x, y, dout| dout * y;
+    /// `y = 2ˣ`, derivative `ln 2·2ˣ = ln 2·y`.
+    exp2: exp2_pullback, exp2_vjp, exp2_jvp => |x, y, dout| dout * (y * T::LN_2());
+    /// `y = eˣ − 1`, derivative `eˣ = y + 1` (no second exponential; for `x` below about −37
+    /// (`f64`) it rounds to 0, off by less than `ε/2`).
+    exp_m1: exp_m1_pullback, exp_m1_vjp, exp_m1_jvp => |x, y, dout| dout * (y + T::one());
     /// `ln x`, derivative `1/x`.
-    ln: ln_vjp, ln_jvp => |x, y| x.recip();
+    ln: ln_pullback, ln_vjp, ln_jvp => |x, y, dout| dout / x;
     /// `ln(1 + x)`, derivative `1/(1 + x)`.
-    ln_1p: ln_1p_vjp, ln_1p_jvp => |x, y| (T::one() + x).recip();
+    ln_1p: ln_1p_pullback, ln_1p_vjp, ln_1p_jvp => |x, y, dout| dout / (T::one() + x);
     /// `log₂ x`, derivative `1/(x·ln 2)`.
-    log2: log2_vjp, log2_jvp => |x, y| (x * T::LN_2()).recip();
+    log2: log2_pullback, log2_vjp, log2_jvp => |x, y, dout| dout / (x * T::LN_2());
     /// `log₁₀ x`, derivative `1/(x·ln 10)`.
-    log10: log10_vjp, log10_jvp => |x, y| (x * T::LN_10()).recip();
-    /// `√x`, derivative `1/(2√x)` (infinite at 0).
-    sqrt: sqrt_vjp, sqrt_jvp => |x, y| (y + y).recip();
-    /// `∛x`, derivative `1/(3·∛x²)`.
-    cbrt: cbrt_vjp, cbrt_jvp => |x, y| (T::from_usize(3) * y * y).recip();
-    /// `1/x`, derivative `−1/x²`.
-    recip: recip_vjp, recip_jvp => |x, y| -(y * y);
-    /// `sin x`, derivative `cos x`.
-    sin: sin_vjp, sin_jvp => |x, y| x.cos();
-    /// `cos x`, derivative `−sin x`.
-    cos: cos_vjp, cos_jvp => |x, y| -x.sin();
-    /// `tan x`, derivative `1 + tan² x`.
-    tan: tan_vjp, tan_jvp => |x, y| T::one() + y * y;
+    log10: log10_pullback, log10_vjp, log10_jvp => |x, y, dout| dout / (x * T::LN_10());
+    /// `y = √x`, derivative `1/(2√x) = 1/(2y)` (infinite at 0).
+    sqrt: sqrt_pullback, sqrt_vjp, sqrt_jvp => |x, y, dout| dout / (y + y);
+    /// `y = ∛x`, derivative `1/(3·∛x²) = 1/(3y²)`.
+    cbrt: cbrt_pullback, cbrt_vjp, cbrt_jvp => |x, y, dout| dout / (T::from_usize(3) * y * y);
+    /// `y = 1/x`, derivative `−1/x² = −y²`.
+    recip: recip_pullback, recip_vjp, recip_jvp => |x, y, dout| dout * -(y * y);
+    /// `sin x`, derivative `cos x` (see [`sin_cos_pullback`] for a function that has both).
+    sin: sin_pullback, sin_vjp, sin_jvp => |x, y, dout| dout * x.cos();
+    /// `cos x`, derivative `−sin x` (see [`sin_cos_pullback`] for a function that has both).
+    cos: cos_pullback, cos_vjp, cos_jvp => |x, y, dout| dout * -x.sin();
+    /// `y = tan x`, derivative `1 + tan² x = 1 + y²`.
+    tan: tan_pullback, tan_vjp, tan_jvp => |x, y, dout| dout * (T::one() + y * y);
     /// `asin x`, derivative `1/√(1 − x²)`.
-    asin: asin_vjp, asin_jvp => |x, y| (T::one() - x * x).sqrt().recip();
+    asin: asin_pullback, asin_vjp, asin_jvp => |x, y, dout| dout / (T::one() - x * x).sqrt();
     /// `acos x`, derivative `−1/√(1 − x²)`.
-    acos: acos_vjp, acos_jvp => |x, y| -(T::one() - x * x).sqrt().recip();
+    acos: acos_pullback, acos_vjp, acos_jvp => |x, y, dout| -dout / (T::one() - x * x).sqrt();
     /// `atan x`, derivative `1/(1 + x²)`.
-    atan: atan_vjp, atan_jvp => |x, y| (T::one() + x * x).recip();
+    atan: atan_pullback, atan_vjp, atan_jvp => |x, y, dout| dout / (T::one() + x * x);
     /// `sinh x`, derivative `cosh x`.
-    sinh: sinh_vjp, sinh_jvp => |x, y| x.cosh();
+    sinh: sinh_pullback, sinh_vjp, sinh_jvp => |x, y, dout| dout * x.cosh();
     /// `cosh x`, derivative `sinh x`.
-    cosh: cosh_vjp, cosh_jvp => |x, y| x.sinh();
-    /// `tanh x`, derivative `1 − tanh² x`.
-    tanh: tanh_vjp, tanh_jvp => |x, y| T::one() - y * y;
+    cosh: cosh_pullback, cosh_vjp, cosh_jvp => |x, y, dout| dout * x.sinh();
+    /// `y = tanh x`, derivative `1 − tanh² x = 1 − y²`.
+    tanh: tanh_pullback, tanh_vjp, tanh_jvp => |x, y, dout| dout * (T::one() - y * y);
     /// `|x|`, derivative `sign(x)`, with `sign(0) = 0`.
-    abs: abs_vjp, abs_jvp => |x, y| sign(x);
+    abs: abs_pullback, abs_vjp, abs_jvp => |x, y, dout| dout * sign(x);
+}
+
+/// `x.sin_cos() = (s, c)`: the cotangent `ds·c − dc·s` of `x` for the cotangents `(ds, dc)` of
+/// `(sin x, cos x)`, from the values alone. A function that takes both the sine and the cosine of
+/// one `x` (a rotation) computes them with one `sin_cos` and needs no third or fourth
+/// trigonometric function for its adjoint, as [`sin_pullback`] plus [`cos_pullback`] would.
+///
+/// ```
+/// use relax_core::ops::{cos_vjp, sin_cos_pullback, sin_cos_vjp, sin_vjp};
+/// let x = 0.7_f64;
+/// let (sc, dx) = sin_cos_vjp(x, (2.0, 3.0));
+/// assert_eq!(sc, x.sin_cos());
+/// assert_eq!(dx, sin_cos_pullback(x, sc, (2.0, 3.0)));
+/// assert!((dx - (sin_vjp(x, 2.0).1 + cos_vjp(x, 3.0).1)).abs() < 1e-15);
+/// ```
+#[inline(always)]
+pub fn sin_cos_pullback<T: Real>(x: T, (s, c): (T, T), (ds, dc): (T, T)) -> T {
+    let _ = x;
+    ds * c - dc * s
+}
+
+/// `x.sin_cos() = (sin x, cos x)`: `((s, c), ds·c − dc·s)`.
+#[inline(always)]
+pub fn sin_cos_vjp<T: Real>(x: T, dout: (T, T)) -> ((T, T), T) {
+    let sc = x.sin_cos();
+    (sc, sin_cos_pullback(x, sc, dout))
+}
+
+/// `x.sin_cos() = (s, c)`: the tangent `(dx·c, −dx·s)`.
+///
+/// ```
+/// assert_eq!(relax_core::ops::sin_cos_jvp(0.0_f64, 2.0), ((0.0, 1.0), (2.0, -0.0)));
+/// ```
+#[inline(always)]
+pub fn sin_cos_jvp<T: Real>(x: T, dx: T) -> ((T, T), (T, T)) {
+    let (s, c) = x.sin_cos();
+    ((s, c), (dx * c, -dx * s))
+}
+
+/// `y = xⁿ` for an integer `n` (not differentiated): the cotangent `dout·n·xⁿ⁻¹` (from `x`:
+/// `n·y/x` would fail at 0).
+#[inline(always)]
+pub fn powi_pullback<T: Real>(x: T, n: i32, y: T, dout: T) -> T {
+    let _ = y;
+    dout * T::select(f64::from(n), n as f32) * x.powi(n - 1)
 }
 
 /// `xⁿ` for an integer `n` (not differentiated): `dout·n·xⁿ⁻¹`.
 #[inline(always)]
 pub fn powi_vjp<T: Real>(x: T, n: i32, dout: T) -> (T, T) {
-    (x.powi(n), dout * T::select(f64::from(n), n as f32) * x.powi(n - 1))
+    let y = x.powi(n);
+    (y, powi_pullback(x, n, y, dout))
 }
 
 /// `xⁿ` for an integer `n` (not differentiated, not in the tangent): `dx·n·xⁿ⁻¹`.
@@ -187,11 +295,18 @@ pub fn powi_jvp<T: Real>(x: T, n: i32, dx: T) -> (T, T) {
     powi_vjp(x, n, dx)
 }
 
+/// `v = xʸ`: the cotangents `(dout·y·xʸ⁻¹, dout·v·ln x)` (`xʸ⁻¹` computed as such: `v/x`
+/// would fail at 0).
+#[inline(always)]
+pub fn powf_pullback<T: Real>(x: T, y: T, v: T, dout: T) -> (T, T) {
+    (dout * y * x.powf(y - T::one()), dout * v * x.ln())
+}
+
 /// `xʸ`: `(dout·y·xʸ⁻¹, dout·xʸ·ln x)`.
 #[inline(always)]
 pub fn powf_vjp<T: Real>(x: T, y: T, dout: T) -> (T, (T, T)) {
     let v = x.powf(y);
-    (v, (dout * y * x.powf(y - T::one()), dout * v * x.ln()))
+    (v, powf_pullback(x, y, v, dout))
 }
 
 /// `xʸ`: `dx·y·xʸ⁻¹ + dy·xʸ·ln x`.
@@ -213,11 +328,19 @@ pub fn powf_jvp<T: Real>(x: T, y: T, (dx, dy): (T, T)) -> (T, T) {
     (v, along_x + along_y)
 }
 
+/// `atan2(y, x)`: the cotangents `(dout·x/(x² + y²), −dout·y/(x² + y²))`.
+#[inline(always)]
+pub fn atan2_pullback<T: Real>(y: T, x: T, angle: T, dout: T) -> (T, T) {
+    let _ = angle;
+    let r2 = x * x + y * y;
+    (dout * x / r2, -dout * y / r2)
+}
+
 /// `atan2(y, x)`: `(dout·x/(x² + y²), −dout·y/(x² + y²))`.
 #[inline(always)]
 pub fn atan2_vjp<T: Real>(y: T, x: T, dout: T) -> (T, (T, T)) {
-    let r2 = x * x + y * y;
-    (y.atan2(x), (dout * x / r2, -dout * y / r2))
+    let angle = y.atan2(x);
+    (angle, atan2_pullback(y, x, angle, dout))
 }
 
 /// `atan2(y, x)`: `dy·x/(x² + y²) − dx·y/(x² + y²)`.
@@ -231,11 +354,17 @@ pub fn atan2_jvp<T: Real>(y: T, x: T, (dy, dx): (T, T)) -> (T, T) {
     (y.atan2(x), dy * x / r2 - dx * y / r2)
 }
 
+/// `h = √(a² + b²)`: the cotangents `(dout·a/h, dout·b/h)`, from `h`.
+#[inline(always)]
+pub fn hypot_pullback<T: Real>(a: T, b: T, h: T, dout: T) -> (T, T) {
+    (dout * a / h, dout * b / h)
+}
+
 /// `√(a² + b²)`: `(dout·a/h, dout·b/h)`.
 #[inline(always)]
 pub fn hypot_vjp<T: Real>(a: T, b: T, dout: T) -> (T, (T, T)) {
     let h = a.hypot(b);
-    (h, (dout * a / h, dout * b / h))
+    (h, hypot_pullback(a, b, h, dout))
 }
 
 /// `h = √(a² + b²)`: `da·a/h + db·b/h`.
@@ -249,10 +378,18 @@ pub fn hypot_jvp<T: Real>(a: T, b: T, (da, db): (T, T)) -> (T, T) {
     (h, da * a / h + db * b / h)
 }
 
+/// `a·b + c` (fused): the cotangents `(dout·b, dout·a, dout)`.
+#[inline(always)]
+pub fn mul_add_pullback<T: Real>(a: T, b: T, c: T, value: T, dout: T) -> (T, T, T) {
+    let _ = (c, value);
+    (dout * b, dout * a, dout)
+}
+
 /// `a·b + c` (fused): `(dout·b, dout·a, dout)`.
 #[inline(always)]
 pub fn mul_add_vjp<T: Real>(a: T, b: T, c: T, dout: T) -> (T, (T, T, T)) {
-    (a.mul_add(b, c), (dout * b, dout * a, dout))
+    let value = a.mul_add(b, c);
+    (value, mul_add_pullback(a, b, c, value, dout))
 }
 
 /// `a·b + c` (fused): `da·b + db·a + dc`.
@@ -284,20 +421,28 @@ fn max_follows<T: Real>(a: T, b: T) -> Follows {
     }
 }
 
-/// `max(a, b)`: the gradient goes to the larger argument, split evenly at a tie (a NaN argument
-/// is ignored, as `max` ignores it).
+/// `max(a, b)`: the cotangents, `dout` to the larger argument and `−0.0` to the other, `dout/2`
+/// to both at a tie (a NaN argument is ignored, as `max` ignores it).
 #[inline(always)]
-pub fn max_vjp<T: Real>(a: T, b: T, dout: T) -> (T, (T, T)) {
-    let z = T::zero();
-    let g = match max_follows(a, b) {
+pub fn max_pullback<T: Real>(a: T, b: T, max: T, dout: T) -> (T, T) {
+    let _ = max;
+    let z = T::zero_tangent();
+    match max_follows(a, b) {
         Follows::A => (dout, z),
         Follows::B => (z, dout),
         Follows::Both => {
             let h = dout * T::select(0.5, 0.5);
             (h, h)
         }
-    };
-    (a.max(b), g)
+    }
+}
+
+/// `max(a, b)`: the gradient goes to the larger argument, split evenly at a tie (a NaN argument
+/// is ignored, as `max` ignores it).
+#[inline(always)]
+pub fn max_vjp<T: Real>(a: T, b: T, dout: T) -> (T, (T, T)) {
+    let max = a.max(b);
+    (max, max_pullback(a, b, max, dout))
 }
 
 /// `max(a, b)`: the tangent of the larger argument, the mean `(da + db)/2` at a tie (a NaN
@@ -319,11 +464,18 @@ pub fn max_jvp<T: Real>(a: T, b: T, (da, db): (T, T)) -> (T, T) {
     (a.max(b), d)
 }
 
+/// `min(a, b)`: the cotangents, as [`max_pullback`] gives them for `max(−b, −a)`.
+#[inline(always)]
+pub fn min_pullback<T: Real>(a: T, b: T, min: T, dout: T) -> (T, T) {
+    let (db, da) = max_pullback(-b, -a, -min, dout);
+    (da, db)
+}
+
 /// `min(a, b)`: the gradient goes to the smaller argument, split evenly at a tie.
 #[inline(always)]
 pub fn min_vjp<T: Real>(a: T, b: T, dout: T) -> (T, (T, T)) {
-    let (_, (db, da)) = max_vjp(-b, -a, dout);
-    (a.min(b), (da, db))
+    let min = a.min(b);
+    (min, min_pullback(a, b, min, dout))
 }
 
 /// `min(a, b)`: the tangent of the smaller argument, the mean at a tie.
@@ -355,17 +507,25 @@ fn clamp_follows<T: Real>(x: T, lo: T, hi: T) -> Clamped {
     }
 }
 
+/// `x.clamp(lo, hi)`: the cotangents, `dout` to `x` for `lo ≤ x ≤ hi`, else to the bound that
+/// is active, and `−0.0` to the other two.
+#[inline(always)]
+pub fn clamp_pullback<T: Real>(x: T, lo: T, hi: T, clamped: T, dout: T) -> (T, T, T) {
+    let _ = clamped;
+    let z = T::zero_tangent();
+    match clamp_follows(x, lo, hi) {
+        Clamped::Lo => (z, dout, z),
+        Clamped::Hi => (z, z, dout),
+        Clamped::X => (dout, z, z),
+    }
+}
+
 /// `x.clamp(lo, hi)`: the gradient goes to `x` for `lo ≤ x ≤ hi`, else to the bound that is
 /// active.
 #[inline(always)]
 pub fn clamp_vjp<T: Real>(x: T, lo: T, hi: T, dout: T) -> (T, (T, T, T)) {
-    let z = T::zero();
-    let g = match clamp_follows(x, lo, hi) {
-        Clamped::Lo => (z, dout, z),
-        Clamped::Hi => (z, z, dout),
-        Clamped::X => (dout, z, z),
-    };
-    (x.clamp(lo, hi), g)
+    let clamped = x.clamp(lo, hi);
+    (clamped, clamp_pullback(x, lo, hi, clamped, dout))
 }
 
 /// `x.clamp(lo, hi)`: `dx` for `lo ≤ x ≤ hi`, else the tangent of the bound that is active.

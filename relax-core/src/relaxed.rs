@@ -7,8 +7,9 @@
 //! their pullbacks and pushforwards below. Each rule `r` has beside it
 //! `r_vjp(args…, dout) -> (value, G)` and `r_jvp(args…, tangent) -> (value, dvalue)` (`G` and
 //! `tangent` hold one entry per float argument, in order), and the three return bit-identical
-//! values. Every float argument is differentiated, the temperature included. A temperature
-//! `t ≤ 0` violates the precondition (`debug_assert!`).
+//! values; `r_pullback(args…, value, dout) -> G` gives `r_vjp`'s cotangents alone, bit for bit.
+//! Every float argument is differentiated, the temperature included. A temperature `t ≤ 0`
+//! violates the precondition (`debug_assert!`).
 //!
 //! | hard (on active values) | rule | relaxed at temperature `t` |
 //! |---|---|---|
@@ -62,6 +63,7 @@
 //! let (s, (da, db, _dt)) = relaxed_gt_vjp(1.0, 1.2, t, 1.0);
 //! assert!(s > 0.0 && s < 0.5 && da > 0.0 && db < 0.0);
 //! assert_eq!(s, relaxed_gt(1.0, 1.2, t));
+//! assert_eq!(relax_core::relaxed_gt_pullback(1.0, 1.2, t, s, 1.0), (da, db, _dt));
 //! ```
 
 use crate::Real;
@@ -106,7 +108,7 @@ macro_rules! partials {
             }
             #[inline(always)]
             fn contract(self, tangent: Self) -> T {
-                T::zero() $(+ self.$i * tangent.$i)+
+                -T::zero() $(+ self.$i * tangent.$i)+
             }
         }
     )*};
@@ -213,11 +215,13 @@ fn relaxed_ceil_parts<T: Real>(x: T, t: T) -> (T, (T, T)) {
     relaxed_round_parts(x + T::select(0.5, 0.5), t)
 }
 
-/// Each rule `r` from `r_parts(args…) -> (value, partials)`: the value, the pullback (partials
-/// times `dout`) and the pushforward (partials contracted with the tangent).
+/// Each rule `r` from `r_parts(args…) -> (value, partials)`: the value, the cotangents (partials
+/// times `dout`), the pullback (the value with them) and the pushforward (partials contracted with
+/// the tangent).
 macro_rules! rules {
     ($(
         $(#[$doc:meta])* fn $name:ident($($arg:ident),+) by $parts:ident;
+        fn $pullback:ident;
         $(#[$vjp_doc:meta])* fn $vjp:ident;
         $(#[$jvp_doc:meta])* fn $jvp:ident;
     )*) => {$(
@@ -225,6 +229,16 @@ macro_rules! rules {
         #[inline]
         pub fn $name<T: Real>($($arg: T),+) -> T {
             $parts($($arg),+).0
+        }
+
+        #[doc = concat!(
+            "The cotangents of [`", stringify!($name), "`]: the second component of [`", stringify!($vjp), "`]. ",
+            "The partial derivatives do not follow from the value, which is not used."
+        )]
+        #[inline]
+        pub fn $pullback<T: Real>($($arg: T,)+ value: T, dout: T) -> ($(rules!(@T $arg),)+) {
+            let _ = value;
+            $parts($($arg),+).1.scale(dout)
         }
 
         $(#[$vjp_doc])*
@@ -258,6 +272,7 @@ rules! {
     /// assert_eq!(relax_core::relaxed_max(1e300_f64, -1e300, 1e-300), 1e300);
     /// ```
     fn relaxed_max(a, b, t) by relaxed_max_parts;
+    fn relaxed_max_pullback;
     /// Pullback of [`relaxed_max`]: `(value, (dout·w_a, dout·w_b, dout·H))`, with the weights
     /// `w = softmax([a, b], t)` and their entropy `H`.
     ///
@@ -285,6 +300,7 @@ rules! {
     /// assert!(v <= 0.0 && v > -1e-40);
     /// ```
     fn relaxed_min(a, b, t) by relaxed_min_parts;
+    fn relaxed_min_pullback;
     /// Pullback of [`relaxed_min`]: `(value, (dout·w_a, dout·w_b, −dout·H))`.
     ///
     /// ```
@@ -312,6 +328,7 @@ rules! {
     /// assert!((v - 2.0 * core::f64::consts::LN_2).abs() < 1e-15);
     /// ```
     fn relaxed_relu(x, t) by relaxed_relu_parts;
+    fn relaxed_relu_pullback;
     /// Pullback of [`relaxed_relu`]: `(value, (dout·sigmoid(x/t), dout·H))`.
     ///
     /// ```
@@ -337,6 +354,7 @@ rules! {
     /// assert_eq!(v, 3.0);
     /// ```
     fn relaxed_abs(x, t) by relaxed_abs_parts;
+    fn relaxed_abs_pullback;
     /// Pullback of [`relaxed_abs`]: `(value, (dout·tanh(x/t), dout·H))`.
     ///
     /// ```
@@ -363,6 +381,7 @@ rules! {
     /// assert_eq!(relax_core::relaxed_signum(-2.0_f64, 0.01), -1.0);
     /// ```
     fn relaxed_signum(x, t) by relaxed_signum_parts;
+    fn relaxed_signum_pullback;
     /// Pullback of [`relaxed_signum`]: `(tanh(x/t), (dout·sech²(x/t)/t, −dout·sech²(x/t)·x/t²))`.
     ///
     /// ```
@@ -386,6 +405,7 @@ rules! {
     /// assert!((v - 1.0).abs() < 1e-12);
     /// ```
     fn relaxed_clamp(x, lo, hi, t) by relaxed_clamp_parts;
+    fn relaxed_clamp_pullback;
     /// Pullback of [`relaxed_clamp`]: `(value, (dx, dlo, dhi, dt))`.
     ///
     /// ```
@@ -412,6 +432,7 @@ rules! {
     /// assert_eq!(relax_core::relaxed_gt(1.0_f64, -1.0, 1e-3), 1.0);
     /// ```
     fn relaxed_gt(a, b, t) by relaxed_gt_parts;
+    fn relaxed_gt_pullback;
     /// Pullback of [`relaxed_gt`]: `(s, (dout·s'/t, −dout·s'/t, −dout·s'·(a − b)/t²))`.
     ///
     /// ```
@@ -433,6 +454,7 @@ rules! {
     /// assert!(relax_core::relaxed_lt(1.0_f64, 2.0, 0.1) > 0.9999);
     /// ```
     fn relaxed_lt(a, b, t) by relaxed_lt_parts;
+    fn relaxed_lt_pullback;
     /// Pullback of [`relaxed_lt`]: `(s, (−dout·s'/t, dout·s'/t, −dout·s'·(b − a)/t²))`.
     ///
     /// ```
@@ -459,6 +481,7 @@ rules! {
     /// assert!((relax_core::relaxed_round(2.8_f64, 0.01) - 3.0).abs() < 1e-15);
     /// ```
     fn relaxed_round(x, t) by relaxed_round_parts;
+    fn relaxed_round_pullback;
     /// Pullback of [`relaxed_round`].
     ///
     /// ```
@@ -483,6 +506,7 @@ rules! {
     /// assert!((relax_core::relaxed_floor(2.7_f64, 0.01) - 2.0).abs() < 1e-15);
     /// ```
     fn relaxed_floor(x, t) by relaxed_floor_parts;
+    fn relaxed_floor_pullback;
     /// Pullback of [`relaxed_floor`].
     ///
     /// ```
@@ -506,6 +530,7 @@ rules! {
     /// assert!((relax_core::relaxed_ceil(2.3_f64, 0.01) - 3.0).abs() < 1e-15);
     /// ```
     fn relaxed_ceil(x, t) by relaxed_ceil_parts;
+    fn relaxed_ceil_pullback;
     /// Pullback of [`relaxed_ceil`].
     ///
     /// ```
@@ -523,12 +548,18 @@ rules! {
 }
 
 /// What the relaxed `if` blends: a float or a (nested) array of floats. Implemented for every
-/// [`Real`] and for arrays of `Blend` values; [`blend`], [`blend_vjp`] and [`blend_jvp`] call it.
+/// [`Real`] and for arrays of `Blend` values; [`blend`], [`blend_pullback`], [`blend_vjp`] and
+/// [`blend_jvp`] call it.
 pub trait Blend<T: Real>: Copy {
     /// `s·a + (1 − s)·b`, elementwise.
     fn blend(s: T, a: Self, b: Self) -> Self;
-    /// The value and `(⟨dout, a − b⟩, s·dout, (1 − s)·dout)`.
-    fn blend_vjp(s: T, a: Self, b: Self, dout: Self) -> (Self, (T, Self, Self));
+    /// The cotangents `(⟨dout, a − b⟩, s·dout, (1 − s)·dout)`.
+    fn blend_pullback(s: T, a: Self, b: Self, dout: Self) -> (T, Self, Self);
+    /// The value and the cotangents of [`blend_pullback`](Self::blend_pullback).
+    #[inline(always)]
+    fn blend_vjp(s: T, a: Self, b: Self, dout: Self) -> (Self, (T, Self, Self)) {
+        (Self::blend(s, a, b), Self::blend_pullback(s, a, b, dout))
+    }
     /// The value and `ṡ·(a − b) + s·ȧ + (1 − s)·ḃ`.
     fn blend_jvp(s: T, a: Self, b: Self, tangent: (T, Self, Self)) -> (Self, Self);
 }
@@ -539,8 +570,8 @@ impl<T: Real> Blend<T> for T {
         weighted(s, a) + weighted(T::one() - s, b)
     }
     #[inline(always)]
-    fn blend_vjp(s: T, a: T, b: T, dout: T) -> (T, (T, T, T)) {
-        (Self::blend(s, a, b), (weighted(dout, a - b), s * dout, (T::one() - s) * dout))
+    fn blend_pullback(s: T, a: T, b: T, dout: T) -> (T, T, T) {
+        (weighted(dout, a - b), s * dout, (T::one() - s) * dout)
     }
     #[inline(always)]
     fn blend_jvp(s: T, a: T, b: T, (ds, da, db): (T, T, T)) -> (T, T) {
@@ -548,20 +579,25 @@ impl<T: Real> Blend<T> for T {
     }
 }
 
+// Index loops over arrays by value, not `core::array::from_fn` (see `crate::arrays`).
 impl<T: Real, V: Blend<T>, const N: usize> Blend<T> for [V; N] {
     #[inline]
     fn blend(s: T, a: Self, b: Self) -> Self {
-        core::array::from_fn(|i| V::blend(s, a[i], b[i]))
+        let mut value = a;
+        for i in 0..N {
+            value[i] = V::blend(s, a[i], b[i]);
+        }
+        value
     }
     #[inline]
-    fn blend_vjp(s: T, a: Self, b: Self, dout: Self) -> (Self, (T, Self, Self)) {
-        let (mut value, mut da, mut db, mut ds) = (a, a, b, T::zero());
+    fn blend_pullback(s: T, a: Self, b: Self, dout: Self) -> (T, Self, Self) {
+        let (mut ds, mut da, mut db) = (T::zero_tangent(), a, b);
         for i in 0..N {
-            let (v, (dsi, dai, dbi)) = V::blend_vjp(s, a[i], b[i], dout[i]);
-            (value[i], da[i], db[i]) = (v, dai, dbi);
+            let (dsi, dai, dbi) = V::blend_pullback(s, a[i], b[i], dout[i]);
+            (da[i], db[i]) = (dai, dbi);
             ds += dsi;
         }
-        (value, (ds, da, db))
+        (ds, da, db)
     }
     #[inline]
     fn blend_jvp(s: T, a: Self, b: Self, (ds, da, db): (T, Self, Self)) -> (Self, Self) {
@@ -591,6 +627,19 @@ impl<T: Real, V: Blend<T>, const N: usize> Blend<T> for [V; N] {
 #[inline]
 pub fn blend<T: Real, V: Blend<T>>(s: T, a: V, b: V) -> V {
     V::blend(s, a, b)
+}
+
+/// The cotangents of [`blend`]: `(⟨dout, a − b⟩, s·dout, (1 − s)·dout)` (the value is not
+/// needed).
+///
+/// ```
+/// let (ds, da, db) = relax_core::blend_pullback(0.25_f64, [2.0, 4.0], [1.0, 0.0], [1.25, 1.0], [1.0, 1.0]);
+/// assert_eq!((ds, da, db), (5.0, [0.25, 0.25], [0.75, 0.75]));
+/// ```
+#[inline]
+pub fn blend_pullback<T: Real, V: Blend<T>>(s: T, a: V, b: V, value: V, dout: V) -> (T, V, V) {
+    let _ = value;
+    V::blend_pullback(s, a, b, dout)
 }
 
 /// Pullback of [`blend`]: `(value, (⟨dout, a − b⟩, s·dout, (1 − s)·dout))`.

@@ -8,10 +8,14 @@
 //! the noise they draw.
 //!
 //! The explicit-noise forms have a pullback `NAME_vjp` and a pushforward `NAME_jvp`; the
-//! straight-through ones differentiate their soft surrogate in both directions.
+//! straight-through ones differentiate their soft surrogate in both directions. Each also has
+//! `NAME_pullback(args…, value, dout)`, the cotangents alone from the arguments and the value
+//! (the straight-through ones never compute the hard value again).
 
 use crate::Real;
-use crate::softmax::{argmax, one_hot, soft_argmax_jvp, soft_argmax_vjp, softmax, softmax_jvp, softmax_vjp};
+use crate::softmax::{
+    argmax, one_hot, soft_argmax_jvp, soft_argmax_vjp, softmax, softmax_jvp, softmax_pullback, softmax_vjp,
+};
 
 /// The reparameterised Gaussian sample `mu + sigma·z`, for `z` a draw of N(0, 1).
 ///
@@ -25,6 +29,17 @@ pub fn normal_reparam<T: Real>(mu: T, sigma: T, z: T) -> T {
     mu + sigma * z
 }
 
+/// The cotangents of [`normal_reparam`]: `(dout, dout·z, dout·sigma)`.
+///
+/// ```
+/// assert_eq!(relax_core::normal_reparam_pullback(1.0_f64, 2.0, 0.5, 2.0, 1.0), (1.0, 0.5, 2.0));
+/// ```
+#[inline(always)]
+pub fn normal_reparam_pullback<T: Real>(mu: T, sigma: T, z: T, value: T, dout: T) -> (T, T, T) {
+    let _ = (mu, value);
+    (dout, dout * z, dout * sigma)
+}
+
 /// Pullback of [`normal_reparam`]: `(mu + sigma·z, (dout, dout·z, dout·sigma))`.
 ///
 /// ```
@@ -32,7 +47,8 @@ pub fn normal_reparam<T: Real>(mu: T, sigma: T, z: T) -> T {
 /// ```
 #[inline(always)]
 pub fn normal_reparam_vjp<T: Real>(mu: T, sigma: T, z: T, dout: T) -> (T, (T, T, T)) {
-    (normal_reparam(mu, sigma, z), (dout, dout * z, dout * sigma))
+    let value = normal_reparam(mu, sigma, z);
+    (value, normal_reparam_pullback(mu, sigma, z, value, dout))
 }
 
 /// Pushforward of [`normal_reparam`]: `(mu + sigma·z, dmu + dsigma·z + sigma·dz)`.
@@ -58,6 +74,19 @@ pub fn gumbel_from_uniform<T: Real>(u: T) -> T {
     -(-u.ln()).ln()
 }
 
+/// The cotangent of [`gumbel_from_uniform`]: `−dout/(u·ln u)` (from `u`: the value would need an
+/// exponential).
+///
+/// ```
+/// let d = relax_core::gumbel_from_uniform_pullback(0.5_f64, 0.366_512_920_581_664_3, 1.0);
+/// assert!((d - 1.0 / (0.5 * core::f64::consts::LN_2)).abs() < 1e-12);
+/// ```
+#[inline]
+pub fn gumbel_from_uniform_pullback<T: Real>(u: T, value: T, dout: T) -> T {
+    let _ = value;
+    -dout / (u * u.ln())
+}
+
 /// Pullback of [`gumbel_from_uniform`]: `(−ln(−ln u), −dout/(u·ln u))`.
 ///
 /// ```
@@ -66,7 +95,8 @@ pub fn gumbel_from_uniform<T: Real>(u: T) -> T {
 /// ```
 #[inline]
 pub fn gumbel_from_uniform_vjp<T: Real>(u: T, dout: T) -> (T, T) {
-    (gumbel_from_uniform(u), -dout / (u * u.ln()))
+    let value = gumbel_from_uniform(u);
+    (value, gumbel_from_uniform_pullback(u, value, dout))
 }
 
 /// Pushforward of [`gumbel_from_uniform`]: `(−ln(−ln u), −du/(u·ln u))`, the pullback's product.
@@ -80,10 +110,14 @@ pub fn gumbel_from_uniform_jvp<T: Real>(u: T, du: T) -> (T, T) {
     gumbel_from_uniform_vjp(u, du)
 }
 
-/// `logits + g`, elementwise.
+/// `logits + g`, elementwise, in place (see `crate::arrays`).
 #[inline]
 fn perturbed<T: Real, const N: usize>(logits: [T; N], g: [T; N]) -> [T; N] {
-    core::array::from_fn(|i| logits[i] + g[i])
+    let mut y = logits;
+    for (v, &g) in y.iter_mut().zip(&g) {
+        *v += g;
+    }
+    y
 }
 
 /// Gumbel-softmax with explicit noise: `softmax(logits + g, t)`, a relaxed one-hot sample.
@@ -100,7 +134,31 @@ pub fn gumbel_softmax_with<T: Real, const N: usize>(logits: [T; N], g: [T; N], t
     softmax(perturbed(logits, g), t)
 }
 
-/// Pullback of [`gumbel_softmax_with`]: `(y, (dlogits, dg, dt))` with `dlogits = dg`.
+/// The cotangents of [`gumbel_softmax_with`] from its arguments and its value `y`:
+/// `softmax_pullback(logits + g, t, y, dout)`, the same for `logits` and `g`, without computing
+/// the exponentials again.
+///
+/// ```
+/// use relax_core::{gumbel_softmax_with, gumbel_softmax_with_pullback};
+/// let (l, g) = ([0.0_f64, 0.0], [0.0, 0.0]);
+/// let y = gumbel_softmax_with(l, g, 1.0);
+/// let (dl, dg, _) = gumbel_softmax_with_pullback(l, g, 1.0, y, [1.0, 0.0]);
+/// assert_eq!((dl, dg), ([0.25, -0.25], [0.25, -0.25]));
+/// ```
+#[inline]
+pub fn gumbel_softmax_with_pullback<T: Real, const N: usize>(
+    logits: [T; N],
+    g: [T; N],
+    t: T,
+    y: [T; N],
+    dout: [T; N],
+) -> ([T; N], [T; N], T) {
+    let (dx, dt) = softmax_pullback(perturbed(logits, g), t, y, dout);
+    (dx, dx, dt)
+}
+
+/// Pullback of [`gumbel_softmax_with`]: `(y, (dlogits, dg, dt))` with `dlogits = dg`, from one
+/// computation of the softmax (see [`softmax_vjp`]).
 ///
 /// ```
 /// let (_, (dl, dg, _)) = relax_core::gumbel_softmax_with_vjp([0.0_f64, 0.0], [0.0, 0.0], 1.0, [1.0, 0.0]);
@@ -147,6 +205,25 @@ pub fn st_gumbel_softmax_with<T: Real, const N: usize>(logits: [T; N], g: [T; N]
     one_hot(argmax(perturbed(logits, g)))
 }
 
+/// The cotangents of [`st_gumbel_softmax_with`]: those of [`gumbel_softmax_with_vjp`]; the hard
+/// `value` is not used (nor computed again).
+///
+/// ```
+/// let (dl, _, _) = relax_core::st_gumbel_softmax_with_pullback([0.0_f64, 0.0], [0.0; 2], 1.0, [1.0, 0.0], [1.0, 0.0]);
+/// assert_eq!(dl, [0.25, -0.25]);
+/// ```
+#[inline]
+pub fn st_gumbel_softmax_with_pullback<T: Real, const N: usize>(
+    logits: [T; N],
+    g: [T; N],
+    t: T,
+    value: [T; N],
+    dout: [T; N],
+) -> ([T; N], [T; N], T) {
+    let _ = value;
+    gumbel_softmax_with_vjp(logits, g, t, dout).1
+}
+
 /// Pullback of [`st_gumbel_softmax_with`]: the hard value and the gradient of
 /// [`gumbel_softmax_with_vjp`].
 ///
@@ -161,7 +238,8 @@ pub fn st_gumbel_softmax_with_vjp<T: Real, const N: usize>(
     t: T,
     dout: [T; N],
 ) -> ([T; N], ([T; N], [T; N], T)) {
-    (st_gumbel_softmax_with(logits, g, t), gumbel_softmax_with_vjp(logits, g, t, dout).1)
+    let value = st_gumbel_softmax_with(logits, g, t);
+    (value, st_gumbel_softmax_with_pullback(logits, g, t, value, dout))
 }
 
 /// Pushforward of [`st_gumbel_softmax_with`]: the hard value and the tangent of
@@ -193,6 +271,26 @@ pub fn st_gumbel_argmax_with<T: Real, const N: usize>(logits: [T; N], g: [T; N],
     T::from_usize(argmax(perturbed(logits, g)))
 }
 
+/// The cotangents of [`st_gumbel_argmax_with`]: `(dlogits, dg, dt)` from [`soft_argmax_vjp`] at
+/// `logits + g`; the hard `value` is not used (nor computed again).
+///
+/// ```
+/// let (dl, dg, _) = relax_core::st_gumbel_argmax_with_pullback([0.0_f64, 0.0], [0.0; 2], 1.0, 0.0, 1.0);
+/// assert_eq!((dl, dg), ([-0.25, 0.25], [-0.25, 0.25]));
+/// ```
+#[inline]
+pub fn st_gumbel_argmax_with_pullback<T: Real, const N: usize>(
+    logits: [T; N],
+    g: [T; N],
+    t: T,
+    value: T,
+    dout: T,
+) -> ([T; N], [T; N], T) {
+    let _ = value;
+    let (_, (dx, dt)) = soft_argmax_vjp(perturbed(logits, g), t, dout);
+    (dx, dx, dt)
+}
+
 /// Pullback of [`st_gumbel_argmax_with`]: `(argmax as T, (dlogits, dg, dt))` from
 /// [`soft_argmax_vjp`] at `logits + g`.
 ///
@@ -207,8 +305,8 @@ pub fn st_gumbel_argmax_with_vjp<T: Real, const N: usize>(
     t: T,
     dout: T,
 ) -> (T, ([T; N], [T; N], T)) {
-    let (_, (dx, dt)) = soft_argmax_vjp(perturbed(logits, g), t, dout);
-    (st_gumbel_argmax_with(logits, g, t), (dx, dx, dt))
+    let value = st_gumbel_argmax_with(logits, g, t);
+    (value, st_gumbel_argmax_with_pullback(logits, g, t, value, dout))
 }
 
 /// Pushforward of [`st_gumbel_argmax_with`]: `(argmax as T, d)` with `d` the tangent of

@@ -18,6 +18,17 @@ pub fn reinforce<T: Real>(loss: T, log_prob: T) -> T {
     loss
 }
 
+/// The cotangents of [`reinforce`]: `(dout, dout·loss)`.
+///
+/// ```
+/// assert_eq!(relax_core::reinforce_pullback(-1.0_f64, 0.0, -1.0, 2.0), (2.0, -2.0));
+/// ```
+#[inline(always)]
+pub fn reinforce_pullback<T: Real>(loss: T, log_prob: T, value: T, dout: T) -> (T, T) {
+    let _ = (log_prob, value);
+    (dout, dout * loss)
+}
+
 /// Pullback of [`reinforce`]: `(loss, (dout, dout·loss))`.
 ///
 /// ```
@@ -25,7 +36,8 @@ pub fn reinforce<T: Real>(loss: T, log_prob: T) -> T {
 /// ```
 #[inline(always)]
 pub fn reinforce_vjp<T: Real>(loss: T, log_prob: T, dout: T) -> (T, (T, T)) {
-    (reinforce(loss, log_prob), (dout, dout * loss))
+    let value = reinforce(loss, log_prob);
+    (value, reinforce_pullback(loss, log_prob, value, dout))
 }
 
 /// Pushforward of [`reinforce`]: `(loss, dloss + loss·dlog_prob)`, the tangent of the DiCE
@@ -52,6 +64,18 @@ pub fn reinforce_baseline<T: Real>(loss: T, log_prob: T, b: T) -> T {
     loss
 }
 
+/// The cotangents of [`reinforce_baseline`]: `(dout, dout·(loss − b), 0)`, the zero being
+/// `−0.0` (see [`Tangent`](crate::Tangent)).
+///
+/// ```
+/// assert_eq!(relax_core::reinforce_baseline_pullback(1.0_f64, 0.0, 3.0, 1.0, 1.0), (1.0, -2.0, 0.0));
+/// ```
+#[inline(always)]
+pub fn reinforce_baseline_pullback<T: Real>(loss: T, log_prob: T, b: T, value: T, dout: T) -> (T, T, T) {
+    let _ = (log_prob, value);
+    (dout, dout * (loss - b), T::zero_tangent())
+}
+
 /// Pullback of [`reinforce_baseline`]: `(loss, (dout, dout·(loss − b), 0))`.
 ///
 /// ```
@@ -59,7 +83,8 @@ pub fn reinforce_baseline<T: Real>(loss: T, log_prob: T, b: T) -> T {
 /// ```
 #[inline(always)]
 pub fn reinforce_baseline_vjp<T: Real>(loss: T, log_prob: T, b: T, dout: T) -> (T, (T, T, T)) {
-    (reinforce_baseline(loss, log_prob, b), (dout, dout * (loss - b), T::zero()))
+    let value = reinforce_baseline(loss, log_prob, b);
+    (value, reinforce_baseline_pullback(loss, log_prob, b, value, dout))
 }
 
 /// Pushforward of [`reinforce_baseline`]: `(loss, dloss + (loss − b)·dlog_prob)`; the tangent of

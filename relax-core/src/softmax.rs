@@ -8,8 +8,15 @@
 //!
 //! Each rule has its pullback `NAME_vjp` (also split into `NAME_fwd` and `NAME_bwd` around a
 //! [`SoftmaxResidual`]) and its pushforward `NAME_jvp`, both from the same forward computation.
+//! [`softmax_pullback`] gives softmax's cotangents from its value alone (no exponential), and
+//! `sum`, `mean`, `dot` have `NAME_pullback(args…, value, dout)` like the arithmetic in
+//! [`ops`](crate::ops).
+//!
+//! The sums here (`sum`, `dot`, the normaliser) start from `−0.0`, the additive identity, as
+//! `Iterator::sum` does for floats: `sum([−0.0])` is `−0.0`, and so is the sum of no entries.
 
 use crate::Real;
+use crate::arrays::from_index;
 
 /// What the softmax family's pullbacks need from the forward computation, so that the adjoint
 /// does not compute the softmax again: `y = softmax(x, t)`, the shifted logits
@@ -36,29 +43,44 @@ pub struct SoftmaxResidual<T, const N: usize> {
     pub t: T,
 }
 
+// Arrays are built by index loops (see `crate::arrays`), not by `map` and `from_fn`.
+
+/// The maximum of `x` and the shifted logits `(x_i − max)/t`.
+#[inline]
+fn shifted<T: Real, const N: usize>(x: [T; N], t: T) -> (T, [T; N]) {
+    debug_assert!(t > T::zero(), "relax: the temperature must be positive");
+    let max = x.iter().fold(T::neg_infinity(), |m, &v| m.max(v));
+    (max, from_index(|i| (x[i] - max) / t))
+}
+
 /// The max-shifted softmax and what its pullbacks need.
 #[inline]
 fn forward<T: Real, const N: usize>(x: [T; N], t: T) -> SoftmaxResidual<T, N> {
-    debug_assert!(t > T::zero(), "relax: the temperature must be positive");
-    let max = x.iter().fold(T::neg_infinity(), |m, &v| m.max(v));
-    let z = x.map(|v| (v - max) / t);
-    let e = z.map(T::exp);
-    let sum = e.iter().fold(T::zero(), |s, &v| s + v);
-    SoftmaxResidual { y: e.map(|v| v / sum), z, sum, max, x, t }
+    let (max, z) = shifted(x, t);
+    let mut y = from_index(|i| z[i].exp());
+    let sum = sum(y);
+    for v in &mut y {
+        *v /= sum;
+    }
+    SoftmaxResidual { y, z, sum, max, x, t }
 }
 
 /// `Σ g_i z_i` over the entries with `g_i ≠ 0`: where `y_i` underflowed to 0, `z_i` may be −∞.
 #[inline]
 fn weighted_z<T: Real, const N: usize>(g: &[T; N], z: &[T; N]) -> T {
     // A select rather than a filter, so the loop vectorises.
-    g.iter().zip(z).fold(T::zero(), |a, (&g, &z)| a + if g == T::zero() { T::zero() } else { g * z })
+    g.iter().zip(z).fold(-T::zero(), |a, (&g, &z)| a + if g == T::zero() { T::zero() } else { g * z })
 }
 
 /// `y_i·(dx_i − z_i·dt)`, 0 where `y_i = 0` (there `z_i` may be −∞): `t·y_i` times the tangent of
 /// `z_i` along `(dx, dt)`, up to the tangent of the shift, which every rule here cancels.
 #[inline]
 fn weighted_tangent<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dx: &[T; N], dt: T) -> [T; N] {
-    core::array::from_fn(|i| if r.y[i] == T::zero() { T::zero() } else { r.y[i] * (dx[i] - r.z[i] * dt) })
+    let mut w = *dx;
+    for (i, v) in w.iter_mut().enumerate() {
+        *v = if r.y[i] == T::zero() { T::zero() } else { r.y[i] * (*v - r.z[i] * dt) };
+    }
+    w
 }
 
 /// The tangent of [`softmax`] along `(dx, dt)`: with `w = weighted_tangent`,
@@ -66,10 +88,13 @@ fn weighted_tangent<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dx: &[T;
 /// tiny `t` has the tangent 0, not ∞ − ∞).
 #[inline]
 fn softmax_tangent<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dx: &[T; N], dt: T) -> [T; N] {
-    let w = weighted_tangent(r, dx, dt);
+    let mut w = weighted_tangent(r, dx, dt);
     let total = sum(w);
     let inv_t = r.t.recip();
-    core::array::from_fn(|i| (w[i] - r.y[i] * total) * inv_t)
+    for (v, &y) in w.iter_mut().zip(&r.y) {
+        *v = (*v - y * total) * inv_t;
+    }
+    w
 }
 
 /// Softmax with temperature: `softmax(x, t)_i = e^(x_i/t) / Σ_j e^(x_j/t)`, max-shifted.
@@ -103,10 +128,39 @@ pub fn softmax_from<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>) -> [T; N
 /// `dt = −Σ g_i z_i / t` (terms with `y_i = 0` contribute 0).
 #[inline]
 pub fn softmax_bwd<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: [T; N]) -> ([T; N], T) {
-    let inner = dot(r.y, dout);
-    let g: [T; N] = core::array::from_fn(|i| r.y[i] * (dout[i] - inner));
-    let inv_t = r.t.recip();
-    (g.map(|v| v * inv_t), -weighted_z(&g, &r.z) * inv_t)
+    softmax_cotangents(&r.y, &r.z, r.t, dout)
+}
+
+/// [`softmax_bwd`] from `y`, the shifted logits `z` and `t`.
+#[inline(always)]
+fn softmax_cotangents<T: Real, const N: usize>(y: &[T; N], z: &[T; N], t: T, dout: [T; N]) -> ([T; N], T) {
+    let inner = dot_of(y, &dout);
+    let mut g = dout;
+    for (g, &y) in g.iter_mut().zip(y) {
+        *g = y * (*g - inner);
+    }
+    let inv_t = t.recip();
+    let dt = -weighted_z(&g, z) * inv_t;
+    for v in &mut g {
+        *v *= inv_t;
+    }
+    (g, dt)
+}
+
+/// The cotangents of [`softmax`] from its arguments and its value `y = softmax(x, t)`: those of
+/// [`softmax_bwd`], bit for bit, without computing the exponentials again (only the shifted
+/// logits `(x_i − max)/t`).
+///
+/// ```
+/// use relax_core::{softmax, softmax_pullback, softmax_vjp};
+/// let (x, t, dout) = ([1.0_f64, -2.0, 0.5], 0.7, [0.3, 1.0, -1.0]);
+/// let y = softmax(x, t);
+/// assert_eq!(softmax_pullback(x, t, y, dout), softmax_vjp(x, t, dout).1);
+/// ```
+#[inline]
+pub fn softmax_pullback<T: Real, const N: usize>(x: [T; N], t: T, y: [T; N], dout: [T; N]) -> ([T; N], T) {
+    let (_, z) = shifted(x, t);
+    softmax_cotangents(&y, &z, t, dout)
 }
 
 /// Pullback of [`softmax`]: `(y, (dx, dt))`, see [`softmax_bwd`].
@@ -163,7 +217,11 @@ pub fn log_softmax_fwd<T: Real, const N: usize>(x: [T; N], t: T) -> ([T; N], Sof
 #[inline]
 pub fn log_softmax_from<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>) -> [T; N] {
     let ls = r.sum.ln();
-    r.z.map(|v| v - ls)
+    let mut l = r.z;
+    for v in &mut l {
+        *v -= ls;
+    }
+    l
 }
 
 /// The cotangents of [`log_softmax`]: `dz_i = dout_i − y_i Σ dout`, `dx = dz/t`,
@@ -171,9 +229,16 @@ pub fn log_softmax_from<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>) -> [
 #[inline]
 pub fn log_softmax_bwd<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: [T; N]) -> ([T; N], T) {
     let total = sum(dout);
-    let dz: [T; N] = core::array::from_fn(|i| dout[i] - r.y[i] * total);
+    let mut dz = dout;
+    for (v, &y) in dz.iter_mut().zip(&r.y) {
+        *v -= y * total;
+    }
     let inv_t = r.t.recip();
-    (dz.map(|v| v * inv_t), -weighted_z(&dz, &r.z) * inv_t)
+    let dt = -weighted_z(&dz, &r.z) * inv_t;
+    for v in &mut dz {
+        *v *= inv_t;
+    }
+    (dz, dt)
 }
 
 /// Pullback of [`log_softmax`], see [`log_softmax_bwd`].
@@ -200,7 +265,11 @@ pub fn log_softmax_jvp<T: Real, const N: usize>(x: [T; N], t: T, (dx, dt): ([T; 
     let (v, r) = log_softmax_fwd(x, t);
     let centre = sum(weighted_tangent(&r, &dx, dt));
     let inv_t = t.recip();
-    (v, core::array::from_fn(|i| (dx[i] - r.z[i] * dt - centre) * inv_t))
+    let mut dl = dx;
+    for (d, &z) in dl.iter_mut().zip(&r.z) {
+        *d = (*d - z * dt - centre) * inv_t;
+    }
+    (v, dl)
 }
 
 /// Log-sum-exp with temperature: `t·ln Σ e^(x_i/t)`, computed as `max + t·ln Σ e^(z_i)`: a smooth
@@ -234,7 +303,11 @@ pub fn logsumexp_from<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>) -> T {
 /// The cotangents of [`logsumexp`]: `(dout·y, dout·(ln Σ e^(z_i) − Σ y_i z_i))`.
 #[inline]
 pub fn logsumexp_bwd<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: T) -> ([T; N], T) {
-    (r.y.map(|v| dout * v), dout * (r.sum.ln() - weighted_z(&r.y, &r.z)))
+    let mut dx = r.y;
+    for v in &mut dx {
+        *v = dout * *v;
+    }
+    (dx, dout * (r.sum.ln() - weighted_z(&r.y, &r.z)))
 }
 
 /// Pullback of [`logsumexp`], see [`logsumexp_bwd`].
@@ -261,10 +334,25 @@ pub fn logsumexp_jvp<T: Real, const N: usize>(x: [T; N], t: T, (dx, dt): ([T; N]
     (v, dot(r.y, dx) + (r.sum.ln() - weighted_z(&r.y, &r.z)) * dt)
 }
 
-/// The indices `[0, 1, …, N − 1]` as `T`.
+/// `[0, k, 2k, …, (N − 1)k]`. The index is counted in `T` (exact below 2²⁴ for `f32`, 2⁵³ for
+/// `f64`, so equal to `i as T`), which is cheaper than converting every `usize`.
 #[inline]
-fn indices<T: Real, const N: usize>() -> [T; N] {
-    core::array::from_fn(T::from_usize)
+fn scaled_indices<T: Real, const N: usize>(k: T) -> [T; N] {
+    let mut index = -T::one();
+    from_index(|_| {
+        index += T::one();
+        k * index
+    })
+}
+
+/// `v · [0, 1, …, N − 1]`, as [`dot`] computes it (the index counted as in [`scaled_indices`]).
+#[inline]
+fn dot_indices<T: Real, const N: usize>(v: &[T; N]) -> T {
+    let mut index = -T::one();
+    v.iter().fold(-T::zero(), |s, &u| {
+        index += T::one();
+        s + u * index
+    })
 }
 
 /// Soft argmax: `softmax(x, t) · [0, 1, …, N − 1]`, a float that tends to `argmax(x)` as `t → 0`.
@@ -290,13 +378,13 @@ pub fn soft_argmax_fwd<T: Real, const N: usize>(x: [T; N], t: T) -> (T, SoftmaxR
 /// [`soft_argmax`] from a residual of the same `x` and `t`.
 #[inline]
 pub fn soft_argmax_from<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>) -> T {
-    dot(r.y, indices())
+    dot_indices(&r.y)
 }
 
 /// The cotangents of [`soft_argmax`]: `softmax_bwd(r, dout·[0, 1, …])`.
 #[inline]
 pub fn soft_argmax_bwd<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: T) -> ([T; N], T) {
-    softmax_bwd(r, indices::<T, N>().map(|i| dout * i))
+    softmax_cotangents(&r.y, &r.z, r.t, scaled_indices(dout))
 }
 
 /// Pullback of [`soft_argmax`], see [`soft_argmax_bwd`].
@@ -321,7 +409,7 @@ pub fn soft_argmax_vjp<T: Real, const N: usize>(x: [T; N], t: T, dout: T) -> (T,
 #[inline]
 pub fn soft_argmax_jvp<T: Real, const N: usize>(x: [T; N], t: T, (dx, dt): ([T; N], T)) -> (T, T) {
     let (v, r) = soft_argmax_fwd(x, t);
-    (v, dot(softmax_tangent(&r, &dx, dt), indices()))
+    (v, dot_indices(&softmax_tangent(&r, &dx, dt)))
 }
 
 /// Soft max: `softmax(x, t) · x`, a smooth maximum that tends to `max(x)` as `t → 0`.
@@ -348,14 +436,17 @@ pub fn soft_max_fwd<T: Real, const N: usize>(x: [T; N], t: T) -> (T, SoftmaxResi
 /// [`soft_max`] from a residual of the same `x` and `t`.
 #[inline]
 pub fn soft_max_from<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>) -> T {
-    dot(r.y, r.x)
+    dot_of(&r.y, &r.x)
 }
 
 /// The cotangents of [`soft_max`]: `softmax_bwd(r, dout·x)` plus `dout·y` for `x`.
 #[inline]
 pub fn soft_max_bwd<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: T) -> ([T; N], T) {
-    let (dx, dt) = softmax_bwd(r, r.x.map(|v| dout * v));
-    (core::array::from_fn(|i| dx[i] + dout * r.y[i]), dt)
+    let (mut dx, dt) = softmax_cotangents(&r.y, &r.z, r.t, from_index(|i| dout * r.x[i]));
+    for (v, &y) in dx.iter_mut().zip(&r.y) {
+        *v += dout * y;
+    }
+    (dx, dt)
 }
 
 /// Pullback of [`soft_max`], see [`soft_max_bwd`].
@@ -412,17 +503,31 @@ pub fn argmax<T: Real, const N: usize>(x: [T; N]) -> usize {
 #[inline]
 pub fn one_hot<T: Real, const N: usize>(k: usize) -> [T; N] {
     assert!(k < N, "one_hot: index {k} out of range for {N} categories");
-    core::array::from_fn(|i| if i == k { T::one() } else { T::zero() })
+    let mut v = [T::zero(); N];
+    v[k] = T::one();
+    v
 }
 
-/// `Σ x_i`. Derivative: 1 for every entry.
+/// `Σ x_i`, added from `−0.0` in order (so `sum([−0.0])` is `−0.0`). Derivative: 1 for every
+/// entry.
 ///
 /// ```
 /// assert_eq!(relax_core::sum([1.0_f64, 2.0, 3.0]), 6.0);
 /// ```
 #[inline]
 pub fn sum<T: Real, const N: usize>(x: [T; N]) -> T {
-    x.iter().fold(T::zero(), |a, &v| a + v)
+    x.iter().fold(-T::zero(), |a, &v| a + v)
+}
+
+/// The cotangent of [`sum`] from its arguments and value: `[dout; N]`.
+///
+/// ```
+/// assert_eq!(relax_core::sum_pullback([1.0_f64, 2.0], 3.0, 0.5), [0.5, 0.5]);
+/// ```
+#[inline]
+pub fn sum_pullback<T: Real, const N: usize>(x: [T; N], value: T, dout: T) -> [T; N] {
+    let _ = (x, value);
+    [dout; N]
 }
 
 /// Pullback of [`sum`]: `(Σ x_i, [dout; N])`.
@@ -432,7 +537,8 @@ pub fn sum<T: Real, const N: usize>(x: [T; N]) -> T {
 /// ```
 #[inline]
 pub fn sum_vjp<T: Real, const N: usize>(x: [T; N], dout: T) -> (T, [T; N]) {
-    (sum(x), [dout; N])
+    let value = sum(x);
+    (value, sum_pullback(x, value, dout))
 }
 
 /// Pushforward of [`sum`]: `(Σ x_i, Σ dx_i)`.
@@ -455,6 +561,17 @@ pub fn mean<T: Real, const N: usize>(x: [T; N]) -> T {
     sum(x) / T::from_usize(N)
 }
 
+/// The cotangent of [`mean`] from its arguments and value: `[dout/N; N]`.
+///
+/// ```
+/// assert_eq!(relax_core::mean_pullback([1.0_f64, 3.0], 2.0, 1.0), [0.5, 0.5]);
+/// ```
+#[inline]
+pub fn mean_pullback<T: Real, const N: usize>(x: [T; N], value: T, dout: T) -> [T; N] {
+    let _ = (x, value);
+    [dout / T::from_usize(N); N]
+}
+
 /// Pullback of [`mean`]: `(mean(x), [dout/N; N])`.
 ///
 /// ```
@@ -462,7 +579,8 @@ pub fn mean<T: Real, const N: usize>(x: [T; N]) -> T {
 /// ```
 #[inline]
 pub fn mean_vjp<T: Real, const N: usize>(x: [T; N], dout: T) -> (T, [T; N]) {
-    (mean(x), [dout / T::from_usize(N); N])
+    let value = mean(x);
+    (value, mean_pullback(x, value, dout))
 }
 
 /// Pushforward of [`mean`]: `(mean(x), mean(dx))`.
@@ -475,14 +593,36 @@ pub fn mean_jvp<T: Real, const N: usize>(x: [T; N], dx: [T; N]) -> (T, T) {
     (mean(x), mean(dx))
 }
 
-/// `a · b = Σ a_i b_i`. Derivative: `b` with respect to `a`, `a` with respect to `b`.
+/// `a · b = Σ a_i b_i`, added from `−0.0` in order. Derivative: `b` with respect to `a`, `a` with
+/// respect to `b`.
 ///
 /// ```
 /// assert_eq!(relax_core::dot([1.0_f64, 2.0], [3.0, 4.0]), 11.0);
 /// ```
 #[inline]
 pub fn dot<T: Real, const N: usize>(a: [T; N], b: [T; N]) -> T {
-    a.iter().zip(&b).fold(T::zero(), |s, (&u, &v)| s + u * v)
+    dot_of(&a, &b)
+}
+
+/// [`dot`] of arrays the caller keeps.
+#[inline(always)]
+fn dot_of<T: Real, const N: usize>(a: &[T; N], b: &[T; N]) -> T {
+    a.iter().zip(b).fold(-T::zero(), |s, (&u, &v)| s + u * v)
+}
+
+/// The cotangents of [`dot`] from its arguments and value: `(dout·b, dout·a)`.
+///
+/// ```
+/// assert_eq!(relax_core::dot_pullback([1.0_f64], [3.0], 3.0, 2.0), ([6.0], [2.0]));
+/// ```
+#[inline]
+pub fn dot_pullback<T: Real, const N: usize>(a: [T; N], b: [T; N], value: T, dout: T) -> ([T; N], [T; N]) {
+    let _ = value;
+    let (mut da, mut db) = (b, a);
+    for (u, v) in da.iter_mut().zip(&mut db) {
+        (*u, *v) = (dout * *u, dout * *v);
+    }
+    (da, db)
 }
 
 /// Pullback of [`dot`]: `(a·b, (dout·b, dout·a))`.
@@ -492,7 +632,8 @@ pub fn dot<T: Real, const N: usize>(a: [T; N], b: [T; N]) -> T {
 /// ```
 #[inline]
 pub fn dot_vjp<T: Real, const N: usize>(a: [T; N], b: [T; N], dout: T) -> (T, ([T; N], [T; N])) {
-    (dot(a, b), (b.map(|v| dout * v), a.map(|v| dout * v)))
+    let value = dot(a, b);
+    (value, dot_pullback(a, b, value, dout))
 }
 
 /// Pushforward of [`dot`]: `(a·b, da·b + a·db)`.

@@ -2,6 +2,10 @@
 //!
 //! In forward mode likewise: each `NAME_jvp` returns the hard value and the tangent of the soft
 //! surrogate (zero for `stop_gradient`).
+//!
+//! Each rule also has `NAME_pullback(args…, value, dout)`, the cotangents alone: for the
+//! straight-through rules it never computes the hard value (`argmax`, `one_hot`), which the
+//! caller already has. The zero cotangents are [`Tangent`]'s zero, `−0.0`.
 
 use crate::softmax::{argmax, one_hot, soft_argmax_jvp, soft_argmax_vjp, softmax_jvp, softmax_vjp};
 use crate::{Real, Tangent};
@@ -19,6 +23,18 @@ pub fn stop_gradient<V>(v: V) -> V {
     v
 }
 
+/// The cotangent of [`stop_gradient`]: zero (`−0.0` in every float).
+///
+/// ```
+/// let d = relax_core::stop_gradient_pullback(2.5_f64, 2.5, 1.0);
+/// assert_eq!(d.to_bits(), (-0.0_f64).to_bits());
+/// ```
+#[inline(always)]
+pub fn stop_gradient_pullback<V: Tangent>(v: V, value: V, dout: V) -> V {
+    let _ = (v, value);
+    dout.zero_like()
+}
+
 /// Pullback of [`stop_gradient`]: `(v, 0)`.
 ///
 /// ```
@@ -26,7 +42,8 @@ pub fn stop_gradient<V>(v: V) -> V {
 /// ```
 #[inline(always)]
 pub fn stop_gradient_vjp<V: Tangent>(v: V, dout: V) -> (V, V) {
-    (v, dout.zero_like())
+    let value = stop_gradient(v);
+    (value, stop_gradient_pullback(v, value, dout))
 }
 
 /// Pushforward of [`stop_gradient`]: `(v, 0)`.
@@ -54,6 +71,17 @@ pub fn straight_through<V>(hard: V, soft: V) -> V {
     hard
 }
 
+/// The cotangents of [`straight_through`]: `(0, dout)`.
+///
+/// ```
+/// assert_eq!(relax_core::straight_through_pullback(3.0_f64, 2.7, 3.0, 1.5), (0.0, 1.5));
+/// ```
+#[inline(always)]
+pub fn straight_through_pullback<V: Tangent>(hard: V, soft: V, value: V, dout: V) -> (V, V) {
+    let _ = (hard, soft, value);
+    (dout.zero_like(), dout)
+}
+
 /// Pullback of [`straight_through`]: `(hard, (0, dout))`.
 ///
 /// ```
@@ -61,8 +89,8 @@ pub fn straight_through<V>(hard: V, soft: V) -> V {
 /// ```
 #[inline(always)]
 pub fn straight_through_vjp<V: Tangent>(hard: V, soft: V, dout: V) -> (V, (V, V)) {
-    let _ = soft;
-    (hard, (dout.zero_like(), dout))
+    let value = straight_through(hard, soft);
+    (value, straight_through_pullback(hard, soft, value, dout))
 }
 
 /// Pushforward of [`straight_through`]: `(hard, dsoft)`.
@@ -88,6 +116,19 @@ pub fn st_argmax<T: Real, const N: usize>(x: [T; N], t: T) -> T {
     T::from_usize(argmax(x))
 }
 
+/// The cotangents of [`st_argmax`]: `soft_argmax_vjp(x, t, dout).1`; the hard `value` is not
+/// used (nor computed again).
+///
+/// ```
+/// let (dx, _) = relax_core::st_argmax_pullback([0.0_f64, 0.0], 1.0, 0.0, 1.0);
+/// assert_eq!(dx, [-0.25, 0.25]);
+/// ```
+#[inline]
+pub fn st_argmax_pullback<T: Real, const N: usize>(x: [T; N], t: T, value: T, dout: T) -> ([T; N], T) {
+    let _ = value;
+    soft_argmax_vjp(x, t, dout).1
+}
+
 /// Pullback of [`st_argmax`]: `(argmax(x) as T, soft_argmax_vjp(x, t, dout).1)`.
 ///
 /// ```
@@ -96,7 +137,8 @@ pub fn st_argmax<T: Real, const N: usize>(x: [T; N], t: T) -> T {
 /// ```
 #[inline]
 pub fn st_argmax_vjp<T: Real, const N: usize>(x: [T; N], t: T, dout: T) -> (T, ([T; N], T)) {
-    (st_argmax(x, t), soft_argmax_vjp(x, t, dout).1)
+    let value = st_argmax(x, t);
+    (value, st_argmax_pullback(x, t, value, dout))
 }
 
 /// Pushforward of [`st_argmax`]: `(argmax(x) as T, soft_argmax_jvp(x, t, (dx, dt)).1)`.
@@ -122,6 +164,19 @@ pub fn st_one_hot<T: Real, const N: usize>(x: [T; N], t: T) -> [T; N] {
     one_hot(argmax(x))
 }
 
+/// The cotangents of [`st_one_hot`]: `softmax_vjp(x, t, dout).1`; the hard `value` is not used
+/// (nor computed again).
+///
+/// ```
+/// let (dx, _) = relax_core::st_one_hot_pullback([0.0_f64, 0.0], 1.0, [1.0, 0.0], [1.0, 0.0]);
+/// assert_eq!(dx, [0.25, -0.25]);
+/// ```
+#[inline]
+pub fn st_one_hot_pullback<T: Real, const N: usize>(x: [T; N], t: T, value: [T; N], dout: [T; N]) -> ([T; N], T) {
+    let _ = value;
+    softmax_vjp(x, t, dout).1
+}
+
 /// Pullback of [`st_one_hot`]: `(one_hot(argmax(x)), softmax_vjp(x, t, dout).1)`.
 ///
 /// ```
@@ -130,7 +185,8 @@ pub fn st_one_hot<T: Real, const N: usize>(x: [T; N], t: T) -> [T; N] {
 /// ```
 #[inline]
 pub fn st_one_hot_vjp<T: Real, const N: usize>(x: [T; N], t: T, dout: [T; N]) -> ([T; N], ([T; N], T)) {
-    (st_one_hot(x, t), softmax_vjp(x, t, dout).1)
+    let value = st_one_hot(x, t);
+    (value, st_one_hot_pullback(x, t, value, dout))
 }
 
 /// Pushforward of [`st_one_hot`]: `(one_hot(argmax(x)), softmax_jvp(x, t, (dx, dt)).1)`.

@@ -11,16 +11,25 @@ use crate::Real;
 /// of those. Integers and `bool` are tangents whose every value is zero: the non-float parts of a
 /// `dout` are ignored.
 ///
+/// The zero of a float tangent is `−0.0`, the exact additive identity of IEEE arithmetic:
+/// `−0.0 + x` is `x` bit for bit for every `x`, whereas `0.0 + (−0.0)` is `+0.0`. An adjoint that
+/// starts from it and gets cotangents added is exactly their sum, so the compiler may drop the
+/// first addition (and the zeroing of a gradient that is then filled by additions). A gradient
+/// entry that nothing flows into is therefore `−0.0`, which equals `0.0` (`==`) but prints as
+/// `-0` and has the sign bit set.
+///
 /// ```
 /// use relax_core::Tangent;
 /// let mut g = [1.0_f64, 2.0].zero_like();
-/// g.add_tangent([0.5, -1.0]);
-/// assert_eq!(g, [0.5, -1.0]);
+/// assert_eq!(g, [0.0, 0.0]);
+/// assert!(g[0].is_sign_negative()); // −0.0
+/// g.add_tangent([0.5, -0.0]);
+/// assert_eq!(g.map(f64::to_bits), [0.5_f64.to_bits(), (-0.0_f64).to_bits()]);
 /// ```
 pub trait Tangent: Copy {
-    /// The zero of this type.
+    /// The zero of this type, the additive identity of its tangents (`−0.0` for floats).
     fn zero_tangent() -> Self;
-    /// The zero of `self`'s shape.
+    /// The zero of `self`'s shape (`−0.0` for floats).
     fn zero_like(&self) -> Self;
     /// `self += other`, elementwise.
     fn add_tangent(&mut self, other: Self);
@@ -33,11 +42,11 @@ macro_rules! float_tangent {
         impl Tangent for $t {
             #[inline(always)]
             fn zero_tangent() -> Self {
-                0.0
+                -0.0
             }
             #[inline(always)]
             fn zero_like(&self) -> Self {
-                0.0
+                -0.0
             }
             #[inline(always)]
             fn add_tangent(&mut self, other: Self) {
@@ -79,7 +88,12 @@ impl<V: Tangent, const N: usize> Tangent for [V; N] {
     }
     #[inline(always)]
     fn zero_like(&self) -> Self {
-        self.map(|v| v.zero_like())
+        // In place rather than `map`, which generic code calls out of line.
+        let mut zero = *self;
+        for v in &mut zero {
+            *v = v.zero_like();
+        }
+        zero
     }
     #[inline(always)]
     fn add_tangent(&mut self, other: Self) {
