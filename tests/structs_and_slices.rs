@@ -524,3 +524,287 @@ fn forward_mode_with_struct_tangents() {
         check_pushforward_at("scale_layer_jvp", (l, s), (dl, 0.3), |(l, s)| scale_layer(l, s), (value, tangent));
     }
 }
+
+// -- slices in wrt -----------------------------------------------------------------------------
+
+/// A slice alone: `G` is `()`, the gradient goes into `d_xs`.
+#[differentiable(wrt(xs))]
+fn sum_sines(xs: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for v in xs {
+        s += v * v.sin();
+    }
+    s
+}
+
+/// A slice beside scalars: `G` is `(f64, f64)`, the buffer after the other arguments.
+#[differentiable(wrt(w, b, xs))]
+fn fit_slice(w: f64, b: f64, xs: &[f64], ys: &[f64]) -> f64 {
+    let mut total = 0.0;
+    for i in 0..xs.len() {
+        let r = w * xs[i] + b - ys[i];
+        total += r * r;
+    }
+    total / xs.len() as f64
+}
+
+/// Two slices with a scalar between in `wrt`: `G` is `s`'s, the buffers `d_a`, `d_b`.
+#[differentiable(wrt(a, s, b))]
+fn weighted_dot(a: &[f64], b: &[f64], s: f64) -> f64 {
+    let mut total = 0.0;
+    for i in 0..a.len() {
+        total += (a[i] * b[i] * s).tanh();
+    }
+    total + a[0] * b[b.len() - 1]
+}
+
+/// Slices named in `wrt` in the other order than the parameters': buffers `d_b`, `d_a`.
+#[differentiable(wrt(b, a))]
+fn swapped(a: &[f64], b: &[f64]) -> f64 {
+    let mut total = 0.0;
+    for i in 0..a.len() {
+        total += 2.0 * a[i] + 3.0 * b[i] * b[i];
+    }
+    total
+}
+
+/// Horner's recurrence over slice coefficients: a loop of run-time length that stores.
+#[differentiable(wrt(c, x), max_iter = 16)]
+fn horner(c: &[f64], x: f64) -> f64 {
+    let mut p = 0.0;
+    for i in 0..c.len() {
+        p = p * x + c[i];
+    }
+    p
+}
+
+/// `for v in xs` storing, and a `while` on an active condition reading `xs[i]`.
+#[differentiable(wrt(xs), max_iter = 16)]
+fn product_then_grow(xs: &[f64], lim: f64) -> f64 {
+    let mut p = 1.0;
+    for v in xs {
+        p = p * v + 0.5 * p.sin();
+    }
+    let mut s = 1.0;
+    let mut i = 0;
+    while i < xs.len() && s < lim {
+        s = s * (1.0 + xs[i] * xs[i]);
+        i += 1;
+    }
+    p + s
+}
+
+/// An array output from a slice: the mean and the variance.
+#[differentiable(wrt(xs))]
+fn moments(xs: &[f64]) -> [f64; 2] {
+    let mut m = [0.0; 2];
+    for v in xs {
+        m[0] += v;
+        m[1] += v * v;
+    }
+    let n = xs.len() as f64;
+    let mean = m[0] / n;
+    [mean, m[1] / n - mean * mean]
+}
+
+/// A struct and a slice.
+#[differentiable(wrt(p, xs))]
+fn line_through(p: Line, xs: &[f64], ys: &[f64]) -> f64 {
+    let mut total = 0.0;
+    for i in 0..xs.len() {
+        total += huber(apply(p, xs[i]) - ys[i], 0.5);
+    }
+    total
+}
+
+/// Generic over the float type.
+#[differentiable(wrt(xs))]
+fn norm<T: Real>(xs: &[T]) -> T {
+    let mut s = 0.0;
+    for i in 0..xs.len() {
+        s += xs[i] * xs[i];
+    }
+    s.sqrt()
+}
+
+impl Fit {
+    /// A method with a slice of weights besides a struct.
+    #[differentiable(wrt(p, ws))]
+    fn weighted(&self, p: Line, ws: &[f64]) -> f64 {
+        let mut total = 0.0;
+        for i in 0..ws.len() {
+            let r = Self::predict(p, self.xs[i]) - self.ys[i];
+            total += ws[i] * ws[i] * r * r;
+        }
+        total
+    }
+}
+
+/// A buffer of `n` NaNs: every check passes it filled with garbage, so each gradient is written
+/// over it.
+fn garbage(n: usize) -> Vec<f64> {
+    vec![f64::NAN; n]
+}
+
+/// The value bit for bit `f(p)`'s and the gradient against finite differences of `f`, where `p`
+/// concatenates every differentiated input (scalars and slices) in the order of `g`.
+#[track_caller]
+fn check_flat(name: &str, p: &[f64], value: f64, g: &[f64], f: impl Fn(&[f64]) -> f64) {
+    assert_same_bits(&format!("{name} value at {p:?}"), &[value], &[f(p)]);
+    assert_grad(&format!("{name} at {p:?}"), g, &fd(f, p));
+}
+
+#[test]
+fn slices_alone_beside_scalars_and_several() {
+    let mut r = rng(70);
+    for case in 0..2 * POINTS {
+        let n = case % 13;
+        let xs = point(&mut r, n, -2.0, 2.0);
+        let mut d_xs = garbage(n);
+        let (v, ()) = sum_sines_grad(&xs, &mut d_xs);
+        check_flat("sum_sines", &xs, v, &d_xs, sum_sines);
+
+        let n = n.max(1);
+        let (xs, ys) = (point(&mut r, n, -2.0, 2.0), point(&mut r, n, -2.0, 2.0));
+        let (w, b) = (uniform(&mut r, -2.0, 2.0), uniform(&mut r, -2.0, 2.0));
+        let mut d_xs = garbage(n);
+        let (v, (dw, db)) = fit_slice_grad(w, b, &xs, &ys, &mut d_xs);
+        let p: Vec<f64> = [w, b].into_iter().chain(xs.iter().copied()).collect();
+        let g: Vec<f64> = [dw, db].into_iter().chain(d_xs.iter().copied()).collect();
+        check_flat("fit_slice", &p, v, &g, |q| fit_slice(q[0], q[1], &q[2..], &ys));
+
+        let (a, b, s) = (point(&mut r, n, -1.5, 1.5), point(&mut r, n, -1.5, 1.5), uniform(&mut r, -1.5, 1.5));
+        let (mut d_a, mut d_b) = (garbage(n), garbage(n));
+        let (v, ds) = weighted_dot_grad(&a, &b, s, &mut d_a, &mut d_b);
+        // `wrt(a, s, b)`: a's coordinates, s, then b's.
+        let p: Vec<f64> = a.iter().chain([s].iter()).chain(&b).copied().collect();
+        let g: Vec<f64> = d_a.iter().chain([ds].iter()).chain(&d_b).copied().collect();
+        check_flat("weighted_dot", &p, v, &g, |q| weighted_dot(&q[..n], &q[n + 1..], q[n]));
+    }
+}
+
+/// SPEC: one buffer per differentiated slice "in `wrt` order, named `d_<param>`".
+#[test]
+#[ignore = "relax bug: with wrt(b, a) the buffers are checked in wrt order but written in parameter order"]
+fn buffers_follow_the_wrt_order() {
+    let mut r = rng(74);
+    for case in 0..POINTS {
+        let n = 1 + case % 6;
+        let (a, b) = (point(&mut r, n, -2.0, 2.0), point(&mut r, n, -2.0, 2.0));
+        let (mut d_b, mut d_a) = (garbage(n), garbage(n));
+        let (v, ()) = swapped_grad(&a, &b, &mut d_b, &mut d_a);
+        assert_same_bits("swapped value", &[v], &[swapped(&a, &b)]);
+        // d/da_i = 2, d/db_i = 6 b_i.
+        assert_eq!(d_a, vec![2.0; n], "d_a");
+        assert_eq!(d_b, b.iter().map(|b| 6.0 * b).collect::<Vec<_>>(), "d_b");
+    }
+}
+
+#[test]
+fn slices_in_loops_with_storage() {
+    let mut r = rng(71);
+    let mut checked = 0;
+    for case in 0..2 * POINTS {
+        let n = case % 17;
+        let (c, x) = (point(&mut r, n, -1.5, 1.5), uniform(&mut r, -1.2, 1.2));
+        let mut d_c = garbage(n);
+        let (v, dx) = horner_grad(&c, x, &mut d_c);
+        let p: Vec<f64> = c.iter().chain([x].iter()).copied().collect();
+        let g: Vec<f64> = d_c.iter().chain([dx].iter()).copied().collect();
+        check_flat("horner", &p, v, &g, |q| horner(&q[..n], q[n]));
+        // The closed form of the derivative in the coefficient c_i: x^(n−1−i).
+        let powers: Vec<f64> = (0..n).map(|i| x.powi((n - 1 - i) as i32)).collect();
+        assert_close("horner against x^(n-1-i)", &d_c, &powers, 1e-14, 1e-15);
+
+        let xs = point(&mut r, n, -1.5, 1.5);
+        let lim = uniform(&mut r, 1.0, 6.0);
+        let f = |q: &[f64]| product_then_grow(q, lim);
+        let mut d_xs = garbage(n);
+        let (v, ()) = product_then_grow_grad(&xs, lim, &mut d_xs);
+        // Skip points where the `while` stops within the finite differences' step.
+        let (fd1, fd2) = (fd(f, &xs), fd_with_step(f, &xs, 1e-5));
+        if fd1.iter().zip(&fd2).all(|(a, b)| (a - b).abs() <= 1e-4 * (1.0 + a.abs())) {
+            check_flat("product_then_grow", &xs, v, &d_xs, f);
+            checked += 1;
+        }
+    }
+    assert!(checked >= POINTS, "product_then_grow checked at {checked} points");
+    // Past `max_iter` the gradient panics, naming the function and the option.
+    let message = panic_message(|| _ = horner_grad(&[0.5; 17], 0.5, &mut [0.0; 17]));
+    assert!(message.contains("`horner`") && message.contains("max_iter = 16"), "{message}");
+}
+
+#[test]
+fn slice_pullbacks_with_a_cotangent() {
+    let mut r = rng(72);
+    for case in 0..POINTS {
+        let n = 1 + case % 12;
+        let xs = point(&mut r, n, -2.0, 2.0);
+        let dout = uniform(&mut r, -3.0, 3.0);
+        let mut d_xs = garbage(n);
+        let (v, ()) = sum_sines_vjp(&xs, dout, &mut d_xs);
+        assert_same_bits("sum_sines_vjp value", &[v], &[sum_sines(&xs)]);
+        assert_grad(&format!("sum_sines_vjp at {xs:?}, dout {dout}"), &d_xs, &fd(|q| dout * sum_sines(q), &xs));
+
+        let dout = arr::<2>(&point(&mut r, 2, -1.0, 1.0));
+        let mut d_xs = garbage(n);
+        let (v, ()) = moments_vjp(&xs, dout, &mut d_xs);
+        assert_same_bits("moments_vjp value", &v, &moments(&xs));
+        let along = |q: &[f64]| moments(q).iter().zip(&dout).map(|(a, b)| a * b).sum();
+        assert_grad(&format!("moments_vjp at {xs:?}"), &d_xs, &fd(along, &xs));
+    }
+}
+
+#[test]
+fn slices_with_structs_methods_and_generics() {
+    let mut r = rng(73);
+    let fit = Fit { xs: XS, ys: YS, decay: 0.3 };
+    for case in 0..POINTS {
+        let n = case % 7;
+        let (xs, ys) = (point(&mut r, n, -2.0, 2.0), point(&mut r, n, -2.0, 2.0));
+        let p = with_coords(LINE, &point(&mut r, 2, -1.5, 1.5));
+        let mut d_xs = garbage(n);
+        let (v, g) = line_through_grad(p, &xs, &ys, &mut d_xs);
+        let flat: Vec<f64> = p.flat().into_iter().chain(xs.iter().copied()).collect();
+        let g: Vec<f64> = g.flat().into_iter().chain(d_xs).collect();
+        check_flat("line_through", &flat, v, &g, |q| line_through(with_coords(LINE, &q[..2]), &q[2..], &ys));
+
+        let ws = point(&mut r, n, -1.5, 1.5);
+        let mut d_ws = garbage(n);
+        let (v, g) = fit.weighted_grad(p, &ws, &mut d_ws);
+        let flat: Vec<f64> = p.flat().into_iter().chain(ws.iter().copied()).collect();
+        let g: Vec<f64> = g.flat().into_iter().chain(d_ws).collect();
+        check_flat("Fit::weighted", &flat, v, &g, |q| fit.weighted(with_coords(LINE, &q[..2]), &q[2..]));
+
+        let xs = point(&mut r, n + 1, -2.0, 2.0);
+        let mut d_xs = garbage(n + 1);
+        let (v, ()) = norm_grad(&xs, &mut d_xs);
+        check_flat("norm f64", &xs, v, &d_xs, norm);
+        // The closed form: x / |x|.
+        assert_close("norm against x/|x|", &d_xs, &xs.iter().map(|x| x / v).collect::<Vec<_>>(), 1e-15, 0.0);
+        let xs32: Vec<f32> = xs.iter().map(|&x| x as f32).collect();
+        let mut d32 = vec![f32::NAN; n + 1];
+        let (v32, ()) = norm_grad(&xs32, &mut d32);
+        assert_eq!(v32.to_bits(), norm(&xs32).to_bits(), "norm f32 value");
+        let want: Vec<f64> = xs32.iter().map(|&x| f64::from(x) / f64::from(v32)).collect();
+        assert_close("norm f32", &d32.iter().map(|&d| f64::from(d)).collect::<Vec<_>>(), &want, 1e-6, 1e-7);
+    }
+}
+
+#[test]
+fn a_buffer_of_the_wrong_length_panics_naming_it() {
+    let (xs, ys) = ([0.5, -1.0, 2.0], [1.0, 0.0, -1.0]);
+    for len in [0, 2, 4, 7] {
+        let message = panic_message(|| _ = sum_sines_grad(&xs, &mut vec![0.0; len]));
+        for part in ["`sum_sines`", "`d_xs`", &len.to_string(), "`xs` 3"] {
+            assert!(message.contains(part), "{part:?} is not in {message:?}");
+        }
+        let message = panic_message(|| _ = fit_slice_vjp(1.0, 0.5, &xs, &ys, 2.0, &mut vec![0.0; len]));
+        assert!(message.contains("`d_xs`") && message.contains(&len.to_string()), "{message}");
+        // Either buffer of two: the message names that one.
+        let message = panic_message(|| _ = weighted_dot_grad(&xs, &ys, 0.5, &mut [0.0; 3], &mut vec![0.0; len]));
+        assert!(message.contains("`d_b`") && !message.contains("`d_a`"), "{message}");
+        let message = panic_message(|| _ = weighted_dot_grad(&xs, &ys, 0.5, &mut vec![0.0; len], &mut [0.0; 3]));
+        assert!(message.contains("`d_a`") && !message.contains("`d_b`"), "{message}");
+    }
+}
