@@ -162,13 +162,79 @@
 //! `as` casts of data; array literals `[a, b]` and `[e; N]`; indexing for reading and writing
 //! (`y[i] = …`, `m[i][j]`); `*r` to copy an array out of a reference; `for i in lo..hi` and
 //! `for v in xs`; `if`/`else` as expression or statement with any condition; a final expression or
-//! `return` (in branches, and in loops with a compile-time bound); the float methods `exp exp2
-//! exp_m1 ln ln_1p log2 log10 sqrt cbrt recip powi powf sin cos tan asin acos atan atan2 sinh cosh
-//! tanh abs max min clamp hypot mul_add`; the
+//! `return`, anywhere; the float methods `exp exp2 exp_m1 ln ln_1p log2 log10 sqrt cbrt recip powi
+//! powf sin cos tan asin acos atan atan2 sinh cosh tanh abs max min clamp hypot mul_add`; the
 //! rules of [`prelude`]; and calls of other `#[differentiable]` functions, by name or path.
 //! Anything else on active values is a compile error at the construct, saying what to write
 //! instead. In a function generic over `T: Real`, unsuffixed float literals and `e as T` mean
-//! `T`'s value (the original is rewritten the same way).
+//! `T`'s value (the original is rewritten the same way). Version 0.2 adds:
+//!
+//! - methods: the attribute on a method or associated function of an inherent `impl` (generic
+//!   too; `real = T` declares the impl's float type); the receiver is data; `self.f(x)`,
+//!   `Self::f(x)` and `obj.f(x)` of differentiable methods compose;
+//! - parameter structs (above) named in `wrt(p)`: field reads (`p.w[i]`), writes to fields of
+//!   `mut` bindings, struct literals, struct outputs (`_vjp` takes a struct cotangent, `_jvp` a
+//!   struct tangent);
+//! - `match` on data (any patterns, guards on data), as statement or expression, with active arms;
+//! - `while`, `loop`, `break` and `continue` (labelled too), with any condition: the derivative is
+//!   that of the path taken;
+//! - the option `max_iter = N` for a loop that stores per iteration and has no compile-time bound
+//!   (below); running past N iterations panics, naming the function and the option;
+//! - slices `xs: &[T]` named in `wrt` (`xs[i]`, `xs.len()`, `for v in xs`): the gradient goes into
+//!   a buffer `d_xs: &mut [T]` passed after the other arguments (after `dout`), overwritten; a
+//!   buffer of another length panics;
+//! - forward mode, `NAME_jvp(args…, tangent: G) -> (Out, Out)`, for every function without slices
+//!   in `wrt`;
+//! - second order with the option `hvp`: `NAME_hvp(args…, v: G) -> (Out, G, G)`, the value, the
+//!   gradient and the Hessian-vector product (every differentiable callee needs `hvp` too).
+//!
+//! ```
+//! use relax::prelude::*;
+//!
+//! #[derive(Clone, Copy, Differentiable)]
+//! struct Spring {
+//!     k: f64,
+//!     rest: f64,
+//! }
+//!
+//! struct Score {
+//!     mode: u8,
+//! }
+//!
+//! impl Score {
+//!     /// Relaxes `x` towards the rest length while it is more than 1e-3 away, then scores it.
+//!     #[differentiable(wrt(s, x), max_iter = 64)]
+//!     fn settle(&self, s: Spring, x: f64) -> f64 {
+//!         let mut y = x;
+//!         let mut steps = 0;
+//!         while (y - s.rest).abs() > 1e-3 && steps < 64 {
+//!             y -= 0.5 * s.k * (y - s.rest);
+//!             steps += 1;
+//!         }
+//!         match self.mode {
+//!             0 => y * y,
+//!             _ => y * x,
+//!         }
+//!     }
+//! }
+//!
+//! /// Half the squared norm of a slice of any length.
+//! #[differentiable(wrt(xs))]
+//! fn energy(xs: &[f64]) -> f64 {
+//!     let mut e = 0.0;
+//!     for v in xs {
+//!         e += v * v;
+//!     }
+//!     0.5 * e
+//! }
+//!
+//! // y ends within 1e-3 of the rest length 1: the score is about 1, its derivative in `rest` about 2.
+//! let (value, (ds, _dx)) = Score { mode: 0 }.settle_grad(Spring { k: 0.8, rest: 1.0 }, 3.0);
+//! assert!((value - 1.0).abs() < 1e-2 && (ds.rest - 2.0).abs() < 1e-2);
+//! let mut d_xs = [f64::NAN; 3];
+//! let (_, ()) = energy_grad(&[1.0, -2.0, 0.5], &mut d_xs);
+//! assert_eq!(d_xs, [1.0, -2.0, 0.5]); // the gradient of ½‖x‖² is x
+//! ```
 //!
 //! # Loops and their stack
 //!
@@ -181,7 +247,8 @@
 //! iteration, only the variables the loop both reads and writes (such as `p` in `p *= x[i]`), an
 //! early `return`'s flag, and the noise it samples: `size_of` of each, times the loop's bound, on
 //! the stack of the generated function. That needs a compile-time bound (a literal, a `const`, a
-//! const generic, `xs.len()` or `for v in xs` of an array); otherwise the error says what to change.
+//! const generic, `xs.len()` or `for v in xs` of an array) or the option `max_iter = N`; otherwise
+//! the error says what to change.
 //!
 //! # What the attribute generates
 //!

@@ -127,6 +127,54 @@ fn labelled_break(x: [f64; 3], lim: f64) -> f64 {
     s
 }
 
+/// A nested parameter struct with a data field.
+#[derive(Clone, Copy, Differentiable)]
+struct Params {
+    w: [f64; 3],
+    head: Head,
+    #[no_derivative]
+    steps: usize,
+}
+
+#[derive(Clone, Copy, Differentiable)]
+struct Head {
+    a: f64,
+    b: f64,
+}
+
+/// A struct in `wrt`, written in a loop that stores, and returned.
+#[differentiable(wrt(p))]
+fn struct_step(p: Params, x: &[f64; 3]) -> Params {
+    let mut q = p;
+    for i in 0..3 {
+        q.w[i] = (q.w[i] * x[i] + q.head.b).tanh();
+        q.head.a += q.w[i] * q.head.a;
+    }
+    q
+}
+
+/// A scalar of the struct returned by a call; the data field bounds an accumulation.
+#[differentiable(wrt(p))]
+fn struct_loss(p: Params, x: &[f64; 3]) -> f64 {
+    let q = struct_step(p, x);
+    let steps = stop_gradient(p.steps);
+    let mut total = q.head.a * q.w[0];
+    for k in 0..steps {
+        total += q.w[k % 3] * Head { a: q.head.b, b: 0.5 }.a;
+    }
+    total
+}
+
+/// A slice in `wrt`, in a run-time loop that stores (under `max_iter`).
+#[differentiable(wrt(c, x), max_iter = 32)]
+fn slice_horner(c: &[f64], x: f64) -> f64 {
+    let mut p = 0.0;
+    for i in 0..c.len() {
+        p = p * x + c[i];
+    }
+    p
+}
+
 /// One call of a generated gradient, reduced to a float.
 type Gradient<'a> = Box<dyn FnMut() -> f64 + 'a>;
 
@@ -138,6 +186,8 @@ fn generated_gradients_allocate_nothing() {
     let mut rng = StdRng::seed_from_u64(1);
     let mut walk_rng = StdRng::seed_from_u64(3);
     let x = 0.3;
+    let params = Params { w: [0.5, -1.0, 0.25], head: Head { a: 1.5, b: -0.5 }, steps: 3 };
+    let (coefficients, mut d_c) = ([0.5; 20], vec![f64::NAN; 20]);
     let calls: Vec<(&str, Gradient<'_>)> = vec![
         ("arith", Box::new(|| arith_grad(x, 0.7).0)),
         ("methods_a", Box::new(|| methods_a_grad(x, 0.2).0)),
@@ -171,6 +221,10 @@ fn generated_gradients_allocate_nothing() {
         ("while_with_storage", Box::new(|| while_with_storage_grad(x, 0.5, 16, &mut walk_rng).1.0)),
         ("match_in_loop", Box::new(|| match_in_loop_grad(x, &[0, 2, 1, 3]).1)),
         ("labelled_break", Box::new(|| labelled_break_grad([x, 1.5, 2.0], 1.0).1[0])),
+        ("struct_loss", Box::new(|| struct_loss_grad(params, &[x, 0.5, 1.0]).1.head.a)),
+        ("struct_step_vjp", Box::new(|| struct_step_vjp(params, &[x, 0.5, 1.0], params).1.w[1])),
+        ("struct_step_jvp", Box::new(|| struct_step_jvp(params, &[x, 0.5, 1.0], params).1.w[1])),
+        ("slice_horner", Box::new(move || slice_horner_grad(&coefficients, x, &mut d_c).1)),
     ];
     for (name, mut f) in calls {
         let n = allocations(|| _ = std::hint::black_box(f()));

@@ -17,6 +17,9 @@ mod gaussian_reparam;
 #[path = "../examples/soft_argmax_keypoint.rs"]
 mod soft_argmax_keypoint;
 
+#[path = "../examples/pendulum_fit.rs"]
+mod pendulum_fit;
+
 #[test]
 fn robust_losses_fit_the_line_through_outliers_better_than_squared_error() {
     for seed in 0..3 {
@@ -91,5 +94,29 @@ fn the_embedded_calibration_recovers_the_sensor() {
     let p = relax_embedded::calibrate(&truth, &readings, 3000, 0, |_, _, _| {});
     for k in 0..3 {
         assert!((p[k] - relax_embedded::TRUE_PARAMS[k]).abs() < 0.02, "{p:?} vs {:?}", relax_embedded::TRUE_PARAMS);
+    }
+}
+
+#[test]
+fn the_pendulum_fit_recovers_the_physical_parameters() {
+    use pendulum_fit::*;
+    let error = |fit: f64, truth: f64| (fit - truth).abs() / truth;
+    // The start is off by a third in each parameter.
+    assert!(error(START.length, TRUTH.length) > 0.3 && error(START.damping, TRUTH.damping) > 0.3);
+    for seed in 0..4 {
+        let observed = observe(seed);
+        let (p, losses) = fit(&observed, STEPS, 0.01);
+        let (loss, grad) = EXPERIMENT.loss_grad(p, &observed);
+        // Converged: a minimum of the loss, at least as good as the truth on these observations,
+        // which it explains down to the noise.
+        assert!(grad.length.abs() + grad.damping.abs() + grad.theta0.abs() < 1e-9, "seed {seed}: gradient {grad:?}");
+        assert!(loss <= EXPERIMENT.loss(TRUTH, &observed) && loss < 1e-2 * losses[0], "seed {seed}: loss {loss}");
+        assert!((0.5 * NOISE..1.5 * NOISE).contains(&loss.sqrt()), "seed {seed}: RMS residual {}", loss.sqrt());
+        // Near the truth: the swing within half the noise of one observation, each parameter
+        // within a few per cent (damping, the weakest in 4 s of data, within 10%).
+        assert!(swing_error(p) < 0.5 * NOISE, "seed {seed}: swing error {}", swing_error(p));
+        assert!(error(p.length, TRUTH.length) < 0.02, "seed {seed}: {p:?}");
+        assert!(error(p.damping, TRUTH.damping) < 0.1, "seed {seed}: {p:?}");
+        assert!(error(p.theta0, TRUTH.theta0) < 0.03, "seed {seed}: {p:?}");
     }
 }

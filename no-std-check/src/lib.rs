@@ -87,11 +87,18 @@ pub struct Readout<T: Real, const N: usize> {
     steps: u32,
 }
 
-/// `readout`'s gradient step on a parameter struct, through the derived `AddScaled`.
+/// `readout` of a parameter struct: the struct is differentiated, its gradient a `Readout`.
+#[differentiable(wrt(p))]
+fn readout_of<T: Real, const N: usize>(p: Readout<T, N>, x: &[[T; N]; 4], t: T) -> T {
+    let mut w = p.w;
+    w[0] = w[0] * 0.5 + w[N - 1] * 0.5;
+    readout(w, x, t)
+}
+
+/// `readout_of`'s gradient step on a parameter struct, through the derived `AddScaled`.
 #[unsafe(no_mangle)]
 pub extern "C" fn relax_readout_struct_step(p: &mut Readout<f32, 3>, x: &[[f32; 3]; 4]) -> f32 {
-    let (value, (dw, _)) = readout_grad(p.w, x, 0.5);
-    let grad = Readout { w: dw, steps: 0 };
+    let (value, grad) = readout_of_grad(*p, x, 0.5);
     relax::AddScaled::add_scaled(p, -0.1, grad);
     p.steps += 1;
     value
@@ -127,5 +134,25 @@ impl<T: Real> Spring<T> {
 pub extern "C" fn relax_spring_settle(x: f32, mode: u8) -> f32 {
     let spring = Spring { stiffness: 0.8, rest: 1.0 };
     let (value, dx) = spring.settle_grad(x, mode);
+    value + dx
+}
+
+/// Horner's recurrence over coefficients of run-time length, differentiated: the loop stores,
+/// within `max_iter`, and the coefficients' gradient goes into the caller's buffer.
+#[differentiable(wrt(c, x), max_iter = 8)]
+fn horner<T: Real>(c: &[T], x: T) -> T {
+    let mut p = 0.0;
+    for v in c {
+        p = p * x + *v;
+    }
+    p
+}
+
+/// The value plus the derivative in `x` of [`horner`] on the first `n` of the coefficients (at
+/// most 8); their gradient into `d_c`.
+#[unsafe(no_mangle)]
+pub extern "C" fn relax_horner_grad(c: &[f32; 8], n: usize, x: f32, d_c: &mut [f32; 8]) -> f32 {
+    let n = n.min(8);
+    let (value, dx) = horner_grad(&c[..n], x, &mut d_c[..n]);
     value + dx
 }
