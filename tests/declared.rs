@@ -653,3 +653,151 @@ fn the_checker_rejects_a_wrong_declared_pullback_and_names_the_coordinate() {
     let right = |(x, y): (f64, f64), d: f64| (x * y.sin(), (d * y.sin(), d * x * y.cos()));
     check_vjp(|(x, y)| wrongly_declared(x, y), right, at).assert_ok();
 }
+
+// -- would a split (fwd/bwd) declaration help? -------------------------------------------------
+//
+// A caller's gradient runs a declared function's body for the value and, backward, its declared
+// pullback, which computes again what the derivative needs (the cell and weights of a table, the
+// solution of an equation). JAX's `custom_vjp` splits the declaration instead: `fwd` returns the
+// value and residuals, `bwd` the cotangents from the residuals. These timings compare relax's
+// generated gradient with hand-written ones of the same shape, calling body and pullback as relax
+// does or a `fwd`/`bwd` pair (the best a split declaration could generate), on a cheap declared
+// function (the spline) and an expensive one (Kepler's equation, a Newton solve). Not asserted:
+// `cargo test --release --test declared -- --ignored --nocapture`.
+
+/// Points of the timed workloads.
+const TIMED: usize = 256;
+
+/// A least-squares fit of a spline table (cheap declared function: a cell and four weights).
+#[differentiable(wrt(table))]
+fn spline_fit(table: [f64; N], xs: &[f64; TIMED], ys: &[f64; TIMED]) -> f64 {
+    let mut total = 0.0;
+    for j in 0..TIMED {
+        let r = spline_table(xs[j], table) - ys[j];
+        total += r * r;
+    }
+    total
+}
+
+/// `spline_fit`'s gradient by hand: each point's value and cotangents from the body and the
+/// declared pullback (`SPLIT = false`, what relax runs), or from a `fwd` that keeps the cell and
+/// weights and a `bwd` that uses them (`SPLIT = true`).
+fn spline_fit_by_hand<const SPLIT: bool>(table: [f64; N], xs: &[f64; TIMED], ys: &[f64; TIMED]) -> (f64, [f64; N]) {
+    let (mut total, mut g) = (0.0, [0.0; N]);
+    for j in 0..TIMED {
+        let d_table = if SPLIT {
+            // fwd
+            let (i, f) = cell(xs[j]);
+            let w = bspline(f).0;
+            let r = combine(&table, i, w) - ys[j];
+            total += r * r;
+            // bwd, in the pullback's layout
+            let mut d_table = [0.0; N];
+            for k in 0..4 {
+                d_table[i - 1 + k] = 2.0 * r * w[k];
+            }
+            d_table
+        } else {
+            let r = spline_table(xs[j], table) - ys[j];
+            total += r * r;
+            spline_table_pullback(xs[j], table, 2.0 * r).1.1
+        };
+        for k in 0..N {
+            g[k] += d_table[k];
+        }
+    }
+    (total, g)
+}
+
+/// A fit of an anomaly offset through Kepler's equation (expensive declared function: Newton).
+#[differentiable(wrt(m0))]
+fn kepler_fit(m0: f64, ms: &[f64; TIMED], targets: &[f64; TIMED]) -> f64 {
+    let mut total = 0.0;
+    for j in 0..TIMED {
+        let r = kepler(m0 + ms[j], 0.6) - targets[j];
+        total += r * r;
+    }
+    total
+}
+
+/// `kepler_fit`'s gradient by hand: the body and the declared pullback, which solves again
+/// (`SPLIT = false`), or each equation solved once and its solution kept (`SPLIT = true`).
+fn kepler_fit_by_hand<const SPLIT: bool>(m0: f64, ms: &[f64; TIMED], targets: &[f64; TIMED]) -> (f64, f64) {
+    let (mut total, mut g) = (0.0, 0.0);
+    for j in 0..TIMED {
+        let big_e = kepler(m0 + ms[j], 0.6);
+        let r = big_e - targets[j];
+        total += r * r;
+        g += if SPLIT { 2.0 * r / (1.0 - 0.6 * big_e.cos()) } else { kepler_pullback(m0 + ms[j], 0.6, 2.0 * r).1 };
+    }
+    (total, g)
+}
+
+/// Median nanoseconds per call of each of `fs`, over rounds that time a batch of each in turn
+/// (a change in the load of the machine touches all alike).
+fn medians_ns<const K: usize>(fs: [&dyn Fn(); K]) -> [f64; K] {
+    use std::time::Instant;
+    const ROUNDS: usize = 31;
+    const BATCH: usize = 200;
+    let mut samples: [Vec<f64>; K] = core::array::from_fn(|_| Vec::with_capacity(ROUNDS));
+    for _ in 0..ROUNDS {
+        for (f, s) in fs.iter().zip(&mut samples) {
+            let start = Instant::now();
+            for _ in 0..BATCH {
+                f();
+            }
+            s.push(start.elapsed().as_nanos() as f64 / BATCH as f64);
+        }
+    }
+    samples.map(|mut s| {
+        s.sort_by(f64::total_cmp);
+        s[ROUNDS / 2]
+    })
+}
+
+#[test]
+#[ignore = "a measurement, not a check: run with --ignored --nocapture"]
+fn split_declaration_timing() {
+    use std::hint::black_box as bb;
+    let mut r = rng(900);
+    let (table, xs, ys) = (
+        table(&mut r, -2.0, 2.0),
+        arr::<TIMED>(&point(&mut r, TIMED, 0.5, 6.5)),
+        arr(&point(&mut r, TIMED, -1.0, 1.0)),
+    );
+    let (ms, targets) = (arr::<TIMED>(&point(&mut r, TIMED, -3.0, 3.0)), arr(&point(&mut r, TIMED, -3.0, 3.0)));
+    // The hand-written gradients are the generated one.
+    let generated = spline_fit_grad(table, &xs, &ys).flat();
+    for hand in [spline_fit_by_hand::<false>(table, &xs, &ys), spline_fit_by_hand::<true>(table, &xs, &ys)] {
+        assert_close("spline_fit", &generated, &hand.flat(), 1e-12, 1e-12);
+    }
+    let generated = kepler_fit_grad(0.3, &ms, &targets).flat();
+    for hand in [kepler_fit_by_hand::<false>(0.3, &ms, &targets), kepler_fit_by_hand::<true>(0.3, &ms, &targets)] {
+        assert_close("kepler_fit", &generated, &hand.flat(), 1e-12, 1e-12);
+    }
+
+    let [primal, grad, recomputing, split] = medians_ns([
+        &|| _ = bb(spline_fit(bb(table), bb(&xs), bb(&ys))),
+        &|| _ = bb(spline_fit_grad(bb(table), bb(&xs), bb(&ys))),
+        &|| _ = bb(spline_fit_by_hand::<false>(bb(table), bb(&xs), bb(&ys))),
+        &|| _ = bb(spline_fit_by_hand::<true>(bb(table), bb(&xs), bb(&ys))),
+    ]);
+    println!(
+        "spline table ({TIMED} points): primal {primal:.0} ns; gradients, relax's {:.2}×, by hand as relax {:.2}×, split by hand {:.2}×",
+        grad / primal,
+        recomputing / primal,
+        split / primal
+    );
+    let [primal, grad, recomputing, split] = medians_ns([
+        &|| _ = bb(kepler_fit(bb(0.3), bb(&ms), bb(&targets))),
+        &|| _ = bb(kepler_fit_grad(bb(0.3), bb(&ms), bb(&targets))),
+        &|| _ = bb(kepler_fit_by_hand::<false>(bb(0.3), bb(&ms), bb(&targets))),
+        &|| _ = bb(kepler_fit_by_hand::<true>(bb(0.3), bb(&ms), bb(&targets))),
+    ]);
+    println!(
+        "Kepler's equation ({TIMED} points): primal {primal:.0} ns; gradients, relax's {:.2}×, by hand as relax {:.2}×, split by hand {:.2}×",
+        grad / primal,
+        recomputing / primal,
+        split / primal
+    );
+}
