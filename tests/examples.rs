@@ -17,6 +17,8 @@ mod gaussian_reparam;
 #[path = "../examples/soft_argmax_keypoint.rs"]
 mod soft_argmax_keypoint;
 
+#[path = "../examples/lookup_table.rs"]
+mod lookup_table;
 #[path = "../examples/pendulum_fit.rs"]
 mod pendulum_fit;
 
@@ -118,5 +120,31 @@ fn the_pendulum_fit_recovers_the_physical_parameters() {
         assert!(error(p.length, TRUTH.length) < 0.02, "seed {seed}: {p:?}");
         assert!(error(p.damping, TRUTH.damping) < 0.1, "seed {seed}: {p:?}");
         assert!(error(p.theta0, TRUTH.theta0) < 0.03, "seed {seed}: {p:?}");
+    }
+}
+
+#[test]
+fn a_fitted_lookup_table_calibrates_the_thermistor_to_the_noise() {
+    use lookup_table::*;
+    assert_eq!(check_declared(100, 3), 100);
+    let floor = noise_floor(1001);
+    let line = errors(two_point(), 1001);
+    assert!(line.0 > 5.0, "the two-point line's RMS error {}", line.0);
+    for seed in 0..3 {
+        let (vs, ts) = measurements(seed);
+        let (table, curve) = fit(&vs, &ts, STEPS, RATE);
+        // Gradient descent on a quadratic at a stable rate: the loss never rises (but by rounding).
+        assert!(curve.windows(2).all(|w| w[1] <= w[0] * (1.0 + 1e-12)), "seed {seed}: the loss rises");
+        let last = curve[STEPS - 1];
+        assert!(last < 1.4 * floor, "seed {seed}: loss {last} against the noise floor {floor}");
+        let (rms, max) = errors(table, 1001);
+        assert!(rms < 0.2 && max < 1.0 && rms < line.0 / 20.0, "seed {seed}: RMS {rms}, largest {max}");
+        // The sensitivity: a segment's slope, within 10% mid-range and 25% at the ends.
+        for (t, within) in [(-20.0, 0.25), (0.0, 0.1), (25.0, 0.1), (50.0, 0.1), (80.0, 0.25)] {
+            let v = reading(t);
+            let slope = lut_grad(v, table).1.0;
+            let exact = (temperature(v + 1e-6) - temperature(v - 1e-6)) / 2e-6;
+            assert!((slope / exact - 1.0).abs() < within, "seed {seed}: sensitivity {slope} against {exact} at {t} °C");
+        }
     }
 }
