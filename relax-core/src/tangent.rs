@@ -393,8 +393,14 @@ pub fn one_like<T: Real>(x: &T) -> T {
 }
 
 /// Adds the cotangent that a differentiable callee returns for one argument position to the
-/// caller's adjoint of that argument. A callee returns `()` for its data parameters: an active
-/// value passed as data contributes no gradient.
+/// caller's adjoint of that argument. A callee returns `()` for its data parameters, and a
+/// differentiated value passed there would silently get no gradient: that has no impl, so it is
+/// a compile error (SPEC: a silent zero gradient is a bug).
+#[diagnostic::on_unimplemented(
+    message = "a differentiated value is passed to a parameter that the called function takes as data",
+    label = "its gradient would silently be zero",
+    note = "name that parameter in the called function's `#[differentiable(wrt(..))]`, or pass `stop_gradient(..)` of the value"
+)]
 pub trait AddCotangent<C> {
     /// `self += c`.
     fn add_cotangent(&mut self, c: C);
@@ -405,11 +411,6 @@ impl<V: Tangent> AddCotangent<V> for V {
     fn add_cotangent(&mut self, c: V) {
         self.add_tangent(c);
     }
-}
-
-impl<V: Tangent> AddCotangent<()> for V {
-    #[inline(always)]
-    fn add_cotangent(&mut self, _: ()) {}
 }
 
 /// A passive operand read as a value: itself, or what a reference points to (the item of
@@ -512,16 +513,22 @@ into_real!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, 
 /// The tangent a caller's forward mode passes for one parameter position of a differentiable
 /// callee, whose positions take a tangent (`V`) when the callee differentiates them and `()` when
 /// they are data: the caller does not know which, so it passes its tangent (or [`NoTangent`] for
-/// data) through this conversion and the callee's signature chooses.
+/// data) through this conversion and the callee's signature chooses. A differentiated value
+/// passed to a data position is a compile error, as in reverse mode ([`AddCotangent`]).
 ///
 /// ```
 /// use relax_core::PositionTangent;
 /// use relax_core::tangent::NoTangent;
 /// let differentiated: f64 = PositionTangent::position(2.5_f64);
-/// let data: () = PositionTangent::position(2.5_f64);
 /// let zero: [f64; 2] = PositionTangent::position(NoTangent);
-/// assert_eq!((differentiated, data, zero), (2.5, (), [0.0, 0.0]));
+/// let data: () = PositionTangent::position(NoTangent);
+/// assert_eq!((differentiated, zero, data), (2.5, [0.0, 0.0], ()));
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "a differentiated value is passed to a parameter that the called function takes as data",
+    label = "its derivative would silently be zero",
+    note = "name that parameter in the called function's `#[differentiable(wrt(..))]`, or pass `stop_gradient(..)` of the value"
+)]
 pub trait PositionTangent<P> {
     /// The tangent for a position of type `P`.
     fn position(self) -> P;
@@ -532,11 +539,6 @@ impl<V: Tangent> PositionTangent<V> for V {
     fn position(self) -> V {
         self
     }
-}
-
-impl<V: Tangent> PositionTangent<()> for V {
-    #[inline(always)]
-    fn position(self) {}
 }
 
 /// The tangent of a value the caller passes as data: zero wherever the callee differentiates.
@@ -623,4 +625,18 @@ fn unit_coordinate<O: Coordinates>(mut zero: O, k: usize) -> O {
         c
     });
     zero
+}
+
+/// The part of `v` that its type differentiates: `v` added onto a zero by [`Tangent`], which
+/// leaves out the data fields of a `#[derive(Differentiable)]` struct (`#[no_derivative]`: they
+/// come out `Default::default()`). A generated gradient or tangent of a struct passes through it.
+///
+/// ```
+/// assert_eq!(relax_core::tangent::differentiated_part([1.5_f64, -2.0]), [1.5, -2.0]);
+/// ```
+#[inline(always)]
+pub fn differentiated_part<V: Tangent>(v: V) -> V {
+    let mut part = V::zero_tangent();
+    part.add_tangent(v);
+    part
 }

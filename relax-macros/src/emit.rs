@@ -448,7 +448,7 @@ fn split_body(sig: &Signature, body: &Body, ctx: Ctx, output: &TokenStream, cts:
             quote!(let mut #b: #ct = #krate::Tangent::zero_tangent();)
         });
     // A slice's adjoint is the caller's buffer, which the pullback takes.
-    let buffers = sig.params.iter().zip(&body.params).filter(|(p, _)| p.diff == Some(ByRef::Slice)).map(|(p, b)| {
+    let buffers = sig.wrt.iter().map(|i| (&sig.params[*i], &body.params[*i])).filter(|(p, _)| p.diff == Some(ByRef::Slice)).map(|(p, b)| {
         let b = names::binding_adj(*b);
         let elem = match &p.ty {
             Type::Reference(r) => match &*r.elem {
@@ -464,6 +464,11 @@ fn split_body(sig: &Signature, body: &Body, ctx: Ctx, output: &TokenStream, cts:
     let adj_code = adjoint(&body.block, ctx, Some(quote!(__dout)));
     let cot = sig.params.iter().zip(&body.params).map(|(p, b)| match p.diff {
         Some(ByRef::Slice) | None => quote!(()),
+        // A struct's data fields get no gradient, whatever flowed into them.
+        Some(_) if is_struct_shape(&p.ty, &sig.real_params) => {
+            let b = names::binding_adj(*b);
+            quote!(#krate::tangent::differentiated_part(#b))
+        }
         Some(_) => names::binding_adj(*b).into_token_stream(),
     });
     quote! {
@@ -483,6 +488,9 @@ fn split_body(sig: &Signature, body: &Body, ctx: Ctx, output: &TokenStream, cts:
 /// that callers with `hvp` use.
 fn hvp_functions(func: &ItemFn, p: &Parts, sig: &Signature, body: &Body, options: &Options, ctx: Ctx) -> TokenStream {
     let krate = &options.krate;
+    if let Some(p) = sig.wrt.iter().map(|i| &sig.params[*i]).find(|p| is_struct_shape(&p.ty, &sig.real_params)) {
+        return syn::Error::new_spanned(&p.ident, "`hvp` with a parameter struct is not supported yet: pass its fields (floats or arrays) as parameters").to_compile_error();
+    }
     let Some(float) = float_ident(&sig.output).filter(|_| sig.scalar_output) else {
         return syn::Error::new_spanned(&sig.output, "`hvp` needs a scalar output (f32, f64 or a `T: Real`): the Hessian-vector product is that of a scalar function").to_compile_error();
     };
@@ -613,9 +621,26 @@ fn jvp_bodies(sig: &Signature, body: &Body, options: &Options) -> JvpBodies {
     if let Some(declared) = &options.jvp {
         return declared_jvp(sig, declared, options.names_generated(declared, &sig.name, "jvp"));
     }
+    // A struct's data fields carry no tangent, in or out.
+    let parts = sig
+        .params
+        .iter()
+        .zip(&body.params)
+        .filter(|(p, _)| p.diff.is_some() && is_struct_shape(&p.ty, &sig.real_params))
+        .map(|(p, b)| {
+            let tb = jvp::binding_tangent(*b);
+            let m = p.mutable.then(|| quote!(mut));
+            quote!(let #m #tb = #krate::tangent::differentiated_part(#tb);)
+        });
+    let parts = quote!(#(#parts)*);
+    let ret = if is_struct_shape(&sig.output, &sig.real_params) {
+        quote!({ let (__value, __tangent) = #ret; (__value, #krate::tangent::differentiated_part(__tangent)) })
+    } else {
+        ret
+    };
     JvpBodies {
-        public: Some(quote!(let #public_pattern = #tangent; #code #ret)),
-        hidden: quote!(let (#(#tangents,)*) = __tangents; #code #ret),
+        public: Some(quote!(let #public_pattern = #tangent; #parts #code #ret)),
+        hidden: quote!(let (#(#tangents,)*) = __tangents; #parts #code #ret),
     }
 }
 

@@ -52,6 +52,19 @@ pub fn expand_parts(args: TokenStream, item: TokenStream) -> (TokenStream, Vec<s
             "a declared `vjp =` takes no differentiated slices: pass an array",
         ));
     }
+    // The split form runs the body for the value and the declared pullback later: side effects
+    // would happen twice, and a pullback cannot keep `&mut` data.
+    if options.vjp.is_some() {
+        let mutable = sig.params.iter().find(|p| p.mut_ref).map(|p| p.ident.span()).or_else(|| {
+            sig.receiver
+                .as_ref()
+                .filter(|r| matches!(r.kind, syn::ReceiverKind::Reference(_, _, Some(_))))
+                .map(|r| r.self_token.span)
+        });
+        if let Some(span) = mutable {
+            errors.push(syn::Error::new(span, "a function with a declared `vjp =` must not take `&mut` data (or `&mut self`): its body and its pullback both run, so side effects (an RNG draw) would happen twice; differentiate the body instead (remove `vjp =`), or pass the data by shared reference"));
+        }
+    }
     if !errors.is_empty() {
         return finish(&func, Some(&sig), errors, &options);
     }
