@@ -15,6 +15,7 @@ use common::*;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use relax::prelude::*;
 
 
 const POINTS: usize = 100;
@@ -484,5 +485,242 @@ fn surrogate_rules_agree_with_their_pullbacks() {
         let (vjp_value, g) = sampled_rules_vjp(x, t, p[5], &mut StdRng::seed_from_u64(seed), dout);
         assert_same_bits("sampled_rules", &[value, vjp_value], &[want; 2]);
         assert_dual("sampled_rules", &v[..6], &[tangent], &[dout], &g.flat(), 1.0);
+    }
+}
+
+// -- version 0.2's control flow: while, loop, break, continue, labels, returns, match -------------
+
+/// A loop of run-time length that reads and writes its state: reverse mode stores each
+/// iteration, at most `max_iter` of them; forward mode stores nothing and takes any trip count.
+#[differentiable(max_iter = 4)]
+fn rollout(x: f64, a: f64, n: usize) -> f64 {
+    let mut s = x;
+    for _ in 0..n {
+        s = a * s.sin() + 0.5 * s;
+    }
+    s
+}
+
+/// A `while` on an active condition: Heron's square root, to a relative tolerance.
+#[differentiable(max_iter = 64)]
+fn heron_sqrt(a: f64) -> f64 {
+    let mut y = a;
+    let mut err = a;
+    while err > 1e-9 * a {
+        y = 0.5 * (y + a / y);
+        err = (y * y - a).abs();
+    }
+    y
+}
+
+/// `loop` with an active `break`: the first iterate of `y ↦ y²/2 + 1 + x/10` above `lim`.
+#[differentiable(wrt(x), max_iter = 32)]
+fn escape(x: f64, lim: f64) -> f64 {
+    let mut y = x;
+    loop {
+        y = y * y * 0.5 + 1.0 + 0.1 * x;
+        if y > lim {
+            break;
+        }
+    }
+    y.ln()
+}
+
+/// `continue` on an active condition: iterations whose candidate is negative change nothing.
+#[differentiable]
+fn skip_negative(x: [f64; 6], w: f64) -> f64 {
+    let mut p = 1.0;
+    for i in 0..6 {
+        let q = p * w + x[i];
+        if q < 0.0 {
+            continue;
+        }
+        p = q * 0.8 + 0.1 * x[i] * p;
+    }
+    p
+}
+
+/// `break 'rows` and `continue 'rows` from the inner loop.
+#[differentiable(wrt(x))]
+fn labelled_exits(x: [f64; 4], lim: f64) -> f64 {
+    let mut s = 0.25;
+    'rows: for i in 0..4 {
+        for j in 0..4 {
+            s = s * x[j] + x[i] * 0.5;
+            if s > lim {
+                break 'rows;
+            }
+            if s < -lim {
+                s = s * 0.5;
+                continue 'rows;
+            }
+        }
+        s = s * 0.9 + 0.1;
+    }
+    s * s
+}
+
+/// `return` inside a `while` over a slice, and a `loop` whose data `break` comes first.
+#[differentiable(max_iter = 16)]
+fn return_in_while(w: f64, xs: &[f64]) -> f64 {
+    let mut p = w;
+    let mut i = 0;
+    while i < xs.len() {
+        p = p * xs[i] + w;
+        if p > 2.0 {
+            return p * p;
+        }
+        i += 1;
+    }
+    let mut k = 0;
+    loop {
+        if k == 2 {
+            break;
+        }
+        p = p.sin() + w;
+        k += 1;
+    }
+    p - w
+}
+
+/// `break` and `continue` on data in an accumulation over a slice: no storage in either mode.
+#[differentiable(wrt(w))]
+fn sum_until(w: f64, xs: &[f64], stop: f64) -> f64 {
+    let mut s = 0.0;
+    for i in 0..xs.len() {
+        if xs[i] > stop {
+            break;
+        }
+        if xs[i] < 0.0 {
+            continue;
+        }
+        s += (w * xs[i]).sin();
+    }
+    s
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Step {
+    Scale(f64),
+    Shift(f64),
+    Sine,
+    Stop,
+}
+
+/// A `match` statement with enum bindings, a guard and a `break`, in a loop that stores; a
+/// `match` expression with or-patterns and a passive arm.
+#[differentiable]
+fn run_program(x: [f64; 2], program: &[Step; 5], k: usize) -> f64 {
+    let mut s = x[0];
+    for i in 0..5 {
+        match program[i] {
+            Step::Scale(c) => s = s * c,
+            Step::Shift(d) if d > 0.0 => s += d * s.sin(),
+            Step::Shift(d) => s -= d * x[1],
+            Step::Sine => s = s.sin() + x[1],
+            Step::Stop => break,
+        }
+    }
+    let y = match k {
+        0 | 1 => s * x[1],
+        2 => 1.5,
+        n => s + n as f64 * x[0],
+    };
+    y * s
+}
+
+#[test]
+fn loops_of_any_trip_count_in_forward_mode() {
+    let sample = |r: &mut StdRng| vec![uniform(r, -1.5, 1.5), uniform(r, 0.6, 1.4)];
+    for n in [0, 1, 3, 4] {
+        check(
+            "rollout",
+            50 + n as u64,
+            sample,
+            |p| rollout(p[0], p[1], n),
+            |p, v| rollout_jvp(p[0], p[1], n, (v[0], v[1])),
+            |p, d| rollout_vjp(p[0], p[1], n, d[0]),
+        );
+    }
+    // Past `max_iter` (where `_vjp` panics) `_jvp` goes on: at 1000 steps the state is at the
+    // map's fixed point, whose derivative in `a` is not zero.
+    for n in [40, 1000] {
+        let mut r = rng(54 + n as u64);
+        for _ in 0..POINTS {
+            let (p, v) = (sample(&mut r), point(&mut r, 2, -1.0, 1.0));
+            let (value, tangent) = rollout_jvp(p[0], p[1], n, (v[0], v[1]));
+            assert_same_bits("rollout value", &[value], &[rollout(p[0], p[1], n)]);
+            check_along("rollout", &p, &v, &|q| vec![rollout(q[0], q[1], n)], &[tangent]);
+        }
+    }
+    check("heron_sqrt", 56, cube(1, 0.1, 9.0), |p| heron_sqrt(p[0]), |p, v| heron_sqrt_jvp(p[0], v[0]), |p, d| {
+        heron_sqrt_vjp(p[0], d[0])
+    });
+    check(
+        "escape",
+        57,
+        cube(1, 0.0, 1.5),
+        |p| escape(p[0], 20.0),
+        |p, v| escape_jvp(p[0], 20.0, v[0]),
+        |p, d| escape_vjp(p[0], 20.0, d[0]),
+    );
+    check(
+        "skip_negative",
+        58,
+        cube(7, -1.0, 1.5),
+        |p| skip_negative(arr(p), p[6]),
+        |p, v| skip_negative_jvp(arr(p), p[6], (arr(v), v[6])),
+        |p, d| skip_negative_vjp(arr(p), p[6], d[0]),
+    );
+    check(
+        "labelled_exits",
+        59,
+        cube(4, -1.5, 1.5),
+        |p| labelled_exits(arr(p), 1.2),
+        |p, v| labelled_exits_jvp(arr(p), 1.2, arr(v)),
+        |p, d| labelled_exits_vjp(arr(p), 1.2, d[0]),
+    );
+    let mut r = rng(60);
+    for n in [0, 3, 9, 16] {
+        let xs = point(&mut r, n, -1.0, 1.5);
+        check(
+            "return_in_while",
+            61 + n as u64,
+            cube(1, -1.5, 1.5),
+            |p| return_in_while(p[0], &xs),
+            |p, v| return_in_while_jvp(p[0], &xs, v[0]),
+            |p, d| return_in_while_vjp(p[0], &xs, d[0]),
+        );
+    }
+    let xs = point(&mut r, 300, -1.0, 1.0);
+    check(
+        "sum_until",
+        62,
+        cube(1, -2.0, 2.0),
+        |p| sum_until(p[0], &xs, 0.9),
+        |p, v| sum_until_jvp(p[0], &xs, 0.9, v[0]),
+        |p, d| sum_until_vjp(p[0], &xs, 0.9, d[0]),
+    );
+}
+
+#[test]
+fn matches_on_data() {
+    let mut r = rng(63);
+    for case in 0..20 {
+        let program: [Step; 5] = core::array::from_fn(|_| match uniform(&mut r, 0.0, 4.0) as usize {
+            0 => Step::Scale(uniform(&mut r, -1.5, 1.5)),
+            1 => Step::Shift(uniform(&mut r, -1.0, 1.0)),
+            2 => Step::Sine,
+            _ => Step::Stop,
+        });
+        let k = case % 5;
+        check(
+            "run_program",
+            64 + case as u64,
+            cube(2, -1.5, 1.5),
+            |p| run_program(arr(p), &program, k),
+            |p, v| run_program_jvp(arr(p), &program, k, arr(v)),
+            |p, d| run_program_vjp(arr(p), &program, k, d[0]),
+        );
     }
 }
