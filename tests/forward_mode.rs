@@ -17,7 +17,6 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use relax::prelude::*;
 
-
 const POINTS: usize = 100;
 
 /// `|<dout, J·v> − <Jᵀ·dout, v>|` within rounding: relative to the terms of both sums, and to
@@ -36,24 +35,20 @@ fn assert_dual(what: &str, v: &[f64], jv: &[f64], dout: &[f64], g: &[f64], scale
     );
 }
 
-/// One point `p` with direction `v` and cotangent `dout`: the values of `jvp` and `vjp` are `f`'s
-/// bit for bit, the two agree, and the tangent matches finite differences of `f` along `v`.
-/// Returns false (and checks no tangent) where finite differences at two steps disagree: a branch
-/// or a kink lies within the step.
+/// At `p` along `v`: `value` is `f(p)` bit for bit and `tangent` matches finite differences of `f`
+/// along `v`. Returns false (and checks no tangent) where finite differences at two steps
+/// disagree: a branch or a kink lies within the step.
 #[track_caller]
-fn check_point<V: Flat, D: Flat, G: Flat>(
+fn check_tangent(
     name: &str,
-    (p, v, dout): (&[f64], &[f64], &[f64]),
+    p: &[f64],
+    v: &[f64],
     f: &dyn Fn(&[f64]) -> Vec<f64>,
-    (value, tangent): (V, D),
-    (vjp_value, g): (V, G),
+    value: &[f64],
+    tangent: &[f64],
 ) -> bool {
     let at = format!("{name} at {p:?} along {v:?}");
-    let want = f(p);
-    assert_same_bits(&format!("{at}: _jvp value"), &value.flat(), &want);
-    assert_same_bits(&format!("{at}: _vjp value"), &vjp_value.flat(), &want);
-    let tangent = tangent.flat();
-    assert_dual(&at, v, &tangent, dout, &g.flat(), 1.0);
+    assert_same_bits(&format!("{at}: _jvp value"), value, &f(p));
     let fd = fd_along(f, p, v);
     // Half the step: the direction halved, the difference doubled.
     let half: Vec<f64> = v.iter().map(|x| 0.5 * x).collect();
@@ -61,12 +56,54 @@ fn check_point<V: Flat, D: Flat, G: Flat>(
     if fd.iter().zip(&fd_half).any(|(a, b)| (a - b).abs() > 1e-4 * (1.0 + a.abs())) {
         return false;
     }
-    assert_grad(&at, &tangent, &fd);
+    assert_grad(&at, tangent, &fd);
     true
 }
 
-/// `check_point` at `POINTS` points drawn by `sample`, with directions in `[−1, 1)` and cotangents
-/// in `[−2, 2)`; at most one point in five may be replaced for a jump in finite differences.
+/// [`check_tangent`] at `POINTS` points (`sample` draws them, `draw` one more for the caller),
+/// with directions in `[−1, 1)`; at most one point in five may be replaced for a jump in finite
+/// differences. `point_check` runs further checks at each point.
+#[track_caller]
+fn check_points<V: Flat, D: Flat>(
+    name: &str,
+    seed: u64,
+    sample: impl Fn(&mut StdRng) -> Vec<f64>,
+    f: impl Fn(&[f64]) -> V,
+    jvp: impl Fn(&[f64], &[f64]) -> (V, D),
+    mut point_check: impl FnMut(&mut StdRng, &[f64], &[f64], &[f64]),
+) {
+    let mut r = rng(seed);
+    let flat = |q: &[f64]| f(q).flat();
+    let (mut checked, mut replaced) = (0, 0);
+    while checked < POINTS {
+        let p = sample(&mut r);
+        let v = point(&mut r, p.len(), -1.0, 1.0);
+        let (value, tangent) = jvp(&p, &v);
+        let tangent = tangent.flat();
+        point_check(&mut r, &p, &v, &tangent);
+        if check_tangent(name, &p, &v, &flat, &value.flat(), &tangent) {
+            checked += 1;
+        } else {
+            replaced += 1;
+            assert!(replaced <= POINTS / 5, "{name}: finite differences jump at too many points");
+        }
+    }
+}
+
+/// `_jvp` alone: value bits and tangent against finite differences, at `POINTS` points.
+#[track_caller]
+fn check_forward<V: Flat, D: Flat>(
+    name: &str,
+    seed: u64,
+    sample: impl Fn(&mut StdRng) -> Vec<f64>,
+    f: impl Fn(&[f64]) -> V,
+    jvp: impl Fn(&[f64], &[f64]) -> (V, D),
+) {
+    check_points(name, seed, sample, f, jvp, |_, _, _, _| {});
+}
+
+/// [`check_forward`], and at each point the duality with `vjp` for a cotangent in `[−2, 2)`
+/// (whose value must be the original's bit for bit too).
 #[track_caller]
 fn check<V: Flat, D: Flat, G: Flat>(
     name: &str,
@@ -76,20 +113,14 @@ fn check<V: Flat, D: Flat, G: Flat>(
     jvp: impl Fn(&[f64], &[f64]) -> (V, D),
     vjp: impl Fn(&[f64], &[f64]) -> (V, G),
 ) {
-    let mut r = rng(seed);
-    let flat = |q: &[f64]| f(q).flat();
-    let (mut checked, mut replaced) = (0, 0);
-    while checked < POINTS {
-        let p = sample(&mut r);
-        let v = point(&mut r, p.len(), -1.0, 1.0);
-        let dout = point(&mut r, flat(&p).len(), -2.0, 2.0);
-        if check_point(name, (&p, &v, &dout), &flat, jvp(&p, &v), vjp(&p, &dout)) {
-            checked += 1;
-        } else {
-            replaced += 1;
-            assert!(replaced <= POINTS / 5, "{name}: finite differences jump at too many points");
-        }
-    }
+    let dual = |r: &mut StdRng, p: &[f64], v: &[f64], tangent: &[f64]| {
+        let want = f(p).flat();
+        let dout = point(r, want.len(), -2.0, 2.0);
+        let (value, g) = vjp(p, &dout);
+        assert_same_bits(&format!("{name} at {p:?}: _vjp value"), &value.flat(), &want);
+        assert_dual(&format!("{name} at {p:?}"), v, tangent, &dout, &g.flat(), 1.0);
+    };
+    check_points(name, seed, sample, &f, jvp, dual);
 }
 
 /// Points of `[lo, hi)^n`.
@@ -102,9 +133,14 @@ fn cube(n: usize, lo: f64, hi: f64) -> impl Fn(&mut StdRng) -> Vec<f64> {
 #[test]
 fn arithmetic_methods_and_mutation() {
     let box2 = || cube(2, -2.0, 2.0);
-    check("arith", 1, box2(), |p| arith(p[0], p[1]), |p, v| arith_jvp(p[0], p[1], (v[0], v[1])), |p, d| {
-        arith_vjp(p[0], p[1], d[0])
-    });
+    check(
+        "arith",
+        1,
+        box2(),
+        |p| arith(p[0], p[1]),
+        |p, v| arith_jvp(p[0], p[1], (v[0], v[1])),
+        |p, d| arith_vjp(p[0], p[1], d[0]),
+    );
     check(
         "methods_a",
         2,
@@ -141,9 +177,14 @@ fn arithmetic_methods_and_mutation() {
 
 #[test]
 fn array_inputs_and_outputs() {
-    check("arrays", 6, cube(3, -2.0, 2.0), |p| arrays(arr(p)), |p, v| arrays_jvp(arr(p), arr(v)), |p, d| {
-        arrays_vjp(arr(p), arr(d))
-    });
+    check(
+        "arrays",
+        6,
+        cube(3, -2.0, 2.0),
+        |p| arrays(arr(p)),
+        |p, v| arrays_jvp(arr(p), arr(v)),
+        |p, d| arrays_vjp(arr(p), arr(d)),
+    );
     let m = |q: &[f64]| [arr::<3>(q), arr::<3>(&q[3..])];
     check(
         "matvec",
@@ -192,13 +233,20 @@ fn integer_parts_of_an_output_have_tangent_zero() {
     assert_eq!(value_and_index(x).1, 1);
     let (_, (_, dk)) = value_and_index_jvp(x, [1.0, 1.0, 1.0]);
     assert_eq!(dk, 0, "the tangent of argmax's index");
+    let (_, tangent) = line_step_jvp(Line::of(&[0.5, 0.2]), 0.3, (Line::of(&[1.0, 1.0]), 1.0));
+    assert_eq!(tangent.fits, 0, "the tangent of a #[no_derivative] field");
 }
 
 #[test]
 fn loops_with_storage_without_and_of_run_time_length() {
-    check("product", 11, cube(5, -2.0, 2.0), |p| product(arr(p)), |p, v| product_jvp(arr(p), arr(v)), |p, d| {
-        product_vjp(arr(p), d[0])
-    });
+    check(
+        "product",
+        11,
+        cube(5, -2.0, 2.0),
+        |p| product(arr(p)),
+        |p, v| product_jvp(arr(p), arr(v)),
+        |p, d| product_vjp(arr(p), d[0]),
+    );
     check(
         "logistic_map",
         12,
@@ -261,9 +309,14 @@ fn branches_and_early_returns() {
         |p, v| branches_jvp(p[0], p[1], (v[0], v[1])),
         |p, d| branches_vjp(p[0], p[1], d[0]),
     );
-    check("early_return", 19, cube(1, -3.0, 3.0), |p| early_return(p[0]), |p, v| early_return_jvp(p[0], v[0]), |p, d| {
-        early_return_vjp(p[0], d[0])
-    });
+    check(
+        "early_return",
+        19,
+        cube(1, -3.0, 3.0),
+        |p| early_return(p[0]),
+        |p, v| early_return_jvp(p[0], v[0]),
+        |p, d| early_return_vjp(p[0], d[0]),
+    );
     check(
         "first_above",
         20,
@@ -339,12 +392,22 @@ fn composition() {
         |p, v| composed_shapes_jvp(arr(p), arr(v)),
         |p, d| composed_shapes_vjp(arr(p), d[0]),
     );
-    check("polar_pair", 34, cube(1, -3.0, 3.0), |p| polar_pair(p[0]), |p, v| polar_pair_jvp(p[0], v[0]), |p, d| {
-        polar_pair_vjp(p[0], (d[0], d[1]))
-    });
-    check("tuple_let", 35, cube(1, -3.0, 3.0), |p| tuple_let(p[0]), |p, v| tuple_let_jvp(p[0], v[0]), |p, d| {
-        tuple_let_vjp(p[0], d[0])
-    });
+    check(
+        "polar_pair",
+        34,
+        cube(1, -3.0, 3.0),
+        |p| polar_pair(p[0]),
+        |p, v| polar_pair_jvp(p[0], v[0]),
+        |p, d| polar_pair_vjp(p[0], (d[0], d[1])),
+    );
+    check(
+        "tuple_let",
+        35,
+        cube(1, -3.0, 3.0),
+        |p| tuple_let(p[0]),
+        |p, v| tuple_let_jvp(p[0], v[0]),
+        |p, d| tuple_let_vjp(p[0], d[0]),
+    );
     let xs = [[0.5, -1.0, 0.2], [1.0, 0.3, -0.7], [-0.2, 0.8, 1.5], [0.0, -0.4, 0.9]];
     let ys = [0.3, -0.2, 0.9, 0.1];
     check(
@@ -381,8 +444,11 @@ fn check_sampled(
         let forward = jvp(p[0], p[1], &mut b, (v[0], v[1]));
         assert_eq!(a.next_u64(), b.next_u64(), "{name}: the RNG's state after _jvp");
         let same_noise = |q: &[f64]| vec![f(q[0], q[1], &mut StdRng::seed_from_u64(noise))];
-        let reverse = vjp(p[0], p[1], &mut StdRng::seed_from_u64(noise), dout);
-        if check_point(name, (&p, &v, &[dout]), &same_noise, forward, reverse) {
+        let (value, tangent) = forward;
+        let (vjp_value, g) = vjp(p[0], p[1], &mut StdRng::seed_from_u64(noise), dout);
+        assert_same_bits(&format!("{name} at {p:?}: _vjp value"), &[vjp_value], &[value]);
+        assert_dual(&format!("{name} at {p:?}"), &v, &[tangent], &[dout], &g.flat(), 1.0);
+        if check_tangent(name, &p, &v, &same_noise, &[value], &[tangent]) {
             checked += 1;
         } else {
             replaced += 1;
@@ -395,7 +461,13 @@ fn check_sampled(
 fn sampling_draws_the_original_noise() {
     check_sampled("noisy_apit", 37, noisy_apit, noisy_apit_jvp, noisy_apit_vjp);
     check_sampled("sample_in_loop", 38, sample_in_loop, sample_in_loop_jvp, sample_in_loop_vjp);
-    check_sampled("sampled_calls_in_loop", 39, sampled_calls_in_loop, sampled_calls_in_loop_jvp, sampled_calls_in_loop_vjp);
+    check_sampled(
+        "sampled_calls_in_loop",
+        39,
+        sampled_calls_in_loop,
+        sampled_calls_in_loop_jvp,
+        sampled_calls_in_loop_vjp,
+    );
 }
 
 #[test]
@@ -645,17 +717,22 @@ fn loops_of_any_trip_count_in_forward_mode() {
     // Past `max_iter` (where `_vjp` panics) `_jvp` goes on: at 1000 steps the state is at the
     // map's fixed point, whose derivative in `a` is not zero.
     for n in [40, 1000] {
-        let mut r = rng(54 + n as u64);
-        for _ in 0..POINTS {
-            let (p, v) = (sample(&mut r), point(&mut r, 2, -1.0, 1.0));
-            let (value, tangent) = rollout_jvp(p[0], p[1], n, (v[0], v[1]));
-            assert_same_bits("rollout value", &[value], &[rollout(p[0], p[1], n)]);
-            check_along("rollout", &p, &v, &|q| vec![rollout(q[0], q[1], n)], &[tangent]);
-        }
+        check_forward(
+            "rollout",
+            54 + n as u64,
+            sample,
+            |p| rollout(p[0], p[1], n),
+            |p, v| rollout_jvp(p[0], p[1], n, (v[0], v[1])),
+        );
     }
-    check("heron_sqrt", 56, cube(1, 0.1, 9.0), |p| heron_sqrt(p[0]), |p, v| heron_sqrt_jvp(p[0], v[0]), |p, d| {
-        heron_sqrt_vjp(p[0], d[0])
-    });
+    check(
+        "heron_sqrt",
+        56,
+        cube(1, 0.1, 9.0),
+        |p| heron_sqrt(p[0]),
+        |p, v| heron_sqrt_jvp(p[0], v[0]),
+        |p, d| heron_sqrt_vjp(p[0], d[0]),
+    );
     check(
         "escape",
         57,
@@ -723,4 +800,390 @@ fn matches_on_data() {
             |p, d| run_program_vjp(arr(p), &program, k, d[0]),
         );
     }
+}
+
+// -- methods, generic impls, sampling in `while`, parameter structs, declared derivatives --------
+
+/// Data of its methods: their fields are read, never differentiated.
+#[derive(Clone, Copy, Debug)]
+struct Spring {
+    stiffness: f64,
+    rest: f64,
+}
+
+impl Spring {
+    /// `&self`, reading fields as data.
+    #[differentiable]
+    fn energy(&self, x: f64) -> f64 {
+        let d = x - self.rest;
+        0.5 * self.stiffness * d * d
+    }
+
+    /// An associated function.
+    #[differentiable]
+    fn coupling(a: f64, b: f64) -> f64 {
+        (a - b).tanh() * a + a * b
+    }
+
+    /// `self.energy` in a loop with an active `break`, and `Self::coupling`.
+    #[differentiable]
+    fn chain(&self, x: [f64; 4]) -> f64 {
+        let mut e = 0.0;
+        for i in 0..4 {
+            e = e * 0.5 + self.energy(x[i]);
+            if e > 3.0 {
+                break;
+            }
+        }
+        e + Self::coupling(x[0], x[3])
+    }
+
+    /// `self` by value.
+    #[differentiable]
+    fn force(self, x: f64) -> f64 {
+        -self.stiffness * (x - self.rest) + Self::coupling(x, self.rest)
+    }
+}
+
+/// `obj.method(x)` on data from a free function: free → method → method, associated.
+#[differentiable]
+fn springs(x: [f64; 4], all: &[Spring; 4], one: &Spring) -> f64 {
+    let mut s = 0.0;
+    for i in 0..4 {
+        s += all[i].energy(x[i]);
+    }
+    s + one.chain(x) * 0.25 + one.force(x[1])
+}
+
+/// A simulation whose methods count their steps: `&mut self` changes data.
+struct Integrator {
+    dt: f64,
+    steps: usize,
+}
+
+impl Integrator {
+    #[differentiable]
+    fn kick(&mut self, x: f64, v: f64) -> f64 {
+        self.steps += 1;
+        v - self.dt * x.sin()
+    }
+
+    /// `n` counted steps of a pendulum in a `while`, then one `self.kick`.
+    #[differentiable(max_iter = 32)]
+    fn run(&mut self, x0: f64, v0: f64, n: usize) -> f64 {
+        let (mut x, mut v) = (x0, v0);
+        let mut k = 0;
+        while k < n {
+            v = v - self.dt * x.sin();
+            x = x + self.dt * v;
+            self.steps += 1;
+            k += 1;
+        }
+        let v = self.kick(x, v);
+        x * x + v
+    }
+}
+
+#[test]
+fn methods_read_data_compose_and_change_it_once() {
+    let mut r = rng(70);
+    for case in 0..10 {
+        let spring = |r: &mut StdRng| Spring { stiffness: uniform(r, 0.2, 2.0), rest: uniform(r, -1.0, 1.0) };
+        let all: [Spring; 4] = core::array::from_fn(|_| spring(&mut r));
+        let one = spring(&mut r);
+        let seed = 71 + 10 * case;
+        check(
+            "Spring::energy",
+            seed,
+            cube(1, -2.0, 2.0),
+            |p| one.energy(p[0]),
+            |p, v| one.energy_jvp(p[0], v[0]),
+            |p, d| one.energy_vjp(p[0], d[0]),
+        );
+        check(
+            "Spring::coupling",
+            seed + 1,
+            cube(2, -2.0, 2.0),
+            |p| Spring::coupling(p[0], p[1]),
+            |p, v| Spring::coupling_jvp(p[0], p[1], (v[0], v[1])),
+            |p, d| Spring::coupling_vjp(p[0], p[1], d[0]),
+        );
+        check(
+            "Spring::force",
+            seed + 2,
+            cube(1, -2.0, 2.0),
+            |p| one.force(p[0]),
+            |p, v| one.force_jvp(p[0], v[0]),
+            |p, d| one.force_vjp(p[0], d[0]),
+        );
+        check(
+            "Spring::chain",
+            seed + 3,
+            cube(4, -2.0, 2.0),
+            |p| one.chain(arr(p)),
+            |p, v| one.chain_jvp(arr(p), arr(v)),
+            |p, d| one.chain_vjp(arr(p), d[0]),
+        );
+        check(
+            "springs",
+            seed + 4,
+            cube(4, -2.0, 2.0),
+            |p| springs(arr(p), &all, &one),
+            |p, v| springs_jvp(arr(p), &all, &one, arr(v)),
+            |p, d| springs_vjp(arr(p), &all, &one, d[0]),
+        );
+    }
+    let dt = 0.1;
+    let run = |n: usize| move |p: &[f64]| Integrator { dt, steps: 0 }.run(p[0], p[1], n);
+    let run_jvp = |n: usize| {
+        move |p: &[f64], v: &[f64]| {
+            let mut sim = Integrator { dt, steps: 0 };
+            let out = sim.run_jvp(p[0], p[1], n, (v[0], v[1]));
+            // Each step counted once, and once by `kick`: as the original counts.
+            assert_eq!(sim.steps, n + 1, "steps after run_jvp with n = {n}");
+            out
+        }
+    };
+    for n in [0, 5, 32] {
+        check("Integrator::run", 180 + n as u64, cube(2, -1.5, 1.5), run(n), run_jvp(n), |p, d| {
+            Integrator { dt, steps: 0 }.run_vjp(p[0], p[1], n, d[0])
+        });
+    }
+    // Past `max_iter`, where only forward mode goes.
+    check_forward("Integrator::run", 179, cube(2, -1.5, 1.5), run(200), run_jvp(200));
+}
+
+/// A pendulum of any float type: `real = T` declares the impl's parameter a float type.
+#[derive(Clone, Copy)]
+struct Pendulum<T> {
+    length: T,
+    gravity: T,
+}
+
+impl<T: Real> Pendulum<T> {
+    /// Literals and an `as T` cast rewritten for `T`.
+    #[differentiable(real = T)]
+    fn energy(&self, theta: T, omega: T) -> T {
+        0.5 * omega * omega + self.gravity / self.length * (1.0 - theta.cos()) * (2 as T) * 0.5
+    }
+
+    #[differentiable(real = T)]
+    fn damping(omega: T) -> T {
+        1.0 / (1.0 + omega * omega)
+    }
+
+    /// Semi-implicit Euler until the pendulum swings back through zero (an active `break`),
+    /// composed with `self.energy` and `Self::damping`.
+    #[differentiable(real = T)]
+    fn swing(&self, theta: T, omega: T) -> T {
+        let (mut th, mut om) = (theta, omega);
+        for _ in 0..30 {
+            om = om - 0.05 * self.gravity / self.length * th.sin();
+            th = th + 0.05 * om;
+            if th < 0.0 {
+                break;
+            }
+        }
+        self.energy(th, om) * Self::damping(om) + th
+    }
+}
+
+#[test]
+fn generic_impls_at_f64_and_f32() {
+    let p64 = Pendulum { length: 1.3, gravity: 9.81 };
+    check(
+        "Pendulum::<f64>::swing",
+        90,
+        |r| vec![uniform(r, 0.1, 1.0), uniform(r, -1.0, 1.0)],
+        |p| p64.swing(p[0], p[1]),
+        |p, v| p64.swing_jvp(p[0], p[1], (v[0], v[1])),
+        |p, d| p64.swing_vjp(p[0], p[1], d[0]),
+    );
+    let p32 = Pendulum { length: 1.3_f32, gravity: 9.81 };
+    let mut r = rng(91);
+    for _ in 0..POINTS {
+        let at = (uniform(&mut r, 0.1, 1.0) as f32, uniform(&mut r, -1.0, 1.0) as f32);
+        let f = |(th, om): (f32, f32)| p32.energy(th, om);
+        relax::check::check_jvp(f, |(th, om), d| p32.energy_jvp(th, om, d), at).assert_ok();
+        relax::check::check_vjp(f, |(th, om), d| p32.energy_vjp(th, om, d), at).assert_ok();
+        // `swing` breaks on an active condition: at f32 its value bits and the duality.
+        let (value, tangent) = p32.swing_jvp(at.0, at.1, (1.0, -0.5));
+        let (vjp_value, (g0, g1)) = p32.swing_vjp(at.0, at.1, 1.0);
+        assert_eq!([value.to_bits(), vjp_value.to_bits()], [p32.swing(at.0, at.1).to_bits(); 2], "swing at {at:?}");
+        assert!(
+            (tangent - (g0 - 0.5 * g1)).abs() <= 1e-4 * (1.0 + tangent.abs()),
+            "swing at {at:?}: {tangent} vs {g0}, {g1}"
+        );
+    }
+}
+
+/// A random walk until it leaves `(−2, 2)` or `n` steps: reverse mode stores its noise per
+/// iteration (up to `max_iter`); forward mode draws it as it goes, for any `n`.
+#[differentiable(max_iter = 40)]
+fn random_walk<R: Rng>(mu: f64, sigma: f64, n: usize, rng: &mut R) -> f64 {
+    let mut s = 0.0;
+    let mut k = 0;
+    while s.abs() < 2.0 && k < n {
+        s = s * 0.9 + normal_rsample(mu, sigma, rng);
+        k += 1;
+    }
+    s * mu
+}
+
+#[test]
+fn sampling_in_while_loops() {
+    check_sampled(
+        "random_walk",
+        92,
+        |mu, sigma, rng| random_walk(mu, sigma, 40, rng),
+        |mu, sigma, rng, t| random_walk_jvp(mu, sigma, 40, rng, t),
+        |mu, sigma, rng, d| random_walk_vjp(mu, sigma, 40, rng, d),
+    );
+    // Past `max_iter`: small steps, so that the walk stays inside for many of the 500.
+    let mut r = rng(93);
+    for noise in 0..POINTS as u64 {
+        let p = [uniform(&mut r, -0.01, 0.01), uniform(&mut r, 0.01, 0.1)];
+        let v = point(&mut r, 2, -1.0, 1.0);
+        let (mut a, mut b) = (StdRng::seed_from_u64(noise), StdRng::seed_from_u64(noise));
+        let want = random_walk(p[0], p[1], 500, &mut a);
+        let (value, tangent) = random_walk_jvp(p[0], p[1], 500, &mut b, (v[0], v[1]));
+        assert_eq!(a.next_u64(), b.next_u64(), "random_walk: the RNG's state after _jvp");
+        assert_same_bits("random_walk value", &[value], &[want]);
+        let same_noise = |q: &[f64]| vec![random_walk(q[0], q[1], 500, &mut StdRng::seed_from_u64(noise))];
+        check_tangent("random_walk", &p, &v, &same_noise, &[value], &[tangent]);
+    }
+}
+
+/// A line and a data field.
+#[derive(Clone, Copy, Debug, Differentiable)]
+struct Line {
+    w: f64,
+    b: f64,
+    #[no_derivative]
+    fits: usize,
+}
+
+impl Line {
+    fn of(p: &[f64]) -> Line {
+        Line { w: p[0], b: p[1], fits: 3 }
+    }
+}
+
+/// A parameter struct in `wrt`: field reads in a loop.
+#[differentiable(wrt(p))]
+fn line_loss(p: Line, xs: &[f64; 4], ys: &[f64; 4]) -> f64 {
+    let mut acc = 0.0;
+    for i in 0..4 {
+        acc += huber(p.w * xs[i] + p.b - ys[i], 0.5);
+    }
+    acc
+}
+
+/// Field writes, a struct literal and a struct output.
+#[differentiable(wrt(p, x))]
+fn line_step(p: Line, x: f64) -> Line {
+    let mut q = p;
+    q.w = q.w * x + p.b;
+    q.b += (q.w * p.b).sin();
+    Line { w: q.w.tanh(), b: q.b * x, fits: p.fits }
+}
+
+#[test]
+fn parameter_structs() {
+    let (xs, ys) = ([0.0, 1.0, 2.0, -1.5], [1.0, 2.0, 4.0, -3.0]);
+    check(
+        "line_loss",
+        94,
+        cube(2, -2.0, 2.0),
+        |p| line_loss(Line::of(p), &xs, &ys),
+        |p, v| line_loss_jvp(Line::of(p), &xs, &ys, Line::of(v)),
+        |p, d| line_loss_vjp(Line::of(p), &xs, &ys, d[0]),
+    );
+    check(
+        "line_step",
+        95,
+        cube(3, -1.5, 1.5),
+        |p| line_step(Line::of(p), p[2]),
+        |p, v| {
+            let (value, tangent) = line_step_jvp(Line::of(p), p[2], (Line::of(v), v[2]));
+            assert_eq!(value.fits, 3, "line_step's data field");
+            (value, tangent)
+        },
+        |p, d| line_step_vjp(Line::of(p), p[2], Line::of(d)),
+    );
+}
+
+// Declared derivatives: the bodies are any Rust (iterators, closures), never transformed.
+
+/// Horner's scheme through an iterator.
+#[differentiable(vjp = poly_pullback, jvp = poly_pushforward)]
+fn poly(x: f64, c: &[f64; 4]) -> f64 {
+    c.iter().rev().fold(0.0, |acc, &k| acc * x + k)
+}
+
+/// `poly`'s derivative in `x`.
+fn poly_slope(x: f64, c: &[f64; 4]) -> f64 {
+    c.iter().enumerate().skip(1).map(|(i, &k)| i as f64 * k * x.powi(i as i32 - 1)).sum()
+}
+
+fn poly_pullback(x: f64, c: &[f64; 4], dout: f64) -> (f64, f64) {
+    (poly(x, c), dout * poly_slope(x, c))
+}
+
+fn poly_pushforward(x: f64, c: &[f64; 4], dx: f64) -> (f64, f64) {
+    (poly(x, c), poly_slope(x, c) * dx)
+}
+
+/// `v / |v|`, with only a pullback declared: forward mode comes from it, one pullback call per
+/// output coordinate.
+#[differentiable(vjp = normalize_pullback)]
+fn normalize(v: [f64; 2]) -> [f64; 2] {
+    let norm = v.iter().map(|a| a * a).sum::<f64>().sqrt();
+    v.map(|a| a / norm)
+}
+
+/// `(I − u·uᵀ)·dout / |v|`.
+fn normalize_pullback(v: [f64; 2], dout: [f64; 2]) -> ([f64; 2], [f64; 2]) {
+    let u = normalize(v);
+    let norm = v.iter().map(|a| a * a).sum::<f64>().sqrt();
+    let along = u[0] * dout[0] + u[1] * dout[1];
+    (u, [(dout[0] - along * u[0]) / norm, (dout[1] - along * u[1]) / norm])
+}
+
+/// Composition through both.
+#[differentiable]
+fn uses_declared(x: f64, v: [f64; 2], c: &[f64; 4]) -> f64 {
+    let u = normalize(v);
+    poly(x * u[0], c) + u[1] * x
+}
+
+#[test]
+fn declared_derivatives() {
+    let c = [0.5, -1.0, 0.25, 0.3];
+    check(
+        "poly",
+        96,
+        cube(1, -2.0, 2.0),
+        |p| poly(p[0], &c),
+        |p, v| poly_jvp(p[0], &c, v[0]),
+        |p, d| poly_vjp(p[0], &c, d[0]),
+    );
+    let away_from_0 = |r: &mut StdRng| vec![off_kink(r, 0.0, 2.0), off_kink(r, 0.0, 2.0)];
+    check(
+        "normalize",
+        97,
+        away_from_0,
+        |p| normalize(arr(p)),
+        |p, v| normalize_jvp(arr(p), arr(v)),
+        |p, d| normalize_vjp(arr(p), arr(d)),
+    );
+    let sample = |r: &mut StdRng| vec![uniform(r, -2.0, 2.0), off_kink(r, 0.0, 2.0), off_kink(r, 0.0, 2.0)];
+    check(
+        "uses_declared",
+        98,
+        sample,
+        |p| uses_declared(p[0], arr(&p[1..]), &c),
+        |p, v| uses_declared_jvp(p[0], arr(&p[1..]), &c, (v[0], arr(&v[1..]))),
+        |p, d| uses_declared_vjp(p[0], arr(&p[1..]), &c, d[0]),
+    );
 }
