@@ -20,19 +20,26 @@ use relax::prelude::*;
 const POINTS: usize = 100;
 
 /// `|<dout, J·v> − <Jᵀ·dout, v>|` within rounding: relative to the terms of both sums, and to
-/// `|dout|₁·|v|₁` times `scale`, the size of the intermediates inside `J` (a wrong derivative is
-/// off by about `|dout|·|v|` times an entry of `J`).
+/// `|dout|₁·|v|₁` (a wrong derivative is off by about `|dout|·|v|` times an entry of `J`).
 #[track_caller]
-fn assert_dual(what: &str, v: &[f64], jv: &[f64], dout: &[f64], g: &[f64], scale: f64) {
+fn assert_dual(what: &str, v: &[f64], jv: &[f64], dout: &[f64], g: &[f64]) {
     assert_eq!((jv.len(), g.len()), (dout.len(), v.len()), "{what}: tangent and cotangent shapes");
     let forward: f64 = dout.iter().zip(jv).map(|(a, b)| a * b).sum();
     let backward: f64 = g.iter().zip(v).map(|(a, b)| a * b).sum();
     let terms: f64 = dout.iter().zip(jv).chain(g.iter().zip(v)).map(|(a, b)| (a * b).abs()).sum();
     let norm = |w: &[f64]| w.iter().map(|a| a.abs()).sum::<f64>();
     assert!(
-        (forward - backward).abs() <= 1e-12 * (terms + scale * norm(dout) * norm(v)),
+        (forward - backward).abs() <= 1e-12 * (terms + norm(dout) * norm(v)),
         "{what}: <dout, Jv> = {forward:e}, <J^T dout, v> = {backward:e}\n  v {v:?}\n  dout {dout:?}"
     );
+}
+
+/// A direction of `n` coordinates in `[−1, 1]`, the largest of magnitude 1: finite differences
+/// along it move the point by the whole step.
+fn direction(r: &mut StdRng, n: usize) -> Vec<f64> {
+    let v = point(r, n, -1.0, 1.0);
+    let largest = v.iter().fold(0.0_f64, |m, x| m.max(x.abs()));
+    v.iter().map(|x| x / largest).collect()
 }
 
 /// At `p` along `v`: `value` is `f(p)` bit for bit and `tangent` matches finite differences of `f`
@@ -48,7 +55,7 @@ fn check_tangent(
     tangent: &[f64],
 ) -> bool {
     let at = format!("{name} at {p:?} along {v:?}");
-    assert_same_bits(&format!("{at}: _jvp value"), value, &f(p));
+    assert_same_bits(&format!("{at}: value"), value, &f(p));
     let fd = fd_along(f, p, v);
     // Half the step: the direction halved, the difference doubled.
     let half: Vec<f64> = v.iter().map(|x| 0.5 * x).collect();
@@ -61,7 +68,7 @@ fn check_tangent(
 }
 
 /// [`check_tangent`] at `POINTS` points (`sample` draws them, `draw` one more for the caller),
-/// with directions in `[−1, 1)`; at most one point in five may be replaced for a jump in finite
+/// with [`direction`]s; at most one point in five may be replaced for a jump in finite
 /// differences. `point_check` runs further checks at each point.
 #[track_caller]
 fn check_points<V: Flat, D: Flat>(
@@ -77,7 +84,7 @@ fn check_points<V: Flat, D: Flat>(
     let (mut checked, mut replaced) = (0, 0);
     while checked < POINTS {
         let p = sample(&mut r);
-        let v = point(&mut r, p.len(), -1.0, 1.0);
+        let v = direction(&mut r, p.len());
         let (value, tangent) = jvp(&p, &v);
         let tangent = tangent.flat();
         point_check(&mut r, &p, &v, &tangent);
@@ -118,7 +125,7 @@ fn check<V: Flat, D: Flat, G: Flat>(
         let dout = point(r, want.len(), -2.0, 2.0);
         let (value, g) = vjp(p, &dout);
         assert_same_bits(&format!("{name} at {p:?}: _vjp value"), &value.flat(), &want);
-        assert_dual(&format!("{name} at {p:?}"), v, tangent, &dout, &g.flat(), 1.0);
+        assert_dual(&format!("{name} at {p:?}"), v, tangent, &dout, &g.flat());
     };
     check_points(name, seed, sample, &f, jvp, dual);
 }
@@ -215,13 +222,13 @@ fn array_inputs_and_outputs() {
     // A tuple output with an integer part.
     let mut r = rng(10);
     for _ in 0..POINTS {
-        let (p, v) = (arr::<3>(&point(&mut r, 3, -2.0, 2.0)), arr::<3>(&point(&mut r, 3, -1.0, 1.0)));
+        let (p, v) = (arr::<3>(&point(&mut r, 3, -2.0, 2.0)), arr::<3>(&direction(&mut r, 3)));
         let ((value, k), (tangent, _)) = value_and_index_jvp(p, v);
         let (want, want_k) = value_and_index(p);
         assert_eq!((value.to_bits(), k), (want.to_bits(), want_k), "value_and_index at {p:?}");
         check_along("value_and_index", &p, &v, &|q| vec![value_and_index(arr(q)).0], &[tangent]);
         let (_, g) = value_and_index_vjp(p, (1.0, 0));
-        assert_dual("value_and_index", &v, &[tangent], &[1.0], &g, 1.0);
+        assert_dual("value_and_index", &v, &[tangent], &[1.0], &g);
     }
 }
 
@@ -438,7 +445,7 @@ fn check_sampled(
             break;
         }
         let p = [uniform(&mut r, -1.5, 1.5), uniform(&mut r, 0.2, 1.5)];
-        let (v, dout) = (point(&mut r, 2, -1.0, 1.0), uniform(&mut r, -2.0, 2.0));
+        let (v, dout) = (direction(&mut r, 2), uniform(&mut r, -2.0, 2.0));
         let (mut a, mut b) = (StdRng::seed_from_u64(noise), StdRng::seed_from_u64(noise));
         f(p[0], p[1], &mut a);
         let forward = jvp(p[0], p[1], &mut b, (v[0], v[1]));
@@ -447,7 +454,7 @@ fn check_sampled(
         let (value, tangent) = forward;
         let (vjp_value, g) = vjp(p[0], p[1], &mut StdRng::seed_from_u64(noise), dout);
         assert_same_bits(&format!("{name} at {p:?}: _vjp value"), &[vjp_value], &[value]);
-        assert_dual(&format!("{name} at {p:?}"), &v, &[tangent], &[dout], &g.flat(), 1.0);
+        assert_dual(&format!("{name} at {p:?}"), &v, &[tangent], &[dout], &g.flat());
         if check_tangent(name, &p, &v, &same_noise, &[value], &[tangent]) {
             checked += 1;
         } else {
@@ -530,23 +537,23 @@ fn every_rule_inside_a_differentiable_function() {
 fn surrogate_rules_agree_with_their_pullbacks() {
     let mut r = rng(45);
     for _ in 0..POINTS {
-        let (p, v) = (point(&mut r, 9, -2.0, 2.0), point(&mut r, 9, -1.0, 1.0));
+        let (p, v) = (point(&mut r, 9, -2.0, 2.0), direction(&mut r, 9));
         let (x, t, dout) = (arr::<4>(&p), uniform(&mut r, 0.3, 2.0), uniform(&mut r, -2.0, 2.0));
         let (value, tangent) = straight_through_rules_jvp(x, t, (arr(&v), v[4]));
         let (vjp_value, g) = straight_through_rules_vjp(x, t, dout);
         assert_same_bits("straight_through_rules", &[value, vjp_value], &[straight_through_rules(x, t); 2]);
-        assert_dual("straight_through_rules", &v[..5], &[tangent], &[dout], &g.flat(), 1.0);
+        assert_dual("straight_through_rules", &v[..5], &[tangent], &[dout], &g.flat());
 
         let (l, g4) = (arr::<4>(&p), arr::<4>(&p[4..]));
         let (value, tangent) = st_gumbel_rules_jvp(l, g4, t, (arr(&v), arr(&v[4..]), v[8]));
         let (vjp_value, g) = st_gumbel_rules_vjp(l, g4, t, dout);
         assert_same_bits("st_gumbel_rules", &[value, vjp_value], &[st_gumbel_rules(l, g4, t); 2]);
-        assert_dual("st_gumbel_rules", &v, &[tangent], &[dout], &g.flat(), 1.0);
+        assert_dual("st_gumbel_rules", &v, &[tangent], &[dout], &g.flat());
 
         let (value, tangent) = score_jvp(p[0], p[1], p[2], p[3], (v[0], v[1], v[2], v[3]));
         let (vjp_value, g) = score_vjp(p[0], p[1], p[2], p[3], dout);
         assert_same_bits("score", &[value, vjp_value], &[score(p[0], p[1], p[2], p[3]); 2]);
-        assert_dual("score", &v[..4], &[tangent], &[dout], &g.flat(), 1.0);
+        assert_dual("score", &v[..4], &[tangent], &[dout], &g.flat());
 
         // The rules that sample: the RNG's state after `_jvp`, and duality with the same noise.
         let seed = r.next_u64();
@@ -556,7 +563,7 @@ fn surrogate_rules_agree_with_their_pullbacks() {
         assert_eq!(a.next_u64(), b.next_u64(), "sampled_rules: the RNG's state after _jvp");
         let (vjp_value, g) = sampled_rules_vjp(x, t, p[5], &mut StdRng::seed_from_u64(seed), dout);
         assert_same_bits("sampled_rules", &[value, vjp_value], &[want; 2]);
-        assert_dual("sampled_rules", &v[..6], &[tangent], &[dout], &g.flat(), 1.0);
+        assert_dual("sampled_rules", &v[..6], &[tangent], &[dout], &g.flat());
     }
 }
 
@@ -1043,7 +1050,7 @@ fn sampling_in_while_loops() {
     let mut r = rng(93);
     for noise in 0..POINTS as u64 {
         let p = [uniform(&mut r, -0.01, 0.01), uniform(&mut r, 0.01, 0.1)];
-        let v = point(&mut r, 2, -1.0, 1.0);
+        let v = direction(&mut r, 2);
         let (mut a, mut b) = (StdRng::seed_from_u64(noise), StdRng::seed_from_u64(noise));
         let want = random_walk(p[0], p[1], 500, &mut a);
         let (value, tangent) = random_walk_jvp(p[0], p[1], 500, &mut b, (v[0], v[1]));
@@ -1186,4 +1193,271 @@ fn declared_derivatives() {
         |p, v| uses_declared_jvp(p[0], arr(&p[1..]), &c, (v[0], arr(&v[1..]))),
         |p, d| uses_declared_vjp(p[0], arr(&p[1..]), &c, d[0]),
     );
+}
+
+// -- second order: NAME_hvp -------------------------------------------------------------------------
+
+/// Float methods and arithmetic.
+#[differentiable(hvp)]
+fn h_methods(x: f64, y: f64) -> f64 {
+    let q = y * y + 1.0;
+    x.exp() * y.sin() + q.ln() * x + q.sqrt() / (1.0 + x * x) + x.powi(3) * y + x.atan2(q) + x.tanh() * q.cbrt()
+}
+
+/// A loop that stores (a product), an accumulation, a branch inside.
+#[differentiable(hvp)]
+fn h_loops(x: [f64; 5], w: f64) -> f64 {
+    let mut p = 1.0;
+    let mut s = 0.0;
+    for i in 0..5 {
+        p = p * (1.0 + 0.3 * (x[i] * w).sin());
+        if x[i] > 0.0 {
+            s += x[i] * x[i] * w;
+        } else {
+            s += (x[i] * w).exp();
+        }
+    }
+    p * s
+}
+
+/// Branches as statements and expressions, and early returns.
+#[differentiable(hvp)]
+fn h_branches(x: f64, y: f64) -> f64 {
+    if x < -1.0 {
+        return x * x * y;
+    }
+    let z = if x > y { x * y } else { x + y * y };
+    if z > 1.0 {
+        return z.sqrt() * x;
+    }
+    z * z * x
+}
+
+/// Rules with curvature: softplus, sigmoid, huber, smooth_l1, softmax, log_softmax, logsumexp,
+/// soft_max, dot.
+#[differentiable(hvp)]
+fn h_rules(x: [f64; 4], t: f64) -> f64 {
+    let p = softmax(x, t);
+    softplus(x[0] * x[1])
+        + huber(x[2] - x[3], 0.5)
+        + logsumexp(x, t)
+        + p[0] * x[1]
+        + sigmoid(x[3]) * smooth_l1(x[0], 0.3)
+        + soft_max(x, t)
+        + log_softmax(x, t)[2] * dot(p, x)
+}
+
+/// Generic over `T: Real`: literals and casts rewritten for `T`.
+#[differentiable(hvp)]
+fn h_generic<T: Real>(x: [T; 3], w: T) -> T {
+    let mut acc = 0.0;
+    for i in 0..3 {
+        let e = x[i] * w - 1.0;
+        acc += e * e * e.tanh();
+    }
+    acc / (3 as T)
+}
+
+/// Composition of `hvp` functions.
+#[differentiable(hvp)]
+fn h_composed(x: [f64; 4], t: f64) -> f64 {
+    h_rules(x, t) * h_methods(x[0], x[1]) + h_generic::<f64>([x[1], x[2], x[3]], t)
+}
+
+/// A `while` on an active condition (storage up to `max_iter`) and a `match` on data.
+#[differentiable(hvp, max_iter = 64)]
+fn h_while_match(a: f64, mode: u8) -> f64 {
+    let mut y = a;
+    let mut err = a;
+    while err > 1e-9 * a {
+        y = 0.5 * (y + a / y);
+        err = (y * y - a).abs();
+    }
+    match mode {
+        0 => y * y * y,
+        1 => y.exp() * a,
+        _ => y / (1.0 + a * a),
+    }
+}
+
+/// An accumulation over a slice of run-time length.
+#[differentiable(hvp)]
+fn h_slice(w: f64, b: f64, xs: &[f64]) -> f64 {
+    let mut total = 0.0;
+    for i in 0..xs.len() {
+        total += softplus(w * xs[i] + b) * (w - b).tanh();
+    }
+    total
+}
+
+/// A method with `hvp`, reading data fields.
+impl Spring {
+    #[differentiable(hvp)]
+    fn potential(&self, x: f64, y: f64) -> f64 {
+        let d = (x * x + y * y + 0.1).sqrt() - self.rest;
+        0.5 * self.stiffness * d * d + x * y.sin()
+    }
+}
+
+/// Sampling: the same noise as the original's.
+#[differentiable(hvp)]
+fn h_sampled<R: Rng>(mu: f64, sigma: f64, rng: &mut R) -> f64 {
+    let y = normal_rsample(mu, sigma, rng);
+    y * y * mu + softplus(y * sigma)
+}
+
+/// At `POINTS` points from `sample`, along [`direction`]s `v` and `u`: `hvp`'s value is
+/// `f`'s and its gradient `grad`'s, bit for bit; `H·v` matches finite differences of `grad` along
+/// `v` (except within a step of a branch: at most one point in five); and `<u, H·v> = <v, H·u>`.
+#[track_caller]
+fn check_hvp<G: Flat>(
+    name: &str,
+    seed: u64,
+    sample: impl Fn(&mut StdRng) -> Vec<f64>,
+    f: impl Fn(&[f64]) -> f64,
+    grad: impl Fn(&[f64]) -> (f64, G),
+    hvp: impl Fn(&[f64], &[f64]) -> (f64, G, G),
+) {
+    let gradient = |q: &[f64]| grad(q).1.flat();
+    let mut r = rng(seed);
+    let (mut checked, mut replaced) = (0, 0);
+    while checked < POINTS {
+        let p = sample(&mut r);
+        let (v, u) = (direction(&mut r, p.len()), direction(&mut r, p.len()));
+        let (value, g, hv) = hvp(&p, &v);
+        assert_same_bits(&format!("{name} at {p:?}: _hvp value"), &[value], &[f(&p)]);
+        let (g, hv, hu) = (g.flat(), hv.flat(), hvp(&p, &u).2.flat());
+        let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(a, b)| a * b).sum::<f64>();
+        assert_close(&format!("{name} at {p:?}: <u, Hv> vs <v, Hu>"), &[dot(&u, &hv)], &[dot(&v, &hu)], 1e-12, 1e-12);
+        if check_tangent(&format!("{name}: gradient and H·v"), &p, &v, &gradient, &g, &hv) {
+            checked += 1;
+        } else {
+            replaced += 1;
+            assert!(replaced <= POINTS / 5, "{name}: finite differences jump at too many points");
+        }
+    }
+}
+
+#[test]
+fn hessian_vector_products() {
+    check_hvp(
+        "h_methods",
+        100,
+        cube(2, -1.5, 1.5),
+        |p| h_methods(p[0], p[1]),
+        |p| h_methods_grad(p[0], p[1]),
+        |p, v| h_methods_hvp(p[0], p[1], (v[0], v[1])),
+    );
+    check_hvp(
+        "h_loops",
+        101,
+        cube(6, -1.5, 1.5),
+        |p| h_loops(arr(p), p[5]),
+        |p| h_loops_grad(arr(p), p[5]),
+        |p, v| h_loops_hvp(arr(p), p[5], (arr(v), v[5])),
+    );
+    check_hvp(
+        "h_branches",
+        102,
+        cube(2, -2.0, 2.0),
+        |p| h_branches(p[0], p[1]),
+        |p| h_branches_grad(p[0], p[1]),
+        |p, v| h_branches_hvp(p[0], p[1], (v[0], v[1])),
+    );
+    let logits_t = |r: &mut StdRng| {
+        let mut p = point(r, 4, -2.0, 2.0);
+        p.push(uniform(r, 0.3, 2.0));
+        p
+    };
+    check_hvp(
+        "h_rules",
+        103,
+        logits_t,
+        |p| h_rules(arr(p), p[4]),
+        |p| h_rules_grad(arr(p), p[4]),
+        |p, v| h_rules_hvp(arr(p), p[4], (arr(v), v[4])),
+    );
+    check_hvp(
+        "h_generic::<f64>",
+        104,
+        cube(4, -1.5, 1.5),
+        |p| h_generic::<f64>(arr(p), p[3]),
+        |p| h_generic_grad::<f64>(arr(p), p[3]),
+        |p, v| h_generic_hvp::<f64>(arr(p), p[3], (arr(v), v[3])),
+    );
+    check_hvp(
+        "h_composed",
+        105,
+        logits_t,
+        |p| h_composed(arr(p), p[4]),
+        |p| h_composed_grad(arr(p), p[4]),
+        |p, v| h_composed_hvp(arr(p), p[4], (arr(v), v[4])),
+    );
+    for mode in 0..3 {
+        check_hvp(
+            "h_while_match",
+            107 + mode as u64,
+            cube(1, 0.1, 9.0),
+            |p| h_while_match(p[0], mode),
+            |p| h_while_match_grad(p[0], mode),
+            |p, v| h_while_match_hvp(p[0], mode, v[0]),
+        );
+    }
+    let xs = point(&mut rng(110), 50, -2.0, 2.0);
+    check_hvp(
+        "h_slice",
+        111,
+        cube(2, -1.5, 1.5),
+        |p| h_slice(p[0], p[1], &xs),
+        |p| h_slice_grad(p[0], p[1], &xs),
+        |p, v| h_slice_hvp(p[0], p[1], &xs, (v[0], v[1])),
+    );
+    let spring = Spring { stiffness: 1.5, rest: 0.7 };
+    check_hvp(
+        "Spring::potential",
+        112,
+        cube(2, -1.5, 1.5),
+        |p| spring.potential(p[0], p[1]),
+        |p| spring.potential_grad(p[0], p[1]),
+        |p, v| spring.potential_hvp(p[0], p[1], (v[0], v[1])),
+    );
+}
+
+/// With the same noise: the original's value, `_grad`'s gradient, the RNG left where the
+/// original leaves it, and `H·v` against finite differences of `_grad`.
+#[test]
+fn hessian_vector_products_that_sample() {
+    let mut r = rng(113);
+    for noise in 0..POINTS as u64 {
+        let (p, v) = ([uniform(&mut r, -1.5, 1.5), uniform(&mut r, 0.2, 1.5)], direction(&mut r, 2));
+        let (mut a, mut b) = (StdRng::seed_from_u64(noise), StdRng::seed_from_u64(noise));
+        let want = h_sampled(p[0], p[1], &mut a);
+        let (value, g, hv) = h_sampled_hvp(p[0], p[1], &mut b, (v[0], v[1]));
+        assert_eq!(a.next_u64(), b.next_u64(), "h_sampled: the RNG's state after _hvp");
+        assert_same_bits("h_sampled value", &[value], &[want]);
+        let gradient = |q: &[f64]| h_sampled_grad(q[0], q[1], &mut StdRng::seed_from_u64(noise)).1.flat();
+        assert!(check_tangent("h_sampled: gradient and H·v", &p, &v, &gradient, &g.flat(), &hv.flat()));
+    }
+}
+
+/// At f32: the value and the gradient bit for bit those of the original and of `_grad`, and
+/// `H·v` that of f64 to f32's precision.
+#[test]
+fn hessian_vector_products_at_f32() {
+    let mut r = rng(106);
+    for _ in 0..POINTS {
+        let (p, v) = (point(&mut r, 4, -1.5, 1.5), direction(&mut r, 4));
+        let narrow = |q: &[f64]| -> ([f32; 3], f32) { (core::array::from_fn(|i| q[i] as f32), q[3] as f32) };
+        let ((x, w), (dx, dw)) = (narrow(&p), narrow(&v));
+        let (value, g, hv) = h_generic_hvp::<f32>(x, w, (dx, dw));
+        assert_eq!(value.to_bits(), h_generic::<f32>(x, w).to_bits(), "h_generic::<f32> value at {p:?}");
+        let want = h_generic_grad::<f32>(x, w).1;
+        assert_eq!(
+            g.flat().iter().map(|a| a.to_bits()).collect::<Vec<_>>(),
+            want.flat().iter().map(|a| a.to_bits()).collect::<Vec<_>>()
+        );
+        let wide = |a: [f32; 3]| a.map(f64::from);
+        let (.., hv64) = h_generic_hvp::<f64>(wide(x), w.into(), (wide(dx), dw.into()));
+        assert_close("h_generic::<f32> H·v against f64", &hv.flat(), &hv64.flat(), 1e-3, 1e-3);
+    }
 }
