@@ -1461,3 +1461,16 @@ fn hessian_vector_products_at_f32() {
         assert_close("h_generic::<f32> H·v against f64", &hv.flat(), &hv64.flat(), 1e-3, 1e-3);
     }
 }
+
+/// `softplus(w₀ + 2w₁)` has the Hessian `σ'(z)·[1, 2]ᵀ[1, 2]`, and `σ'(0) = 1/4`.
+#[differentiable(hvp)]
+fn softplus_line(w: [f64; 2]) -> f64 {
+    softplus(w[0] + 2.0 * w[1])
+}
+
+#[test]
+#[ignore = "relax bug: sigmoid over Dual has tangent 0 at x = 0 ((-x.abs()).exp() with abs'(0) = 0), so _hvp through softplus or sigmoid is wrong where their argument is exactly 0 (logistic regression at w = 0)"]
+fn hvp_through_softplus_at_zero() {
+    let (_, _, hv) = softplus_line_hvp([0.0, 0.0], [1.0, 0.0]);
+    assert_close("H·e₀ at 0", &hv, &[0.25, 0.5], 1e-15, 0.0);
+}
