@@ -188,7 +188,7 @@ fn generated_gradients_allocate_nothing() {
 fn curvature(x: [f64; 4], t: f64) -> f64 {
     let mut p = 1.0;
     for i in 0..4 {
-        p = p * (1.0 + 0.5 * x[i].tanh());
+        p *= 1.0 + 0.5 * x[i].tanh();
     }
     let s = if x[0] > 0.0 { softplus(x[1] * t) } else { huber(x[2], 0.5) };
     p * s + logsumexp(x, t) + softmax(x, t)[1]
