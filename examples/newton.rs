@@ -23,11 +23,7 @@ pub fn loss(w: [f64; F], xs: &[[f64; F]; M], ys: &[f64; M]) -> f64 {
     for k in 0..M {
         total += softplus(-ys[k] * dot(w, xs[k]));
     }
-    let mut penalty = 0.0;
-    for i in 0..F {
-        penalty += w[i] * w[i];
-    }
-    total / (M as f64) + 0.5 * LAMBDA * penalty
+    total / (M as f64) + 0.5 * LAMBDA * dot(w, w)
 }
 
 /// Labelled points: features uniform in `[−scale, scale]`, labels from a noisy linear rule.
