@@ -309,6 +309,8 @@ pub use relax_macros::{Differentiable, differentiable};
 #[cfg(feature = "std")]
 pub mod check;
 
+pub mod guide;
+
 /// Everything a differentiable function needs: the attribute, every rule with its `_vjp`, `Real`,
 /// `Differentiable` (the derive and the trait), and `num_traits::Float` (as `_`) so that float
 /// methods resolve on no_std too.
