@@ -2,15 +2,16 @@
 //! differences, the others against it); then, per workload:
 //!
 //! - `cargo bench --bench report`: the medians of the primal, relax's gradient, the hand-written
-//!   one, num-dual's forward mode and the `reverse` tape, as ratios, written into README.md's
-//!   Performance section; `-- --quick` takes fewer rounds, `-- --no-write` leaves README alone.
+//!   one, num-dual's forward mode and the `reverse` tape, and of relax's `_jvp` and `_hvp` along a
+//!   fixed direction, as ratios, written into README.md's Performance section; `-- --quick` takes
+//!   fewer rounds, `-- --no-write` leaves README alone.
 //! - `cargo bench --bench report -- --count` (what `bash benches/count.sh` runs): the
 //!   instructions one call of the primal, relax's gradient and the hand-written one executes,
 //!   counted under Valgrind, written into README with `--write`; exits with status 1 when
 //!   relax's gradient takes more than [`GATE`] times the hand-written one's instructions on any
 //!   workload.
 //! - `-- --run ID VARIANT CALLS`: calls one variant (`primal`, `grad`, `hand`, `num-dual`,
-//!   `tape`) of one workload CALLS times and nothing else, for the counts.
+//!   `tape`, `jvp`, `hvp`) of one workload CALLS times and nothing else, for the counts.
 
 mod harness;
 mod workloads;
@@ -18,8 +19,8 @@ mod workloads;
 use std::time::Duration;
 
 use harness::{instructions_per_call, medians_ns};
-use relax_testkit::{assert_close, assert_close_to_fd, fd_jacobian};
-use workloads::{Workload, collect};
+use relax_testkit::{assert_close, assert_close_to_fd, assert_same_bits, fd_jacobian};
+use workloads::{Objective, Variant, Workload, collect};
 
 /// The largest grad/hand ratio of instruction counts `--count` accepts.
 const GATE: f64 = 1.10;
@@ -49,7 +50,9 @@ fn main() {
 }
 
 /// Correctness before speed: the hand-written gradient against finite differences, and every
-/// other gradient against the hand-written one.
+/// other gradient against the hand-written one; relax's `_jvp` against the hand-written Jacobian
+/// times the direction, and its `_hvp` (gradient bit for bit `_grad`'s, `vᵀHv` against second
+/// differences of the primal).
 fn check(w: &Workload) {
     let hand = collect(&w.hand);
     assert_eq!(hand.len() % w.params, 0, "{}: gradient size", w.name);
@@ -57,6 +60,24 @@ fn check(w: &Workload) {
     for (what, variant) in [("relax", &w.relax), ("num-dual", &w.num_dual), ("reverse (tape)", &w.tape)] {
         assert_close(&format!("{}/{what} vs hand-written", w.name), &collect(variant), &hand, 1e-8, 1e-10);
     }
+    let jv: Vec<f64> =
+        hand.chunks(w.params).map(|row| row.iter().zip(&w.direction).map(|(a, b)| a * b).sum()).collect();
+    assert_close(&format!("{}/jvp vs hand-written J·v", w.name), &collect(&w.jvp), &jv, 1e-8, 1e-10);
+    if let Some(hvp) = &w.hvp {
+        let out = collect(hvp);
+        let (gradient, hv) = out.split_at(w.params);
+        assert_same_bits(&format!("{}/hvp: the gradient", w.name), gradient, &collect(&w.relax));
+        let quadratic: f64 = hv.iter().zip(&w.direction).map(|(a, b)| a * b).sum();
+        let numeric = second_difference(&w.primal_at, &w.point, &w.direction);
+        assert_close(&format!("{}/hvp: vᵀHv vs second differences", w.name), &[quadratic], &[numeric], 1e-4, 1e-6);
+    }
+}
+
+/// `(f(p + h·v) − 2f(p) + f(p − h·v)) / h²`, which is `vᵀHv` up to `O(h²)`.
+fn second_difference(f: &Objective, p: &[f64], v: &[f64]) -> f64 {
+    let h = 1e-4 * p.iter().fold(1.0_f64, |m, x| m.max(x.abs()));
+    let at = |s: f64| f(&p.iter().zip(v).map(|(a, b)| a + s * h * b).collect::<Vec<_>>())[0];
+    (at(1.0) - 2.0 * at(0.0) + at(-1.0)) / (h * h)
 }
 
 fn run(args: &[String]) {
@@ -76,24 +97,30 @@ fn time(all: &[Workload], quick: bool, write: bool) {
     let (rounds, batch) = if quick { (5, Duration::from_millis(1)) } else { (201, Duration::from_millis(1)) };
     let mut rows = Vec::new();
     for w in all {
-        let variants = [&w.primal, &w.relax, &w.hand, &w.num_dual, &w.tape].map(|v| move || v(None));
-        let [primal, relax, hand, dual, tape] = medians_ns(variants.each_ref().map(|f| f as &dyn Fn()), rounds, batch);
+        // A workload without `_hvp` times nothing in its place.
+        let no_hvp: Variant = Box::new(|_| {});
+        let hvp = w.hvp.as_ref().unwrap_or(&no_hvp);
+        let variants = [&w.primal, &w.relax, &w.hand, &w.num_dual, &w.tape, &w.jvp, hvp].map(|v| move || v(None));
+        let [primal, relax, hand, dual, tape, jvp, hvp] =
+            medians_ns(variants.each_ref().map(|f| f as &dyn Fn()), rounds, batch);
         println!(
-            "{:<62} primal {primal:>9.0} ns  relax {relax:>9.0} ns  hand {hand:>9.0} ns  num-dual {dual:>10.0} ns  tape {tape:>10.0} ns",
+            "{:<62} primal {primal:>9.0} ns  relax {relax:>9.0} ns  hand {hand:>9.0} ns  num-dual {dual:>10.0} ns  tape {tape:>10.0} ns  jvp {jvp:>9.0} ns  hvp {hvp:>9.0} ns",
             w.name
         );
+        let hvp_ratio = if w.hvp.is_some() { format!("{:.2}", hvp / relax) } else { "—".into() };
         rows.push(format!(
-            "| {} | {} | {:.2} | {:.2} | {:.1} | {:.1} |",
+            "| {} | {} | {:.2} | {:.2} | {:.1} | {:.1} | {:.2} | {hvp_ratio} |",
             w.name,
             w.params,
             relax / primal,
             relax / hand,
             dual / relax,
-            tape / relax
+            tape / relax,
+            jvp / primal,
         ));
     }
     let table = format!(
-        "| workload | parameters | grad/primal | grad/hand | num-dual/grad | tape/grad |\n|---|---|---|---|---|---|\n{}",
+        "| workload | parameters | grad/primal | grad/hand | num-dual/grad | tape/grad | jvp/primal | hvp/grad |\n|---|---|---|---|---|---|---|---|\n{}",
         rows.join("\n")
     );
     println!("\n{table}");

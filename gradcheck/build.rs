@@ -1,5 +1,5 @@
 //! Writes `generated.rs`: `FUNCTIONS` random differentiable functions and a table of
-//! `(name, original, gradient)`.
+//! `(name, original, gradient)`, and one of `(name, original, _jvp, _vjp)` for forward mode.
 
 use std::fmt::Write as _;
 
@@ -184,6 +184,7 @@ fn main() {
     let mut out = String::new();
     let mut table = String::new();
     let mut table32 = String::new();
+    let (mut forward, mut forward32) = (String::new(), String::new());
     for k in 0..FUNCTIONS {
         let mut s =
             Scope { scalars: vec!["a".into(), "x[0]".into(), "x[3]".into()], arrays: vec!["x".into()], index: None };
@@ -208,9 +209,11 @@ fn main() {
         let value = |t: &str| format!("fn([{t}; 4], {t}) -> {t}");
         let grad = |t: &str| format!("fn([{t}; 4], {t}) -> ({t}, ([{t}; 4], {t}))");
         writeln!(table, "(\"g{k}\", g{k}{at} as {}, g{k}_grad{at} as {}),", value("f64"), grad("f64")).unwrap();
+        forward.push_str(&forward_entry(k, at, "f64"));
         if k % 2 == 1 {
             writeln!(table32, "(\"g{k}\", g{k}::<f32> as {}, g{k}_grad::<f32> as {}),", value("f32"), grad("f32"))
                 .unwrap();
+            forward32.push_str(&forward_entry(k, "::<f32>", "f32"));
         }
     }
     let entry = |t: &str| format!("(&str, fn([{t}; 4], {t}) -> {t}, fn([{t}; 4], {t}) -> ({t}, ([{t}; 4], {t})))");
@@ -221,7 +224,33 @@ fn main() {
     )
     .unwrap();
     writeln!(out, "/// The generic ones at f32.\npub const FUNCTIONS_F32: &[{e32}] = &[\n{table32}];").unwrap();
+    let (f64_ty, f32_ty) = (forward_entry_type("f64"), forward_entry_type("f32"));
+    writeln!(out, "/// Every generated function: name, original, `_jvp`, `_vjp`.\npub const FORWARD: &[{f64_ty}] = &[\n{forward}];")
+        .unwrap();
+    writeln!(out, "/// The generic ones at f32.\npub const FORWARD_F32: &[{f32_ty}] = &[\n{forward32}];").unwrap();
     let path = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("generated.rs");
     std::fs::write(path, out).unwrap();
     println!("cargo::rerun-if-changed=build.rs");
+}
+
+/// The types of `g{k}`, `g{k}_jvp` and `g{k}_vjp` at float type `t`.
+fn forward_types(t: &str) -> [String; 3] {
+    let g = format!("([{t}; 4], {t})");
+    [
+        format!("fn([{t}; 4], {t}) -> {t}"),
+        format!("fn([{t}; 4], {t}, {g}) -> ({t}, {t})"),
+        format!("fn([{t}; 4], {t}, {t}) -> ({t}, {g})"),
+    ]
+}
+
+/// The type of a forward-mode entry at float type `t`: name, original, `_jvp`, `_vjp`.
+fn forward_entry_type(t: &str) -> String {
+    let [value, jvp, vjp] = forward_types(t);
+    format!("(&str, {value}, {jvp}, {vjp})")
+}
+
+/// The forward-mode entry of `g{k}` (with the turbofish `at`) at float type `t`.
+fn forward_entry(k: usize, at: &str, t: &str) -> String {
+    let [value, jvp, vjp] = forward_types(t);
+    format!("(\"g{k}\", g{k}{at} as {value}, g{k}_jvp{at} as {jvp}, g{k}_vjp{at} as {vjp}),\n")
 }

@@ -1,5 +1,5 @@
-//! Zero heap allocations in every generated gradient: a counting global allocator, armed only
-//! around the calls on this thread.
+//! Zero heap allocations in every generated gradient, `_jvp` and `_hvp`: a counting global
+//! allocator, armed only around the calls on this thread.
 #![deny(warnings)]
 // The fixtures are written the way relax's language reads best: index loops.
 #![allow(clippy::needless_range_loop)]
@@ -233,4 +233,84 @@ fn generated_gradients_allocate_nothing() {
     let mut rng = StdRng::seed_from_u64(2);
     let n = allocations(|| _ = std::hint::black_box(sampled_rules_grad([x; 4], 0.5, 0.2, &mut rng).0));
     assert_eq!(n, 0, "sampled_rules_grad allocated {n} times");
+}
+
+// -- forward mode and second order ------------------------------------------------------------
+
+/// A loop that stores, rules with curvature, a branch.
+#[differentiable(hvp)]
+fn curvature(x: [f64; 4], t: f64) -> f64 {
+    let mut p = 1.0;
+    for i in 0..4 {
+        p *= 1.0 + 0.5 * x[i].tanh();
+    }
+    let s = if x[0] > 0.0 { softplus(x[1] * t) } else { huber(x[2], 0.5) };
+    p * s + logsumexp(x, t) + softmax(x, t)[1]
+}
+
+/// Composition of `hvp` functions, generic, sampling.
+#[differentiable(hvp)]
+fn composed_curvature<T: Real, R: Rng>(x: [T; 4], t: T, rng: &mut R) -> T {
+    let z = normal_rsample(x[0], t, rng);
+    z * x[1] + sigmoid(x[2] * x[3])
+}
+
+#[differentiable(hvp)]
+fn outer_curvature(x: [f64; 4], t: f64, rng: &mut StdRng) -> f64 {
+    curvature(x, t) * composed_curvature(x, t, rng)
+}
+
+#[test]
+fn forward_mode_and_hessian_vector_products_allocate_nothing() {
+    let xs = [[0.5, -1.0, 0.2], [1.0, 0.3, -0.7], [-0.2, 0.8, 1.5], [0.0, -0.4, 0.9]];
+    let ys = [0.3, -0.2, 0.9, 0.1];
+    let (sx, sy) = ([0.1, 0.7, -1.3], [0.3, 0.2, -1.0]);
+    let mut rng = StdRng::seed_from_u64(1);
+    let mut walk_rng = StdRng::seed_from_u64(3);
+    let (mut hvp_rng, mut outer_rng) = (StdRng::seed_from_u64(4), StdRng::seed_from_u64(5));
+    let x = 0.3;
+    let calls: Vec<(&str, Gradient<'_>)> = vec![
+        ("arith_jvp", Box::new(|| arith_jvp(x, 0.7, (1.0, 0.5)).1)),
+        ("methods_a_jvp", Box::new(|| methods_a_jvp(x, 0.2, (1.0, 0.5)).1)),
+        ("methods_b_jvp", Box::new(|| methods_b_jvp(x, 0.3, (1.0, 0.5)).1)),
+        ("methods_c_jvp", Box::new(|| methods_c_jvp(x, 0.1, (1.0, 0.5)).1)),
+        ("matvec_jvp", Box::new(|| matvec_jvp([[x; 3]; 2], [1.0; 3], ([[1.0; 3]; 2], [0.5; 3])).1[0])),
+        ("outer_product_jvp", Box::new(|| outer_product_jvp([x; 3], [1.0; 2], ([1.0; 3], [0.5; 2])).1[2][1])),
+        ("through_ref_jvp", Box::new(|| through_ref_jvp(&[x, 1.0, 2.0], 0.5, [1.0; 3]).1)),
+        ("product_jvp", Box::new(|| product_jvp([x; 5], [1.0; 5]).1)),
+        ("logistic_map_jvp", Box::new(|| logistic_map_jvp::<10>(3.0, 0.3, (1.0, 0.5)).1)),
+        ("slice_loss_jvp", Box::new(|| slice_loss_jvp(x, 0.1, &sx, &sy, (1.0, 0.5)).1)),
+        ("branch_in_loop_jvp", Box::new(|| branch_in_loop_jvp([x; 6], 0.5, ([1.0; 6], 0.5)).1)),
+        ("first_above_jvp", Box::new(|| first_above_jvp([x; 6], 0.2, ([1.0; 6], 0.5)).1)),
+        ("mse_jvp f32", Box::new(|| mse_jvp([x as f32; 3], 0.5, ([1.0; 3], 0.5)).1 as f64)),
+        ("composed_shapes_jvp", Box::new(|| composed_shapes_jvp([x, 0.5, 1.0], [1.0; 3]).1)),
+        ("call_in_loop_jvp", Box::new(|| call_in_loop_jvp([x; 3], &xs, &ys, [1.0; 3]).1)),
+        ("sample_in_loop_jvp", Box::new(|| sample_in_loop_jvp(x, 0.5, &mut rng, (1.0, 0.5)).1)),
+        ("scalar_rules_jvp", Box::new(|| scalar_rules_jvp(x, 0.8, (1.0, 0.5)).1)),
+        ("softmax_rules_jvp", Box::new(|| softmax_rules_jvp([x, 0.1, 0.2, 0.3], 0.7, ([1.0; 4], 0.5)).1)),
+        (
+            "straight_through_rules_jvp",
+            Box::new(|| straight_through_rules_jvp([x, 0.1, 0.2, 0.3], 0.7, ([1.0; 4], 0.5)).1),
+        ),
+        ("Model::grow_jvp", Box::new(|| Model { scale: 1.2 }.grow_jvp(x, [3.0; 4], (1.0, [0.5; 4])).1)),
+        (
+            "while_with_storage_jvp past max_iter",
+            Box::new(|| while_with_storage_jvp(x, 0.5, 64, &mut walk_rng, (1.0, 0.5)).1),
+        ),
+        ("match_in_loop_jvp", Box::new(|| match_in_loop_jvp(x, &[0, 2, 1, 3], 1.0).1)),
+        ("labelled_break_jvp", Box::new(|| labelled_break_jvp([x, 1.5, 2.0], 1.0, [1.0; 3]).1)),
+        ("curvature_hvp", Box::new(|| curvature_hvp([x, 0.1, -0.4, 0.8], 0.7, ([1.0; 4], 0.5)).2.1)),
+        (
+            "composed_curvature_hvp f32",
+            Box::new(|| composed_curvature_hvp([x as f32; 4], 0.7, &mut hvp_rng, ([1.0; 4], 0.5)).2.1 as f64),
+        ),
+        (
+            "outer_curvature_hvp",
+            Box::new(|| outer_curvature_hvp([x, 0.1, -0.4, 0.8], 0.7, &mut outer_rng, ([1.0; 4], 0.5)).2.1),
+        ),
+    ];
+    for (name, mut f) in calls {
+        let n = allocations(|| _ = std::hint::black_box(f()));
+        assert_eq!(n, 0, "{name} allocated {n} times");
+    }
 }

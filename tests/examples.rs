@@ -19,6 +19,8 @@ mod soft_argmax_keypoint;
 
 #[path = "../examples/lookup_table.rs"]
 mod lookup_table;
+#[path = "../examples/newton.rs"]
+mod newton;
 #[path = "../examples/pendulum_fit.rs"]
 mod pendulum_fit;
 
@@ -145,6 +147,59 @@ fn a_fitted_lookup_table_calibrates_the_thermistor_to_the_noise() {
             let slope = lut_grad(v, table).1.0;
             let exact = (temperature(v + 1e-6) - temperature(v - 1e-6)) / 2e-6;
             assert!((slope / exact - 1.0).abs() < within, "seed {seed}: sensitivity {slope} against {exact} at {t} °C");
+        }
+    }
+}
+
+#[test]
+fn newton_cg_on_hessian_vector_products_takes_far_fewer_steps_than_gradient_descent() {
+    for seed in 1..4 {
+        let (xs, ys) = newton::classification(seed);
+        let n = newton::newton_cg(&xs, &ys, |_, _, _| {});
+        let d = newton::gradient_descent(&xs, &ys, 1_000_000);
+        assert!(n.converged && d.converged, "seed {seed}: {n:?}, {d:?}");
+        assert!(n.iterations <= 15, "seed {seed}: Newton-CG took {} steps", n.iterations);
+        assert!(d.iterations > 100 * n.iterations, "seed {seed}: {} vs {} steps", d.iterations, n.iterations);
+        // The same minimiser: where central differences of the loss vanish.
+        let at = n.w.to_vec();
+        let slope = relax_testkit::fd(|q| newton::loss(relax_testkit::arr(q), &xs, &ys), &at);
+        assert!(slope.iter().all(|g| g.abs() < 1e-7), "seed {seed}: finite differences {slope:?} at {at:?}");
+        for i in 0..newton::F {
+            assert!((n.w[i] - d.w[i]).abs() < 1e-5, "seed {seed}: {:?} vs {:?}", n.w, d.w);
+        }
+        // Gradient descent's `L` bounds the curvature `vᵀHv / vᵀv` (from `loss_hvp`) everywhere.
+        let curvature = newton::largest_curvature(&xs);
+        let mut r = relax_testkit::rng(seed);
+        for _ in 0..100 {
+            let w = relax_testkit::arr(&relax_testkit::point(&mut r, newton::F, -0.3, 0.3));
+            let v: [f64; newton::F] = relax_testkit::arr(&relax_testkit::point(&mut r, newton::F, -1.0, 1.0));
+            let (_, _, hv) = newton::loss_hvp(w, &xs, &ys, v);
+            let rayleigh = relax::dot(hv, v) / relax::dot(v, v);
+            assert!(0.0 < rayleigh && rayleigh <= curvature, "seed {seed}: {rayleigh} vs L = {curvature}");
+        }
+    }
+}
+
+#[test]
+fn gauss_newton_on_jvp_columns_recovers_the_growth_curve() {
+    for seed in 1..4 {
+        let (ts, ys) = newton::growth(seed);
+        let start = newton::initial_guess(&ts, &ys);
+        let (p, steps) = newton::gauss_newton(start, &ts, &ys, |_, _, _| {});
+        assert!(steps <= 10, "seed {seed}: {steps} steps");
+        for i in 0..4 {
+            assert!((p[i] - newton::CURVE[i]).abs() < 0.1, "seed {seed}: {p:?} vs {:?}", newton::CURVE);
+        }
+        // The columns from `_jvp` are the Jacobian's: against finite differences, and against its
+        // rows from `_vjp` (one call per sample).
+        let columns = newton::jacobian_columns(start, &ts, &ys);
+        let numeric = relax::check::numerical_jacobian(|q: [f64; 4]| newton::residuals(q, &ts, &ys), start);
+        for k in 0..newton::N {
+            let unit = core::array::from_fn(|i| if i == k { 1.0 } else { 0.0 });
+            let (_, row) = newton::residuals_vjp(start, &ts, &ys, unit);
+            let column: Vec<f64> = columns.iter().map(|c| c[k]).collect();
+            relax_testkit::assert_close("columns vs rows", &column, &row, 1e-14, 1e-15);
+            relax_testkit::assert_grad("columns vs finite differences", &column, &numeric[k]);
         }
     }
 }

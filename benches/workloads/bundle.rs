@@ -207,6 +207,8 @@ pub fn workload() -> Workload {
 
     let point = flat(cam);
     let p0: [f64; P] = core::array::from_fn(|i| point[i]);
+    let direction = super::direction(P);
+    let v = unflatten(&direction);
     Workload {
         id: "bundle",
         name,
@@ -225,7 +227,11 @@ pub fn workload() -> Workload {
             let res = port(core::array::from_fn(|i| p[i]), &feat, |v| v.val, tape_trig);
             emit(out, [res[0].grad().wrt(&p), res[1].grad().wrt(&p)])
         }),
+        // Two outputs: no Hessian-vector product.
+        jvp: Box::new(move |out| emit(out, residual_jvp(cam, x, w, &feat, v).1)),
+        hvp: None,
         primal_at: Box::new(primal_at),
         point,
+        direction,
     }
 }

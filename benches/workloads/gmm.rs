@@ -15,7 +15,7 @@ const P: usize = K + 2 * K * D;
 /// ln √(2π), the normaliser of each dimension.
 const LN_SQRT_2PI: f64 = 0.918_938_533_204_672_8;
 
-#[differentiable(wrt(alpha, mu, log_sigma))]
+#[differentiable(hvp, wrt(alpha, mu, log_sigma))]
 pub fn log_likelihood(alpha: [f64; K], mu: [[f64; D]; K], log_sigma: [[f64; D]; K], xs: &[[f64; D]; N]) -> f64 {
     // Once per component: its log weight with the Gaussian's normaliser, and its inverse scales.
     let log_norm = logsumexp(alpha, 1.0);
@@ -32,7 +32,8 @@ pub fn log_likelihood(alpha: [f64; K], mu: [[f64; D]; K], log_sigma: [[f64; D]; 
     for n in 0..N {
         let mut lp = [0.0; K];
         for k in 0..K {
-            let mut q = 0.0;
+            // Typed for `_hvp`, whose expansion cannot infer it yet (a relax-macros bug).
+            let mut q: f64 = 0.0;
             for d in 0..D {
                 let z = (xs[n][d] - mu[k][d]) * inv[k][d];
                 q += z * z;
@@ -162,6 +163,8 @@ pub fn workload() -> Workload {
             core::array::from_fn(|k| core::array::from_fn(|d| p[LS + k * D + d])),
         )
     };
+    let direction = super::direction(P);
+    let v = unflatten(&direction);
     Workload {
         id: "gmm",
         name: "Gaussian mixture log-likelihood (K = 5 in 2-D, 1 000 points)",
@@ -178,10 +181,16 @@ pub fn workload() -> Workload {
             let p = t.add_vars(p0);
             emit(out, tape(&p, xs).grad().wrt(&p))
         }),
+        jvp: Box::new(move |out| emit(out, log_likelihood_jvp(alpha, mu, log_sigma, xs, v).1)),
+        hvp: Some(Box::new(move |out| {
+            let (_, gradient, hv) = log_likelihood_hvp(alpha, mu, log_sigma, xs, v);
+            emit(out, (gradient, hv))
+        })),
         primal_at: Box::new(move |p| {
             let (alpha, mu, log_sigma) = unflatten(p);
             vec![log_likelihood(alpha, mu, log_sigma, xs)]
         }),
         point,
+        direction,
     }
 }

@@ -11,7 +11,7 @@ use super::{Data, Workload, emit};
 const C: usize = 64;
 const T: f64 = 0.5;
 
-#[differentiable(wrt(logits))]
+#[differentiable(hvp, wrt(logits))]
 pub fn objective(logits: [f64; C], g: &[f64; C], costs: &[f64; C]) -> f64 {
     dot(st_gumbel_softmax_with(logits, *g, 0.5), *costs)
 }
@@ -67,6 +67,8 @@ pub fn workload() -> Workload {
     let g = u.map(relax::gumbel_from_uniform);
     let costs = d.array::<C>();
     assert_eq!(hand(&logits, &g, &costs).0, objective(logits, &g, &costs), "the hand-written hard value");
+    let direction = super::direction(C);
+    let v = core::array::from_fn(|i| direction[i]);
     Workload {
         id: "gumbel",
         name: "Straight-through Gumbel-softmax (64 categories)",
@@ -83,6 +85,12 @@ pub fn workload() -> Workload {
             emit(out, tape(&p, &g, &costs).grad().wrt(&p))
         }),
         primal_at: Box::new(move |p| vec![soft_objective(core::array::from_fn(|i| p[i]), &g, &costs)]),
+        jvp: Box::new(move |out| emit(out, objective_jvp(logits, &g, &costs, v).1)),
+        hvp: Some(Box::new(move |out| {
+            let (_, gradient, hv) = objective_hvp(logits, &g, &costs, v);
+            emit(out, (gradient, hv))
+        })),
         point: logits.to_vec(),
+        direction,
     }
 }

@@ -10,7 +10,7 @@ use super::{Data, Workload, emit, leak};
 
 const N: usize = 1000;
 
-#[differentiable(wrt(w, b))]
+#[differentiable(hvp, wrt(w, b))]
 pub fn loss(w: f64, b: f64, xs: &[f64; N], ys: &[f64; N]) -> f64 {
     let mut total = 0.0;
     for i in 0..N {
@@ -19,7 +19,7 @@ pub fn loss(w: f64, b: f64, xs: &[f64; N], ys: &[f64; N]) -> f64 {
     total / (N as f64)
 }
 
-#[differentiable(wrt(w, b))]
+#[differentiable(hvp, wrt(w, b))]
 pub fn loss_sum(w: f64, b: f64, xs: &[f64; N], ys: &[f64; N]) -> f64 {
     let mut total = 0.0;
     for i in 0..N {
@@ -83,24 +83,38 @@ fn tape<'t>(p: &[Var<'t>], xs: &[f64; N], ys: &[f64; N]) -> Var<'t> {
 type Primal = fn(f64, f64, &[f64; N], &[f64; N]) -> f64;
 type Grad = fn(f64, f64, &[f64; N], &[f64; N]) -> (f64, (f64, f64));
 type Hand = fn(f64, f64, &[f64; N], &[f64; N]) -> (f64, [f64; 2]);
+type Jvp = fn(f64, f64, &[f64; N], &[f64; N], (f64, f64)) -> (f64, f64);
+type Hvp = fn(f64, f64, &[f64; N], &[f64; N], (f64, f64)) -> (f64, (f64, f64), (f64, f64));
 
 /// The mean loss.
 pub fn workload() -> Workload {
     let name = "Huber regression (2 params, 1 000 points)";
-    make("huber", name, (loss, loss_grad, hand), N as f64)
+    make("huber", name, (loss, loss_grad, hand, loss_jvp, loss_hvp), N as f64)
 }
 
 /// The sum: the ports divide by 1.
 pub fn sum_workload() -> Workload {
-    make("huber-sum", "Huber sum (2 params, 1 000 points)", (loss_sum, loss_sum_grad, hand_sum), 1.0)
+    make(
+        "huber-sum",
+        "Huber sum (2 params, 1 000 points)",
+        (loss_sum, loss_sum_grad, hand_sum, loss_sum_jvp, loss_sum_hvp),
+        1.0,
+    )
 }
 
-fn make(id: &'static str, name: &'static str, (f, f_grad, f_hand): (Primal, Grad, Hand), divisor: f64) -> Workload {
+fn make(
+    id: &'static str,
+    name: &'static str,
+    (f, f_grad, f_hand, f_jvp, f_hvp): (Primal, Grad, Hand, Jvp, Hvp),
+    divisor: f64,
+) -> Workload {
     let mut d = Data::new(1);
     let xs: &[f64; N] = leak(d.array::<N>().map(|x| 3.0 * x));
     let ys: &[f64; N] =
         leak(core::array::from_fn(|i| 2.0 * xs[i] - 1.0 + 0.3 * d.next() + if i % 10 == 0 { 12.0 } else { 0.0 }));
     let (w, b) = (1.4, 0.3);
+    let direction = super::direction(2);
+    let v = (direction[0], direction[1]);
     Workload {
         id,
         name,
@@ -120,7 +134,13 @@ fn make(id: &'static str, name: &'static str, (f, f_grad, f_hand): (Primal, Grad
             let p = t.add_vars(&[w, b]);
             emit(out, (tape(&p, xs, ys) / divisor).grad().wrt(&p))
         }),
+        jvp: Box::new(move |out| emit(out, f_jvp(w, b, xs, ys, v).1)),
+        hvp: Some(Box::new(move |out| {
+            let (_, (dw, db), (hw, hb)) = f_hvp(w, b, xs, ys, v);
+            emit(out, [dw, db, hw, hb])
+        })),
         primal_at: Box::new(move |p| vec![f(p[0], p[1], xs, ys)]),
         point: vec![w, b],
+        direction,
     }
 }

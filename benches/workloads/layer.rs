@@ -11,7 +11,7 @@ use super::{Data, Flat, Workload, emit, leak};
 const H: usize = 8;
 const P: usize = H * H + H;
 
-#[differentiable(wrt(w, b))]
+#[differentiable(hvp, wrt(w, b))]
 pub fn layer(w: [[f64; H]; H], b: [f64; H], x: &[f64; H], y: &[f64; H]) -> f64 {
     let mut loss = 0.0;
     for j in 0..H {
@@ -85,6 +85,8 @@ pub fn workload() -> Workload {
     let unflatten = |p: &[f64]| -> ([[f64; H]; H], [f64; H]) {
         (core::array::from_fn(|j| core::array::from_fn(|i| p[j * H + i])), core::array::from_fn(|j| p[H * H + j]))
     };
+    let direction = super::direction(P);
+    let v = unflatten(&direction);
     Workload {
         id: "layer",
         name: "8×8 tanh layer (64 + 8 weights)",
@@ -104,10 +106,16 @@ pub fn workload() -> Workload {
             let p = t.add_vars(p0);
             emit(out, tape(&p, &x, &y).grad().wrt(&p))
         }),
+        jvp: Box::new(move |out| emit(out, layer_jvp(w, b, &x, &y, v).1)),
+        hvp: Some(Box::new(move |out| {
+            let (_, gradient, hv) = layer_hvp(w, b, &x, &y, v);
+            emit(out, (gradient, hv))
+        })),
         primal_at: Box::new(move |p| {
             let (w, b) = unflatten(p);
             vec![layer(w, b, &x, &y)]
         }),
         point,
+        direction,
     }
 }

@@ -10,7 +10,7 @@ use super::{Data, Workload, emit, leak};
 const F: usize = 32;
 const M: usize = 200;
 
-#[differentiable(wrt(w))]
+#[differentiable(hvp, wrt(w))]
 pub fn loss(w: [f64; F], xs: &[[f64; F]; M], ys: &[f64; M]) -> f64 {
     let mut total = 0.0;
     for k in 0..M {
@@ -77,6 +77,8 @@ pub fn workload() -> Workload {
     let ys: &[f64; M] =
         leak(core::array::from_fn(|k| if relax::dot(truth, xs[k]) + 0.3 * d.next() > 0.0 { 1.0 } else { -1.0 }));
     let w: [f64; F] = d.array::<F>().map(|v| 0.5 * v);
+    let direction = super::direction(F);
+    let v = core::array::from_fn(|i| direction[i]);
     Workload {
         id: "logistic",
         name: "Logistic regression (32 weights, 200 points)",
@@ -93,6 +95,12 @@ pub fn workload() -> Workload {
             emit(out, tape(&p, xs, ys).grad().wrt(&p))
         }),
         primal_at: Box::new(move |p| vec![loss(core::array::from_fn(|i| p[i]), xs, ys)]),
+        jvp: Box::new(move |out| emit(out, loss_jvp(w, xs, ys, v).1)),
+        hvp: Some(Box::new(move |out| {
+            let (_, gradient, hv) = loss_hvp(w, xs, ys, v);
+            emit(out, (gradient, hv))
+        })),
         point: w.to_vec(),
+        direction,
     }
 }

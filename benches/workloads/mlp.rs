@@ -10,11 +10,12 @@ use super::{Data, Workload, emit};
 const H: usize = 16;
 const P: usize = H * H + H;
 
-#[differentiable(wrt(w1, w2))]
+#[differentiable(hvp, wrt(w1, w2))]
 pub fn mlp(w1: [[f64; H]; H], w2: [f64; H], x: &[f64; H], y: f64) -> f64 {
     let mut out = 0.0;
     for j in 0..H {
-        let mut h = 0.0;
+        // Typed for `_hvp`, whose expansion cannot infer it yet (a relax-macros bug).
+        let mut h: f64 = 0.0;
         for i in 0..H {
             h += w1[j][i] * x[i];
         }
@@ -87,6 +88,11 @@ pub fn workload() -> Workload {
     let y = 0.7;
     let point = flat(&w1, &w2);
     let p0 = point.clone();
+    let unflatten = |p: &[f64]| -> ([[f64; H]; H], [f64; H]) {
+        (core::array::from_fn(|j| core::array::from_fn(|i| p[j * H + i])), core::array::from_fn(|j| p[H * H + j]))
+    };
+    let direction = super::direction(P);
+    let v = unflatten(&direction);
     Workload {
         id: "mlp",
         name: "Two-layer tanh network (16×16 + 16 weights)",
@@ -106,10 +112,16 @@ pub fn workload() -> Workload {
             let p = t.add_vars(&flat(&w1, &w2));
             emit(out, tape(&p, &x, y).grad().wrt(&p))
         }),
+        jvp: Box::new(move |out| emit(out, mlp_jvp(w1, w2, &x, y, v).1)),
+        hvp: Some(Box::new(move |out| {
+            let (_, gradient, hv) = mlp_hvp(w1, w2, &x, y, v);
+            emit(out, (gradient, hv))
+        })),
         primal_at: Box::new(move |p| {
-            let w1: [[f64; H]; H] = core::array::from_fn(|j| core::array::from_fn(|i| p[j * H + i]));
-            vec![mlp(w1, core::array::from_fn(|j| p[H * H + j]), &x, y)]
+            let (w1, w2) = unflatten(p);
+            vec![mlp(w1, w2, &x, y)]
         }),
         point,
+        direction,
     }
 }

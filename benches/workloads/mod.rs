@@ -48,12 +48,18 @@ pub struct Workload {
     pub hand: Variant,
     pub num_dual: Variant,
     pub tape: Variant,
+    /// relax's `_jvp` along `direction`: the output's tangent.
+    pub jvp: Variant,
+    /// relax's `_hvp` along `direction`, where the output is a scalar: the gradient, then `H·v`.
+    pub hvp: Option<Variant>,
     pub primal_at: Objective,
     pub point: Vec<f64>,
+    /// The direction of `jvp` and `hvp`, flattened as `point` is.
+    pub direction: Vec<f64>,
 }
 
 impl Workload {
-    /// The variant `name` (`primal`, `grad`, `hand`, `num-dual`, `tape`) if it exists.
+    /// The variant `name` (`primal`, `grad`, `hand`, `num-dual`, `tape`, `jvp`, `hvp`) if it exists.
     pub fn variant(&self, name: &str) -> Option<&Variant> {
         match name {
             "primal" => Some(&self.primal),
@@ -61,6 +67,8 @@ impl Workload {
             "hand" => Some(&self.hand),
             "num-dual" => Some(&self.num_dual),
             "tape" => Some(&self.tape),
+            "jvp" => Some(&self.jvp),
+            "hvp" => self.hvp.as_ref(),
             _ => None,
         }
     }
@@ -122,6 +130,13 @@ pub fn collect(v: &Variant) -> Vec<f64> {
 /// Data that lives as long as the benchmark: every closure of a workload copies the reference.
 pub fn leak<T>(data: T) -> &'static T {
     Box::leak(Box::new(data))
+}
+
+/// The fixed direction of the forward-mode and Hessian-vector timings: `n` coordinates in
+/// `[−1, 1)`, the same on every run.
+pub fn direction(n: usize) -> Vec<f64> {
+    let mut d = Data::new(99);
+    (0..n).map(|_| d.next()).collect()
 }
 
 /// A deterministic data generator (a linear congruential sequence in [−1, 1)).

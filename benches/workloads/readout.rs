@@ -12,7 +12,7 @@ const F: usize = 8;
 const K: usize = 512;
 const T: f64 = 0.3;
 
-#[differentiable(wrt(w))]
+#[differentiable(hvp, wrt(w))]
 pub fn readout(w: [f64; F], feats: &[[f64; F]; K]) -> f64 {
     let mut logits = [0.0; K];
     for k in 0..K {
@@ -75,6 +75,8 @@ pub fn workload() -> Workload {
     let mut d = Data::new(3);
     let feats: &[[f64; F]; K] = leak(core::array::from_fn(|_| d.array::<F>()));
     let w = d.array::<F>();
+    let direction = super::direction(F);
+    let v = core::array::from_fn(|i| direction[i]);
     Workload {
         id: "readout",
         name: "Soft-argmax readout (8 weights, 512 logits)",
@@ -91,6 +93,12 @@ pub fn workload() -> Workload {
             emit(out, tape(&p, feats).grad().wrt(&p))
         }),
         primal_at: Box::new(move |p| vec![readout(core::array::from_fn(|i| p[i]), feats)]),
+        jvp: Box::new(move |out| emit(out, readout_jvp(w, feats, v).1)),
+        hvp: Some(Box::new(move |out| {
+            let (_, gradient, hv) = readout_hvp(w, feats, v);
+            emit(out, (gradient, hv))
+        })),
         point: w.to_vec(),
+        direction,
     }
 }

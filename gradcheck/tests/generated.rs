@@ -1,5 +1,6 @@
 //! Every generated function: the value of `_grad` is the original's bit for bit, and the gradient
-//! agrees with central finite differences at random points.
+//! agrees with central finite differences at random points; `_jvp` keeps the value and agrees
+//! with `_vjp`.
 
 use relax_testkit::{assert_close_to_fd, fd, fd_with_step};
 
@@ -58,6 +59,56 @@ fn generic_functions_at_f32_keep_their_values() {
             assert!(
                 v.to_bits() == want.to_bits() || (v.is_nan() && want.is_nan()),
                 "{name}::<f32> at {p:?}: value {v} vs {want}"
+            );
+        }
+    }
+}
+
+/// Every generated function in forward mode, at 20 points with random directions and cotangents:
+/// `_jvp`'s and `_vjp`'s values are the original's bit for bit, and they agree,
+/// `<dout, J·v> = <Jᵀ·dout, v>` (to rounding; `_vjp` itself is checked against finite differences
+/// above).
+#[test]
+fn jvp_agrees_with_vjp_and_keeps_the_value() {
+    for (name, f, jvp, vjp) in relax_gradcheck::FORWARD {
+        for k in 0..20 {
+            let (p, q) = (point(k + 1), point(k + 1000));
+            let (x, a) = ([p[0], p[1], p[2], p[3]], p[4]);
+            let (dx, da, dout) = ([q[0], q[1], q[2], q[3]], q[4], q[0] - q[1]);
+            let want = f(x, a);
+            let ((value, tangent), (vjp_value, (gx, ga))) = (jvp(x, a, (dx, da)), vjp(x, a, dout));
+            for v in [value, vjp_value] {
+                assert!(
+                    v.to_bits() == want.to_bits() || (v.is_nan() && want.is_nan()),
+                    "{name} at {p:?}: value {v} vs {want}"
+                );
+            }
+            if want.is_nan() {
+                continue;
+            }
+            let terms = [dout * tangent, gx[0] * dx[0], gx[1] * dx[1], gx[2] * dx[2], gx[3] * dx[3], ga * da];
+            let backward: f64 = terms[1..].iter().sum();
+            let size = terms.iter().map(|t| t.abs()).sum::<f64>() + dout.abs() * q.iter().map(|v| v.abs()).sum::<f64>();
+            assert!(
+                (terms[0] - backward).abs() <= 1e-12 * size,
+                "{name} at {p:?} along {q:?}, dout {dout}: <dout, Jv> = {:e}, <J^T dout, v> = {backward:e}",
+                terms[0]
+            );
+        }
+    }
+}
+
+/// The generic functions at f32: `_jvp`'s value is the original's bit for bit.
+#[test]
+fn generic_jvp_at_f32_keeps_the_value() {
+    for (name, f, jvp, _) in relax_gradcheck::FORWARD_F32 {
+        for k in 0..20 {
+            let (p, q) = (point(k + 1).map(|v| v as f32), point(k + 1000).map(|v| v as f32));
+            let (value, _) = jvp([p[0], p[1], p[2], p[3]], p[4], ([q[0], q[1], q[2], q[3]], q[4]));
+            let want = f([p[0], p[1], p[2], p[3]], p[4]);
+            assert!(
+                value.to_bits() == want.to_bits() || (value.is_nan() && want.is_nan()),
+                "{name}::<f32> at {p:?}: _jvp value {value} vs {want}"
             );
         }
     }

@@ -1,5 +1,5 @@
-//! Rules of relax and generated gradients in a `#![no_std]` staticlib with its own panic handler
-//! and no allocator.
+//! Rules of relax, generated gradients, tangents and Hessian-vector products in a `#![no_std]`
+//! staticlib with its own panic handler and no allocator.
 #![no_std]
 
 use relax::prelude::*;
@@ -155,4 +155,26 @@ pub extern "C" fn relax_horner_grad(c: &[f32; 8], n: usize, x: f32, d_c: &mut [f
     let n = n.min(8);
     let (value, dx) = horner_grad(&c[..n], x, &mut d_c[..n]);
     value + dx
+}
+
+/// A smooth loss with curvature: forward mode and, with `hvp`, Hessian-vector products.
+#[differentiable(hvp)]
+fn smooth<T: Real>(w: [T; 3], x: &[[T; 3]; 4]) -> T {
+    let mut total = 0.0;
+    for k in 0..4 {
+        let mut s = 0.0;
+        for i in 0..3 {
+            s += w[i] * x[k][i];
+        }
+        total += softplus(s);
+    }
+    total + logsumexp(w, 0.5)
+}
+
+/// `smooth`'s derivative along `v` (forward mode) and its Hessian times `v`, in f32.
+#[unsafe(no_mangle)]
+pub extern "C" fn relax_smooth_directional(w: &[f32; 3], x: &[[f32; 3]; 4], v: &[f32; 3], hv: &mut [f32; 3]) -> f32 {
+    let (_, along) = smooth_jvp(*w, x, *v);
+    (_, _, *hv) = smooth_hvp(*w, x, *v);
+    along
 }

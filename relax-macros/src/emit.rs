@@ -448,17 +448,20 @@ fn split_body(sig: &Signature, body: &Body, ctx: Ctx, output: &TokenStream, cts:
             quote!(let mut #b: #ct = #krate::Tangent::zero_tangent();)
         });
     // A slice's adjoint is the caller's buffer, which the pullback takes.
-    let buffers = sig.wrt.iter().map(|i| (&sig.params[*i], &body.params[*i])).filter(|(p, _)| p.diff == Some(ByRef::Slice)).map(|(p, b)| {
-        let b = names::binding_adj(*b);
-        let elem = match &p.ty {
-            Type::Reference(r) => match &*r.elem {
-                Type::Slice(s) => s.elem.to_token_stream(),
-                other => other.to_token_stream(),
+    let buffers =
+        sig.wrt.iter().map(|i| (&sig.params[*i], &body.params[*i])).filter(|(p, _)| p.diff == Some(ByRef::Slice)).map(
+            |(p, b)| {
+                let b = names::binding_adj(*b);
+                let elem = match &p.ty {
+                    Type::Reference(r) => match &*r.elem {
+                        Type::Slice(s) => s.elem.to_token_stream(),
+                        other => other.to_token_stream(),
+                    },
+                    other => other.to_token_stream(),
+                };
+                quote!(#b: &mut [#elem])
             },
-            other => other.to_token_stream(),
-        };
-        quote!(#b: &mut [#elem])
-    });
+        );
     let fwd_code = forward(&body.block, ctx);
     let ret = names::temp(body.block.result.expect("lowering checked the result"));
     let adj_code = adjoint(&body.block, ctx, Some(quote!(__dout)));
@@ -489,7 +492,11 @@ fn split_body(sig: &Signature, body: &Body, ctx: Ctx, output: &TokenStream, cts:
 fn hvp_functions(func: &ItemFn, p: &Parts, sig: &Signature, body: &Body, options: &Options, ctx: Ctx) -> TokenStream {
     let krate = &options.krate;
     if let Some(p) = sig.wrt.iter().map(|i| &sig.params[*i]).find(|p| is_struct_shape(&p.ty, &sig.real_params)) {
-        return syn::Error::new_spanned(&p.ident, "`hvp` with a parameter struct is not supported yet: pass its fields (floats or arrays) as parameters").to_compile_error();
+        return syn::Error::new_spanned(
+            &p.ident,
+            "`hvp` with a parameter struct is not supported yet: pass its fields (floats or arrays) as parameters",
+        )
+        .to_compile_error();
     }
     let Some(float) = float_ident(&sig.output).filter(|_| sig.scalar_output) else {
         return syn::Error::new_spanned(&sig.output, "`hvp` needs a scalar output (f32, f64 or a `T: Real`): the Hessian-vector product is that of a scalar function").to_compile_error();
