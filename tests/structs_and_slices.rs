@@ -256,7 +256,6 @@ fn data_fields_are_carried_in_values_and_default_in_gradients() {
 /// tangent, and a tangent's data field moves nothing (SPEC: data, `Default::default()` in a
 /// gradient).
 #[test]
-#[ignore = "relax bug: a #[no_derivative] float field read in active code gets a gradient and a tangent"]
 fn float_data_fields_have_no_derivative() {
     let net = Net {
         layers: [Layer { w: [[0.5, -0.25], [0.75, 1.0]], b: [0.1, -0.2], steps: 7 }; 2],
@@ -685,7 +684,6 @@ fn slices_alone_beside_scalars_and_several() {
 
 /// SPEC: one buffer per differentiated slice "in `wrt` order, named `d_<param>`".
 #[test]
-#[ignore = "relax bug: with wrt(b, a) the buffers are checked in wrt order but written in parameter order"]
 fn buffers_follow_the_wrt_order() {
     let mut r = rng(74);
     for case in 0..POINTS {

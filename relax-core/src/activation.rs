@@ -116,8 +116,14 @@ pub fn softplus_jvp<T: Real>(x: T, dx: T) -> (T, T) {
 /// ```
 #[inline]
 pub fn sigmoid<T: Real>(x: T) -> T {
-    let e = (-x.abs()).exp();
-    if x >= T::zero() { T::one() / (T::one() + e) } else { e / (T::one() + e) }
+    // `e^-|x|` spelled per side (not through `abs`, whose derivative at 0 is taken as 0), so that
+    // the same code run on dual numbers has the right slope at 0.
+    if x >= T::zero() {
+        T::one() / (T::one() + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (T::one() + e)
+    }
 }
 
 /// The cotangent of [`sigmoid`] from its value `s`: `dout · s(1 − s)`.

@@ -715,6 +715,8 @@ pub trait Seed: Sized {
     fn seed(value: Self, tangent: Self) -> Self::Dual;
     /// The values and the tangents.
     fn split(dual: Self::Dual) -> (Self, Self);
+    /// `value` with tangent zero: a constant of the dual shape.
+    fn constant(value: Self) -> Self::Dual;
 }
 
 impl<T: Real> Seed for T {
@@ -726,6 +728,10 @@ impl<T: Real> Seed for T {
     #[inline(always)]
     fn split(x: Dual<T>) -> (T, T) {
         (x.v, x.d)
+    }
+    #[inline(always)]
+    fn constant(v: T) -> Dual<T> {
+        Dual::passive(v)
     }
 }
 
@@ -742,5 +748,9 @@ where
     fn split(x: [A::Dual; N]) -> (Self, Self) {
         let parts: [(A, A); N] = x.map(A::split);
         (parts.map(|p| p.0), parts.map(|p| p.1))
+    }
+    #[inline(always)]
+    fn constant(v: Self) -> [A::Dual; N] {
+        v.map(A::constant)
     }
 }

@@ -70,7 +70,7 @@ macro_rules! discrete_tangent {
             }
             #[inline(always)]
             fn zero_like(&self) -> Self {
-                *self
+                Self::default()
             }
             #[inline(always)]
             fn add_tangent(&mut self, _: Self) {}
@@ -392,6 +392,19 @@ pub fn one_like<T: Real>(x: &T) -> T {
     T::one()
 }
 
+/// `target += c` through [`AddCotangent`], as a function: the cotangent's type is the callee's, so
+/// a differentiated value passed as data is that trait's error, with its message.
+///
+/// ```
+/// let mut g = 1.0_f64;
+/// relax_core::tangent::add_cotangent(&mut g, 0.5);
+/// assert_eq!(g, 1.5);
+/// ```
+#[inline(always)]
+pub fn add_cotangent<V: AddCotangent<C>, C>(target: &mut V, c: C) {
+    target.add_cotangent(c);
+}
+
 /// Adds the cotangent that a differentiable callee returns for one argument position to the
 /// caller's adjoint of that argument. A callee returns `()` for its data parameters, and a
 /// differentiated value passed there would silently get no gradient: that has no impl, so it is
@@ -410,6 +423,13 @@ impl<V: Tangent> AddCotangent<V> for V {
     #[inline(always)]
     fn add_cotangent(&mut self, c: V) {
         self.add_tangent(c);
+    }
+}
+
+impl<V: Tangent> AddCotangent<&V> for V {
+    #[inline(always)]
+    fn add_cotangent(&mut self, c: &V) {
+        self.add_tangent(*c);
     }
 }
 
@@ -539,6 +559,26 @@ impl<V: Tangent> PositionTangent<V> for V {
     fn position(self) -> V {
         self
     }
+}
+
+impl<V: Tangent> PositionTangent<V> for &V {
+    #[inline(always)]
+    fn position(self) -> V {
+        *self
+    }
+}
+
+/// `v` as the tangent of a position of type `P`, through [`PositionTangent`], as a function: the
+/// position's type is the callee's, so a differentiated value passed as data is that trait's
+/// error, with its message.
+///
+/// ```
+/// let d: f64 = relax_core::tangent::position(2.5_f64);
+/// assert_eq!(d, 2.5);
+/// ```
+#[inline(always)]
+pub fn position<P, V: PositionTangent<P>>(v: V) -> P {
+    v.position()
 }
 
 /// The tangent of a value the caller passes as data: zero wherever the callee differentiates.

@@ -157,6 +157,8 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
             }
         }
         Stmt::Call { temp, pullback, callee, args, recompute, .. } => {
+            // At the callee's name: where a differentiated value passed as data is reported.
+            let span = callee.clone().into_iter().last().map_or_else(proc_macro2::Span::call_site, |t| t.span());
             let (d, p, c) = (ctx.adj(*temp), names::temp(*pullback), names::cotangents(*temp));
             let rerun = recompute.then(|| {
                 let call = forward::call_tokens(callee, args, ctx.dual.is_some());
@@ -165,7 +167,8 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
             let adds = args.iter().enumerate().filter_map(|(k, a)| match a {
                 CallArg::Active(t) | CallArg::ActiveRef(t) if active[*t] => {
                     let (da, k) = (ctx.adj(*t), syn::Index::from(k));
-                    Some(quote!(#krate::AddCotangent::add_cotangent(&mut #da, #c.#k);))
+                    let add = names::respan(quote!(#krate::tangent::add_cotangent), span);
+                    Some(quote!(#add(&mut #da, #c.#k);))
                 }
                 _ => None,
             });

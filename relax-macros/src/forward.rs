@@ -251,11 +251,13 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                         let ty = dual.substitute(&ty);
                         quote!(: #ty)
                     });
-                    let lifted = ctx.operand(*value, false);
-                    if ctx.active[*value] {
+                    // Lifted to the dual of its own shape (its type fixes the target, which the
+                    // binding's later uses may not).
+                    if ctx.active[*value] || ctx.owned.contains(value) {
                         quote!(let #m #name #ty = #v;)
                     } else {
-                        quote!(let #v = #lifted; let #m #name #ty = #v;)
+                        let krate = ctx.krate;
+                        quote!(let #v = #krate::dual::Seed::constant(#v); let #m #name #ty = #v;)
                     }
                 }
                 _ => {

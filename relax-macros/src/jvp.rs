@@ -164,6 +164,9 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
         }
         Stmt::Call { temp, callee, args, .. } => {
             let (t, d) = (names::temp(*temp), dt(*temp));
+            // At the callee's name: where a differentiated value passed as data is reported.
+            let span = callee.clone().into_iter().last().map_or_else(proc_macro2::Span::call_site, |t| t.span());
+            let position = names::respan(quote!(#krate::tangent::position), span);
             let callee = crate::names::retarget(callee, "__jvp");
             let values = args.iter().map(|a| match a {
                 CallArg::Active(x) => names::temp(*x).into_token_stream(),
@@ -176,9 +179,9 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
             let ds = args.iter().map(|a| match a {
                 CallArg::Active(x) | CallArg::ActiveRef(x) => {
                     let dx = ctx.tangent(*x);
-                    quote!(#krate::PositionTangent::position(#dx))
+                    quote!(#position(#dx))
                 }
-                CallArg::Data(_) => quote!(#krate::PositionTangent::position(#krate::tangent::NoTangent)),
+                CallArg::Data(_) => quote!(#position(#krate::tangent::NoTangent)),
             });
             quote!(let (#t, #d) = #callee(#(#values,)* (#(#ds,)*));)
         }

@@ -106,3 +106,21 @@ pub fn projection(path: &[crate::ir::Proj]) -> proc_macro2::TokenStream {
         })
         .collect()
 }
+
+/// `tokens` with every span set to `span`: generated code that rustc reports errors at, placed
+/// where the user wrote what caused them.
+pub fn respan(tokens: proc_macro2::TokenStream, span: proc_macro2::Span) -> proc_macro2::TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tt| {
+            if let proc_macro2::TokenTree::Group(g) = &tt {
+                let mut group = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                tt = group.into();
+            } else {
+                tt.set_span(span);
+            }
+            tt
+        })
+        .collect()
+}

@@ -280,6 +280,31 @@ fn expr_mentions(e: &Expr) -> Vec<Ident> {
     mentioned(&|m| m.visit_expr(e))
 }
 
+/// The identifiers `e` mentions outside `stop_gradient(..)`: what makes it active.
+fn differentiated_mentions(e: &Expr) -> Vec<Ident> {
+    struct Outside(Mentions);
+    impl<'a> Visit<'a> for Outside {
+        fn visit_expr(&mut self, e: &'a Expr) {
+            if let Expr::Call(c) = e
+                && let Expr::Path(p) = strip(&c.func)
+                && is_rule_path(&p.path).is_some_and(|id| id == "stop_gradient")
+            {
+                return;
+            }
+            match e {
+                // The leaves, as `Mentions` takes them.
+                Expr::Path(_) | Expr::Macro(_) | Expr::Verbatim(_) => self.0.visit_expr(e),
+                Expr::MethodCall(m)
+                    if m.method == "len" && m.args.is_empty() && matches!(strip(&m.receiver), Expr::Path(_)) => {}
+                _ => syn::visit::visit_expr(self, e),
+            }
+        }
+    }
+    let mut o = Outside(Mentions(Vec::new()));
+    o.visit_expr(e);
+    o.0.0
+}
+
 /// The rule a call names: a bare rule name, or a path into `relax` or `relax_core` ending in one
 /// (`relax::softplus`, `relax::prelude::softplus`).
 fn is_rule_path(path: &syn::Path) -> Option<&Ident> {

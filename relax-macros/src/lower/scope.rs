@@ -89,13 +89,16 @@ impl Lowerer<'_> {
         active
     }
 
+    /// Notes the reads of every binding `e` mentions (loops restore what they read, inside
+    /// `stop_gradient` too); true when it mentions an active one outside `stop_gradient(..)`.
     pub(super) fn mentions_active(&mut self, e: &Expr) -> bool {
-        self.scan(&expr_mentions(e))
+        let _ = self.scan(&expr_mentions(e));
+        differentiated_mentions(e).iter().any(|i| self.lookup(i).is_some_and(|b| b.active))
     }
 
-    /// Mentions an active or a tainted binding.
+    /// Mentions an active or a tainted binding, outside `stop_gradient(..)`.
     pub(super) fn mentions_derived(&self, e: &Expr) -> bool {
-        expr_mentions(e).iter().any(|i| self.lookup(i).is_some_and(|b| b.active || b.tainted))
+        differentiated_mentions(e).iter().any(|i| self.lookup(i).is_some_and(|b| b.active || b.tainted))
     }
 
     pub(super) fn taint_last(&mut self) {
