@@ -55,10 +55,21 @@ fn operand(t: Temp, scalar: bool, ctx: Ctx) -> TokenStream {
     }
 }
 
-/// Calls `pullback(args…, dout)` and adds each float argument's cotangent to its adjoint;
-/// `scalar` says the float arguments are scalars (an operator or a method, not a rule).
+/// How a pullback is called.
+#[derive(Clone, Copy)]
+enum Pullback {
+    /// `NAME_pullback(args…, value, dout) -> G`: from the forward sweep's value, which it does not
+    /// compute again.
+    FromValue(Temp),
+    /// `NAME_vjp(args…, dout) -> (value, G)`.
+    Vjp,
+}
+
+/// Calls a pullback and adds each float argument's cotangent to its adjoint; `scalar` says the
+/// float arguments are scalars (an operator or a method, not a rule).
 fn pull(
     pullback: TokenStream,
+    form: Pullback,
     args: &[Temp],
     float_args: &[bool],
     scalar: bool,
@@ -69,7 +80,14 @@ fn pull(
         .iter()
         .zip(float_args)
         .map(|(t, is_float)| if *is_float { operand(*t, scalar, ctx) } else { names::temp(*t).into_token_stream() });
-    add_cotangents(quote!(#pullback(#(#values,)* #d).1), args, float_args, ctx)
+    let call = match form {
+        Pullback::FromValue(value) => {
+            let value = names::temp(value);
+            quote!(#pullback(#(#values,)* #value, #d))
+        }
+        Pullback::Vjp => quote!(#pullback(#(#values,)* #d).1),
+    };
+    add_cotangents(call, args, float_args, ctx)
 }
 
 /// Binds `g`, the cotangents of the float arguments in order (a single one bare), and adds each
@@ -107,13 +125,15 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
             let arg_adj = |k: usize| ctx.adj(args[k]);
             match op {
                 Op::Binary { pullback, .. } => {
-                    let p = format_ident!("{}", pullback);
-                    pull(quote!(#krate::ops::#p), args, &[true, true], true, &d, ctx)
+                    let p = format_ident!("{}", pullback.replace("_vjp", "_pullback"));
+                    pull(quote!(#krate::ops::#p), Pullback::FromValue(*temp), args, &[true, true], true, &d, ctx)
                 }
-                Op::Neg => pull(quote!(#krate::ops::neg_vjp), args, &[true], true, &d, ctx),
+                Op::Neg => {
+                    pull(quote!(#krate::ops::neg_pullback), Pullback::FromValue(*temp), args, &[true], true, &d, ctx)
+                }
                 Op::Method { name, float_args } => {
-                    let p = format_ident!("{}_vjp", name);
-                    pull(quote!(#krate::ops::#p), args, float_args, true, &d, ctx)
+                    let p = format_ident!("{}_pullback", name);
+                    pull(quote!(#krate::ops::#p), Pullback::FromValue(*temp), args, float_args, true, &d, ctx)
                 }
                 Op::Rule { name, generics, float_args, residual, .. } => {
                     let generics = ctx.dual.map_or_else(|| generics.clone(), |dual| dual.substitute(generics));
@@ -122,8 +142,14 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                         let (bwd, r) = (format_ident!("{}_bwd", name, span = name.span()), names::temp(*r));
                         return add_cotangents(quote!(#krate::#bwd #turbofish (&#r, #d)), args, float_args, ctx);
                     }
-                    let p = format_ident!("{}_vjp", name, span = name.span());
-                    pull(quote!(#krate::#p #turbofish), args, float_args, false, &d, ctx)
+                    // The softmax family without a residual (from the relaxation) computes its
+                    // exponentials again either way: through its `_vjp`.
+                    let split =
+                        crate::rules::rule(&name.to_string()).is_some_and(|r| r.form == crate::rules::Form::Split);
+                    let (suffix, form) =
+                        if split { ("vjp", Pullback::Vjp) } else { ("pullback", Pullback::FromValue(*temp)) };
+                    let p = format_ident!("{}_{}", name, suffix, span = name.span());
+                    pull(quote!(#krate::#p #turbofish), form, args, float_args, false, &d, ctx)
                 }
                 Op::Array => (0..args.len())
                     .filter(|k| active[args[*k]])
