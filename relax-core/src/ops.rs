@@ -58,6 +58,18 @@ pub fn add_jvp<T: Real>(a: T, b: T, (da, db): (T, T)) -> (T, T) {
     (a + b, da + db)
 }
 
+/// [`add_jvp`] with `b` constant: `(a + b, da)`.
+#[inline(always)]
+pub fn add_jvp_first<T: Real>(a: T, b: T, da: T) -> (T, T) {
+    (a + b, da)
+}
+
+/// [`add_jvp`] with `a` constant: `(a + b, db)`.
+#[inline(always)]
+pub fn add_jvp_second<T: Real>(a: T, b: T, db: T) -> (T, T) {
+    (a + b, db)
+}
+
 /// `a − b`: the cotangents `(dout, −dout)`.
 #[inline(always)]
 pub fn sub_pullback<T: Real>(a: T, b: T, difference: T, dout: T) -> (T, T) {
@@ -80,6 +92,18 @@ pub fn sub_vjp<T: Real>(a: T, b: T, dout: T) -> (T, (T, T)) {
 #[inline(always)]
 pub fn sub_jvp<T: Real>(a: T, b: T, (da, db): (T, T)) -> (T, T) {
     (a - b, da - db)
+}
+
+/// [`sub_jvp`] with `b` constant: `(a − b, da)`.
+#[inline(always)]
+pub fn sub_jvp_first<T: Real>(a: T, b: T, da: T) -> (T, T) {
+    (a - b, da)
+}
+
+/// [`sub_jvp`] with `a` constant: `(a − b, −db)`.
+#[inline(always)]
+pub fn sub_jvp_second<T: Real>(a: T, b: T, db: T) -> (T, T) {
+    (a - b, -db)
 }
 
 /// `a·b`: the cotangents `(dout·b, dout·a)`.
@@ -106,6 +130,19 @@ pub fn mul_jvp<T: Real>(a: T, b: T, (da, db): (T, T)) -> (T, T) {
     (a * b, da * b + db * a)
 }
 
+/// [`mul_jvp`] with `b` constant: `(a·b, da·b)`; forward mode calls it for a product with data,
+/// which the two-sided form would pay a second product for.
+#[inline(always)]
+pub fn mul_jvp_first<T: Real>(a: T, b: T, da: T) -> (T, T) {
+    (a * b, da * b)
+}
+
+/// [`mul_jvp`] with `a` constant: `(a·b, db·a)`.
+#[inline(always)]
+pub fn mul_jvp_second<T: Real>(a: T, b: T, db: T) -> (T, T) {
+    (a * b, db * a)
+}
+
 /// `q = a / b`: the cotangents `(dout/b, −dout·a/b²)`, the second from the quotient as
 /// `−dout·q/b`.
 #[inline(always)]
@@ -130,6 +167,19 @@ pub fn div_vjp<T: Real>(a: T, b: T, dout: T) -> (T, (T, T)) {
 pub fn div_jvp<T: Real>(a: T, b: T, (da, db): (T, T)) -> (T, T) {
     let q = a / b;
     (q, da / b - db * q / b)
+}
+
+/// [`div_jvp`] with `b` constant: `(a/b, da/b)`.
+#[inline(always)]
+pub fn div_jvp_first<T: Real>(a: T, b: T, da: T) -> (T, T) {
+    (a / b, da / b)
+}
+
+/// [`div_jvp`] with `a` constant: `(a/b, −db·q/b)`.
+#[inline(always)]
+pub fn div_jvp_second<T: Real>(a: T, b: T, db: T) -> (T, T) {
+    let q = a / b;
+    (q, -db * q / b)
 }
 
 /// `−a`: the cotangent `−dout`.

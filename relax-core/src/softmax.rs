@@ -645,3 +645,23 @@ pub fn dot_vjp<T: Real, const N: usize>(a: [T; N], b: [T; N], dout: T) -> (T, ([
 pub fn dot_jvp<T: Real, const N: usize>(a: [T; N], b: [T; N], (da, db): ([T; N], [T; N])) -> (T, T) {
     (dot(a, b), dot(da, b) + dot(a, db))
 }
+
+/// [`dot_jvp`] with `b` constant: `(a·b, da·b)`.
+///
+/// ```
+/// assert_eq!(relax_core::dot_jvp_first([1.0_f64, 2.0], [3.0, 4.0], [1.0, 0.0]), (11.0, 3.0));
+/// ```
+#[inline]
+pub fn dot_jvp_first<T: Real, const N: usize>(a: [T; N], b: [T; N], da: [T; N]) -> (T, T) {
+    (dot(a, b), dot(da, b))
+}
+
+/// [`dot_jvp`] with `a` constant: `(a·b, a·db)`.
+///
+/// ```
+/// assert_eq!(relax_core::dot_jvp_second([1.0_f64, 2.0], [3.0, 4.0], [0.0, 1.0]), (11.0, 2.0));
+/// ```
+#[inline]
+pub fn dot_jvp_second<T: Real, const N: usize>(a: [T; N], b: [T; N], db: [T; N]) -> (T, T) {
+    (dot(a, b), dot(a, db))
+}

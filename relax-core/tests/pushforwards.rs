@@ -719,3 +719,41 @@ fn f32_agrees_with_f64() {
 fn arr32<const N: usize>(p: &[f32]) -> [f32; N] {
     core::array::from_fn(|i| p[i])
 }
+
+/// The one-sided pushforwards (one argument constant) against the two-sided ones with that
+/// argument's tangent zero: the same value, bit for bit, and the same tangent.
+#[test]
+fn one_sided_pushforwards_are_the_two_sided_ones_with_a_constant() {
+    let mut r = rng(77);
+    for _ in 0..POINTS {
+        let p = vec_in(&mut r, 4, -3.0, 3.0);
+        let (a, b, da, db) = (p[0], p[1] + 4.0, p[2], p[3]);
+        let pairs: [(
+            &str,
+            fn(f64, f64, (f64, f64)) -> (f64, f64),
+            fn(f64, f64, f64) -> (f64, f64),
+            fn(f64, f64, f64) -> (f64, f64),
+        ); 4] = [
+            ("add", ops::add_jvp, ops::add_jvp_first, ops::add_jvp_second),
+            ("sub", ops::sub_jvp, ops::sub_jvp_first, ops::sub_jvp_second),
+            ("mul", ops::mul_jvp, ops::mul_jvp_first, ops::mul_jvp_second),
+            ("div", ops::div_jvp, ops::div_jvp_first, ops::div_jvp_second),
+        ];
+        for (name, both, first, second) in pairs {
+            let (v, d) = first(a, b, da);
+            let (w, e) = both(a, b, (da, 0.0));
+            assert!(v.to_bits() == w.to_bits() && (d - e).abs() <= 1e-15 * e.abs(), "{name}_jvp_first at {p:?}");
+            let (v, d) = second(a, b, db);
+            let (w, e) = both(a, b, (0.0, db));
+            assert!(v.to_bits() == w.to_bits() && (d - e).abs() <= 1e-15 * e.abs(), "{name}_jvp_second at {p:?}");
+        }
+        let (x, y): ([f64; 3], [f64; 3]) = (arr(&vec_in(&mut r, 3, -2.0, 2.0)), arr(&vec_in(&mut r, 3, -2.0, 2.0)));
+        let dx: [f64; 3] = arr(&vec_in(&mut r, 3, -1.0, 1.0));
+        let (v, d) = dot_jvp_first(x, y, dx);
+        let (w, e) = dot_jvp(x, y, (dx, [0.0; 3]));
+        assert!(v.to_bits() == w.to_bits() && (d - e).abs() <= 1e-14 * (1.0 + e.abs()), "dot_jvp_first");
+        let (v, d) = dot_jvp_second(x, y, dx);
+        let (w, e) = dot_jvp(x, y, ([0.0; 3], dx));
+        assert!(v.to_bits() == w.to_bits() && (d - e).abs() <= 1e-14 * (1.0 + e.abs()), "dot_jvp_second");
+    }
+}

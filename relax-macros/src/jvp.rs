@@ -115,10 +115,32 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                 let (vs, ds) = (values(args, float_args, ctx), tangents(args, float_args, ctx));
                 quote!(let (#t, #d) = #f(#(#vs,)* #ds);)
             };
+            // With one of two arguments constant (data), its one-sided form: the other side's
+            // product with a zero tangent is not computed.
+            let one_sided = |f: String| match (ctx.active[args[0]], ctx.active[args[1]]) {
+                (true, false) => Some((format_ident!("{}_first", f), 0)),
+                (false, true) => Some((format_ident!("{}_second", f), 1)),
+                _ => None,
+            };
+            let one_sided_call = |f: TokenStream, k: usize| {
+                let (a, b, dk) = (ctx.operand(args[0]), ctx.operand(args[1]), dt(args[k]));
+                quote!(let (#t, #d) = #f(#a, #b, #dk);)
+            };
             match op {
                 Op::Binary { pullback, .. } => {
-                    let f = format_ident!("{}", pullback.replace("_vjp", "_jvp"));
+                    let name = pullback.replace("_vjp", "_jvp");
+                    if let Some((f, k)) = one_sided(name.clone()) {
+                        return one_sided_call(quote!(#krate::ops::#f), k);
+                    }
+                    let f = format_ident!("{}", name);
                     pushforward(quote!(#krate::ops::#f), &[true, true])
+                }
+                Op::Rule { name, generics, .. } if name == "dot" && args.len() == 2 => {
+                    let turbofish = if generics.is_empty() { TokenStream::new() } else { quote!(::#generics) };
+                    match one_sided("dot_jvp".to_string()) {
+                        Some((f, k)) => one_sided_call(quote!(#krate::#f #turbofish), k),
+                        None => pushforward(quote!(#krate::dot_jvp #turbofish), &[true, true]),
+                    }
                 }
                 Op::Neg => pushforward(quote!(#krate::ops::neg_jvp), &[true]),
                 Op::Method { name, float_args } => {
