@@ -728,12 +728,9 @@ fn one_sided_pushforwards_are_the_two_sided_ones_with_a_constant() {
     for _ in 0..POINTS {
         let p = vec_in(&mut r, 4, -3.0, 3.0);
         let (a, b, da, db) = (p[0], p[1] + 4.0, p[2], p[3]);
-        let pairs: [(
-            &str,
-            fn(f64, f64, (f64, f64)) -> (f64, f64),
-            fn(f64, f64, f64) -> (f64, f64),
-            fn(f64, f64, f64) -> (f64, f64),
-        ); 4] = [
+        type Both = fn(f64, f64, (f64, f64)) -> (f64, f64);
+        type OneSided = fn(f64, f64, f64) -> (f64, f64);
+        let pairs: [(&str, Both, OneSided, OneSided); 4] = [
             ("add", ops::add_jvp, ops::add_jvp_first, ops::add_jvp_second),
             ("sub", ops::sub_jvp, ops::sub_jvp_first, ops::sub_jvp_second),
             ("mul", ops::mul_jvp, ops::mul_jvp_first, ops::mul_jvp_second),

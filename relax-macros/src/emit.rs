@@ -904,3 +904,20 @@ pub fn relaxed(func: &ItemFn, sig: &Signature, body: &Body, options: &Options) -
         #st_grad_fn
     })
 }
+
+/// A hidden `pub(crate)` constant beside the function, whose only purpose is to be an error where
+/// the attribute cannot work: in a trait definition (visibility is not permitted on trait
+/// items) and in a trait `impl` (the constant, like the generated functions, is not a member of
+/// the trait); its name says why. The attribute sees one function, not what surrounds it.
+pub fn context_check(func: &ItemFn) -> TokenStream {
+    let name = format_ident!(
+        "__RELAX_DIFFERENTIABLE_GOES_ON_FREE_FUNCTIONS_AND_INHERENT_METHODS_NOT_TRAIT_FUNCTIONS_{}",
+        func.sig.ident.to_string().to_uppercase(),
+        span = proc_macro2::Span::call_site()
+    );
+    quote! {
+        #[doc(hidden)]
+        #[allow(dead_code, non_upper_case_globals)]
+        pub(crate) const #name: () = ();
+    }
+}

@@ -9,9 +9,10 @@ use crate::{emit, generic, lower, options, signature};
 /// Expands `#[differentiable(args)] item`. Never panics: every problem is a `syn::Error` at its
 /// span, emitted beside the original function and stubs of the generated ones.
 pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    let check = syn::parse2::<syn::ItemFn>(item.clone()).ok().map(|f| emit::context_check(&f));
     let (code, errors) = expand_parts(args, item);
     let errors = errors.into_iter().map(|e| e.to_compile_error());
-    quote!(#code #(#errors)*)
+    quote!(#check #code #(#errors)*)
 }
 
 /// The generated code (the original function, with the generated functions or their stubs) and
