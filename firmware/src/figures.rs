@@ -88,14 +88,16 @@ pub mod measured {
 pub type Workload = fn(report: &mut dyn FnMut(&'static str, usize));
 
 /// Reports the stack bytes of one call of `measured::$f` under its name, each argument through
-/// `black_box` so that no constant is folded into the measured code.
+/// `black_box` so that no constant is folded into the measured code. The arguments are evaluated
+/// inside the measured closure: give it variables and constants, whose evaluation takes no stack.
 macro_rules! measure {
     ($report:ident, $f:ident($($arg:expr),* $(,)?)) => {
         $report(stringify!($f), stack_bytes(|| measured::$f($(black_box($arg)),*)))
     };
 }
 
-/// Every measured function, grouped by the primal they come from.
+/// Every measured function, in the order of their names: each primal before the functions
+/// generated from it.
 pub const WORKLOADS: &[Workload] = &[
     |report| {
         let (truth, readings) = relax_embedded::reference();
@@ -103,27 +105,27 @@ pub const WORKLOADS: &[Workload] = &[
         measure!(report, calibration_loss_grad([1.0, 0.0, 0.0], &truth, &readings));
     },
     |report| {
+        let mut rng = compared::choice_rng();
+        measure!(report, choice_cost(CHOICE_LOGITS, CHOICE_TEMPERATURE, &CHOICE_COSTS, &mut rng));
+        measure!(report, choice_cost_grad(CHOICE_LOGITS, CHOICE_TEMPERATURE, &CHOICE_COSTS, &mut rng));
+    },
+    |report| {
         let w = [[0.1; FEATURES]; CLASSES];
         measure!(report, classifier_loss(w, &INPUTS, &LABELS));
         measure!(report, classifier_loss_grad(w, &INPUTS, &LABELS));
     },
     |report| {
-        let mut rng = compared::choice_rng();
-        measure!(report, choice_cost(CHOICE_LOGITS, CHOICE_TEMPERATURE, &CHOICE_COSTS, &mut rng));
-        measure!(report, choice_cost_grad(CHOICE_LOGITS, CHOICE_TEMPERATURE, &CHOICE_COSTS, &mut rng));
+        let ((raw, targets), net) = (linearizer::samples(), linearizer::initial());
+        measure!(report, linearizer_loss(net, &raw, &targets));
+        measure!(report, linearizer_loss_grad(net, &raw, &targets));
     },
     |report| {
         let (ts, ys) = newton::readings();
         let (p, v) = (newton::start(&ys), [1.0, 0.0, 0.0]);
         measure!(report, settling_loss(p, &ts, &ys));
         measure!(report, settling_loss_grad(p, &ts, &ys));
-        measure!(report, settling_loss_jvp(p, &ts, &ys, v));
         measure!(report, settling_loss_hvp(p, &ts, &ys, v));
-    },
-    |report| {
-        let (raw, targets) = linearizer::samples();
-        measure!(report, linearizer_loss(linearizer::initial(), &raw, &targets));
-        measure!(report, linearizer_loss_grad(linearizer::initial(), &raw, &targets));
+        measure!(report, settling_loss_jvp(p, &ts, &ys, v));
     },
     |report| {
         let outside = thermostat::outside();

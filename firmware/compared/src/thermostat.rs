@@ -18,12 +18,12 @@ pub const TARGET: f32 = 20.0;
 pub fn thermostat_cost(setpoint: f32, gain: f32, outside: &[f32; HOURS]) -> f32 {
     let mut room = 16.0;
     let mut cost = 0.0;
-    for hour in 0..HOURS {
+    for outdoor in outside {
         let mut power = 0.0;
         if room < setpoint {
             power = (gain * (setpoint - room)).round().min(4.0);
         }
-        room += 0.2 * (outside[hour] - room) + 0.8 * power;
+        room += 0.1 * (outdoor - room) + 0.5 * power;
         cost += (room - TARGET) * (room - TARGET) + 0.05 * power;
     }
     cost / HOURS as f32
