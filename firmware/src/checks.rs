@@ -354,8 +354,9 @@ fn newton_matches_host() -> bool {
         identity(identical)
     );
     // Converged: the gradient, a mean of 24 products `r·∂r/∂p` with residuals `r` of about 0.01
-    // and `|∂r/∂p| ≲ 5` at the fit, is exact to about 1e-7; from 0.13 at the start, only a
-    // quadratically convergent method gets there in 8 steps (gradient descent takes thousands).
+    // and `|∂r/∂p| ≲ 5` at the fit, is exact to about 1e-7; from 0.13 at the start, Newton's
+    // quadratic convergence gets there in a few steps (gradient descent with its largest stable
+    // fixed step takes over a hundred).
     // The readings have a noise of 0.01, which moves the fit by about that much.
     let converged = device.gradients[NEWTON_STEPS] <= 1e-6 && device.gradients[0] >= 0.1;
     error <= HOST_TOLERANCE && device.hvps == host.hvps && converged && from_truth <= 0.02

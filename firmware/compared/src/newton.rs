@@ -68,7 +68,7 @@ fn largest(g: [f32; 3]) -> f32 {
 /// [`NEWTON_STEPS`] Newton steps from [`start`]: each solves `H·d = −g` by at most three
 /// conjugate-gradient iterations on `settling_loss_hvp` (exact for three unknowns; on negative
 /// curvature it keeps the direction found so far, or `−g` at the first), then halves `d` until
-/// the loss does not increase.
+/// the loss does not increase (at most ten times; `p` stays where no such step is found).
 pub fn newton(ts: &[f32; SAMPLES], ys: &[f32; SAMPLES]) -> NewtonFit {
     let mut p = start(ys);
     let (mut losses, mut gradients, mut hvps) = ([0.0; NEWTON_STEPS + 1], [0.0; NEWTON_STEPS + 1], 0);
@@ -105,10 +105,14 @@ pub fn newton(ts: &[f32; SAMPLES], ys: &[f32; SAMPLES]) -> NewtonFit {
             }
         }
         let mut scale = 1.0;
-        while settling_loss(core::array::from_fn(|i| p[i] + scale * d[i]), ts, ys) > value && scale > 1e-3 {
+        while scale >= 1.0 / 1024.0 {
+            let q = core::array::from_fn(|i| p[i] + scale * d[i]);
+            if settling_loss(q, ts, ys) <= value {
+                p = q;
+                break;
+            }
             scale *= 0.5;
         }
-        p = core::array::from_fn(|i| p[i] + scale * d[i]);
     }
     NewtonFit { params: p, losses, gradients, hvps }
 }

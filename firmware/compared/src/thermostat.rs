@@ -1,7 +1,9 @@
 //! A relaxed function on the device: a thermostat that switches a heater with four power levels
 //! on below its setpoint, simulated over a day. Its cost is piecewise constant in the gain (the
-//! power is rounded to a level) and jumps where the switch flips, so its gradient is useless;
-//! `#[differentiable(relaxed)]` generates the smooth version and its gradients.
+//! power is rounded to a level) and jumps where the switch flips: its gradient is zero or
+//! undefined everywhere, and `#[differentiable(relaxed)]` does not generate it (the function has a
+//! `round`); it generates the smooth version, `thermostat_cost_relaxed`, with its gradients, and
+//! `thermostat_cost_st_grad`, the original's value with the relaxed gradient.
 
 use relax::prelude::*;
 
@@ -13,7 +15,8 @@ pub const TARGET: f32 = 20.0;
 
 /// Mean squared deviation of the room from [`TARGET`] over a day, plus the heating energy, for a
 /// thermostat with `setpoint` (°C) and `gain` (power levels per °C below the setpoint): below
-/// the setpoint the heater runs at `gain·(setpoint − room)` rounded to a level, at most 4.
+/// the setpoint the heater runs at `gain·(setpoint − room)` rounded to a level, at most 4. Each
+/// hour the room loses a tenth of its difference to the outside and gains 0.5 °C per level.
 #[differentiable(relaxed, wrt(setpoint, gain))]
 pub fn thermostat_cost(setpoint: f32, gain: f32, outside: &[f32; HOURS]) -> f32 {
     let mut room = 16.0;
