@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Flash bytes of each measured primal and its `_grad`, from the symbol sizes of the release ELF.
+# Flash bytes of each measured primal and of the functions generated from it (`NAME_grad`,
+# `NAME_hvp`, `NAME_relaxed_grad`, …), from the symbol sizes of the release ELF, one row each, in
+# the order of their names (so each primal's row comes first, its generated functions' after).
 #
 # The measured functions are the `#[inline(never)]` monomorphic wrappers in `src/figures.rs`
-# (`relax_firmware::figures::measured::NAME` and `NAME_grad`): a generic function has no symbol
-# until it is instantiated, and an instance may be inlined or merged, so the wrapper is what has
-# a symbol. A wrapper may be a 12-byte jump to the function that holds the code, and that code
+# (`relax_firmware::figures::measured::NAME`): a generic function has no symbol until it is
+# instantiated, and an instance may be inlined or merged, so the wrapper is what has a symbol. A wrapper may be a 12-byte jump to the function that holds the code, and that code
 # calls rules and libm, so each figure is the code reachable from the wrapper: its size plus the
 # sizes of every function it calls, transitively (calls read from the disassembly). Code shared by
 # all float code (libm, compiler-builtins) is counted apart, and the panic path (`core::panicking`,
@@ -68,17 +69,14 @@ function reach(root,   queue, head, tail, seen, f, g, own, lib, list) {
 END {
   prefix = "relax_firmware::figures::measured::"
   n = 0
-  for (k = 0; k < count; k++) if (index(fname[a = order[k]], prefix) == 1) { nm = substr(fname[a], length(prefix) + 1); addr[nm] = a; if (nm !~ /_grad$/) names[n++] = nm }
+  for (k = 0; k < count; k++) if (index(fname[a = order[k]], prefix) == 1) { nm = substr(fname[a], length(prefix) + 1); addr[nm] = a; names[n++] = nm }
   for (i = 1; i < n; i++) for (j = i; j > 0 && names[j - 1] > names[j]; j--) { t = names[j]; names[j] = names[j - 1]; names[j - 1] = t }
   printf "flash bytes: code reachable from each function (own + libm/compiler-builtins; panic path not counted)\n"
-  printf "  %-20s %16s %16s\n", "function", "primal", "_grad"
+  printf "  %-30s %6s + %s\n", "function", "own", "shared"
   for (i = 0; i < n; i++) {
-    nm = names[i]
-    if (verbose == "-v") printf "  %s:\n", nm
-    split(reach(addr[nm]), p, " ")
-    if (verbose == "-v") printf "  %s_grad:\n", nm
-    if ((nm "_grad") in addr) split(reach(addr[nm "_grad"]), g, " "); else { g[1] = "-"; g[2] = "-" }
-    printf "  %-20s %16s %16s\n", nm, p[1] " + " p[2], g[1] " + " g[2]
+    if (verbose == "-v") printf "  %s:\n", names[i]
+    split(reach(addr[names[i]]), r, " ")
+    printf "  %-30s %6s + %s\n", names[i], r[1], r[2]
   }
 }
 ' "$symbols" "$disassembly"

@@ -1,137 +1,138 @@
-//! Stack figures of each primal and its generated `_grad`, measured on the device by painting.
+//! Stack figures of each primal and of the functions generated from it, measured on the device by
+//! painting.
 //!
 //! Every measured function is an `#[inline(never)]` monomorphic function in [`measured`]: its code
-//! has a symbol of its own, whose size `sizes.sh` reads from the ELF (`NAME` beside `NAME_grad`),
-//! and calls to it are real calls whose stack [`stack_bytes`] can measure.
+//! has a symbol of its own, whose size `sizes.sh` reads from the ELF (`NAME` beside `NAME_grad`,
+//! `NAME_hvp`, …), and calls to it are real calls whose stack [`stack_bytes`] can measure.
 
 use core::hint::black_box;
 
 use crate::classifier::{CLASSES, FEATURES, INPUTS, LABELS};
 use crate::compared::{self, CHOICE_COSTS, CHOICE_LOGITS, CHOICE_TEMPERATURE};
 use crate::stack::stack_bytes;
+use crate::{linearizer, newton, thermostat};
 
-/// The primals and gradients measured, monomorphic and never inlined. The checks call these too,
-/// so the code measured is the code checked.
+/// The primals and generated functions measured, monomorphic and never inlined. The checks call
+/// these too, so the code measured is the code checked.
 pub mod measured {
     use rand_pcg::Pcg32;
     use relax_embedded::POINTS;
 
     use crate::classifier::{self, CLASSES, FEATURES, SAMPLES};
-    use crate::compared;
+    use crate::linearizer::{self, Linearizer};
+    use crate::thermostat::{self, HOURS};
+    use crate::{compared, newton};
 
-    /// [`relax_embedded::calibration_loss`].
-    #[inline(never)]
-    pub fn calibration_loss(p: [f32; 3], truth: &[f32; POINTS], readings: &[f32; POINTS]) -> f32 {
-        relax_embedded::calibration_loss(p, truth, readings)
+    /// The classifier's weights.
+    type Weights = [[f32; FEATURES]; CLASSES];
+    /// The settling curve's sample times or readings.
+    type Samples = [f32; newton::SAMPLES];
+    /// The linearizer's raw ADC counts.
+    type Counts = [u16; linearizer::SAMPLES];
+    /// The linearizer's targets.
+    type Targets = [f32; linearizer::SAMPLES];
+
+    /// An `#[inline(never)]` wrapper of each function `$module::$name`, with its signature.
+    macro_rules! wrappers {
+        ($module:ident: $( $name:ident($($arg:ident: $t:ty),*) -> $out:ty; )*) => {$(
+            #[doc = concat!("[`", stringify!($module), "::", stringify!($name), "`].")]
+            #[inline(never)]
+            pub fn $name($($arg: $t),*) -> $out {
+                $module::$name($($arg),*)
+            }
+        )*};
     }
 
-    /// [`relax_embedded::calibration_loss_grad`].
-    #[inline(never)]
-    pub fn calibration_loss_grad(p: [f32; 3], truth: &[f32; POINTS], readings: &[f32; POINTS]) -> (f32, [f32; 3]) {
-        relax_embedded::calibration_loss_grad(p, truth, readings)
+    wrappers! {
+        relax_embedded:
+        calibration_loss(p: [f32; 3], truth: &[f32; POINTS], readings: &[f32; POINTS]) -> f32;
+        calibration_loss_grad(p: [f32; 3], truth: &[f32; POINTS], readings: &[f32; POINTS]) -> (f32, [f32; 3]);
     }
-
-    /// [`classifier::classifier_loss`].
-    #[inline(never)]
-    pub fn classifier_loss(
-        w: [[f32; FEATURES]; CLASSES],
-        inputs: &[[f32; FEATURES]; SAMPLES],
-        labels: &[usize; SAMPLES],
-    ) -> f32 {
-        classifier::classifier_loss(w, inputs, labels)
+    wrappers! {
+        classifier:
+        classifier_loss(w: Weights, inputs: &[[f32; FEATURES]; SAMPLES], labels: &[usize; SAMPLES]) -> f32;
+        classifier_loss_grad(
+            w: Weights,
+            inputs: &[[f32; FEATURES]; SAMPLES],
+            labels: &[usize; SAMPLES]
+        ) -> (f32, Weights);
     }
-
-    /// [`classifier::classifier_loss_grad`].
-    #[inline(never)]
-    pub fn classifier_loss_grad(
-        w: [[f32; FEATURES]; CLASSES],
-        inputs: &[[f32; FEATURES]; SAMPLES],
-        labels: &[usize; SAMPLES],
-    ) -> (f32, [[f32; FEATURES]; CLASSES]) {
-        classifier::classifier_loss_grad(w, inputs, labels)
+    wrappers! {
+        compared:
+        choice_cost(logits: [f32; 4], t: f32, costs: &[f32; 4], rng: &mut Pcg32) -> f32;
+        choice_cost_grad(logits: [f32; 4], t: f32, costs: &[f32; 4], rng: &mut Pcg32) -> (f32, ([f32; 4], f32));
     }
-
-    /// [`compared::choice_cost`] with a PCG32.
-    #[inline(never)]
-    pub fn choice_cost(logits: [f32; 4], t: f32, costs: &[f32; 4], rng: &mut Pcg32) -> f32 {
-        compared::choice_cost(logits, t, costs, rng)
+    wrappers! {
+        newton:
+        settling_loss(p: [f32; 3], ts: &Samples, ys: &Samples) -> f32;
+        settling_loss_grad(p: [f32; 3], ts: &Samples, ys: &Samples) -> (f32, [f32; 3]);
+        settling_loss_jvp(p: [f32; 3], ts: &Samples, ys: &Samples, v: [f32; 3]) -> (f32, f32);
+        settling_loss_hvp(p: [f32; 3], ts: &Samples, ys: &Samples, v: [f32; 3]) -> (f32, [f32; 3], [f32; 3]);
     }
-
-    /// [`compared::choice_cost_grad`] with a PCG32.
-    #[inline(never)]
-    pub fn choice_cost_grad(logits: [f32; 4], t: f32, costs: &[f32; 4], rng: &mut Pcg32) -> (f32, ([f32; 4], f32)) {
-        compared::choice_cost_grad(logits, t, costs, rng)
+    wrappers! {
+        linearizer:
+        linearizer_loss(net: Linearizer, raw: &Counts, targets: &Targets) -> f32;
+        linearizer_loss_grad(net: Linearizer, raw: &Counts, targets: &Targets) -> (f32, Linearizer);
+    }
+    wrappers! {
+        thermostat:
+        thermostat_cost(setpoint: f32, gain: f32, outside: &[f32; HOURS]) -> f32;
+        thermostat_cost_relaxed(setpoint: f32, gain: f32, outside: &[f32; HOURS], t: f32) -> f32;
+        thermostat_cost_relaxed_grad(setpoint: f32, gain: f32, outside: &[f32; HOURS], t: f32) -> (f32, (f32, f32));
+        thermostat_cost_st_grad(setpoint: f32, gain: f32, outside: &[f32; HOURS], t: f32) -> (f32, (f32, f32));
     }
 }
 
-/// Stack high-water marks of one call of a primal and one of its `_grad`, in bytes.
-pub struct StackFigures {
-    /// The primal's.
-    pub primal: usize,
-    /// The gradient's.
-    pub grad: usize,
+/// Measures the stack of measured functions, reporting each by name with its bytes: it sets up
+/// inputs in its own frame and measures one call of each with [`stack_bytes`].
+pub type Workload = fn(report: &mut dyn FnMut(&'static str, usize));
+
+/// Reports the stack bytes of one call of `measured::$f` under its name, each argument through
+/// `black_box` so that no constant is folded into the measured code. The arguments are evaluated
+/// inside the measured closure: give it variables and constants, whose evaluation takes no stack.
+macro_rules! measure {
+    ($report:ident, $f:ident($($arg:expr),* $(,)?)) => {
+        $report(stringify!($f), stack_bytes(|| measured::$f($(black_box($arg)),*)))
+    };
 }
 
-/// A primal and its `_grad`: `stack` sets up inputs in its own frame and measures one call of each
-/// with [`stack_bytes`], inputs through `black_box` so that no constant is folded into the
-/// measured code.
-pub struct Workload {
-    /// The primal's name; its gradient is `NAME_grad`.
-    pub name: &'static str,
-    /// Measures both.
-    pub stack: fn() -> StackFigures,
-}
-
-/// Every measured primal and gradient.
+/// Every measured function, in the order of their names: each primal before the functions
+/// generated from it.
 pub const WORKLOADS: &[Workload] = &[
-    Workload {
-        name: "calibration_loss",
-        stack: || {
-            let (truth, readings) = relax_embedded::reference();
-            let args = || (black_box([1.0, 0.0, 0.0]), black_box(&truth), black_box(&readings));
-            StackFigures {
-                primal: stack_bytes(|| {
-                    let (p, truth, readings) = args();
-                    measured::calibration_loss(p, truth, readings)
-                }),
-                grad: stack_bytes(|| {
-                    let (p, truth, readings) = args();
-                    measured::calibration_loss_grad(p, truth, readings)
-                }),
-            }
-        },
+    |report| {
+        let (truth, readings) = relax_embedded::reference();
+        measure!(report, calibration_loss([1.0, 0.0, 0.0], &truth, &readings));
+        measure!(report, calibration_loss_grad([1.0, 0.0, 0.0], &truth, &readings));
     },
-    Workload {
-        name: "classifier_loss",
-        stack: || {
-            let args = || (black_box([[0.1; FEATURES]; CLASSES]), black_box(&INPUTS), black_box(&LABELS));
-            StackFigures {
-                primal: stack_bytes(|| {
-                    let (w, inputs, labels) = args();
-                    measured::classifier_loss(w, inputs, labels)
-                }),
-                grad: stack_bytes(|| {
-                    let (w, inputs, labels) = args();
-                    measured::classifier_loss_grad(w, inputs, labels)
-                }),
-            }
-        },
+    |report| {
+        let mut rng = compared::choice_rng();
+        measure!(report, choice_cost(CHOICE_LOGITS, CHOICE_TEMPERATURE, &CHOICE_COSTS, &mut rng));
+        measure!(report, choice_cost_grad(CHOICE_LOGITS, CHOICE_TEMPERATURE, &CHOICE_COSTS, &mut rng));
     },
-    Workload {
-        name: "choice_cost",
-        stack: || {
-            let mut rng = compared::choice_rng();
-            let args = || (black_box(CHOICE_LOGITS), black_box(CHOICE_TEMPERATURE), black_box(&CHOICE_COSTS));
-            StackFigures {
-                primal: stack_bytes(|| {
-                    let (logits, t, costs) = args();
-                    measured::choice_cost(logits, t, costs, black_box(&mut rng))
-                }),
-                grad: stack_bytes(|| {
-                    let (logits, t, costs) = args();
-                    measured::choice_cost_grad(logits, t, costs, black_box(&mut rng))
-                }),
-            }
-        },
+    |report| {
+        let w = [[0.1; FEATURES]; CLASSES];
+        measure!(report, classifier_loss(w, &INPUTS, &LABELS));
+        measure!(report, classifier_loss_grad(w, &INPUTS, &LABELS));
+    },
+    |report| {
+        let ((raw, targets), net) = (linearizer::samples(), linearizer::initial());
+        measure!(report, linearizer_loss(net, &raw, &targets));
+        measure!(report, linearizer_loss_grad(net, &raw, &targets));
+    },
+    |report| {
+        let (ts, ys) = newton::readings();
+        let (p, v) = (newton::start(&ys), [1.0, 0.0, 0.0]);
+        measure!(report, settling_loss(p, &ts, &ys));
+        measure!(report, settling_loss_grad(p, &ts, &ys));
+        measure!(report, settling_loss_hvp(p, &ts, &ys, v));
+        measure!(report, settling_loss_jvp(p, &ts, &ys, v));
+    },
+    |report| {
+        let outside = thermostat::outside();
+        let (setpoint, gain, t) = (20.0, 1.0, thermostat::TEMPERATURE);
+        measure!(report, thermostat_cost(setpoint, gain, &outside));
+        measure!(report, thermostat_cost_relaxed(setpoint, gain, &outside, t));
+        measure!(report, thermostat_cost_relaxed_grad(setpoint, gain, &outside, t));
+        measure!(report, thermostat_cost_st_grad(setpoint, gain, &outside, t));
     },
 ];
