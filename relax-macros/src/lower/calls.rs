@@ -24,6 +24,14 @@ impl Lowerer<'_> {
         if !args.iter().any(|a| self.mentions_active(a)) {
             return Value::Passive(Box::new(e.clone()));
         }
+        // A local binding called: a closure (or a function pointer), which has no derivative.
+        if let Some(local) = fp.path.get_ident().filter(|id| self.lookup(id).is_some()) {
+            self.error(
+                local.span(),
+                format!("`{local}` is a closure (or a function value), which relax cannot differentiate: write its body here, or make it a function with `#[differentiable]` on it, or one with a declared derivative (`#[differentiable(vjp = …)]`)"),
+            );
+            return Value::Passive(Box::new(e.clone()));
+        }
         let mut path = fp.path.clone();
         let last = path.segments.last_mut().expect("a segment");
         last.ident = crate::names::split_form(&last.ident);

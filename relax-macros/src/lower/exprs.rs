@@ -103,6 +103,16 @@ impl Lowerer<'_> {
                 "a loop as an expression is not supported on active values: write it as a statement that assigns to a `let mut` binding"
             }
             Expr::Block(_) => "blocks as active expressions are not supported: use `let` statements",
+            Expr::Unsafe(_) => {
+                "an `unsafe` block cannot be differentiated: move it into a function with a declared derivative (`#[differentiable(vjp = …)]`), or wrap its value in `stop_gradient(..)`"
+            }
+            Expr::Async(_) | Expr::Await(_) => "`async` code cannot be differentiated",
+            Expr::Try(_) => {
+                "`?` on differentiated values is not supported: handle the error on data, before the differentiated computation"
+            }
+            Expr::Range(_) => {
+                "a range of differentiated values is not supported: ranges are loop bounds, computed from data"
+            }
             _ => {
                 "this expression is not supported on differentiated values (see relax's supported language: arithmetic, float methods, arrays, `for`, `if`, rules and other #[differentiable] functions)"
             }
