@@ -609,3 +609,20 @@ fn rules_that_sample_draw_the_original_noise() {
         assert_grad("sampled_rules (straight-through surrogate)", &g.flat(), &fd(surrogate, &p));
     }
 }
+
+#[test]
+fn stop_gradient_makes_any_expression_passive() {
+    check_scalar(
+        "through_stop_gradient",
+        41,
+        5,
+        (-3.5, 3.5),
+        // Away from the integer steps of |x|, where the passive integers change.
+        |p| (p[0].abs() - p[0].abs().round()).abs() < 0.01,
+        |p| through_stop_gradient(p[0], arr(&p[1..])),
+        |p| {
+            let (v, (gx, gw)) = through_stop_gradient_grad(p[0], arr(&p[1..]));
+            (v, [vec![gx], gw.to_vec()].concat())
+        },
+    );
+}

@@ -419,3 +419,15 @@ pub fn sampled_rules<R: Rng>(logits: [f64; 4], t: f64, mu: f64, rng: &mut R) -> 
     let z = normal_rsample(mu, t, rng);
     dot(a, [1.0, -1.0, 2.0, 0.5]) + dot(b, logits) * c + z * mu
 }
+
+/// `stop_gradient(..)` makes any expression passive: an integer computed from a differentiated
+/// value through it, a loop bound, an index.
+#[differentiable]
+pub fn through_stop_gradient(x: f64, w: [f64; 4]) -> f64 {
+    let n = stop_gradient(x.abs()) as usize % 4;
+    let mut s = x * (n as f64);
+    for i in 0..stop_gradient(x.abs()) as usize % 3 {
+        s += w[i] * x;
+    }
+    s + w[n]
+}
