@@ -294,6 +294,44 @@ fn exits_on_active_conditions_and_from_nested_loops() {
     );
 }
 
+/// Passive loops with exits, nested inside a branch and a `match` on active code: they are
+/// copied as written, and still stop where their `break` says. The count is
+/// `10 + 6 + 3 + 2 = 21` (the first `n` with `n * i > 5`, or 10).
+#[differentiable]
+fn passive_search(x: [f64; 2], a: f64) -> f64 {
+    let mut k = 0;
+    if a > 0.0 {
+        match k {
+            0 => {
+                for i in 0..4 {
+                    let mut n = 0;
+                    while n < 10 {
+                        n += 1;
+                        if n * i > 5 {
+                            break;
+                        }
+                    }
+                    k += n;
+                }
+            }
+            _ => {}
+        }
+    }
+    a * x[0] * k as f64 + x[1]
+}
+
+#[test]
+fn passive_loops_with_exits_inside_active_branches() {
+    let mut r = rng(70);
+    for _ in 0..POINTS {
+        let p = point(&mut r, 3, -2.0, 2.0);
+        let (v, (gx, ga)) = passive_search_grad([p[0], p[1]], p[2]);
+        let k = if p[2] > 0.0 { 21.0 } else { 0.0 };
+        assert_same_bits("passive_search value", &[v], &[passive_search([p[0], p[1]], p[2])]);
+        assert_grad("passive_search", &[gx[0], gx[1], ga], &[p[2] * k, 1.0, p[0] * k]);
+    }
+}
+
 // -- `while` and `loop`, `max_iter` -----------------------------------------------------------
 
 /// A `while` on data that needs storage: `n` iterations of a recurrence.

@@ -191,7 +191,7 @@ impl Lowerer<'_> {
             self.note(*id, if ctx.overwrites.contains(id) { Use::Overwrite } else { Use::Accumulate });
         }
         if body.is_passive() {
-            let v = self.verbatim(passive_loop(e, exit.as_ref()), Vec::new(), since);
+            let v = self.verbatim(e.to_token_stream(), Vec::new(), since);
             out.stmts.push(v);
             return;
         }
@@ -480,18 +480,42 @@ impl Lowerer<'_> {
     }
 }
 
-/// A loop whose body is passive, as tokens: as written, with its exit flags checked at the end
-/// of every iteration.
-fn passive_loop(e: &Expr, exit: Option<&Expr>) -> TokenStream {
-    let mut e = e.clone();
-    let check: Option<syn::Stmt> = exit.map(|flags| syn::parse_quote!(if #flags { break; }));
-    let (attrs, body) = match &mut e {
-        Expr::ForLoop(f) => (&mut f.attrs, &mut f.body),
-        Expr::While(w) => (&mut w.attrs, &mut w.body),
-        Expr::Loop(l) => (&mut l.attrs, &mut l.body),
-        _ => return e.to_token_stream(),
+/// Passive code copied as written: every loop `normalize` marked loses its mark and checks its
+/// exit flags at the end of every iteration (what the lowering does for an active loop), at any
+/// depth of the copied code.
+pub(super) fn unmark_exits(tokens: TokenStream) -> TokenStream {
+    fn mentions_mark(tokens: &TokenStream) -> bool {
+        tokens.clone().into_iter().any(|t| match t {
+            TokenTree::Ident(i) => i == crate::normalize::EXIT_ATTR,
+            TokenTree::Group(g) => mentions_mark(&g.stream()),
+            _ => false,
+        })
+    }
+    struct Unmark;
+    impl syn::visit_mut::VisitMut for Unmark {
+        fn visit_expr_mut(&mut self, e: &mut Expr) {
+            syn::visit_mut::visit_expr_mut(self, e);
+            let (attrs, body) = match e {
+                Expr::ForLoop(f) => (&mut f.attrs, &mut f.body),
+                Expr::While(w) => (&mut w.attrs, &mut w.body),
+                Expr::Loop(l) => (&mut l.attrs, &mut l.body),
+                _ => return,
+            };
+            let Some(k) = attrs.iter().position(|a| a.path().is_ident(crate::normalize::EXIT_ATTR)) else {
+                return;
+            };
+            if let Ok(flags) = attrs.remove(k).parse_args::<Expr>() {
+                body.stmts.push(syn::parse_quote!(if #flags { break; }));
+            }
+        }
+    }
+    if !mentions_mark(&tokens) {
+        return tokens;
+    }
+    let Ok(mut block) = syn::parse2::<syn::Block>(quote!({ #tokens })) else {
+        return tokens;
     };
-    attrs.retain(|a| !a.path().is_ident(crate::normalize::EXIT_ATTR));
-    body.stmts.extend(check);
-    e.to_token_stream()
+    syn::visit_mut::VisitMut::visit_block_mut(&mut Unmark, &mut block);
+    let stmts = block.stmts;
+    quote!(#(#stmts)*)
 }

@@ -33,6 +33,7 @@ impl Lowerer<'_> {
             l.impure_lets.push(tokens.span());
         }
         let assigns = self.write_log[since..].to_vec();
+        let tokens = control::unmark_exits(tokens);
         Stmt::Verbatim { tokens, binds, assigns, impure }
     }
 
