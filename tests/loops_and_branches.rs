@@ -925,6 +925,48 @@ fn springs(x: [f64; 4], all: &[Spring; 4], one: &Spring) -> f64 {
     s + one.chain(x) * 0.25 + one.force(x[1])
 }
 
+impl Spring {
+    /// `self` by value calling a method of itself: a value the method owns.
+    #[differentiable]
+    fn pair_energy(self, x: [f64; 2]) -> f64 {
+        self.energy(x[0]) * self.energy(x[1])
+    }
+}
+
+/// Methods called on values the function owns, whose pullbacks cannot borrow them: a local (in
+/// a loop that stores), a by-value parameter, and `self` by value.
+#[differentiable]
+fn owned_springs(x: [f64; 2], held: Spring) -> f64 {
+    let local = Spring { stiffness: 1.5, rest: 0.25 };
+    let mut s = 0.0;
+    for i in 0..2 {
+        s = (s * 0.5 + local.energy(x[i])).tanh();
+    }
+    s + held.energy(x[0] * x[1]) + held.pair_energy(x)
+}
+
+/// Composed: `owned_springs`'s own split form keeps no borrow of its locals either.
+#[differentiable]
+fn owned_springs_twice(x: [f64; 2], held: Spring) -> f64 {
+    owned_springs(x, held) * owned_springs([x[1], x[0]], held)
+}
+
+#[test]
+fn methods_of_owned_values() {
+    let held = Spring { stiffness: 0.7, rest: -0.3 };
+    check(
+        "owned_springs_twice",
+        95,
+        2,
+        (-1.5, 1.5),
+        |p| owned_springs_twice([p[0], p[1]], held),
+        |p| {
+            let (v, g) = owned_springs_twice_grad([p[0], p[1]], held);
+            (v, g.to_vec())
+        },
+    );
+}
+
 /// A simulation whose methods count their steps: `&mut self` changes data.
 struct Integrator {
     dt: f64,

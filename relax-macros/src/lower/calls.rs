@@ -35,15 +35,17 @@ impl Lowerer<'_> {
         let mut path = fp.path.clone();
         let last = path.segments.last_mut().expect("a segment");
         last.ident = crate::names::split_form(&last.ident);
-        self.lower_composition(path.into_token_stream(), &args, c.span(), out)
+        self.lower_composition(path.into_token_stream(), &args, false, c.span(), out)
     }
 
     /// A call of another differentiable function, through its split form `callee`: a path
     /// (`f__differentiable`, `Self::f__differentiable`) or a method (`self.f__differentiable`).
+    /// With `rerun`, the adjoint calls it again instead of keeping its pullback.
     pub(super) fn lower_composition(
         &mut self,
         callee: TokenStream,
         args: &[&Expr],
+        rerun: bool,
         span: proc_macro2::Span,
         out: &mut Block,
     ) -> Value {
@@ -72,10 +74,16 @@ impl Lowerer<'_> {
         }
         // A callee's pullback that borrows an array of this function (`&x`) cannot outlive the
         // forward sweep: such a call runs again in the adjoint, from copies of its arguments.
-        let recompute = call_args.iter().any(|a| matches!(a, CallArg::ActiveRef(_)));
-        if recompute {
+        let borrows_array = call_args.iter().any(|a| matches!(a, CallArg::ActiveRef(_)));
+        let recompute = rerun || borrows_array;
+        if borrows_array {
             if impure {
                 self.error(span, "a call that takes `&` of a differentiated array cannot also take `&mut` data (its forward work runs again in the adjoint): pass the array by value");
+            }
+        }
+        if recompute {
+            if impure && rerun {
+                self.error(span, "a method called on a value this function owns cannot also take `&mut` data (its forward work runs again in the adjoint): pass the receiver by reference, as a parameter");
             }
             for a in &mut call_args {
                 if let CallArg::Data(tokens) = a {

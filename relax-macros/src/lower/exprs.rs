@@ -265,7 +265,15 @@ impl Lowerer<'_> {
                 let recv = &m.receiver;
                 let split = crate::names::split_form(&m.method);
                 let args: Vec<&Expr> = m.args.iter().collect();
-                return self.lower_composition(quote!(#recv.#split), &args, m.span(), out);
+                // A pullback cannot borrow a value the function owns (it outlives the forward
+                // sweep): the adjoint calls the method again, through `&` (so that a `&mut self`
+                // method, whose side effects would happen twice, is refused by rustc).
+                if let Some(id) = self.owned_root(recv) {
+                    let generation = self.generation.get(&id).copied().unwrap_or(0);
+                    self.owned_receivers.push((id, generation, m.span()));
+                    return self.lower_composition(quote!((&#recv).#split), &args, true, m.span(), out);
+                }
+                return self.lower_composition(quote!(#recv.#split), &args, false, m.span(), out);
             }
             if rules::iterator_method(&name) {
                 self.error(m.method.span(), format!("iterator adaptors and closures (`.{name}(..)`) are not supported on differentiated values: write a `for` loop, such as `for i in 0..N {{ acc += … }}`"));

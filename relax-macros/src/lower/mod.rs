@@ -113,6 +113,10 @@ struct Lowerer<'a> {
     /// Scope depths of the arms of relaxed `if`s being lowered: an outer binding they write
     /// becomes active, so that the relaxation can blend it.
     blending: Vec<usize>,
+    /// Method calls on a receiver the function owns (a local, a by-value parameter): their
+    /// adjoint runs the call again on it, so it must not change afterwards. The receiver's
+    /// binding, its generation at the call, and the call's span.
+    owned_receivers: Vec<(BindingId, usize, proc_macro2::Span)>,
     /// The spans of the `if`s on comparisons of active values, by branch id.
     compare_ifs: BTreeMap<usize, proc_macro2::Span>,
 }
@@ -161,6 +165,7 @@ pub fn lower(
             relaxed: options.relaxed,
             hard: false,
             blending: Vec::new(),
+            owned_receivers: Vec::new(),
             compare_ifs: BTreeMap::new(),
         };
         if let Some(r) = &sig.receiver {
@@ -185,6 +190,7 @@ pub fn lower(
             .collect();
         let mut body = Block::default();
         l.lower_stmts(&stmts, &mut body, true);
+        l.check_owned_receivers();
         if body.result.is_none() {
             l.errors.push(syn::Error::new(
                 block.span(),

@@ -42,6 +42,32 @@ impl Lowerer<'_> {
         id
     }
 
+    /// The binding at the root of a place (`model`, `net.layers[0]`) when the function owns it: a
+    /// local or a by-value parameter, not a reference.
+    pub(super) fn owned_root(&self, place: &Expr) -> Option<BindingId> {
+        let root = match strip(place) {
+            Expr::Field(f) => return self.owned_root(&f.base),
+            Expr::Index(i) => return self.owned_root(&i.expr),
+            Expr::Path(p) => p.path.get_ident()?,
+            _ => return None,
+        };
+        self.lookup(root).filter(|b| !b.deref).map(|b| b.id)
+    }
+
+    /// An owned receiver of a method call (see `owned_receivers`) written after the call: the
+    /// adjoint would run the call again on the changed value.
+    pub(super) fn check_owned_receivers(&mut self) {
+        for (id, generation, span) in std::mem::take(&mut self.owned_receivers) {
+            if self.generation.get(&id).copied().unwrap_or(0) != generation {
+                let name = &self.all_bindings[&id].name;
+                self.error(
+                    span,
+                    format!("`{name}` changes after this call, but the gradient runs the call again on it (a gradient cannot borrow a value the function owns): call the method on a value that stays as it is, such as a copy made just before the call, or pass `{name}` as a reference parameter"),
+                );
+            }
+        }
+    }
+
     pub(super) fn lookup(&self, name: &Ident) -> Option<&Binding> {
         self.scopes.iter().rev().flat_map(|s| s.iter().rev()).find(|b| b.name == *name)
     }
