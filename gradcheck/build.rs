@@ -1,9 +1,14 @@
 //! Writes `generated.rs`: `FUNCTIONS` random differentiable functions and a table of
 //! `(name, original, gradient)`, and one of `(name, original, _jvp, _vjp)` for forward mode.
+//! Functions that take a parameter struct or are methods get wrappers over the flat arguments
+//! `(x: [T; 4], a: T)`, so that every table has one shape.
 
 use std::fmt::Write as _;
 
 const FUNCTIONS: usize = 200;
+
+/// The grammar's seed when `RELAX_GRADCHECK_SEED` is unset.
+const DEFAULT_SEED: u64 = 0;
 
 /// A small deterministic generator (xorshift): the build must not depend on anything random.
 struct Gen(u64);
@@ -32,6 +37,17 @@ struct Scope {
     scalars: Vec<String>,
     arrays: Vec<String>,
     index: Option<String>,
+    /// The labels of the enclosing loops, innermost last: `break` and `continue` may name any.
+    loops: Vec<String>,
+    /// How the body names the `Model` whose methods it calls: `model`, or `self` in a method.
+    model: &'static str,
+}
+
+impl Scope {
+    /// The path of `Model`'s associated functions in this body.
+    fn model_type(&self) -> &'static str {
+        if self.model == "self" { "Self" } else { "Model" }
+    }
 }
 
 impl Gen {
@@ -57,7 +73,7 @@ impl Gen {
         let d = depth - 1;
         // Parenthesised, so that substitution keeps precedence (`(1.0 + a * a)` stays ≥ 1).
         let (a, b) = (format!("({})", self.expr(s, d)), format!("({})", self.expr(s, d)));
-        match self.below(25) {
+        match self.below(29) {
             0 | 1 => format!("({a} + {b})"),
             2 => format!("({a} - {b})"),
             3 | 4 => format!("({a} * {b}).tanh()"),
@@ -81,25 +97,51 @@ impl Gen {
             22 => format!("(if {a} > {} {{ {b} }} else {{ {a} * 0.5 }})", self.constant()),
             23 if self.below(2) == 0 => format!("pair({a}, {b}).{}", self.below(2)),
             23 => format!("weigh(&[{a}, {b}, 0.2, {}], 0.7)", self.atom(s)),
+            24 => format!("{}.squash({a})", s.model),
+            25 => format!("{}::bump({a})", s.model_type()),
+            // `match` as an expression, on the loop index where there is one.
+            26 => match &s.index {
+                Some(i) => format!("(match {i} % 3 {{ 0 => {a}, 1 => {b}, _ => {a} * 0.5 }})"),
+                None => format!("(match {} {{ 0 => {a}, _ => {b} }})", self.below(2)),
+            },
+            // `stop_gradient` changes the derivative: cancelled, so finite differences still apply.
+            27 => format!("({b} + 0.5 * (stop_gradient({a}) - stop_gradient({a})))"),
             _ => format!("relu({a}) - relu(-({b}))"),
         }
     }
 
-    /// Statements; `muts` are the scalar `let mut` names they may change.
-    fn stmts(
+    /// A block of statements in a scope of its own.
+    fn block(&mut self, s: &Scope, muts: &[String], depth: u32, out: &mut String, fresh: &mut usize) {
+        self.stmts(&mut s.clone(), muts, depth, out, fresh);
+    }
+
+    /// A loop body under the label `label`: `index` is its index variable, if it has one.
+    fn body(
         &mut self,
-        s: &mut Scope,
+        s: &Scope,
+        label: &str,
+        index: Option<String>,
         muts: &[String],
         depth: u32,
-        in_loop: bool,
         out: &mut String,
         fresh: &mut usize,
     ) {
+        let mut inner = s.clone();
+        inner.loops.push(label.to_string());
+        if index.is_some() {
+            inner.index = index;
+        }
+        self.stmts(&mut inner, muts, depth, out, fresh);
+    }
+
+    /// Statements; `muts` are the scalar `let mut` names they may change.
+    fn stmts(&mut self, s: &mut Scope, muts: &[String], depth: u32, out: &mut String, fresh: &mut usize) {
         for _ in 0..1 + self.below(4) {
-            match self.below(10) {
+            *fresh += 1;
+            let f = *fresh;
+            match self.below(15) {
                 0 | 1 => {
-                    *fresh += 1;
-                    let v = format!("v{fresh}");
+                    let v = format!("v{f}");
                     let e = self.expr(s, 2);
                     writeln!(out, "let {v} = {e};").unwrap();
                     s.scalars.push(v);
@@ -118,20 +160,20 @@ impl Gen {
                     writeln!(out, "{m} {op} {e};").unwrap();
                 }
                 4 if depth > 0 => {
-                    let i = if in_loop { "j" } else { "i" };
-                    writeln!(out, "for {i} in 0..4 {{").unwrap();
-                    let mut inner = s.clone();
-                    inner.index = Some(i.to_string());
-                    self.stmts(&mut inner, muts, depth - 1, true, out, fresh);
+                    let i = if s.loops.is_empty() { "i" } else { "j" };
+                    // The bound as a literal or as an array's length (a compile-time bound too).
+                    let bound = self.pick(&["4", "x.len()"]);
+                    writeln!(out, "'l{f}: for {i} in 0..{bound} {{").unwrap();
+                    self.body(s, &format!("'l{f}"), Some(i.to_string()), muts, depth - 1, out, fresh);
                     writeln!(out, "}}").unwrap();
                 }
                 5 if depth > 0 => {
                     let c = self.expr(s, 1);
                     let k = self.constant();
                     writeln!(out, "if {c} > {k} {{").unwrap();
-                    self.stmts(&mut s.clone(), muts, depth - 1, in_loop, out, fresh);
+                    self.block(s, muts, depth - 1, out, fresh);
                     writeln!(out, "}} else {{").unwrap();
-                    self.stmts(&mut s.clone(), muts, depth - 1, in_loop, out, fresh);
+                    self.block(s, muts, depth - 1, out, fresh);
                     writeln!(out, "}}").unwrap();
                 }
                 6 if s.arrays.contains(&"arr".to_string()) => {
@@ -144,19 +186,17 @@ impl Gen {
                 8 if depth > 0 && self.below(2) == 0 => {
                     // `for v in …` over the parameter or the local array (which the body may change).
                     let src = self.pick(&["x", "arr"]);
-                    *fresh += 1;
-                    let v = format!("it{fresh}");
-                    writeln!(out, "for {v} in {src} {{").unwrap();
+                    let v = format!("it{f}");
+                    writeln!(out, "'l{f}: for {v} in {src} {{").unwrap();
                     let mut inner = s.clone();
                     inner.scalars.push(v);
-                    self.stmts(&mut inner, muts, depth - 1, in_loop, out, fresh);
+                    self.body(&inner, &format!("'l{f}"), None, muts, depth - 1, out, fresh);
                     writeln!(out, "}}").unwrap();
                 }
                 8 => {
-                    *fresh += 1;
-                    let (p, e1, e2) = (format!("p{fresh}"), self.expr(s, 1), self.expr(s, 1));
+                    let (p, e1, e2) = (format!("p{f}"), self.expr(s, 1), self.expr(s, 1));
                     writeln!(out, "let ({p}a, {p}b) = pair({e1}, {e2});").unwrap();
-                    let q = format!("q{fresh}");
+                    let q = format!("q{f}");
                     writeln!(out, "let {q} = softmax([{p}a, {p}b, {}, 0.1], 0.9);", self.atom(s)).unwrap();
                     s.scalars.push(format!("{p}a"));
                     s.scalars.push(format!("{p}b"));
@@ -167,9 +207,62 @@ impl Gen {
                     let e = self.expr(s, 2);
                     writeln!(out, "if {c} > {} {{ return {e}; }}", self.constant()).unwrap();
                 }
+                // `while` under a passive or an active condition, and `loop`: a counter first
+                // (so that `continue` cannot skip it) ends each after at most three rounds.
+                9 if depth > 0 => {
+                    let cond = match self.below(2) {
+                        0 => format!("n{f} < 3"),
+                        _ => format!("{} < {}", self.expr(s, 1), self.constant()),
+                    };
+                    writeln!(out, "let mut n{f} = 0;\n'l{f}: while {cond} {{\nn{f} += 1;\nif n{f} > 3 {{ break; }}")
+                        .unwrap();
+                    self.body(s, &format!("'l{f}"), None, muts, depth - 1, out, fresh);
+                    writeln!(out, "}}").unwrap();
+                }
+                10 if depth > 0 => {
+                    writeln!(out, "let mut n{f} = 0;\n'l{f}: loop {{\nn{f} += 1;\nif n{f} > 3 {{ break; }}").unwrap();
+                    self.body(s, &format!("'l{f}"), None, muts, depth - 1, out, fresh);
+                    writeln!(out, "}}").unwrap();
+                }
+                // `break` or `continue` under an active condition, to the innermost loop or a labelled one.
+                11 if !s.loops.is_empty() => {
+                    let c = self.expr(s, 1);
+                    let k = self.constant();
+                    let target =
+                        if self.below(3) == 0 { s.loops[self.below(s.loops.len())].clone() } else { String::new() };
+                    let jump = self.pick(&["break", "continue"]);
+                    writeln!(out, "if {c} > {k} {{ {jump} {target}; }}").unwrap();
+                }
+                12 if depth > 0 => {
+                    let scrutinee = match &s.index {
+                        Some(i) => format!("{i} % 3"),
+                        None => format!("{}usize", self.below(3)),
+                    };
+                    writeln!(out, "match {scrutinee} {{\n0 => {{").unwrap();
+                    self.block(s, muts, depth - 1, out, fresh);
+                    writeln!(out, "}}\n1 | 2 => {{").unwrap();
+                    self.block(s, muts, depth - 1, out, fresh);
+                    writeln!(out, "}}\n_ => {{").unwrap();
+                    self.block(s, muts, depth - 1, out, fresh);
+                    writeln!(out, "}}\n}}").unwrap();
+                }
+                // A parameter struct: a literal, a field written, passed through a struct output,
+                // then read and passed on.
+                13 => {
+                    let g = format!("gp{f}");
+                    let (e1, e2, e3, e4) = (self.expr(s, 1), self.expr(s, 1), self.atom(s), self.expr(s, 1));
+                    writeln!(out, "let mut {g} = Gp {{ w: [{e1}, {e2}, {e3}, 0.25], b: {e4}, k: 1 }};").unwrap();
+                    let i = s.index.clone().unwrap_or_else(|| self.below(4).to_string());
+                    let e = self.expr(s, 1);
+                    writeln!(out, "{g}.w[{i}] = ({e}).tanh() + 0.5 * {g}.w[{i}];").unwrap();
+                    let e = self.expr(s, 1);
+                    writeln!(out, "{g} = gp_shift({g}, {e});").unwrap();
+                    s.scalars.push(format!("{g}.b"));
+                    s.scalars.push(format!("gp_score({g}, 0.7)"));
+                    s.arrays.push(format!("{g}.w"));
+                }
                 _ => {
-                    *fresh += 1;
-                    let v = format!("w{fresh}");
+                    let v = format!("w{f}");
                     let e = self.expr(s, 1);
                     writeln!(out, "let {v} = {e};").unwrap();
                     s.scalars.push(v);
@@ -179,16 +272,49 @@ impl Gen {
     }
 }
 
+/// What a generated function is: a free function over `(x, a)`, a function of a parameter
+/// struct (`Gp { w: x, b: a }`), or a method of `Model`.
+#[derive(Clone, Copy, PartialEq)]
+enum Shape {
+    Free,
+    Struct,
+    Method,
+}
+
 fn main() {
-    let mut g = Gen(0x9e37_79b9_7f4a_7c15);
+    println!("cargo::rerun-if-changed=build.rs");
+    println!("cargo::rerun-if-env-changed=RELAX_GRADCHECK_SEED");
+    let seed = std::env::var("RELAX_GRADCHECK_SEED").map_or(DEFAULT_SEED, |s| {
+        s.parse().unwrap_or_else(|_| panic!("RELAX_GRADCHECK_SEED must be an integer, not {s:?}"))
+    });
+    let mut g = Gen((seed ^ 0x9e37_79b9_7f4a_7c15).max(1));
     let mut out = String::new();
     let mut table = String::new();
     let mut table32 = String::new();
     let (mut forward, mut forward32) = (String::new(), String::new());
     for k in 0..FUNCTIONS {
-        let mut s =
-            Scope { scalars: vec!["a".into(), "x[0]".into(), "x[3]".into()], arrays: vec!["x".into()], index: None };
+        // Every other function is generic: literals and rules then go through `T: Real`.
+        let generic = k % 2 == 1;
+        let shape = match k % 4 {
+            3 => Shape::Struct,
+            2 => Shape::Method,
+            _ => Shape::Free,
+        };
+        let model = if shape == Shape::Method { "self" } else { "model" };
+        let mut s = Scope {
+            scalars: vec!["a".into(), "x[0]".into(), "x[3]".into()],
+            arrays: vec!["x".into()],
+            index: None,
+            loops: Vec::new(),
+            model,
+        };
         let mut body = String::new();
+        if shape == Shape::Struct {
+            writeln!(body, "let x = p.w;\nlet a = p.b;").unwrap();
+        }
+        if shape != Shape::Method {
+            writeln!(body, "let model = Model {{ scale: 0.8 }};").unwrap();
+        }
         let muts = vec!["s1".to_string(), "s2".to_string()];
         writeln!(body, "let mut s1 = {};", g.expr(&s, 1)).unwrap();
         writeln!(body, "let mut s2 = 0.0;").unwrap();
@@ -196,24 +322,37 @@ fn main() {
         s.scalars.extend(muts.iter().cloned());
         s.arrays.push("arr".into());
         let mut fresh = 0;
-        g.stmts(&mut s, &muts, 3, false, &mut body, &mut fresh);
+        g.stmts(&mut s, &muts, 3, &mut body, &mut fresh);
         let tail = g.expr(&s, 2);
-        // Every other function is generic: literals and rules then go through `T: Real`.
-        let (generics, t, at) = if k % 2 == 1 { ("<T: Real>", "T", "::<f64>") } else { ("", "f64", "") };
+        let (generics, t, at) = if generic { ("<T: Real>", "T", "::<f64>") } else { ("", "f64", "") };
         let last = g.below(4);
-        writeln!(
-            out,
-            "#[differentiable]\npub fn g{k}{generics}(x: [{t}; 4], a: {t}) -> {t} {{\n{body}{tail} + s1 + s2 + arr[{last}]\n}}\n"
-        )
+        let body = format!("{{\n{body}{tail} + s1 + s2 + arr[{last}]\n}}\n");
+        match shape {
+            Shape::Free => writeln!(
+                out,
+                "#[differentiable(max_iter = 8)]\npub fn g{k}{generics}(x: [{t}; 4], a: {t}) -> {t} {body}"
+            ),
+            Shape::Struct => writeln!(
+                out,
+                "#[differentiable(wrt(p), max_iter = 8)]\npub fn g{k}{generics}(p: Gp<{t}>) -> {t} {body}\n{}",
+                struct_wrappers(k, generics, t)
+            ),
+            Shape::Method => writeln!(
+                out,
+                "impl Model<{t}> {{\n#[differentiable(max_iter = 8)]\npub fn g{k}{generics}(&self, x: [{t}; 4], a: {t}) -> {t} {body}}}\n{}",
+                method_wrappers(k, generics, t)
+            ),
+        }
         .unwrap();
+        let base = if shape == Shape::Free { format!("g{k}") } else { format!("g{k}_flat") };
         let value = |t: &str| format!("fn([{t}; 4], {t}) -> {t}");
         let grad = |t: &str| format!("fn([{t}; 4], {t}) -> ({t}, ([{t}; 4], {t}))");
-        writeln!(table, "(\"g{k}\", g{k}{at} as {}, g{k}_grad{at} as {}),", value("f64"), grad("f64")).unwrap();
-        forward.push_str(&forward_entry(k, at, "f64"));
-        if k % 2 == 1 {
-            writeln!(table32, "(\"g{k}\", g{k}::<f32> as {}, g{k}_grad::<f32> as {}),", value("f32"), grad("f32"))
+        writeln!(table, "(\"g{k}\", {base}{at} as {}, {base}_grad{at} as {}),", value("f64"), grad("f64")).unwrap();
+        forward.push_str(&forward_entry(k, &base, at, "f64"));
+        if generic {
+            writeln!(table32, "(\"g{k}\", {base}::<f32> as {}, {base}_grad::<f32> as {}),", value("f32"), grad("f32"))
                 .unwrap();
-            forward32.push_str(&forward_entry(k, "::<f32>", "f32"));
+            forward32.push_str(&forward_entry(k, &base, "::<f32>", "f32"));
         }
     }
     let entry = |t: &str| format!("(&str, fn([{t}; 4], {t}) -> {t}, fn([{t}; 4], {t}) -> ({t}, ([{t}; 4], {t})))");
@@ -230,7 +369,38 @@ fn main() {
     writeln!(out, "/// The generic ones at f32.\npub const FORWARD_F32: &[{f32_ty}] = &[\n{forward32}];").unwrap();
     let path = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("generated.rs");
     std::fs::write(path, out).unwrap();
-    println!("cargo::rerun-if-changed=build.rs");
+}
+
+/// `g{k}(p: Gp<t>)` over the flat arguments: `p` is `Gp { w: x, b: a }`, its gradient `(gp.w, gp.b)`.
+fn struct_wrappers(k: usize, generics: &str, t: &str) -> String {
+    let p = "Gp { w: x, b: a, k: 3 }";
+    format!(
+        "pub fn g{k}_flat{generics}(x: [{t}; 4], a: {t}) -> {t} {{ g{k}({p}) }}
+pub fn g{k}_flat_grad{generics}(x: [{t}; 4], a: {t}) -> ({t}, ([{t}; 4], {t})) {{
+    let (v, d) = g{k}_grad({p});
+    (v, (d.w, d.b))
+}}
+pub fn g{k}_flat_jvp{generics}(x: [{t}; 4], a: {t}, (dx, da): ([{t}; 4], {t})) -> ({t}, {t}) {{
+    g{k}_jvp({p}, Gp {{ w: dx, b: da, k: 0 }})
+}}
+pub fn g{k}_flat_vjp{generics}(x: [{t}; 4], a: {t}, dout: {t}) -> ({t}, ([{t}; 4], {t})) {{
+    let (v, d) = g{k}_vjp({p}, dout);
+    (v, (d.w, d.b))
+}}
+"
+    )
+}
+
+/// The method `Model::g{k}` over the flat arguments, called on a `Model` of scale 0.8.
+fn method_wrappers(k: usize, generics: &str, t: &str) -> String {
+    let m = "Model { scale: 0.8 }";
+    format!(
+        "pub fn g{k}_flat{generics}(x: [{t}; 4], a: {t}) -> {t} {{ {m}.g{k}(x, a) }}
+pub fn g{k}_flat_grad{generics}(x: [{t}; 4], a: {t}) -> ({t}, ([{t}; 4], {t})) {{ {m}.g{k}_grad(x, a) }}
+pub fn g{k}_flat_jvp{generics}(x: [{t}; 4], a: {t}, v: ([{t}; 4], {t})) -> ({t}, {t}) {{ {m}.g{k}_jvp(x, a, v) }}
+pub fn g{k}_flat_vjp{generics}(x: [{t}; 4], a: {t}, dout: {t}) -> ({t}, ([{t}; 4], {t})) {{ {m}.g{k}_vjp(x, a, dout) }}
+"
+    )
 }
 
 /// The types of `g{k}`, `g{k}_jvp` and `g{k}_vjp` at float type `t`.
@@ -249,8 +419,9 @@ fn forward_entry_type(t: &str) -> String {
     format!("(&str, {value}, {jvp}, {vjp})")
 }
 
-/// The forward-mode entry of `g{k}` (with the turbofish `at`) at float type `t`.
-fn forward_entry(k: usize, at: &str, t: &str) -> String {
+/// The forward-mode entry of `g{k}` (functions named from `base`, with the turbofish `at`) at
+/// float type `t`.
+fn forward_entry(k: usize, base: &str, at: &str, t: &str) -> String {
     let [value, jvp, vjp] = forward_types(t);
-    format!("(\"g{k}\", g{k}{at} as {value}, g{k}_jvp{at} as {jvp}, g{k}_vjp{at} as {vjp}),\n")
+    format!("(\"g{k}\", {base}{at} as {value}, {base}_jvp{at} as {jvp}, {base}_vjp{at} as {vjp}),\n")
 }

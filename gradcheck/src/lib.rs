@@ -1,9 +1,13 @@
 //! Random `#[differentiable]` functions over `(x: [f64; 4], a: f64)`, generated from a seeded
-//! grammar of relax's supported language by `build.rs`: nested loops that store state, fused
-//! accumulations, branches as statements and expressions, early returns in branches and loops,
-//! arrays written and read, float methods and rules; every other function is generic over
-//! `T: Real`. `tests/generated.rs` checks each one.
-#![allow(unused_mut, unused_variables, unused_parens, unreachable_code, clippy::all)]
+//! grammar of relax's supported language by `build.rs`: nested loops (`for`, `while`, `loop`,
+//! labelled) that store state, `break` and `continue` under active conditions, fused
+//! accumulations, branches and `match` as statements and expressions, early returns in branches
+//! and loops, arrays written and read, parameter structs built, written and passed on, methods
+//! and associated functions, float methods and rules; every other function is generic over
+//! `T: Real`, every fourth takes a parameter struct and some are methods. `tests/generated.rs`
+//! checks each one. The build reads the grammar's seed from `RELAX_GRADCHECK_SEED` (an
+//! integer; unset, the default seed).
+#![allow(unused_mut, unused_variables, unused_assignments, unused_parens, unused_labels, unreachable_code, clippy::all)]
 
 use relax::prelude::*;
 
@@ -16,6 +20,58 @@ pub fn pair<T: Real>(u: T, v: T) -> (T, T) {
 #[differentiable(wrt(w))]
 pub fn weigh<T: Real>(w: &[T; 4], c: T) -> T {
     (w[0] * c + w[1] - w[2] * w[3]).tanh()
+}
+
+/// A parameter struct: built, written and passed on by the generated functions, and the
+/// differentiated parameter of every fourth one.
+#[derive(Clone, Copy, Debug, Differentiable)]
+pub struct Gp<T: Real> {
+    /// Weights.
+    pub w: [T; 4],
+    /// A bias.
+    pub b: T,
+    /// Data carried along.
+    #[no_derivative]
+    pub k: usize,
+}
+
+/// A struct parameter in `wrt`, composed.
+#[differentiable(wrt(p, z))]
+pub fn gp_score<T: Real>(p: Gp<T>, z: T) -> T {
+    (p.w[1] * z).tanh() + p.b * 0.5 - p.w[3] * p.w[0]
+}
+
+/// A struct output: its cotangent flows back through `_vjp`.
+#[differentiable(wrt(p, z))]
+pub fn gp_shift<T: Real>(p: Gp<T>, z: T) -> Gp<T> {
+    let mut q = p;
+    q.b = q.b * 0.5 + z.tanh();
+    q.w[0] = q.w[0] + z * 0.1;
+    q
+}
+
+/// Data with methods: the receiver of the generated methods and of the ones they call.
+#[derive(Clone, Copy, Debug)]
+pub struct Model<T> {
+    /// A scale read as data.
+    pub scale: T,
+}
+
+/// The `Model` the generated methods are called on.
+pub const MODEL: Model<f64> = Model { scale: 0.8 };
+
+impl<T: Real> Model<T> {
+    /// A method reading its receiver as data and calling an associated function.
+    #[differentiable(real = T)]
+    pub fn squash(&self, z: T) -> T {
+        self.scale * z.tanh() + Self::bump(z)
+    }
+
+    /// An associated function.
+    #[differentiable(real = T)]
+    pub fn bump(z: T) -> T {
+        z / (1.0 + z * z)
+    }
 }
 
 include!(concat!(env!("OUT_DIR"), "/generated.rs"));
