@@ -1,11 +1,15 @@
 //! Writes `generated.rs`: `FUNCTIONS` random differentiable functions and a table of
-//! `(name, original, gradient)`, and one of `(name, original, _jvp, _vjp)` for forward mode.
+//! `(name, original, gradient)`, and one of `(name, original, _jvp, _vjp)` for forward mode; and
+//! `RELAXED` functions with hard operations under `#[differentiable(relaxed)]`, with their table.
 //! Functions that take a parameter struct or are methods get wrappers over the flat arguments
 //! `(x: [T; 4], a: T)`, so that every table has one shape.
 
 use std::fmt::Write as _;
 
 const FUNCTIONS: usize = 200;
+
+/// How many functions with hard operations `#[differentiable(relaxed)]` generates besides.
+const RELAXED: usize = 40;
 
 /// The grammar's seed when `RELAX_GRADCHECK_SEED` is unset.
 const DEFAULT_SEED: u64 = 0;
@@ -41,6 +45,9 @@ struct Scope {
     loops: Vec<String>,
     /// How the body names the `Model` whose methods it calls: `model`, or `self` in a method.
     model: &'static str,
+    /// In a `relaxed` function: hard operations may appear, and an `if` on active values must
+    /// not leave a loop or the function (its arms are blended).
+    hard: bool,
 }
 
 impl Scope {
@@ -73,7 +80,7 @@ impl Gen {
         let d = depth - 1;
         // Parenthesised, so that substitution keeps precedence (`(1.0 + a * a)` stays ≥ 1).
         let (a, b) = (format!("({})", self.expr(s, d)), format!("({})", self.expr(s, d)));
-        match self.below(29) {
+        match self.below(if s.hard { 38 } else { 29 }) {
             0 | 1 => format!("({a} + {b})"),
             2 => format!("({a} - {b})"),
             3 | 4 => format!("({a} * {b}).tanh()"),
@@ -106,7 +113,18 @@ impl Gen {
             },
             // `stop_gradient` changes the derivative: cancelled, so finite differences still apply.
             27 => format!("({b} + 0.5 * (stop_gradient({a}) - stop_gradient({a})))"),
-            _ => format!("relu({a}) - relu(-({b}))"),
+            28 if !s.hard => format!("relu({a}) - relu(-({b}))"),
+            // The hard operations of SPEC's relaxation table (in `relaxed` functions only).
+            28 => format!("{a}.round()"),
+            29 => format!("{a}.floor() - {b}.ceil()"),
+            30 => format!("{a}.signum()"),
+            31 => format!("{a}.abs()"),
+            32 => format!("{a}.max({b}) - {b}.min(0.5)"),
+            33 => format!("((({a}) > ({b})) as u8 as f64 - (({b}) <= 0.3) as i32 as f64)"),
+            34 => format!("(argmax([{a}, {b}, 0.3]) as f64)"),
+            35 => format!("[{a}, 0.5, {b}][argmax([{b}, {a}, 0.1])]"),
+            36 => format!("dot(one_hot(argmax([{a}, {b}, 0.2])), [1.0, {b}, 0.5])"),
+            _ => format!("{a}.clamp(-1.0, 1.0)"),
         }
     }
 
@@ -202,7 +220,7 @@ impl Gen {
                     s.scalars.push(format!("{p}b"));
                     s.scalars.push(format!("{q}[{}]", self.below(4)));
                 }
-                7 if self.below(3) == 0 => {
+                7 if !s.hard && self.below(3) == 0 => {
                     let c = self.expr(s, 1);
                     let e = self.expr(s, 2);
                     writeln!(out, "if {c} > {} {{ return {e}; }}", self.constant()).unwrap();
@@ -225,7 +243,13 @@ impl Gen {
                     writeln!(out, "}}").unwrap();
                 }
                 // `break` or `continue` under an active condition, to the innermost loop or a labelled one.
-                11 if !s.loops.is_empty() => {
+                // A relaxed `if` on active values cannot leave a loop: on the index, it can.
+                11 if s.hard && !s.loops.is_empty() && s.index.is_some() => {
+                    let i = s.index.clone().unwrap_or_default();
+                    let jump = self.pick(&["break", "continue"]);
+                    writeln!(out, "if {i} == {} {{ {jump}; }}", self.below(4)).unwrap();
+                }
+                11 if !s.hard && !s.loops.is_empty() => {
                     let c = self.expr(s, 1);
                     let k = self.constant();
                     let target =
@@ -300,33 +324,8 @@ fn main() {
             2 => Shape::Method,
             _ => Shape::Free,
         };
-        let model = if shape == Shape::Method { "self" } else { "model" };
-        let mut s = Scope {
-            scalars: vec!["a".into(), "x[0]".into(), "x[3]".into()],
-            arrays: vec!["x".into()],
-            index: None,
-            loops: Vec::new(),
-            model,
-        };
-        let mut body = String::new();
-        if shape == Shape::Struct {
-            writeln!(body, "let x = p.w;\nlet a = p.b;").unwrap();
-        }
-        if shape != Shape::Method {
-            writeln!(body, "let model = Model {{ scale: 0.8 }};").unwrap();
-        }
-        let muts = vec!["s1".to_string(), "s2".to_string()];
-        writeln!(body, "let mut s1 = {};", g.expr(&s, 1)).unwrap();
-        writeln!(body, "let mut s2 = 0.0;").unwrap();
-        writeln!(body, "let mut arr = [a, x[1], {}, 0.5];", g.expr(&s, 1)).unwrap();
-        s.scalars.extend(muts.iter().cloned());
-        s.arrays.push("arr".into());
-        let mut fresh = 0;
-        g.stmts(&mut s, &muts, 3, &mut body, &mut fresh);
-        let tail = g.expr(&s, 2);
+        let body = function_body(&mut g, shape, false);
         let (generics, t, at) = if generic { ("<T: Real>", "T", "::<f64>") } else { ("", "f64", "") };
-        let last = g.below(4);
-        let body = format!("{{\n{body}{tail} + s1 + s2 + arr[{last}]\n}}\n");
         match shape {
             Shape::Free => writeln!(
                 out,
@@ -355,6 +354,27 @@ fn main() {
             forward32.push_str(&forward_entry(k, &base, "::<f32>", "f32"));
         }
     }
+    // Functions with hard operations, `relaxed`: (name, original, `_relaxed`, `_relaxed_grad`,
+    // `_st_grad`, `_relaxed_jvp`, `_relaxed_vjp`).
+    let mut relaxed = String::new();
+    for k in 0..RELAXED {
+        let body = function_body(&mut g, Shape::Free, true);
+        writeln!(out, "#[differentiable(relaxed, max_iter = 8)]\npub fn r{k}(x: [f64; 4], a: f64) -> f64 {body}")
+            .unwrap();
+        writeln!(
+            relaxed,
+            "(\"r{k}\", r{k}, r{k}_relaxed, r{k}_relaxed_grad, r{k}_st_grad, r{k}_relaxed_jvp, r{k}_relaxed_vjp),"
+        )
+        .unwrap();
+    }
+    writeln!(
+        out,
+        "/// The `relaxed` functions: name, original, `_relaxed`, `_relaxed_grad`, `_st_grad`, `_relaxed_jvp`, `_relaxed_vjp`.
+pub const RELAXED: &[(&str, fn([f64; 4], f64) -> f64, fn([f64; 4], f64, f64) -> f64, Grad, Grad, fn([f64; 4], f64, f64, ([f64; 4], f64)) -> (f64, f64), fn([f64; 4], f64, f64, f64) -> (f64, ([f64; 4], f64)))] = &[\n{relaxed}];
+/// The type of `_relaxed_grad` and `_st_grad`.
+pub type Grad = fn([f64; 4], f64, f64) -> (f64, ([f64; 4], f64));"
+    )
+    .unwrap();
     let entry = |t: &str| format!("(&str, fn([{t}; 4], {t}) -> {t}, fn([{t}; 4], {t}) -> ({t}, ([{t}; 4], {t})))");
     let (e64, e32) = (entry("f64"), entry("f32"));
     writeln!(
@@ -369,6 +389,37 @@ fn main() {
     writeln!(out, "/// The generic ones at f32.\npub const FORWARD_F32: &[{f32_ty}] = &[\n{forward32}];").unwrap();
     let path = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("generated.rs");
     std::fs::write(path, out).unwrap();
+}
+
+/// A random function body over `x` and `a` (bound from `p` for `Shape::Struct`), in braces.
+fn function_body(g: &mut Gen, shape: Shape, hard: bool) -> String {
+    let model = if shape == Shape::Method { "self" } else { "model" };
+    let mut s = Scope {
+        scalars: vec!["a".into(), "x[0]".into(), "x[3]".into()],
+        arrays: vec!["x".into()],
+        index: None,
+        loops: Vec::new(),
+        model,
+        hard,
+    };
+    let mut body = String::new();
+    if shape == Shape::Struct {
+        writeln!(body, "let x = p.w;\nlet a = p.b;").unwrap();
+    }
+    if shape != Shape::Method {
+        writeln!(body, "let model = Model {{ scale: 0.8 }};").unwrap();
+    }
+    let muts = vec!["s1".to_string(), "s2".to_string()];
+    writeln!(body, "let mut s1 = {};", g.expr(&s, 1)).unwrap();
+    writeln!(body, "let mut s2 = 0.0;").unwrap();
+    writeln!(body, "let mut arr = [a, x[1], {}, 0.5];", g.expr(&s, 1)).unwrap();
+    s.scalars.extend(muts.iter().cloned());
+    s.arrays.push("arr".into());
+    let mut fresh = 0;
+    g.stmts(&mut s, &muts, 3, &mut body, &mut fresh);
+    let tail = g.expr(&s, 2);
+    let last = g.below(4);
+    format!("{{\n{body}{tail} + s1 + s2 + arr[{last}]\n}}\n")
 }
 
 /// `g{k}(p: Gp<t>)` over the flat arguments: `p` is `Gp { w: x, b: a }`, its gradient `(gp.w, gp.b)`.

@@ -113,3 +113,77 @@ fn generic_jvp_at_f32_keeps_the_value() {
         }
     }
 }
+
+/// Every `relaxed` function (hard operations: rounding, comparisons made numbers, `argmax`,
+/// `max`, `abs`, `if` on active values …) at 20 points:
+/// - straight-through: `_st_grad`'s value is the original's bit for bit and its gradient is
+///   `_relaxed_grad`'s, at temperatures from 1e-12 to 1e3, and both are finite wherever the
+///   original is;
+/// - `_relaxed_grad`'s value is `_relaxed`'s bit for bit, its gradient agrees with finite
+///   differences of `_relaxed` (at t = 0.5, where the relaxed function is smooth on the step's
+///   scale) and with `_relaxed_jvp` (`<dout, J·v> = <Jᵀ·dout, v>`);
+/// - as t → 0 the relaxed value tends to the original's, the error shrinking in proportion to t
+///   (or faster) from 1e-3 to 1e-5 to 1e-7, at all points but those within reach of a tie or a
+///   kink (at most one in ten).
+#[test]
+fn relaxed_functions_tend_to_the_original_and_keep_it_straight_through() {
+    let (mut converging, mut points, mut checked) = (0, 0, 0);
+    for (name, f, relaxed, relaxed_grad, st_grad, relaxed_jvp, relaxed_vjp) in relax_gradcheck::RELAXED {
+        for k in 0..20 {
+            let (p, q) = (point(k + 1), point(k + 1000));
+            let (x, a) = ([p[0], p[1], p[2], p[3]], p[4]);
+            let want = f(x, a);
+            for t in [1e-12, 1e-6, 1e-3, 0.5, 1e3] {
+                let (st_value, st_gradient) = st_grad(x, a, t);
+                let (value, gradient) = relaxed_grad(x, a, t);
+                assert!(
+                    st_value.to_bits() == want.to_bits() || (st_value.is_nan() && want.is_nan()),
+                    "{name} at {p:?}, t = {t}: _st_grad's value {st_value} vs {want}"
+                );
+                assert_eq!(st_gradient, gradient, "{name} at {p:?}, t = {t}: _st_grad's gradient is _relaxed_grad's");
+                assert_eq!(
+                    value.to_bits(),
+                    relaxed(x, a, t).to_bits(),
+                    "{name} at {p:?}, t = {t}: _relaxed_grad's value"
+                );
+                if want.is_finite() {
+                    let g = [gradient.0[0], gradient.0[1], gradient.0[2], gradient.0[3], gradient.1];
+                    assert!(
+                        value.is_finite() && g.iter().all(|v| v.is_finite()),
+                        "{name} at {p:?}, t = {t}: relaxed value {value}, gradient {g:?}"
+                    );
+                }
+            }
+            if !want.is_finite() || want.abs() > 1e6 {
+                continue;
+            }
+            points += 1;
+            let err = |t: f64| (relaxed(x, a, t) - want).abs();
+            let floor = 1e-13 * (1.0 + want.abs());
+            let (e3, e5, e7) = (err(1e-3), err(1e-5), err(1e-7));
+            if e5 <= 0.05 * e3 + floor && e7 <= 0.05 * e5 + floor {
+                converging += 1;
+            }
+            // The relaxed function at t = 0.5 against finite differences and forward mode.
+            let smooth = |p: &[f64]| relaxed([p[0], p[1], p[2], p[3]], p[4], 0.5);
+            let (_, (gx, ga)) = relaxed_grad(x, a, 0.5);
+            let g = [gx[0], gx[1], gx[2], gx[3], ga];
+            let fd = fd(smooth, &p);
+            let fd_half = fd_with_step(smooth, &p, 0.5e-6);
+            if g.iter().all(|v| v.abs() < 1e6)
+                && (0..5).all(|i| (fd[i] - fd_half[i]).abs() <= 1e-4 * (1.0 + fd[i].abs()))
+            {
+                assert_close_to_fd(&format!("{name}_relaxed at {p:?}"), &g, &fd, 1e-5, 1e-7);
+                checked += 1;
+            }
+            let (dx, da, dout) = ([q[0], q[1], q[2], q[3]], q[4], q[0] - q[1]);
+            let ((_, tangent), (_, (vx, va))) = (relaxed_jvp(x, a, 0.5, (dx, da)), relaxed_vjp(x, a, 0.5, dout));
+            let terms = [dout * tangent, vx[0] * dx[0], vx[1] * dx[1], vx[2] * dx[2], vx[3] * dx[3], va * da];
+            let backward: f64 = terms[1..].iter().sum();
+            let size = terms.iter().map(|t| t.abs()).sum::<f64>() + dout.abs() * q.iter().map(|v| v.abs()).sum::<f64>();
+            assert!((terms[0] - backward).abs() <= 1e-12 * size, "{name}_relaxed at {p:?}: _jvp and _vjp disagree");
+        }
+    }
+    assert!(converging * 10 >= points * 9, "only {converging} of {points} points converge as t -> 0");
+    assert!(checked * 10 >= points * 8, "only {checked} of {points} points were checked against finite differences");
+}

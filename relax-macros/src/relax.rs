@@ -165,12 +165,6 @@ impl Relaxer<'_> {
                 return;
             }
         }
-        let s = self.temp(true);
-        let name = match way {
-            Comparison::Greater => "relaxed_gt",
-            Comparison::Less => "relaxed_lt",
-        };
-        self.relaxed_rule(s, name, vec![lhs, rhs], out);
         // The outer bindings the arms write, in order of first write.
         let mut written: Vec<(BindingId, Ident)> = Vec::new();
         for arm in &b.arms {
@@ -178,6 +172,17 @@ impl Relaxer<'_> {
             crate::forward::declared_in(arm, &mut declared);
             outer_writes(arm, &declared, &mut written);
         }
+        // Arms without a value that write nothing outside themselves (and, as checked, neither
+        // sample nor change data) have no effect: there is nothing to blend.
+        if written.is_empty() && b.result.is_none() {
+            return;
+        }
+        let s = self.temp(true);
+        let name = match way {
+            Comparison::Greater => "relaxed_gt",
+            Comparison::Less => "relaxed_lt",
+        };
+        self.relaxed_rule(s, name, vec![lhs, rhs], out);
         // Per arm: its value (if any), then the final value of each written binding.
         let mut ends: Vec<(Option<Temp>, Vec<Temp>)> = Vec::new();
         for arm in &b.arms {
@@ -258,14 +263,21 @@ fn unblendable_in(block: &Block, declared: &HashSet<BindingId>) -> Option<&'stat
                 Some("an arm samples (or calls with `&mut` data)")
             }
             Stmt::Verbatim { tokens, assigns, impure, .. } => {
-                let exits = tokens.to_string().contains("__relax_");
-                if exits {
+                // An exit flag set here and declared outside the arm (a loop inside the arm that
+                // its own `break` leaves is fine).
+                let outer = assigns.iter().any(|b| !declared.contains(b));
+                if outer && tokens.to_string().contains("__relax_") {
                     Some("an arm leaves a loop or returns early")
-                } else if *impure || assigns.iter().any(|b| !declared.contains(b)) {
+                } else if *impure || outer {
                     Some("an arm changes data (a binding that is not differentiated, or something behind a `&mut`)")
                 } else {
                     None
                 }
+            }
+            Stmt::Write { access, .. }
+                if !declared.contains(&access.binding) && access.name.to_string().starts_with("__relax_") =>
+            {
+                Some("an arm leaves a loop or returns early")
             }
             Stmt::Branch(b) => b.arms.iter().find_map(|arm| unblendable_in(arm, declared)),
             Stmt::Loop(l) => unblendable_in(&l.body, declared),
