@@ -233,8 +233,47 @@ fn three_deep(x: [f64; 3], w: f64) -> f64 {
     s
 }
 
+/// A loop of no derivative of its own (copied as written) leaves the stored loop around it by a
+/// labelled `break`, on an active condition, inside an outer loop whose adjoint runs the stored
+/// loop again: the rerun must stop where the original did.
+#[differentiable(wrt(x), max_iter = 8)]
+fn passive_exit_in_stored_loop(x: [f64; 3], lim: f64) -> f64 {
+    let mut s = x[0];
+    let mut p = 0.5;
+    for _ in 0..2 {
+        'stored: for _ in 0..3 {
+            p = (x[1] + s).tanh() + 0.5 * p;
+            let mut tries = 0;
+            loop {
+                tries += 1;
+                if tries > 3 {
+                    break;
+                }
+                if x[2] > lim {
+                    break 'stored;
+                }
+            }
+        }
+        s = s * 0.5 + p * x[0];
+    }
+    s + p
+}
+
 #[test]
 fn exits_on_active_conditions_and_from_nested_loops() {
+    for (seed, lim) in [(22, -0.5), (23, 0.5)] {
+        check(
+            "passive_exit_in_stored_loop",
+            seed,
+            3,
+            (-1.0, 1.0),
+            |p| passive_exit_in_stored_loop(arr(p), lim),
+            |p| {
+                let (v, g) = passive_exit_in_stored_loop_grad(arr(p), lim);
+                (v, g.to_vec())
+            },
+        );
+    }
     check(
         "grow_until",
         16,

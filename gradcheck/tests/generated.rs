@@ -1,6 +1,7 @@
 //! Every generated function: the value of `_grad` is the original's bit for bit, and the gradient
 //! agrees with central finite differences at random points; `_jvp` keeps the value and agrees
-//! with `_vjp`.
+//! with `_vjp`. Every generated `relaxed` function: its relaxation tends to it as t → 0, and
+//! straight-through keeps its value.
 
 use relax_testkit::{assert_close_to_fd, fd, fd_with_step};
 

@@ -32,7 +32,14 @@ impl Lowerer<'_> {
         {
             l.impure_lets.push(tokens.span());
         }
-        let assigns = self.write_log[since..].to_vec();
+        // Bindings the statement declares inside itself (in a loop or block copied as written)
+        // are out of scope by now: they are not writes of anything outside it.
+        let mut assigns: Vec<BindingId> = Vec::new();
+        for id in &self.write_log[since..] {
+            if !assigns.contains(id) && self.scopes.iter().flatten().any(|b| b.id == *id) {
+                assigns.push(*id);
+            }
+        }
         let tokens = control::unmark_exits(tokens);
         Stmt::Verbatim { tokens, binds, assigns, impure }
     }
