@@ -53,7 +53,16 @@ pub const CHECKS: &[Check] = &[
         name: "thermostat tuning by thermostat_cost_st_grad matches the host",
         run: thermostat_tuning_matches_host,
     },
+    Check {
+        name: "thermostat_cost_relaxed_grad's stack over the primal's is its storage plus a frame",
+        run: thermostat_storage_bounds_stack,
+    },
 ];
+
+/// What a gradient's stack may use beyond the primal's and the bytes its adjoint stores
+/// (`NAME_STORAGE_BYTES`): the adjoint's own frame, its cotangents, temporaries and saved
+/// registers.
+const FRAME_OVERHEAD: usize = 256;
 
 /// Largest relative error allowed against the host's results (and against a rule's own pullback).
 /// The Cortex-M4F's single-precision FPU and x86_64's SSE both round every `+ − × ÷ √` as IEEE 754
@@ -494,4 +503,21 @@ fn thermostat_tuning_matches_host() -> bool {
         identity(identical)
     );
     error <= HOST_TOLERANCE && last <= first / 10.0
+}
+
+/// The stack `thermostat_cost_relaxed_grad` uses beyond `thermostat_cost_relaxed` is within
+/// `THERMOSTAT_COST_RELAXED_STORAGE_BYTES` (the bytes its adjoint stores: a day of hourly values)
+/// plus [`FRAME_OVERHEAD`].
+fn thermostat_storage_bounds_stack() -> bool {
+    let outside = thermostat::outside();
+    let primal = crate::stack::stack_bytes(|| {
+        measured::thermostat_cost_relaxed(20.0, 1.0, core::hint::black_box(&outside), TEMPERATURE)
+    });
+    let grad = crate::stack::stack_bytes(|| {
+        measured::thermostat_cost_relaxed_grad(20.0, 1.0, core::hint::black_box(&outside), TEMPERATURE)
+    });
+    let storage = thermostat::THERMOSTAT_COST_RELAXED_STORAGE_BYTES;
+    let growth = grad.saturating_sub(primal);
+    hprintln!("  stack {grad} - {primal} = {growth} bytes; storage {storage} + frame {FRAME_OVERHEAD}");
+    growth <= storage + FRAME_OVERHEAD
 }

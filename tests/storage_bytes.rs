@@ -1,0 +1,86 @@
+//! `NAME_STORAGE_BYTES`: the bytes a gradient keeps between its sweeps, for functions whose
+//! adjoint stores per-iteration values. Checked by what it must scale with: one stored value per
+//! iteration, so doubling a loop's bound adds the bound times the value's size.
+#![deny(warnings)]
+#![allow(clippy::needless_range_loop)]
+
+use core::mem::size_of;
+
+use relax::prelude::*;
+
+/// A recurrence over eight entries: `p` is stored at every iteration.
+#[differentiable(wrt(x))]
+fn recurrence8(x: &[f64; 8]) -> f64 {
+    let mut p = 1.0;
+    for i in 0..8 {
+        p = (p * x[i]).sin();
+    }
+    p
+}
+
+/// The same over sixteen.
+#[differentiable(wrt(x))]
+fn recurrence16(x: &[f64; 16]) -> f64 {
+    let mut p = 1.0;
+    for i in 0..16 {
+        p = (p * x[i]).sin();
+    }
+    p
+}
+
+/// The same in `f32`, by value.
+#[differentiable]
+fn recurrence8_f32(x: [f32; 8]) -> f32 {
+    let mut p = 1.0;
+    for i in 0..8 {
+        p = (p * x[i]).sin();
+    }
+    p
+}
+
+/// The same in `f32` over sixteen.
+#[differentiable]
+fn recurrence16_f32(x: [f32; 16]) -> f32 {
+    let mut p = 1.0;
+    for i in 0..16 {
+        p = (p * x[i]).sin();
+    }
+    p
+}
+
+/// A `while` whose storage holds `max_iter = 32` iterations of `p`.
+#[differentiable(max_iter = 32)]
+fn iterate(x: f64, n: usize) -> f64 {
+    let mut p = x;
+    let mut k = 0;
+    while k < n {
+        p = p.sin() * x;
+        k += 1;
+    }
+    p
+}
+
+#[test]
+fn storage_grows_by_one_value_per_iteration() {
+    assert_eq!(RECURRENCE16_STORAGE_BYTES - RECURRENCE8_STORAGE_BYTES, 8 * size_of::<f64>());
+    // By value, the adjoint keeps the parameter too: eight more entries of it.
+    assert_eq!(
+        RECURRENCE16_F32_STORAGE_BYTES - RECURRENCE8_F32_STORAGE_BYTES,
+        8 * size_of::<f32>() + size_of::<[f32; 16]>() - size_of::<[f32; 8]>()
+    );
+    assert!(RECURRENCE8_F32_STORAGE_BYTES >= 8 * size_of::<f32>() + size_of::<[f32; 8]>());
+    assert!(ITERATE_STORAGE_BYTES >= 32 * size_of::<f64>());
+}
+
+#[test]
+fn storage_is_what_the_gradient_needs() {
+    // The constant is usable where a `const` is: sizing a buffer at compile time.
+    const BUDGET: [u8; RECURRENCE8_STORAGE_BYTES] = [0; RECURRENCE8_STORAGE_BYTES];
+    assert!(BUDGET.len() >= 8 * size_of::<f64>());
+    // The functions it describes work as usual.
+    let x = [0.5; 8];
+    let (value, _) = recurrence8_grad(&x);
+    assert_eq!(value.to_bits(), recurrence8(&x).to_bits());
+    let (value, _) = iterate_grad(0.7, 32);
+    assert_eq!(value.to_bits(), iterate(0.7, 32).to_bits());
+}
