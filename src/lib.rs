@@ -248,7 +248,23 @@
 //! early `return`'s flag, and the noise it samples: `size_of` of each, times the loop's bound, on
 //! the stack of the generated function. That needs a compile-time bound (a literal, a `const`, a
 //! const generic, `xs.len()` or `for v in xs` of an array) or the option `max_iter = N`; otherwise
-//! the error says what to change.
+//! the error says what to change. Beside such a function (without generic parameters or a
+//! receiver), `NAME_STORAGE_BYTES` is the bytes its gradient keeps between the sweeps, for sizing
+//! a stack:
+//!
+//! ```
+//! # use relax::prelude::*;
+//! #[differentiable]
+//! fn product(x: [f64; 16]) -> f64 {
+//!     let mut p = 1.0;
+//!     for i in 0..16 {
+//!         p = (p * x[i]).sin();
+//!     }
+//!     p
+//! }
+//! // `p` at each of the 16 iterations, and `x`, which the adjoint reads.
+//! assert!(PRODUCT_STORAGE_BYTES >= 16 * 8 + 16 * 8);
+//! ```
 //!
 //! # What the attribute generates
 //!
