@@ -200,7 +200,12 @@ impl Lowerer<'_> {
         struct Targets(Vec<Ident>);
         impl<'a> Visit<'a> for Targets {
             fn visit_expr_method_call(&mut self, m: &'a syn::ExprMethodCall) {
-                self.0.extend(root(&m.receiver));
+                // The float methods relax knows (`x.ceil()`, `x.sin()`) and `len` take `self` by
+                // value or `&self`: no write.
+                let name = m.method.to_string();
+                if rules::method_rule(&name).is_none() && !rules::step_method(&name) && name != "len" {
+                    self.0.extend(root(&m.receiver));
+                }
                 syn::visit::visit_expr_method_call(self, m);
             }
             fn visit_expr_reference(&mut self, r: &'a syn::ExprReference) {
