@@ -103,7 +103,8 @@ impl Gen {
             21 => format!("dot([{a}, {b}], [{}, 0.5])", self.atom(s)),
             22 => format!("(if {a} > {} {{ {b} }} else {{ {a} * 0.5 }})", self.constant()),
             23 if self.below(2) == 0 => format!("pair({a}, {b}).{}", self.below(2)),
-            23 => format!("weigh(&[{a}, {b}, 0.2, {}], 0.7)", self.atom(s)),
+            23 if self.below(2) == 0 => format!("weigh(&[{a}, {b}, 0.2, {}], 0.7)", self.atom(s)),
+            23 => format!("cube({a}.tanh())"),
             24 => format!("{}.squash({a})", s.model),
             25 => format!("{}::bump({a})", s.model_type()),
             // `match` as an expression, on the loop index where there is one.
