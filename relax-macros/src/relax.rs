@@ -6,7 +6,9 @@
 //! an `if` on a comparison of active values runs both arms, each on copies of the bindings it
 //! writes, and blends every such binding and its value by the comparison's sigmoid. What cannot be
 //! blended (an arm that leaves a loop or the function, samples, or writes data) is an error at
-//! the `if`.
+//! the `if`. A call of another differentiable function calls its relaxed form at the same
+//! temperature (`g(x)` becomes `g_relaxed(x, t)`): the callee must be `relaxed` too, as `hvp`
+//! needs `hvp` of its callees; a call of a `NAME_relaxed` function is kept as written.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -116,6 +118,25 @@ impl Relaxer<'_> {
                 let mut l = (**l).clone();
                 l.body = self.block(&l.body);
                 out.push(Stmt::Loop(Box::new(l)));
+            }
+            Stmt::Call { temp, pullback, callee, args, impure, recompute } => {
+                let mut args = args.clone();
+                let callee = match crate::names::relaxed_form(callee) {
+                    Some(relaxed) => {
+                        let t = self.t;
+                        args.push(CallArg::Data(quote!(#t)));
+                        relaxed
+                    }
+                    None => callee.clone(),
+                };
+                out.push(Stmt::Call {
+                    temp: *temp,
+                    pullback: *pullback,
+                    callee,
+                    args,
+                    impure: *impure,
+                    recompute: *recompute,
+                });
             }
             other => out.push(other.clone()),
         }

@@ -108,7 +108,7 @@ struct Lowerer<'a> {
     max_iter: Option<TokenStream>,
     /// `relaxed`: hard operations on active values are taken (as [`Op::Hard`]).
     relaxed: bool,
-    /// A hard operation was taken.
+    /// A hard operation was taken, or a call that the relaxation retargets.
     hard: bool,
     /// Scope depths of the arms of relaxed `if`s being lowered: an outer binding they write
     /// becomes active, so that the relaxation can blend it.
