@@ -179,10 +179,7 @@ impl Relaxer<'_> {
         let span = self.ifs.get(&b.id).copied().unwrap_or_else(Span::call_site);
         for arm in &b.arms {
             if let Some(why) = unblendable(arm) {
-                self.errors.push(syn::Error::new(
-                    span,
-                    format!("this `if` compares differentiated values, and `relaxed` blends both of its arms, but {why}: move that out of the `if`, or compare data"),
-                ));
+                self.errors.push(blend_error(span, why));
                 return;
             }
         }
@@ -264,8 +261,23 @@ impl Relaxer<'_> {
     }
 }
 
+/// Why an arm that sets an exit flag of `normalize` cannot be blended.
+pub const LEAVES_LOOP: &str = "an arm leaves a loop (`break`, `continue`, or `return` inside a loop)";
+
+/// The error at a relaxed `if` (its `if` token's `span`) one of whose arms cannot be blended, for
+/// the reason `why`.
+pub fn blend_error(span: Span, why: &str) -> syn::Error {
+    syn::Error::new(
+        span,
+        format!(
+            "this `if` compares differentiated values, and `relaxed` blends both of its arms, but {why}: move that out of the `if`, or compare data"
+        ),
+    )
+}
+
 /// Why an arm cannot be blended, if it cannot: it leaves a loop or the function (it sets an
-/// exit flag), samples, or changes data.
+/// exit flag, or starts with `normalize`'s marker of an early `return`, both named `__relax_…`),
+/// samples, or changes data.
 fn unblendable(block: &Block) -> Option<&'static str> {
     let mut declared = HashSet::new();
     crate::forward::declared_in(block, &mut declared);
@@ -279,9 +291,11 @@ fn unblendable_in(block: &Block, declared: &HashSet<BindingId>) -> Option<&'stat
                 Some("an arm samples (or calls with `&mut` data)")
             }
             Stmt::Verbatim { tokens, assigns, impure, .. } => {
-                let exits = tokens.to_string().contains("__relax_");
-                if exits {
-                    Some("an arm leaves a loop or returns early")
+                let exits = tokens.to_string();
+                if exits.contains(crate::normalize::RETURNS) {
+                    Some("an arm returns early (blending runs the rest of the function for the arm too)")
+                } else if exits.contains("__relax_") {
+                    Some(LEAVES_LOOP)
                 } else if *impure || assigns.iter().any(|b| !declared.contains(b)) {
                     Some("an arm changes data (a binding that is not differentiated, or something behind a `&mut`)")
                 } else {

@@ -110,9 +110,9 @@ struct Lowerer<'a> {
     relaxed: bool,
     /// A hard operation was taken, or a call that the relaxation retargets.
     hard: bool,
-    /// Scope depths of the arms of relaxed `if`s being lowered: an outer binding they write
-    /// becomes active, so that the relaxation can blend it.
-    blending: Vec<usize>,
+    /// Scope depths of the arms of relaxed `if`s being lowered, and the spans of their `if`s: an
+    /// outer binding they write becomes active, so that the relaxation can blend it.
+    blending: Vec<(usize, proc_macro2::Span)>,
     /// The spans of the `if`s on comparisons of active values, by branch id.
     compare_ifs: BTreeMap<usize, proc_macro2::Span>,
 }
