@@ -275,6 +275,11 @@ impl Lowerer<'_> {
         let path = self.projection(&steps, out);
         let accumulates = steps.is_empty() && matches!(op, Some(BinOp::AddAssign(_) | BinOp::SubAssign(_)));
         self.note(b.id, if accumulates { Use::Accumulate } else { Use::Overwrite });
+        // The relaxation reads what a relaxed `if` writes (each arm starts from a copy, and the
+        // blend overwrites it): a loop around keeps it per iteration, and is no accumulation.
+        if blended {
+            self.note(b.id, Use::Read);
+        }
         let access = Access { binding: b.id, name: name.clone(), path, deref: false };
         let mode = match op {
             None => WriteMode::Set,
