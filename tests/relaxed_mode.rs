@@ -70,7 +70,7 @@ macro_rules! fns {
             relaxed_vjp: &|$p: &[f64], t: f64, $d: &[f64]| pair($m::f_relaxed_vjp($($arg,)* t, $dout)),
             relaxed_jvp: &|$p: &[f64], t: f64, $v: &[f64]| pair($m::f_relaxed_jvp($($arg,)* t, $tangent)),
             st_vjp: &|$p: &[f64], t: f64, $d: &[f64]| pair($m::f_st_vjp($($arg,)* t, $dout)),
-            grads: fns!(@grads $($scalar)? |$p| [$m::f_relaxed_grad, $m::f_st_grad] [$($arg),*]),
+            grads: fns!(@grads $($scalar)? |$p| [$m::f_relaxed_grad] [$m::f_st_grad] [$($arg),*]),
         }
     };
     ($recv:ident . f [$($arg:expr),*] |$p:ident, $v:ident, $d:ident| ($tangent:expr, $dout:expr) $($scalar:ident)?) => {
@@ -80,13 +80,16 @@ macro_rules! fns {
             relaxed_vjp: &|$p: &[f64], t: f64, $d: &[f64]| pair($recv.f_relaxed_vjp($($arg,)* t, $dout)),
             relaxed_jvp: &|$p: &[f64], t: f64, $v: &[f64]| pair($recv.f_relaxed_jvp($($arg,)* t, $tangent)),
             st_vjp: &|$p: &[f64], t: f64, $d: &[f64]| pair($recv.f_st_vjp($($arg,)* t, $dout)),
-            grads: fns!(@grads $($scalar)? |$p| [$recv.f_relaxed_grad, $recv.f_st_grad] [$($arg),*]),
+            grads: fns!(@grads $($scalar)? |$p| [$recv.f_relaxed_grad] [$recv.f_st_grad] [$($arg),*]),
         }
     };
-    (@grads scalar |$p:ident| [$grad:expr, $st_grad:expr] [$($arg:expr),*]) => {
-        Some([&|$p: &[f64], t: f64| pair($grad($($arg,)* t)), &|$p: &[f64], t: f64| pair($st_grad($($arg,)* t))])
+    (@grads scalar |$p:ident| [$($grad:tt)+] [$($st_grad:tt)+] [$($arg:expr),*]) => {
+        Some([
+            &|$p: &[f64], t: f64| pair($($grad)+($($arg,)* t)),
+            &|$p: &[f64], t: f64| pair($($st_grad)+($($arg,)* t)),
+        ])
     };
-    (@grads |$p:ident| [$grad:expr, $st_grad:expr] [$($arg:expr),*]) => {
+    (@grads |$p:ident| [$($grad:tt)+] [$($st_grad:tt)+] [$($arg:expr),*]) => {
         None
     };
 }
@@ -923,4 +926,262 @@ fn in_arrays() {
         steps_only: false,
         fns: fns!(generic::f[p[0], p[1]] |p, v, d| ((v[0], v[1]), d[0]) scalar),
     });
+}
+
+mod callee {
+    use super::*;
+    #[differentiable(relaxed)]
+    pub fn f(a: f64, b: f64) -> f64 {
+        a.max(b) + a.round()
+    }
+}
+
+mod caller {
+    use super::*;
+    /// Calls of a relaxed function: relaxed at the caller's temperature.
+    #[differentiable(relaxed)]
+    pub fn f(a: f64, b: f64) -> f64 {
+        let c = super::callee::f(a, b);
+        if c > b { 0.5 * c } else { super::callee::f(b, a) }
+    }
+}
+
+mod caller_in_loop {
+    use super::*;
+    #[differentiable(relaxed)]
+    pub fn f(x: [f64; 4]) -> f64 {
+        let mut s = 0.0;
+        for i in 0..3 {
+            s += super::callee::f(x[i], x[i + 1]);
+        }
+        s
+    }
+}
+
+mod own_temperature {
+    use super::*;
+    /// A call of a relaxation itself (`NAME_relaxed`): kept as written, at its own temperature.
+    #[differentiable(relaxed)]
+    pub fn f(a: f64, b: f64) -> f64 {
+        super::callee::f_relaxed(a, b, 0.25) + a.floor()
+    }
+}
+
+/// Methods: `self.q(…)` and `Self::sign(…)` are relaxed with the method that calls them.
+struct Quantizer {
+    step: f64,
+}
+
+impl Quantizer {
+    #[differentiable(relaxed)]
+    fn q(&self, x: f64) -> f64 {
+        (x / self.step).round() * self.step
+    }
+
+    #[differentiable(relaxed)]
+    fn sign(x: f64) -> f64 {
+        x.signum()
+    }
+
+    #[differentiable(relaxed)]
+    fn f(&self, x: f64, target: f64) -> f64 {
+        (self.q(x) - target).abs() + Self::sign(x)
+    }
+}
+
+const QUANTIZER: Quantizer = Quantizer { step: 0.5 };
+
+#[test]
+fn in_calls_and_methods() {
+    let callee_ties = |a: f64, b: f64| [(a - b).abs(), off_half(a)];
+    // The arms' `|A − B| ≤ 0.5·6 + 6 = 9`; in them, `c`'s `max` (weight 0.5) and `round` (0.5),
+    // the other call's `max` and `round`.
+    check(Case {
+        name: "relaxed callee",
+        seed: 81,
+        draw: &cube(2),
+        ties: &|p| {
+            let c = p[0].max(p[1]) + p[0].round();
+            let mut ties = callee_ties(p[0], p[1]).to_vec();
+            ties.extend([off_half(p[1]), (c - p[1]).abs()]);
+            ties
+        },
+        bound: Bound { lse: 1.5, jumps: 10.5 },
+        steps_only: false,
+        fns: fns!(caller::f[p[0], p[1]] |p, v, d| ((v[0], v[1]), d[0]) scalar),
+    });
+    check(Case {
+        name: "relaxed callee in a loop",
+        seed: 82,
+        draw: &cube(4),
+        ties: &|p| (0..3).flat_map(|i| callee_ties(p[i], p[i + 1])).collect(),
+        bound: Bound { lse: 3.0, jumps: 3.0 },
+        steps_only: false,
+        fns: fns!(caller_in_loop::f[arr(p)] |p, v, d| (arr(v), d[0]) scalar),
+    });
+    check(Case {
+        name: "a relaxation called at its own temperature",
+        seed: 83,
+        draw: &cube(2),
+        ties: &|p| vec![off_integer(p[0])],
+        bound: jumps(1.0),
+        steps_only: false,
+        fns: fns!(own_temperature::f[p[0], p[1]] |p, v, d| ((v[0], v[1]), d[0]) scalar),
+    });
+    // `round` of `x/0.5` (a jump of 0.5), through `abs`; the `signum`.
+    check(Case {
+        name: "methods",
+        seed: 84,
+        draw: &cube(2),
+        ties: &|p| vec![off_half(p[0] / 0.5), ((p[0] / 0.5).round() * 0.5 - p[1]).abs(), p[0].abs()],
+        bound: Bound { lse: 1.0, jumps: 1.5 },
+        steps_only: false,
+        fns: fns!(QUANTIZER.f[p[0], p[1]] |p, v, d| ((v[0], v[1]), d[0]) scalar),
+    });
+}
+
+// -- closed forms, ties, data -------------------------------------------------------------------
+
+/// `t·ln(e^(a/t) + e^(b/t))`, shifted by the larger.
+fn soft_max2(a: f64, b: f64, t: f64) -> f64 {
+    a.max(b) + t * (-(a - b).abs() / t).exp().ln_1p()
+}
+
+fn soft_min2(a: f64, b: f64, t: f64) -> f64 {
+    -soft_max2(-a, -b, t)
+}
+
+fn sigmoid_of(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+/// SPEC's soft rounding.
+fn soft_round(x: f64, t: f64) -> f64 {
+    let r = x - x.floor() - 0.5;
+    x.floor() + 0.5 + (r / t).tanh() / (2.0 * (1.0 / (2.0 * t)).tanh())
+}
+
+fn softmax4(x: [f64; 4], t: f64) -> [f64; 4] {
+    let m = x.iter().fold(f64::NEG_INFINITY, |m, v| m.max(*v));
+    let e = x.map(|v| ((v - m) / t).exp());
+    let total: f64 = e.iter().sum();
+    e.map(|v| v / total)
+}
+
+/// `|a − b| ≤ 1e-12·max(1, |b|)` for every entry.
+#[track_caller]
+fn assert_formula(what: &str, got: &[f64], want: &[f64]) {
+    for (a, b) in got.iter().zip(want) {
+        assert!((a - b).abs() <= 1e-12 * b.abs().max(1.0), "{what}: {got:?}, by its formula {want:?}");
+    }
+}
+
+/// Each fixture's relaxed value against SPEC's table, written out from the definitions.
+#[test]
+fn relaxed_values_follow_the_table() {
+    let mut r = rng(91);
+    for _ in 0..POINTS {
+        let p = point(&mut r, 8, -3.0, 3.0);
+        let t = uniform(&mut r, 0.05, 2.0);
+        let (a, b) = (p[0], p[1]);
+        let (x, y) = (arr::<4>(&p), arr::<4>(&p[4..]));
+        let (lo, hi) = (a.min(b), a.max(b));
+        let gt = sigmoid_of((a - b) / t);
+        let lt = sigmoid_of((b - a) / t);
+        let at = |name: &str| format!("{name} at {p:?}, t = {t}");
+        let formulas = [
+            ("max", max2::f_relaxed(a, b, t), soft_max2(a, b, t)),
+            ("min", min2::f_relaxed(a, b, t), soft_min2(a, b, t)),
+            ("relu", relu1::f_relaxed(a, t), soft_max2(a, 0.0, t)),
+            ("abs", abs1::f_relaxed(a, t), soft_max2(a, -a, t)),
+            ("signum", signum1::f_relaxed(a, t), (a / t).tanh()),
+            ("clamp", clamp3::f_relaxed(p[2], lo, hi, t), soft_min2(soft_max2(p[2], lo, t), hi, t)),
+            ("if >", if_gt::f_relaxed(a, b, t), gt * (2.0 * a - b) + (1.0 - gt) * (0.5 * b + 1.0)),
+            ("if >=", if_ge::f_relaxed(a, b, t), gt * 3.0 * b + (1.0 - gt) * a),
+            ("if <", if_lt::f_relaxed(a, b, t), lt * soft_max2(a, -a, t) + (1.0 - lt) * (b - 1.0)),
+            ("if <=", if_le::f_relaxed(a, b, t), lt * a - (1.0 - lt) * b),
+            ("(a > b) as u8", gt_number::f_relaxed(a, b, t), 3.0 * gt + a),
+            ("(a >= b) as i32", ge_number::f_relaxed(a, b, t), gt),
+            ("(a < b) as u8", lt_number::f_relaxed(a, b, t), 2.0 * lt),
+            ("(a <= b) as i32", le_number::f_relaxed(a, b, t), lt - b),
+            ("argmax as f64", argmax_index::f_relaxed(x, t), (0..4).map(|i| i as f64 * softmax4(x, t)[i]).sum()),
+            ("y[argmax]", argmax_select::f_relaxed(x, y, t), (0..4).map(|i| y[i] * softmax4(x, t)[i]).sum()),
+            ("round", round1::f_relaxed(a, t), soft_round(a, t)),
+            ("floor", floor1::f_relaxed(a, t), soft_round(a - 0.5, t)),
+            ("ceil", ceil1::f_relaxed(a, t), soft_round(a + 0.5, t)),
+        ];
+        for (name, got, want) in formulas {
+            assert_formula(&at(name), &[got], &[want]);
+        }
+        assert_formula(&at("one_hot(argmax)"), &argmax_one_hot::f_relaxed(x, t), &softmax4(x, t));
+        // Composition: the callee's relaxation at the caller's temperature.
+        let callee = |a: f64, b: f64| soft_max2(a, b, t) + soft_round(a, t);
+        let c = callee(a, b);
+        let s = sigmoid_of((c - b) / t);
+        assert_formula(&at("caller"), &[caller::f_relaxed(a, b, t)], &[s * 0.5 * c + (1.0 - s) * callee(b, a)]);
+        let own = callee::f_relaxed(a, b, 0.25) + soft_round(a - 0.5, t);
+        assert_formula(&at("own temperature"), &[own_temperature::f_relaxed(a, b, t)], &[own]);
+        let method = soft_max2(soft_round(a / 0.5, t) * 0.5 - b, b - soft_round(a / 0.5, t) * 0.5, t) + (a / t).tanh();
+        assert_formula(&at("methods"), &[QUANTIZER.f_relaxed(a, b, t)], &[method]);
+    }
+}
+
+/// At the ties the surrogates are off by exactly what their bounds say: `t·ln 2` for the
+/// logsumexp family (proportional to `t`), the mean of the two sides for a blend, a comparison or
+/// an index.
+#[test]
+fn errors_at_the_ties() {
+    let ln2 = core::f64::consts::LN_2;
+    let mut r = rng(92);
+    for _ in 0..POINTS {
+        let a = uniform(&mut r, -3.0, 3.0);
+        for t in SMALL_T {
+            let at = format!("at {a}, t = {t:e}");
+            assert_formula(&format!("max(a, a) {at}"), &[max2::f_relaxed(a, a, t)], &[a + ln2 * t]);
+            assert_formula(&format!("min(a, a) {at}"), &[min2::f_relaxed(a, a, t)], &[a - ln2 * t]);
+            assert_formula(&format!("relu(0) {at}"), &[relu1::f_relaxed(0.0, t)], &[ln2 * t]);
+            assert_formula(&format!("abs(0) {at}"), &[abs1::f_relaxed(0.0, t)], &[ln2 * t]);
+            assert_eq!(signum1::f_relaxed(0.0, t), 0.0, "signum(0) at t = {t:e}");
+            assert_formula(&format!("if a > a {at}"), &[if_gt::f_relaxed(a, a, t)], &[0.5 * (a + 0.5 * a + 1.0)]);
+            assert_formula(&format!("(a > a) as u8 {at}"), &[gt_number::f_relaxed(a, a, t)], &[1.5 + a]);
+            assert_formula(&format!("(a <= a) as i32 {at}"), &[le_number::f_relaxed(a, a, t)], &[0.5 - a]);
+            let tied = [a, a + 1.0, a + 1.0, a - 2.0];
+            assert_formula(&format!("argmax of a tie {at}"), &[argmax_index::f_relaxed(tied, t)], &[1.5]);
+            assert_formula(
+                &format!("one_hot of a tie {at}"),
+                &argmax_one_hot::f_relaxed(tied, t),
+                &[0.0, 0.5, 0.5, 0.0],
+            );
+            let half = a.floor() + 0.5;
+            assert_formula(&format!("round at a half-integer {at}"), &[round1::f_relaxed(half, t)], &[half]);
+        }
+    }
+}
+
+mod on_data {
+    use super::*;
+    /// Hard operations on data are left as written; `max` on a differentiated value is relaxed,
+    /// and the function, with no operation of the table that 0.1 rejects, keeps `NAME_grad`.
+    #[differentiable(relaxed)]
+    pub fn f(x: f64, d: &[f64; 2]) -> f64 {
+        x * d[0].round() + (d[1] > 0.0) as u8 as f64 + x.max(d[1])
+    }
+}
+
+#[test]
+fn hard_operations_on_data_are_kept() {
+    let mut r = rng(93);
+    for _ in 0..POINTS {
+        let (x, d) = (uniform(&mut r, -3.0, 3.0), arr::<2>(&point(&mut r, 2, -3.0, 3.0)));
+        let t = uniform(&mut r, 1e-3, 2.0);
+        let at = format!("at {x}, {d:?}, t = {t}");
+        let want = x * d[0].round() + f64::from(u8::from(d[1] > 0.0)) + soft_max2(x, d[1], t);
+        assert_formula(&format!("relaxed {at}"), &[on_data::f_relaxed(x, &d, t)], &[want]);
+        // The function's own gradient, of the hard `max`.
+        if (x - d[1]).abs() > 1e-6 {
+            let (value, g) = on_data::f_grad(x, &d);
+            assert_same_bits(&format!("f_grad value {at}"), &[value], &[on_data::f(x, &d)]);
+            assert_grad(&format!("f_grad {at}"), &[g], &fd(|q| on_data::f(q[0], &d), &[x]));
+        }
+    }
 }
