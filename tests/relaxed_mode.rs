@@ -52,12 +52,18 @@ fn pair<V: Flat, G: Flat>((v, g): (V, G)) -> Pair {
 struct Fns<'a> {
     hard: &'a dyn Fn(&[f64]) -> Vec<f64>,
     relaxed: &'a dyn Fn(&[f64], f64) -> Vec<f64>,
-    relaxed_vjp: &'a dyn Fn(&[f64], f64, &[f64]) -> Pair,
-    relaxed_jvp: &'a dyn Fn(&[f64], f64, &[f64]) -> Pair,
-    st_vjp: &'a dyn Fn(&[f64], f64, &[f64]) -> Pair,
+    relaxed_vjp: &'a Product<'a>,
+    relaxed_jvp: &'a Product<'a>,
+    st_vjp: &'a Product<'a>,
     /// `_relaxed_grad` and `_st_grad`, for a scalar output.
-    grads: Option<[&'a dyn Fn(&[f64], f64) -> Pair; 2]>,
+    grads: Option<[&'a Gradient<'a>; 2]>,
 }
+
+/// A `_vjp` or `_jvp` at a point, a temperature and a cotangent or tangent.
+type Product<'a> = dyn Fn(&[f64], f64, &[f64]) -> Pair + 'a;
+
+/// A `_grad` at a point and a temperature.
+type Gradient<'a> = dyn Fn(&[f64], f64) -> Pair + 'a;
 
 /// [`Fns`] of the function `f` of module `$m` (or of the method `f` of `$recv`), called with
 /// `$args` (in terms of the point `$p`), its tangent `G` built from the flat `$v` and its output
