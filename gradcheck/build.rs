@@ -104,7 +104,9 @@ impl Gen {
             22 => format!("(if {a} > {} {{ {b} }} else {{ {a} * 0.5 }})", self.constant()),
             23 if self.below(2) == 0 => format!("pair({a}, {b}).{}", self.below(2)),
             23 if self.below(2) == 0 => format!("weigh(&[{a}, {b}, 0.2, {}], 0.7)", self.atom(s)),
-            23 => format!("cube({a}.tanh())"),
+            // A declared derivative has no relaxation: not in `relaxed` functions.
+            23 if !s.hard => format!("cube({a}.tanh())"),
+            23 => format!("pair({a}, {b}).1"),
             24 => format!("{}.squash({a})", s.model),
             25 => format!("{}::bump({a})", s.model_type()),
             // `match` as an expression, on the loop index where there is one.

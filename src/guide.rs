@@ -11,3 +11,9 @@ pub mod declared_derivatives {
 pub mod forward_mode {
     #![doc = include_str!("guide/forward_mode.md")]
 }
+
+/// Automatic relaxation (`#[differentiable(relaxed)]`): the relaxation table, error bounds as
+/// `t → 0`, annealing, straight-through, calls, and what is an error.
+pub mod relaxed_mode {
+    #![doc = include_str!("guide/relaxed_mode.md")]
+}

@@ -23,6 +23,8 @@ mod lookup_table;
 mod newton;
 #[path = "../examples/pendulum_fit.rs"]
 mod pendulum_fit;
+#[path = "../examples/relaxed_control.rs"]
+mod relaxed_control;
 
 #[test]
 fn robust_losses_fit_the_line_through_outliers_better_than_squared_error() {
@@ -202,4 +204,23 @@ fn gauss_newton_on_jvp_columns_recovers_the_growth_curve() {
             relax_testkit::assert_grad("columns vs finite differences", &column, &numeric[k]);
         }
     }
+}
+
+#[test]
+fn relaxation_tunes_the_thermostat_whose_hard_gradient_is_zero() {
+    use relaxed_control::*;
+    let outside = outside();
+    let start = cost(START[0], START[1], &outside);
+    // The hard cost is flat at the start: no gradient to descend.
+    assert_eq!(hard_gradient(&outside, START), (0.0, 0.0));
+    let (p, records) = annealed(&outside);
+    // Annealed to t = 0.01, the relaxed cost is the hard one within a per cent.
+    let last = records[STEPS - 1];
+    assert!((last.t - 0.01).abs() < 1e-12 && (last.relaxed - last.hard).abs() < 0.01 * last.hard, "{last:?}");
+    // Both the relaxed and the straight-through descent cut the hard cost more than tenfold.
+    let annealed_cost = cost(p[0], p[1], &outside);
+    assert!(annealed_cost < start / 10.0, "annealed: {start} -> {annealed_cost}");
+    let st = straight_through(&outside, 0.5);
+    let st_cost = cost(st[0], st[1], &outside);
+    assert!(st_cost < start / 10.0, "straight-through: {start} -> {st_cost}");
 }

@@ -19,29 +19,6 @@ use relax::prelude::*;
 
 const POINTS: usize = 100;
 
-/// `|<dout, J·v> − <Jᵀ·dout, v>|` within rounding: relative to the terms of both sums, and to
-/// `|dout|₁·|v|₁` (a wrong derivative is off by about `|dout|·|v|` times an entry of `J`).
-#[track_caller]
-fn assert_dual(what: &str, v: &[f64], jv: &[f64], dout: &[f64], g: &[f64]) {
-    assert_eq!((jv.len(), g.len()), (dout.len(), v.len()), "{what}: tangent and cotangent shapes");
-    let forward: f64 = dout.iter().zip(jv).map(|(a, b)| a * b).sum();
-    let backward: f64 = g.iter().zip(v).map(|(a, b)| a * b).sum();
-    let terms: f64 = dout.iter().zip(jv).chain(g.iter().zip(v)).map(|(a, b)| (a * b).abs()).sum();
-    let norm = |w: &[f64]| w.iter().map(|a| a.abs()).sum::<f64>();
-    assert!(
-        (forward - backward).abs() <= 1e-12 * (terms + norm(dout) * norm(v)),
-        "{what}: <dout, Jv> = {forward:e}, <J^T dout, v> = {backward:e}\n  v {v:?}\n  dout {dout:?}"
-    );
-}
-
-/// A direction of `n` coordinates in `[−1, 1]`, the largest of magnitude 1: finite differences
-/// along it move the point by the whole step.
-fn direction(r: &mut StdRng, n: usize) -> Vec<f64> {
-    let v = point(r, n, -1.0, 1.0);
-    let largest = v.iter().fold(0.0_f64, |m, x| m.max(x.abs()));
-    v.iter().map(|x| x / largest).collect()
-}
-
 /// At `p` along `v`: `value` is `f(p)` bit for bit and `tangent` matches finite differences of `f`
 /// along `v`. Returns false (and checks no tangent) where finite differences at two steps
 /// disagree: a branch or a kink lies within the step.

@@ -13,13 +13,14 @@
 
 use relax::prelude::*;
 
-/// Helpers the generated functions call: a tuple output, and a reference in `wrt`.
-#[differentiable]
+/// Helpers the generated functions call: a tuple output, and a reference in `wrt`. Every helper
+/// but the declared one is `relaxed` too, so that the `relaxed` functions may call it.
+#[differentiable(relaxed)]
 pub fn pair<T: Real>(u: T, v: T) -> (T, T) {
     ((u * v).tanh(), u - 0.5 * v)
 }
 
-#[differentiable(wrt(w))]
+#[differentiable(wrt(w), relaxed)]
 pub fn weigh<T: Real>(w: &[T; 4], c: T) -> T {
     (w[0] * c + w[1] - w[2] * w[3]).tanh()
 }
@@ -49,13 +50,13 @@ pub struct Gp<T: Real> {
 }
 
 /// A struct parameter in `wrt`, composed.
-#[differentiable(wrt(p, z))]
+#[differentiable(wrt(p, z), relaxed)]
 pub fn gp_score<T: Real>(p: Gp<T>, z: T) -> T {
     (p.w[1] * z).tanh() + p.b * 0.5 - p.w[3] * p.w[0]
 }
 
 /// A struct output: its cotangent flows back through `_vjp`.
-#[differentiable(wrt(p, z))]
+#[differentiable(wrt(p, z), relaxed)]
 pub fn gp_shift<T: Real>(p: Gp<T>, z: T) -> Gp<T> {
     let mut q = p;
     q.b = q.b * 0.5 + z.tanh();
@@ -75,13 +76,13 @@ pub const MODEL: Model<f64> = Model { scale: 0.8 };
 
 impl<T: Real> Model<T> {
     /// A method reading its receiver as data and calling an associated function.
-    #[differentiable(real = T)]
+    #[differentiable(real = T, relaxed)]
     pub fn squash(&self, z: T) -> T {
         self.scale * z.tanh() + Self::bump(z)
     }
 
     /// An associated function.
-    #[differentiable(real = T)]
+    #[differentiable(real = T, relaxed)]
     pub fn bump(z: T) -> T {
         z / (1.0 + z * z)
     }

@@ -262,7 +262,8 @@ pub struct Body {
     pub active: Vec<bool>,
     /// The bindings of the parameters, in parameter order.
     pub params: Vec<BindingId>,
-    /// The body holds a hard operation that only a relaxed function takes ([`Op::Hard`]).
+    /// The body holds a hard operation that only a relaxed function takes ([`Op::Hard`]), or
+    /// (in a relaxed function) a call of another differentiable function, which may have one.
     pub hard: bool,
     /// The number of bindings: new ones are numbered from here.
     pub bindings: usize,

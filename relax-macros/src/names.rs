@@ -87,6 +87,29 @@ pub fn retarget(callee: &proc_macro2::TokenStream, suffix: &str) -> proc_macro2:
         .collect()
 }
 
+/// The split form of `f`'s relaxation, `f_relaxed__differentiable`, for the split form's path
+/// `callee` (`f__differentiable`, `Self::f__differentiable`, `self.f__differentiable`); `None`
+/// when `f` is itself a relaxation (its name ends in `_relaxed`), which a relaxed caller keeps.
+/// rustc's "cannot find function `f_relaxed__differentiable`" is the error for an `f` without
+/// `relaxed`.
+pub fn relaxed_form(callee: &proc_macro2::TokenStream) -> Option<proc_macro2::TokenStream> {
+    let mut relaxed = None;
+    let tokens = callee
+        .clone()
+        .into_iter()
+        .map(|tt| match tt {
+            proc_macro2::TokenTree::Ident(i) if i.to_string().ends_with(SPLIT_SUFFIX) => {
+                let name = i.to_string();
+                let base = &name[..name.len() - SPLIT_SUFFIX.len()];
+                relaxed = Some(!base.ends_with("_relaxed"));
+                proc_macro2::TokenTree::Ident(format_ident!("{}_relaxed{}", base, SPLIT_SUFFIX, span = i.span()))
+            }
+            other => other,
+        })
+        .collect();
+    relaxed.filter(|r| *r).map(|_| tokens)
+}
+
 /// The forward-mode form of a differentiable function `f`: `f__jvp`, which takes one tangent
 /// per parameter position (`()` for data), so that callers need not know which are
 /// differentiated.

@@ -26,6 +26,10 @@ use syn::{Block, Expr, Ident, Lifetime, Stmt};
 /// The name of the internal attribute that marks a loop's exit flags.
 pub const EXIT_ATTR: &str = "relax_exit";
 
+/// The marker of a branch that returned early (see `branch_with_rest`); like the exit flags, its
+/// name starts with `__relax_`.
+pub const RETURNS: &str = "__relax_returns";
+
 /// A loop around the statements being rewritten.
 struct Frame {
     label: Option<Lifetime>,
@@ -281,16 +285,27 @@ impl Rewriter<'_> {
         out
     }
 
-    /// `if c { A } else { B }` followed by `rest`: `if c { A; rest } else { B; rest }`.
+    /// `if c { A } else { B }` followed by `rest`: `if c { A; rest } else { B; rest }`. Outside
+    /// loops, where a `return` becomes its arm's value, an arm that returned before `rest` starts
+    /// with the marker [`RETURNS`] (a unit `let`), which tells the relaxation that it cannot be
+    /// blended: it skips `rest`, which blending both arms would run.
     fn branch_with_rest(&mut self, if_expr: &syn::ExprIf, rest: &[Stmt]) -> syn::ExprIf {
         let mut out = if_expr.clone();
-        out.then_branch = block(self.with_rest(&if_expr.then_branch.stmts, rest));
         let else_stmts: Vec<Stmt> = match &if_expr.else_branch {
             Some((_, e)) => arm_stmts(e),
             None => Vec::new(),
         };
+        let mut arm = |stmts: &[Stmt]| {
+            let mut arm = self.with_rest(stmts, rest);
+            if self.loops.is_empty() && !rest.is_empty() && stmts.iter().any(escaping_exit) {
+                let marker = format_ident!("{}", RETURNS);
+                arm.insert(0, syn::parse_quote!(let #marker = ();));
+            }
+            arm
+        };
+        out.then_branch = block(arm(&if_expr.then_branch.stmts));
         let else_token = if_expr.else_branch.as_ref().map_or_else(Default::default, |(t, _)| *t);
-        out.else_branch = Some((else_token, Box::new(block_expr(self.with_rest(&else_stmts, rest)))));
+        out.else_branch = Some((else_token, Box::new(block_expr(arm(&else_stmts)))));
         out
     }
 

@@ -6,7 +6,9 @@
 //! an `if` on a comparison of active values runs both arms, each on copies of the bindings it
 //! writes, and blends every such binding and its value by the comparison's sigmoid. What cannot be
 //! blended (an arm that leaves a loop or the function, samples, or writes data) is an error at
-//! the `if`.
+//! the `if`. A call of another differentiable function calls its relaxed form at the same
+//! temperature (`g(x)` becomes `g_relaxed(x, t)`): the callee must be `relaxed` too, as `hvp`
+//! needs `hvp` of its callees; a call of a `NAME_relaxed` function is kept as written.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -117,6 +119,25 @@ impl Relaxer<'_> {
                 l.body = self.block(&l.body);
                 out.push(Stmt::Loop(Box::new(l)));
             }
+            Stmt::Call { temp, pullback, callee, args, impure, recompute } => {
+                let mut args = args.clone();
+                let callee = match crate::names::relaxed_form(callee) {
+                    Some(relaxed) => {
+                        let t = self.t;
+                        args.push(CallArg::Data(quote!(#t)));
+                        relaxed
+                    }
+                    None => callee.clone(),
+                };
+                out.push(Stmt::Call {
+                    temp: *temp,
+                    pullback: *pullback,
+                    callee,
+                    args,
+                    impure: *impure,
+                    recompute: *recompute,
+                });
+            }
             other => out.push(other.clone()),
         }
     }
@@ -158,10 +179,7 @@ impl Relaxer<'_> {
         let span = self.ifs.get(&b.id).copied().unwrap_or_else(Span::call_site);
         for arm in &b.arms {
             if let Some(why) = unblendable(arm) {
-                self.errors.push(syn::Error::new(
-                    span,
-                    format!("this `if` compares differentiated values, and `relaxed` blends both of its arms, but {why}: move that out of the `if`, or compare data"),
-                ));
+                self.errors.push(blend_error(span, why));
                 return;
             }
         }
@@ -248,8 +266,23 @@ impl Relaxer<'_> {
     }
 }
 
+/// Why an arm that sets an exit flag of `normalize` cannot be blended.
+pub const LEAVES_LOOP: &str = "an arm leaves a loop (`break`, `continue`, or `return` inside a loop)";
+
+/// The error at a relaxed `if` (its `if` token's `span`) one of whose arms cannot be blended, for
+/// the reason `why`.
+pub fn blend_error(span: Span, why: &str) -> syn::Error {
+    syn::Error::new(
+        span,
+        format!(
+            "this `if` compares differentiated values, and `relaxed` blends both of its arms, but {why}: move that out of the `if`, or compare data"
+        ),
+    )
+}
+
 /// Why an arm cannot be blended, if it cannot: it leaves a loop or the function (it sets an
-/// exit flag), samples, or changes data.
+/// exit flag, or starts with `normalize`'s marker of an early `return`, both named `__relax_…`),
+/// samples, or changes data.
 fn unblendable(block: &Block) -> Option<&'static str> {
     let mut declared = HashSet::new();
     crate::forward::declared_in(block, &mut declared);
@@ -263,11 +296,14 @@ fn unblendable_in(block: &Block, declared: &HashSet<BindingId>) -> Option<&'stat
                 Some("an arm samples (or calls with `&mut` data)")
             }
             Stmt::Verbatim { tokens, assigns, impure, .. } => {
+                let tokens = tokens.to_string();
                 // An exit flag set here and declared outside the arm (a loop inside the arm that
                 // its own `break` leaves is fine).
                 let outer = assigns.iter().any(|b| !declared.contains(b));
-                if outer && tokens.to_string().contains("__relax_") {
-                    Some("an arm leaves a loop or returns early")
+                if tokens.contains(crate::normalize::RETURNS) {
+                    Some("an arm returns early (blending runs the rest of the function for the arm too)")
+                } else if outer && tokens.contains("__relax_") {
+                    Some(LEAVES_LOOP)
                 } else if *impure || outer {
                     Some("an arm changes data (a binding that is not differentiated, or something behind a `&mut`)")
                 } else {
@@ -277,7 +313,7 @@ fn unblendable_in(block: &Block, declared: &HashSet<BindingId>) -> Option<&'stat
             Stmt::Write { access, .. }
                 if !declared.contains(&access.binding) && access.name.to_string().starts_with("__relax_") =>
             {
-                Some("an arm leaves a loop or returns early")
+                Some(LEAVES_LOOP)
             }
             Stmt::Branch(b) => b.arms.iter().find_map(|arm| unblendable_in(arm, declared)),
             Stmt::Loop(l) => unblendable_in(&l.body, declared),

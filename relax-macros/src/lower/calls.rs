@@ -92,6 +92,11 @@ impl Lowerer<'_> {
                 }
             }
         }
+        // A relaxed function calls its callees' relaxations; whether a callee has a gradient of
+        // its own (no hard operation) the attribute cannot see: the caller gets none either.
+        if self.relaxed && crate::names::relaxed_form(&callee).is_some() {
+            self.hard = true;
+        }
         let temp = self.temp(true);
         let pullback = self.temp(false);
         if impure && let Some(l) = self.loops.last_mut() {

@@ -25,7 +25,7 @@ impl Lowerer<'_> {
         };
         let relaxing = matches!(head, BranchHead::Compare { .. });
         if relaxing {
-            self.blending.push(self.scopes.len());
+            self.blending.push((self.scopes.len(), i.if_token.span));
         }
         let mut then = self.lower_block(&i.then_branch.stmts, want_result);
         let mut otherwise = match &i.else_branch {

@@ -108,11 +108,11 @@ struct Lowerer<'a> {
     max_iter: Option<TokenStream>,
     /// `relaxed`: hard operations on active values are taken (as [`Op::Hard`]).
     relaxed: bool,
-    /// A hard operation was taken.
+    /// A hard operation was taken, or a call that the relaxation retargets.
     hard: bool,
-    /// Scope depths of the arms of relaxed `if`s being lowered: an outer binding they write
-    /// becomes active, so that the relaxation can blend it.
-    blending: Vec<usize>,
+    /// Scope depths of the arms of relaxed `if`s being lowered, and the spans of their `if`s: an
+    /// outer binding they write becomes active, so that the relaxation can blend it.
+    blending: Vec<(usize, proc_macro2::Span)>,
     /// Method calls on a receiver the function owns (a local, a by-value parameter): their
     /// adjoint runs the call again on it, so it must not change afterwards. The receiver's
     /// binding, its generation at the call, and the call's span.

@@ -233,6 +233,26 @@ impl Lowerer<'_> {
         targets.0
     }
 
+    /// In an arm of a relaxed `if`: an error at the `if` if the passive expression `tokens`
+    /// changes a binding from outside the arm (`rng.random()`, `f(&mut buf)`), which both arms
+    /// running would change whichever way the comparison goes. (`&mut` of anything but a `mut`
+    /// local is impure, which the relaxation reports.)
+    fn check_blendable(&mut self, tokens: &TokenStream) {
+        let Some(&(depth, span)) = self.blending.last() else {
+            return;
+        };
+        // As a statement, which `mutation_targets` takes.
+        let outer = self
+            .mutation_targets(&quote!(#tokens;))
+            .into_iter()
+            .find(|name| self.lookup(name).is_some_and(|b| b.depth < depth));
+        if let Some(name) = outer {
+            let why =
+                format!("an arm changes `{name}` (through `&mut` or a method: sampling from an RNG, for instance)");
+            self.errors.push(crate::relax::blend_error(span, &why));
+        }
+    }
+
     /// Notes [`Self::mutation_targets`] as writes. Only writes: a loop keeps such a binding per
     /// iteration if it also reads it (`buf[0]`); one that is only changed (`log.push(i)`) need not
     /// be restored for the adjoint.
@@ -267,6 +287,7 @@ impl Lowerer<'_> {
 
     pub(super) fn passive_temp(&mut self, expr: TokenStream, out: &mut Block) -> Temp {
         let impure = self.may_mutate(&expr);
+        self.check_blendable(&expr);
         let temp = self.temp(false);
         if let Some(key) = self.expr_key(&expr).filter(|_| !impure) {
             self.value_keys.insert(temp, key);

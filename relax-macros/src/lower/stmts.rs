@@ -236,8 +236,23 @@ impl Lowerer<'_> {
             out.stmts.push(v);
             return;
         }
-        // An outer binding written in an arm of a relaxed `if` is blended: active.
-        let blended = self.blending.last().is_some_and(|depth| b.depth < *depth);
+        // An outer binding written in an arm of a relaxed `if` is blended: active. An integer or a
+        // `bool` (an integer or `bool` literal written) cannot be.
+        let blended = self.blending.last().filter(|(depth, _)| b.depth < *depth).map(|(_, span)| *span);
+        if let Some(span) = blended
+            && !b.active
+            && !right_active
+            && is_integer_or_bool_literal(right)
+        {
+            let why = if name.to_string().starts_with("__relax_") {
+                crate::relax::LEAVES_LOOP.to_string()
+            } else {
+                format!("an arm changes `{name}`, an integer or a `bool`, which cannot be blended")
+            };
+            self.errors.push(crate::relax::blend_error(span, &why));
+            return;
+        }
+        let blended = blended.is_some();
         if !b.active && !right_active && !blended {
             self.check_casts(right);
             self.note(b.id, Use::Overwrite);
@@ -268,6 +283,11 @@ impl Lowerer<'_> {
         let path = self.projection(&steps, out);
         let accumulates = steps.is_empty() && matches!(op, Some(BinOp::AddAssign(_) | BinOp::SubAssign(_)));
         self.note(b.id, if accumulates { Use::Accumulate } else { Use::Overwrite });
+        // The relaxation reads what a relaxed `if` writes (each arm starts from a copy, and the
+        // blend overwrites it): a loop around keeps it per iteration, and is no accumulation.
+        if blended {
+            self.note(b.id, Use::Read);
+        }
         let access = Access { binding: b.id, name: name.clone(), path, deref: false };
         let mode = match op {
             None => WriteMode::Set,
@@ -311,5 +331,18 @@ impl Lowerer<'_> {
             Expr::Repeat(r) => Some(r.len.to_token_stream()),
             _ => None,
         }
+    }
+}
+
+/// An integer literal (without a float suffix), or `true` / `false`, negated or not.
+fn is_integer_or_bool_literal(e: &Expr) -> bool {
+    match strip(e) {
+        Expr::Lit(l) => match &l.lit {
+            syn::Lit::Int(i) => !matches!(i.suffix(), "f32" | "f64"),
+            syn::Lit::Bool(_) => true,
+            _ => false,
+        },
+        Expr::Unary(u) => matches!(u.op, syn::UnOp::Neg(_)) && is_integer_or_bool_literal(&u.expr),
+        _ => false,
     }
 }
