@@ -107,8 +107,10 @@ impl Gen {
             // A declared derivative has no relaxation: not in `relaxed` functions.
             23 if !s.hard => format!("cube({a}.tanh())"),
             23 => format!("pair({a}, {b}).1"),
-            24 => format!("{}.squash({a})", s.model),
-            25 => format!("{}::bump({a})", s.model_type()),
+            // The methods are not `relaxed` (`squash` calls `bump`, and would lose its gradient).
+            24 if !s.hard => format!("{}.squash({a})", s.model),
+            25 if !s.hard => format!("{}::bump({a})", s.model_type()),
+            24 | 25 => format!("({a} * {b}).tanh()"),
             // `match` as an expression, on the loop index where there is one.
             26 => match &s.index {
                 Some(i) => format!("(match {i} % 3 {{ 0 => {a}, 1 => {b}, _ => {a} * 0.5 }})"),

@@ -13,8 +13,9 @@
 
 use relax::prelude::*;
 
-/// Helpers the generated functions call: a tuple output, and a reference in `wrt`. Every helper
-/// but the declared one is `relaxed` too, so that the `relaxed` functions may call it.
+/// Helpers the generated functions call: a tuple output, and a reference in `wrt`. The free
+/// helpers without calls are `relaxed` too, so that the `relaxed` functions may call them (a
+/// `relaxed` function's callees must be; one that calls any has no gradient of its own).
 #[differentiable(relaxed)]
 pub fn pair<T: Real>(u: T, v: T) -> (T, T) {
     ((u * v).tanh(), u - 0.5 * v)
@@ -76,13 +77,13 @@ pub const MODEL: Model<f64> = Model { scale: 0.8 };
 
 impl<T: Real> Model<T> {
     /// A method reading its receiver as data and calling an associated function.
-    #[differentiable(real = T, relaxed)]
+    #[differentiable(real = T)]
     pub fn squash(&self, z: T) -> T {
         self.scale * z.tanh() + Self::bump(z)
     }
 
     /// An associated function.
-    #[differentiable(real = T, relaxed)]
+    #[differentiable(real = T)]
     pub fn bump(z: T) -> T {
         z / (1.0 + z * z)
     }
