@@ -1174,6 +1174,28 @@ mod on_data {
     }
 }
 
+mod mut_data_in_arm {
+    use super::*;
+    /// A `mut` binding of data read through a float method in a relaxed arm: a read, not a write.
+    #[differentiable(relaxed)]
+    pub fn f(x: f64) -> f64 {
+        let mut step = 0.75;
+        step *= 2.0;
+        if x > 0.0 { x * step.ceil() } else { x * 0.5 }
+    }
+}
+
+#[test]
+fn data_read_by_float_methods_in_relaxed_arms() {
+    let mut r = rng(94);
+    for _ in 0..POINTS {
+        let (x, t) = (uniform(&mut r, -3.0, 3.0), uniform(&mut r, 1e-3, 2.0));
+        let s = sigmoid_of(x / t);
+        let want = s * (x * 2.0) + (1.0 - s) * (x * 0.5);
+        assert_formula(&format!("at {x}, t = {t}"), &[mut_data_in_arm::f_relaxed(x, t)], &[want]);
+    }
+}
+
 #[test]
 fn hard_operations_on_data_are_kept() {
     let mut r = rng(93);
