@@ -51,6 +51,16 @@ struct Scope {
 }
 
 impl Scope {
+    /// The scope of a loop body under `label`, with the index variable `index` if it has one.
+    fn in_loop(&self, label: String, index: Option<String>) -> Scope {
+        let mut inner = self.clone();
+        inner.loops.push(label);
+        if index.is_some() {
+            inner.index = index;
+        }
+        inner
+    }
+
     /// The path of `Model`'s associated functions in this body.
     fn model_type(&self) -> &'static str {
         if self.model == "self" { "Self" } else { "Model" }
@@ -138,25 +148,6 @@ impl Gen {
         self.stmts(&mut s.clone(), muts, depth, out, fresh);
     }
 
-    /// A loop body under the label `label`: `index` is its index variable, if it has one.
-    fn body(
-        &mut self,
-        s: &Scope,
-        label: &str,
-        index: Option<String>,
-        muts: &[String],
-        depth: u32,
-        out: &mut String,
-        fresh: &mut usize,
-    ) {
-        let mut inner = s.clone();
-        inner.loops.push(label.to_string());
-        if index.is_some() {
-            inner.index = index;
-        }
-        self.stmts(&mut inner, muts, depth, out, fresh);
-    }
-
     /// Statements; `muts` are the scalar `let mut` names they may change.
     fn stmts(&mut self, s: &mut Scope, muts: &[String], depth: u32, out: &mut String, fresh: &mut usize) {
         for _ in 0..1 + self.below(4) {
@@ -187,7 +178,7 @@ impl Gen {
                     // The bound as a literal or as an array's length (a compile-time bound too).
                     let bound = self.pick(&["4", "x.len()"]);
                     writeln!(out, "'l{f}: for {i} in 0..{bound} {{").unwrap();
-                    self.body(s, &format!("'l{f}"), Some(i.to_string()), muts, depth - 1, out, fresh);
+                    self.block(&s.in_loop(format!("'l{f}"), Some(i.to_string())), muts, depth - 1, out, fresh);
                     writeln!(out, "}}").unwrap();
                 }
                 5 if depth > 0 => {
@@ -213,7 +204,7 @@ impl Gen {
                     writeln!(out, "'l{f}: for {v} in {src} {{").unwrap();
                     let mut inner = s.clone();
                     inner.scalars.push(v);
-                    self.body(&inner, &format!("'l{f}"), None, muts, depth - 1, out, fresh);
+                    self.block(&inner.in_loop(format!("'l{f}"), None), muts, depth - 1, out, fresh);
                     writeln!(out, "}}").unwrap();
                 }
                 8 => {
@@ -239,12 +230,12 @@ impl Gen {
                     };
                     writeln!(out, "let mut n{f} = 0;\n'l{f}: while {cond} {{\nn{f} += 1;\nif n{f} > 3 {{ break; }}")
                         .unwrap();
-                    self.body(s, &format!("'l{f}"), None, muts, depth - 1, out, fresh);
+                    self.block(&s.in_loop(format!("'l{f}"), None), muts, depth - 1, out, fresh);
                     writeln!(out, "}}").unwrap();
                 }
                 10 if depth > 0 => {
                     writeln!(out, "let mut n{f} = 0;\n'l{f}: loop {{\nn{f} += 1;\nif n{f} > 3 {{ break; }}").unwrap();
-                    self.body(s, &format!("'l{f}"), None, muts, depth - 1, out, fresh);
+                    self.block(&s.in_loop(format!("'l{f}"), None), muts, depth - 1, out, fresh);
                     writeln!(out, "}}").unwrap();
                 }
                 // `break` or `continue` under an active condition, to the innermost loop or a labelled one.

@@ -76,10 +76,8 @@ impl Lowerer<'_> {
         // forward sweep: such a call runs again in the adjoint, from copies of its arguments.
         let borrows_array = call_args.iter().any(|a| matches!(a, CallArg::ActiveRef(_)));
         let recompute = rerun || borrows_array;
-        if borrows_array {
-            if impure {
-                self.error(span, "a call that takes `&` of a differentiated array cannot also take `&mut` data (its forward work runs again in the adjoint): pass the array by value");
-            }
+        if borrows_array && impure {
+            self.error(span, "a call that takes `&` of a differentiated array cannot also take `&mut` data (its forward work runs again in the adjoint): pass the array by value");
         }
         if recompute {
             if impure && rerun {
