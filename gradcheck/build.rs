@@ -185,9 +185,14 @@ impl Gen {
                     let c = self.expr(s, 1);
                     let k = self.constant();
                     writeln!(out, "if {c} > {k} {{").unwrap();
-                    self.block(s, muts, depth - 1, out, fresh);
+                    // A relaxed `if` blends its arms: they may not leave a loop around it.
+                    let mut arm = s.clone();
+                    if s.hard {
+                        arm.loops.clear();
+                    }
+                    self.block(&arm, muts, depth - 1, out, fresh);
                     writeln!(out, "}} else {{").unwrap();
-                    self.block(s, muts, depth - 1, out, fresh);
+                    self.block(&arm, muts, depth - 1, out, fresh);
                     writeln!(out, "}}").unwrap();
                 }
                 6 if s.arrays.contains(&"arr".to_string()) => {
