@@ -33,6 +33,12 @@ impl Gen {
     fn constant(&mut self) -> String {
         format!("{:.2}", (self.below(400) as f64 - 200.0) / 100.0)
     }
+    /// A threshold of an `if` on active values: off the integers in a `relaxed` function, whose
+    /// hard operations give integers (an `if` exactly at its tie has no limit as t → 0).
+    fn threshold(&mut self, hard: bool) -> String {
+        let c = self.constant();
+        if hard { format!("({c} + 0.0037)") } else { c }
+    }
 }
 
 /// What an expression may read: scalar names, and index expressions of arrays in scope.
@@ -111,7 +117,7 @@ impl Gen {
             19 => format!("logsumexp([{a}, {b}], 0.5)"),
             20 => format!("soft_argmax([{a}, {b}, {}], 0.8)", self.atom(s)),
             21 => format!("dot([{a}, {b}], [{}, 0.5])", self.atom(s)),
-            22 => format!("(if {a} > {} {{ {b} }} else {{ {a} * 0.5 }})", self.constant()),
+            22 => format!("(if {a} > {} {{ {b} }} else {{ {a} * 0.5 }})", self.threshold(s.hard)),
             23 if self.below(2) == 0 => format!("pair({a}, {b}).{}", self.below(2)),
             23 if self.below(2) == 0 => format!("weigh(&[{a}, {b}, 0.2, {}], 0.7)", self.atom(s)),
             // A declared derivative has no relaxation: not in `relaxed` functions.
@@ -129,17 +135,21 @@ impl Gen {
             // `stop_gradient` changes the derivative: cancelled, so finite differences still apply.
             27 => format!("({b} + 0.5 * (stop_gradient({a}) - stop_gradient({a})))"),
             28 if !s.hard => format!("relu({a}) - relu(-({b}))"),
-            // The hard operations of SPEC's relaxation table (in `relaxed` functions only).
-            28 => format!("{a}.round()"),
-            29 => format!("{a}.floor() - {b}.ceil()"),
-            30 => format!("{a}.signum()"),
-            31 => format!("{a}.abs()"),
-            32 => format!("{a}.max({b}) - {b}.min(0.5)"),
-            33 => format!("((({a}) > ({b})) as u8 as f64 - (({b}) <= 0.3) as i32 as f64)"),
-            34 => format!("(argmax([{a}, {b}, 0.3]) as f64)"),
-            35 => format!("[{a}, 0.5, {b}][argmax([{b}, {a}, 0.1])]"),
-            36 => format!("dot(one_hot(argmax([{a}, {b}, 0.2])), [1.0, {b}, 0.5])"),
-            _ => format!("{a}.clamp(-1.0, 1.0)"),
+            // The hard operations of SPEC's relaxation table (in `relaxed` functions only). Their
+            // operands are offset by 0.137 (`o`): the grammar's constants are multiples of 0.01,
+            // and hard results are integers, which would otherwise put some operations exactly on
+            // a tie (`round` of 0.5, `floor` of an integer, `argmax` of equal entries), where no
+            // relaxation tends to the hard value.
+            28 => format!("({a} + 0.137).round()"),
+            29 => format!("({a} + 0.137).floor() - ({b} + 0.137).ceil()"),
+            30 => format!("({a} + 0.137).signum()"),
+            31 => format!("({a} + 0.137).abs()"),
+            32 => format!("{a}.max({b} + 0.137) - ({b} + 0.137).min(0.5)"),
+            33 => format!("((({a}) > ({b} + 0.137)) as u8 as f64 - (({b} + 0.137) <= 0.3) as i32 as f64)"),
+            34 => format!("(argmax([{a}, {b} + 0.137, 0.3137]) as f64)"),
+            35 => format!("[{a}, 0.5, {b}][argmax([{b} + 0.137, {a}, 0.1137])]"),
+            36 => format!("dot(one_hot(argmax([{a}, {b} + 0.137, 0.2137])), [1.0, {b}, 0.5])"),
+            _ => format!("({a} + 0.137).clamp(-1.0, 1.0)"),
         }
     }
 
@@ -183,7 +193,7 @@ impl Gen {
                 }
                 5 if depth > 0 => {
                     let c = self.expr(s, 1);
-                    let k = self.constant();
+                    let k = self.threshold(s.hard);
                     writeln!(out, "if {c} > {k} {{").unwrap();
                     // A relaxed `if` blends its arms: they may not leave a loop around it.
                     let mut arm = s.clone();
@@ -231,7 +241,7 @@ impl Gen {
                 9 if depth > 0 => {
                     let cond = match self.below(2) {
                         0 => format!("n{f} < 3"),
-                        _ => format!("{} < {}", self.expr(s, 1), self.constant()),
+                        _ => format!("{} < {}", self.expr(s, 1), self.threshold(s.hard)),
                     };
                     writeln!(out, "let mut n{f} = 0;\n'l{f}: while {cond} {{\nn{f} += 1;\nif n{f} > 3 {{ break; }}")
                         .unwrap();
