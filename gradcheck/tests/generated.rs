@@ -118,8 +118,8 @@ fn generic_jvp_at_f32_keeps_the_value() {
 /// Every `relaxed` function (hard operations: rounding, comparisons made numbers, `argmax`,
 /// `max`, `abs`, `if` on active values …) at 20 points:
 /// - straight-through: `_st_grad`'s value is the original's bit for bit and its gradient is
-///   `_relaxed_grad`'s, at temperatures from 1e-12 to 1e3, and both are finite wherever the
-///   original is;
+///   `_relaxed_grad`'s, at temperatures from 1e-12 to 1e3; the relaxed value is finite wherever
+///   the original is, and so is the gradient wherever it is at t = 0.5;
 /// - `_relaxed_grad`'s value is `_relaxed`'s bit for bit, its gradient agrees with finite
 ///   differences of `_relaxed` (at t = 0.5, where the relaxed function is smooth on the step's
 ///   scale) and with `_relaxed_jvp` (`<dout, J·v> = <Jᵀ·dout, v>`);
@@ -134,6 +134,10 @@ fn relaxed_functions_tend_to_the_original_and_keep_it_straight_through() {
             let (p, q) = (point(k + 1), point(k + 1000));
             let (x, a) = ([p[0], p[1], p[2], p[3]], p[4]);
             let want = f(x, a);
+            let flat = |(gx, ga): ([f64; 4], f64)| [gx[0], gx[1], gx[2], gx[3], ga].map(f64::to_bits);
+            // A generated program may overflow a value its result does not depend on: its
+            // gradient is then 0·∞, NaN, at every temperature. The temperature must not add any.
+            let moderate = flat(relaxed_grad(x, a, 0.5).1).iter().all(|&g| f64::from_bits(g).is_finite());
             for t in [1e-12, 1e-6, 1e-3, 0.5, 1e3] {
                 let (st_value, st_gradient) = st_grad(x, a, t);
                 let (value, gradient) = relaxed_grad(x, a, t);
@@ -141,21 +145,25 @@ fn relaxed_functions_tend_to_the_original_and_keep_it_straight_through() {
                     st_value.to_bits() == want.to_bits() || (st_value.is_nan() && want.is_nan()),
                     "{name} at {p:?}, t = {t}: _st_grad's value {st_value} vs {want}"
                 );
-                assert_eq!(st_gradient, gradient, "{name} at {p:?}, t = {t}: _st_grad's gradient is _relaxed_grad's");
+                assert_eq!(
+                    flat(st_gradient),
+                    flat(gradient),
+                    "{name} at {p:?}, t = {t}: _st_grad's gradient is _relaxed_grad's"
+                );
                 assert_eq!(
                     value.to_bits(),
                     relaxed(x, a, t).to_bits(),
                     "{name} at {p:?}, t = {t}: _relaxed_grad's value"
                 );
                 if want.is_finite() {
-                    let g = [gradient.0[0], gradient.0[1], gradient.0[2], gradient.0[3], gradient.1];
+                    let g = flat(gradient).map(f64::from_bits);
                     assert!(
-                        value.is_finite() && g.iter().all(|v| v.is_finite()),
+                        value.is_finite() && (!moderate || g.iter().all(|v| v.is_finite())),
                         "{name} at {p:?}, t = {t}: relaxed value {value}, gradient {g:?}"
                     );
                 }
             }
-            if !want.is_finite() || want.abs() > 1e6 {
+            if !want.is_finite() || want.abs() > 1e6 || !moderate {
                 continue;
             }
             points += 1;
