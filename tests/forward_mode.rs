@@ -11,6 +11,7 @@
 mod common;
 
 use common::fns::*;
+use common::models::*;
 use common::*;
 
 use rand::rngs::StdRng;
@@ -786,86 +787,6 @@ fn matches_on_data() {
 }
 
 // -- methods, generic impls, sampling in `while`, parameter structs, declared derivatives --------
-
-/// Data of its methods: their fields are read, never differentiated.
-#[derive(Clone, Copy, Debug)]
-struct Spring {
-    stiffness: f64,
-    rest: f64,
-}
-
-impl Spring {
-    /// `&self`, reading fields as data.
-    #[differentiable]
-    fn energy(&self, x: f64) -> f64 {
-        let d = x - self.rest;
-        0.5 * self.stiffness * d * d
-    }
-
-    /// An associated function.
-    #[differentiable]
-    fn coupling(a: f64, b: f64) -> f64 {
-        (a - b).tanh() * a + a * b
-    }
-
-    /// `self.energy` in a loop with an active `break`, and `Self::coupling`.
-    #[differentiable]
-    fn chain(&self, x: [f64; 4]) -> f64 {
-        let mut e = 0.0;
-        for i in 0..4 {
-            e = e * 0.5 + self.energy(x[i]);
-            if e > 3.0 {
-                break;
-            }
-        }
-        e + Self::coupling(x[0], x[3])
-    }
-
-    /// `self` by value.
-    #[differentiable]
-    fn force(self, x: f64) -> f64 {
-        -self.stiffness * (x - self.rest) + Self::coupling(x, self.rest)
-    }
-}
-
-/// `obj.method(x)` on data from a free function: free → method → method, associated.
-#[differentiable]
-fn springs(x: [f64; 4], all: &[Spring; 4], one: &Spring) -> f64 {
-    let mut s = 0.0;
-    for i in 0..4 {
-        s += all[i].energy(x[i]);
-    }
-    s + one.chain(x) * 0.25 + one.force(x[1])
-}
-
-/// A simulation whose methods count their steps: `&mut self` changes data.
-struct Integrator {
-    dt: f64,
-    steps: usize,
-}
-
-impl Integrator {
-    #[differentiable]
-    fn kick(&mut self, x: f64, v: f64) -> f64 {
-        self.steps += 1;
-        v - self.dt * x.sin()
-    }
-
-    /// `n` counted steps of a pendulum in a `while`, then one `self.kick`.
-    #[differentiable(max_iter = 32)]
-    fn run(&mut self, x0: f64, v0: f64, n: usize) -> f64 {
-        let (mut x, mut v) = (x0, v0);
-        let mut k = 0;
-        while k < n {
-            v = v - self.dt * x.sin();
-            x = x + self.dt * v;
-            self.steps += 1;
-            k += 1;
-        }
-        let v = self.kick(x, v);
-        x * x + v
-    }
-}
 
 #[test]
 fn methods_read_data_compose_and_change_it_once() {

@@ -9,6 +9,7 @@
 
 mod common;
 
+use common::models::*;
 use common::*;
 
 use rand::Rng;
@@ -907,64 +908,6 @@ fn matches_as_statements_and_expressions() {
 
 // -- methods and associated functions ----------------------------------------------------------
 
-/// A free differentiable function, called from a method.
-#[differentiable]
-fn soft_gap(a: f64, b: f64) -> f64 {
-    (a - b).tanh() * a
-}
-
-/// Data of its methods: their fields are read, never differentiated.
-#[derive(Clone, Copy, Debug)]
-struct Spring {
-    stiffness: f64,
-    rest: f64,
-}
-
-impl Spring {
-    /// `&self`, reading fields as data.
-    #[differentiable]
-    fn energy(&self, x: f64) -> f64 {
-        let d = x - self.rest;
-        0.5 * self.stiffness * d * d
-    }
-
-    /// An associated function calling a free one.
-    #[differentiable]
-    fn coupling(a: f64, b: f64) -> f64 {
-        soft_gap(a, b) + a * b
-    }
-
-    /// `self.energy` in a loop that breaks on an active condition, and `Self::coupling`.
-    #[differentiable]
-    fn chain(&self, x: [f64; 4]) -> f64 {
-        let mut e = 0.0;
-        for i in 0..4 {
-            e = e * 0.5 + self.energy(x[i]);
-            if e > 3.0 {
-                break;
-            }
-        }
-        e + Self::coupling(x[0], x[3])
-    }
-
-    /// `self` by value.
-    #[differentiable]
-    fn force(self, x: f64) -> f64 {
-        -self.stiffness * (x - self.rest) + Self::coupling(x, self.rest)
-    }
-}
-
-/// `obj.method(x)` of data values from a free function: an element of an array of them, and a
-/// reference; a composition chain free → method → method and associated → free.
-#[differentiable]
-fn springs(x: [f64; 4], all: &[Spring; 4], one: &Spring) -> f64 {
-    let mut s = 0.0;
-    for i in 0..4 {
-        s += all[i].energy(x[i]);
-    }
-    s + one.chain(x) * 0.25 + one.force(x[1])
-}
-
 impl Spring {
     /// `self` by value calling a method of itself: a value the method owns.
     #[differentiable]
@@ -1005,46 +948,6 @@ fn methods_of_owned_values() {
             (v, g.to_vec())
         },
     );
-}
-
-/// A simulation whose methods count their steps: `&mut self` changes data.
-struct Integrator {
-    dt: f64,
-    steps: usize,
-}
-
-impl Integrator {
-    /// One counted step.
-    #[differentiable]
-    fn kick(&mut self, x: f64, v: f64) -> f64 {
-        self.steps += 1;
-        v - self.dt * x.sin()
-    }
-
-    /// `n` steps of a pendulum in a `while` that stores them, each counted, then one `self.kick`.
-    #[differentiable(max_iter = 32)]
-    fn run(&mut self, x0: f64, v0: f64, n: usize) -> f64 {
-        let (mut x, mut v) = (x0, v0);
-        let mut k = 0;
-        while k < n {
-            v = v - self.dt * x.sin();
-            x = x + self.dt * v;
-            self.steps += 1;
-            k += 1;
-        }
-        let v = self.kick(x, v);
-        x * x + v
-    }
-
-    /// `self.kick` in an accumulation loop and in a branch.
-    #[differentiable]
-    fn kicks(&mut self, x: f64, v: f64) -> f64 {
-        let mut s = 0.0;
-        for _ in 0..3 {
-            s += self.kick(x, v);
-        }
-        if x > 0.0 { s * self.kick(v, x) } else { s }
-    }
 }
 
 #[test]

@@ -93,21 +93,11 @@ pub fn retarget(callee: &proc_macro2::TokenStream, suffix: &str) -> proc_macro2:
 /// rustc's "cannot find function `f_relaxed__differentiable`" is the error for an `f` without
 /// `relaxed`.
 pub fn relaxed_form(callee: &proc_macro2::TokenStream) -> Option<proc_macro2::TokenStream> {
-    let mut relaxed = None;
-    let tokens = callee
-        .clone()
-        .into_iter()
-        .map(|tt| match tt {
-            proc_macro2::TokenTree::Ident(i) if i.to_string().ends_with(SPLIT_SUFFIX) => {
-                let name = i.to_string();
-                let base = &name[..name.len() - SPLIT_SUFFIX.len()];
-                relaxed = Some(!base.ends_with("_relaxed"));
-                proc_macro2::TokenTree::Ident(format_ident!("{}_relaxed{}", base, SPLIT_SUFFIX, span = i.span()))
-            }
-            other => other,
-        })
-        .collect();
-    relaxed.filter(|r| *r).map(|_| tokens)
+    let relaxed_suffix = format!("_relaxed{SPLIT_SUFFIX}");
+    let ends_in = |tt: &proc_macro2::TokenTree, suffix: &str| matches!(tt, proc_macro2::TokenTree::Ident(i) if i.to_string().ends_with(suffix));
+    let tokens: Vec<proc_macro2::TokenTree> = callee.clone().into_iter().collect();
+    (tokens.iter().any(|tt| ends_in(tt, SPLIT_SUFFIX)) && !tokens.iter().any(|tt| ends_in(tt, &relaxed_suffix)))
+        .then(|| retarget(callee, &relaxed_suffix))
 }
 
 /// The forward-mode form of a differentiable function `f`: `f__jvp`, which takes one tangent

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fns;
+pub mod models;
 
 pub use relax_testkit::*;
 

@@ -45,13 +45,7 @@ impl Lowerer<'_> {
     /// The binding at the root of a place (`model`, `net.layers[0]`) when the function owns it: a
     /// local or a by-value parameter, not a reference.
     pub(super) fn owned_root(&self, place: &Expr) -> Option<BindingId> {
-        let root = match strip(place) {
-            Expr::Field(f) => return self.owned_root(&f.base),
-            Expr::Index(i) => return self.owned_root(&i.expr),
-            Expr::Path(p) => p.path.get_ident()?,
-            _ => return None,
-        };
-        self.lookup(root).filter(|b| !b.deref).map(|b| b.id)
+        self.lookup(&place_root(place)?).filter(|b| !b.deref).map(|b| b.id)
     }
 
     /// An owned receiver of a method call (see `owned_receivers`) written after the call: the
@@ -204,24 +198,15 @@ impl Lowerer<'_> {
                 // value or `&self`: no write.
                 let name = m.method.to_string();
                 if rules::method_rule(&name).is_none() && !rules::step_method(&name) && name != "len" {
-                    self.0.extend(root(&m.receiver));
+                    self.0.extend(place_root(&m.receiver));
                 }
                 syn::visit::visit_expr_method_call(self, m);
             }
             fn visit_expr_reference(&mut self, r: &'a syn::ExprReference) {
                 if r.mutability.is_some() {
-                    self.0.extend(root(&r.expr));
+                    self.0.extend(place_root(&r.expr));
                 }
                 syn::visit::visit_expr_reference(self, r);
-            }
-        }
-        /// `x` of `x`, `x[i]`, `x.f`, `(x)`.
-        fn root(e: &Expr) -> Option<Ident> {
-            match strip(e) {
-                Expr::Path(p) => p.path.get_ident().cloned(),
-                Expr::Index(i) => root(&i.expr),
-                Expr::Field(f) => root(&f.base),
-                _ => None,
             }
         }
         let Ok(stmt) = syn::parse2::<syn::Stmt>(tokens.clone()) else {
@@ -358,5 +343,15 @@ impl Lowerer<'_> {
 
     pub(super) fn is_active(&self, v: &Value) -> bool {
         matches!(v, Value::Active(_))
+    }
+}
+
+/// The binding name at the root of a place: `x` of `x`, `x[i]`, `x.f`, `(x)`.
+fn place_root(e: &Expr) -> Option<Ident> {
+    match strip(e) {
+        Expr::Path(p) => p.path.get_ident().cloned(),
+        Expr::Index(i) => place_root(&i.expr),
+        Expr::Field(f) => place_root(&f.base),
+        _ => None,
     }
 }
