@@ -343,6 +343,8 @@
 //!             ::relax::Tangent::add_tangent(&mut __b2, __g.0);
 //!             ::relax::Tangent::add_tangent(&mut __b0, __g.1);
 //!         }
+//!         // `total * w` gave `__b0` a part already: the loop's Jacobian is added to it (with no
+//!         // such part, the Jacobian, scaled in place, would become `__b0`).
 //!         ::relax::AddScaled::add_scaled(&mut __b0, __b2, __j1_0);
 //!         (__b0, ())
 //!     })
@@ -358,8 +360,15 @@
 //!     clippy::nursery
 //! )]
 //! fn loss_vjp(w: f64, xs: &[f64; 3], dout: f64) -> (f64, f64) {
-//!     let (__v, __pb) = loss__differentiable(w, xs);
-//!     let __c = __pb(dout);
+//!     // The split form's sweeps in place: no closure is built, nothing moves in or out of one.
+//!     let (__v, __c) = {
+//!         let __dout: f64 = dout;
+//!         // … the forward sweep above …
+//!         let __c = {
+//!             // … the pullback's body above …
+//!         };
+//!         (__t10, __c)
+//!     };
 //!     (__v, __c.0)
 //! }
 //! #[allow(dead_code)]
@@ -373,7 +382,7 @@
 //!     clippy::nursery
 //! )]
 //! fn loss_grad(w: f64, xs: &[f64; 3]) -> (f64, f64) {
-//!     loss_vjp(w, xs, ::relax::num_traits::One::one())
+//!     // `loss_vjp`'s body with `dout` one.
 //! }
 //! ```
 //!

@@ -246,3 +246,42 @@ fn writes_that_read_their_own_binding() {
         },
     );
 }
+
+/// Fused loops whose inputs other code also reads: after the loop (the loop's scaled Jacobian is
+/// added to what that code gave), before it (the Jacobian becomes the adjoint), in two loops in
+/// turn, through a whole read, and in a branch.
+#[differentiable(wrt(w, c))]
+fn shared_inputs(w: [f64; 3], c: f64, xs: &[f64; 4]) -> f64 {
+    let before = w[1] * c;
+    let mut s = 0.0;
+    for x in xs {
+        s += (w[0] * x + w[2]).tanh() * c;
+    }
+    let mut t = 0.0;
+    for i in 0..4 {
+        t += w[i % 3] * xs[i];
+    }
+    let mut u = before;
+    if s > 0.0 {
+        for x in xs {
+            u += (w[1] - x).sin();
+        }
+    } else {
+        u += dot(w, w);
+    }
+    s * t + u * w[2] + dot(w, [1.0, 2.0, 3.0]) + c
+}
+
+#[test]
+fn fused_loops_with_inputs_read_elsewhere() {
+    let xs = [0.3, -1.2, 0.8, 2.0];
+    check(
+        "shared_inputs",
+        4,
+        |p| shared_inputs([p[0], p[1], p[2]], p[3], &xs),
+        |p| {
+            let (v, (gw, gc)) = shared_inputs_grad([p[0], p[1], p[2]], p[3], &xs);
+            (v, vec![gw[0], gw[1], gw[2], gc])
+        },
+    );
+}

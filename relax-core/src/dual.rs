@@ -574,6 +574,10 @@ impl<T: Real> AddScaled<Dual<T>> for Dual<T> {
     fn add_scaled(&mut self, k: Self, other: Self) {
         *self += k * other;
     }
+    #[inline(always)]
+    fn scale(&mut self, k: Self) {
+        *self = k * *self;
+    }
 }
 
 impl<T: Real> Differentiable for Dual<T> {

@@ -290,39 +290,53 @@ tuple_coordinates! {
     (A 0, B 1, C 2, D 3, E 4, F 5)
 }
 
-/// `self += k·other`, elementwise: how a loop's preaccumulated gradient (its Jacobian with respect
-/// to an input, for a unit cotangent of its accumulator) is scaled by the accumulator's adjoint.
+/// `self += k·other` and `self = k·self`, elementwise: how a loop's preaccumulated gradient (its
+/// Jacobian with respect to an input, for a unit cotangent of its accumulator) is scaled by the
+/// accumulator's adjoint, added to the input's adjoint or, where that has no other contribution
+/// yet, scaled in place and taken as it.
 ///
 /// ```
 /// use relax_core::AddScaled;
 /// let mut g = [1.0_f64, 1.0];
 /// g.add_scaled(2.0, [0.5, -1.0]);
 /// assert_eq!(g, [2.0, -1.0]);
+/// g.scale(-0.5);
+/// assert_eq!(g, [-1.0, 0.5]);
 /// ```
 pub trait AddScaled<S> {
     /// `self += k·other`.
     fn add_scaled(&mut self, k: S, other: Self);
+    /// `self = k·self`.
+    fn scale(&mut self, k: S);
 }
 
-impl AddScaled<f32> for f32 {
-    #[inline(always)]
-    fn add_scaled(&mut self, k: f32, other: f32) {
-        *self += k * other;
-    }
+macro_rules! add_scaled_float {
+    ($($t:ty),*) => {$(
+        impl AddScaled<$t> for $t {
+            #[inline(always)]
+            fn add_scaled(&mut self, k: $t, other: $t) {
+                *self += k * other;
+            }
+            #[inline(always)]
+            fn scale(&mut self, k: $t) {
+                *self *= k;
+            }
+        }
+    )*};
 }
-
-impl AddScaled<f64> for f64 {
-    #[inline(always)]
-    fn add_scaled(&mut self, k: f64, other: f64) {
-        *self += k * other;
-    }
-}
+add_scaled_float!(f32, f64);
 
 impl<S: Copy, V: AddScaled<S>, const N: usize> AddScaled<S> for [V; N] {
     #[inline(always)]
     fn add_scaled(&mut self, k: S, other: Self) {
         for (a, b) in self.iter_mut().zip(other) {
             a.add_scaled(k, b);
+        }
+    }
+    #[inline(always)]
+    fn scale(&mut self, k: S) {
+        for a in self {
+            a.scale(k);
         }
     }
 }

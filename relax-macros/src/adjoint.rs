@@ -14,6 +14,24 @@ use crate::names;
 
 /// The adjoint code of `block`; `seed` is added to the adjoint of its result.
 pub fn adjoint(block: &Block, ctx: Ctx, seed: Option<TokenStream>) -> TokenStream {
+    adjoint_tracked(block, ctx, seed, None)
+}
+
+/// The adjoint code of a function's body, which runs once: there a fused loop's scaled Jacobian
+/// becomes an input's adjoint, rather than being added to it, when nothing added to it before.
+pub fn body_adjoint(block: &Block, ctx: Ctx, seed: Option<TokenStream>) -> TokenStream {
+    adjoint_tracked(block, ctx, seed, Some(HashSet::new()))
+}
+
+/// The adjoint code of `block`. `touched`, where the code runs once (not in a loop), holds the
+/// bindings whose adjoints the code before it may have changed (that of the statements after
+/// `block`, the adjoint sweep running backwards).
+fn adjoint_tracked(
+    block: &Block,
+    ctx: Ctx,
+    seed: Option<TokenStream>,
+    mut touched: Option<HashSet<BindingId>>,
+) -> TokenStream {
     let (krate, active) = (ctx.krate, ctx.active);
     let mut decls = TokenStream::new();
     for s in &block.stmts {
@@ -33,13 +51,65 @@ pub fn adjoint(block: &Block, ctx: Ctx, seed: Option<TokenStream>) -> TokenStrea
     }
     let seed = match (seed, block.result) {
         (Some(seed), Some(r)) if active[r] => {
+            if let (Some(touched), Some(b)) = (&mut touched, ctx.reads.get(&r)) {
+                touched.insert(*b);
+            }
             let d = ctx.adj(r);
             quote!(#krate::Tangent::add_tangent(&mut #d, #seed);)
         }
         _ => TokenStream::new(),
     };
-    let body: TokenStream = block.stmts.iter().rev().map(|s| stmt(s, ctx)).collect();
+    let body: TokenStream = block
+        .stmts
+        .iter()
+        .rev()
+        .map(|s| {
+            let code = stmt(s, ctx, touched.as_ref());
+            if let Some(touched) = &mut touched {
+                touch(s, ctx.reads, touched);
+            }
+            code
+        })
+        .collect();
     quote!(#decls #seed #body)
+}
+
+/// Adds to `out` every binding whose adjoint `s`'s adjoint code may change: the bindings it
+/// reads, writes or declares, at any depth, and those whole reads of its operands stand for.
+fn touch(s: &Stmt, reads: &std::collections::HashMap<Temp, BindingId>, out: &mut HashSet<BindingId>) {
+    let mut via = |t: &Temp| {
+        if let Some(b) = reads.get(t) {
+            out.insert(*b);
+        }
+    };
+    match s {
+        Stmt::Passive { .. } | Stmt::Verbatim { .. } => {}
+        Stmt::Read { access, .. } => {
+            out.insert(access.binding);
+        }
+        Stmt::Write { access, value, .. } => {
+            via(value);
+            out.insert(access.binding);
+        }
+        Stmt::Let { binding, value, .. } => {
+            via(value);
+            out.insert(*binding);
+        }
+        Stmt::Compute { args, .. } => args.iter().for_each(via),
+        Stmt::Call { args, .. } => args.iter().for_each(|a| match a {
+            CallArg::Active(t) | CallArg::ActiveRef(t) => via(t),
+            CallArg::Data(_) => {}
+        }),
+        Stmt::Branch(b) => b.arms.iter().flat_map(|arm| &arm.stmts).for_each(|s| touch(s, reads, out)),
+        Stmt::Loop(l) => {
+            l.body.stmts.iter().for_each(|s| touch(s, reads, out));
+            out.extend(l.taped.iter().map(|(b, _)| *b));
+            if let Some(fused) = &l.fused {
+                out.insert(fused.acc.0);
+                out.extend(fused.inputs.iter().map(|(b, _, _)| *b));
+            }
+        }
+    }
 }
 
 /// `x` itself when active, else `x` read through `IntoPrimal` (a passive operand may be a
@@ -109,7 +179,7 @@ fn add_cotangents(g: TokenStream, args: &[Temp], float_args: &[bool], ctx: Ctx) 
     quote!({ let __g = #g; #(#adds)* })
 }
 
-fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
+fn stmt(s: &Stmt, ctx: Ctx, touched: Option<&HashSet<BindingId>>) -> TokenStream {
     let (krate, active) = (ctx.krate, ctx.active);
     let add = |target: TokenStream, value: TokenStream| quote!(#krate::Tangent::add_tangent(&mut #target, #value););
     match s {
@@ -233,7 +303,7 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                     .collect();
                 let pattern =
                     (0..n).map(|j| if j == k { quote!(::core::option::Option::Some((#(#ex,)*))) } else { quote!(_) });
-                let code = adjoint(block, ctx, seed.clone());
+                let code = adjoint_tracked(block, ctx, seed.clone(), touched.cloned());
                 quote!((#(#pattern,)*) => { #code })
             });
             quote! {
@@ -243,21 +313,27 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                 }
             }
         }
-        Stmt::Loop(l) => loop_stmt(l, ctx),
+        Stmt::Loop(l) => loop_stmt(l, ctx, touched),
     }
 }
 
-fn loop_stmt(l: &Loop, ctx: Ctx) -> TokenStream {
+fn loop_stmt(l: &Loop, ctx: Ctx, touched: Option<&HashSet<BindingId>>) -> TokenStream {
     if let Some(fused) = &l.fused {
         // The forward sweep preaccumulated the loop's gradient: scale it by the accumulator's
-        // adjoint.
+        // adjoint; where nothing added to the input's adjoint yet, in place and taken as it
+        // (neither zeros added to nor a copy of the Jacobian).
         let (krate, acc) = (ctx.krate, ctx.binding_adj(fused.acc.0));
         return fused
             .inputs
             .iter()
             .map(|(b, _, _)| {
                 let (target, j) = (ctx.binding_adj(*b), names::jacobian(l.id, *b));
-                quote!(#krate::AddScaled::add_scaled(&mut #target, #acc, #j);)
+                if touched.is_some_and(|t| !t.contains(b)) {
+                    // Through a local: a branch's adjoint binds the Jacobian immutably.
+                    quote!({ let mut __j = #j; #krate::AddScaled::scale(&mut __j, #acc); #target = __j; })
+                } else {
+                    quote!(#krate::AddScaled::add_scaled(&mut #target, #acc, #j);)
+                }
             })
             .collect();
     }

@@ -260,6 +260,8 @@ impl Struct<'_> {
         let sub = self.per_field(|m, sp| quote_spanned!(sp=> #k::Tangent::sub_tangent(&mut self.#m, #other.#m);));
         let add_scaled = self
             .per_field(|m, sp| quote_spanned!(sp=> #k::AddScaled::<#s>::add_scaled(&mut self.#m, #scale, #other.#m);));
+        let scale_fields =
+            self.per_field(|m, sp| quote_spanned!(sp=> #k::AddScaled::<#s>::scale(&mut self.#m, #scale);));
         let tangent = self.impl_of(
             quote!(#k::Tangent),
             quote! {
@@ -287,6 +289,10 @@ impl Struct<'_> {
                 #[inline]
                 fn add_scaled(&mut self, #scale: #s, #other: Self) {
                     #add_scaled
+                }
+                #[inline]
+                fn scale(&mut self, #scale: #s) {
+                    #scale_fields
                 }
             },
         );

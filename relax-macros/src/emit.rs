@@ -12,7 +12,7 @@ use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{GenericParam, Ident, ItemFn, Lifetime, Type};
 
-use crate::adjoint::adjoint;
+use crate::adjoint::body_adjoint;
 use crate::forward::{Ctx, Mode, forward};
 use crate::ir::Body;
 use crate::options::Options;
@@ -62,17 +62,22 @@ fn gradient_type(sig: &Signature, cts: &[TokenStream]) -> TokenStream {
     if g.len() == 1 { g[0].clone() } else { quote!((#(#g),*)) }
 }
 
+/// The element type of a slice parameter's type `&[E]` (or `&mut [E]`).
+fn slice_elem(ty: &Type) -> TokenStream {
+    match ty {
+        Type::Reference(r) => match &*r.elem {
+            Type::Slice(s) => s.elem.to_token_stream(),
+            other => other.to_token_stream(),
+        },
+        other => other.to_token_stream(),
+    }
+}
+
 /// Each differentiated slice: its name, its element type, and the name of its gradient buffer.
 fn slice_buffers(sig: &Signature) -> Vec<(Ident, TokenStream, Ident)> {
     sig.slices()
         .map(|p| {
-            let elem = match &p.ty {
-                Type::Reference(r) => match &*r.elem {
-                    Type::Slice(s) => s.elem.to_token_stream(),
-                    other => other.to_token_stream(),
-                },
-                other => other.to_token_stream(),
-            };
+            let elem = slice_elem(&p.ty);
             let buffer = format_ident!("d_{}", p.ident);
             let buffer =
                 if sig.params.iter().any(|q| q.ident == buffer) { format_ident!("__d_{}", p.ident) } else { buffer };
@@ -239,12 +244,8 @@ fn picked_gradient(sig: &Signature) -> TokenStream {
 }
 
 /// `NAME_vjp`'s (and `NAME_grad`'s) body around a split body: check and zero the slices'
-/// buffers, run the forward sweep, call the pullback with `dout`, pick the gradient.
-fn vjp_from_split(
-    sig: &Signature,
-    krate: &syn::Path,
-    split_body: TokenStream,
-) -> Box<dyn Fn(TokenStream) -> TokenStream> {
+/// buffers, run the forward sweep and the pullback with `dout`, pick the gradient.
+fn vjp_from_split(sig: &Signature, krate: &syn::Path, split: Split) -> Box<dyn Fn(TokenStream) -> TokenStream> {
     let name = sig.name.clone();
     let buffers = slice_buffers(sig);
     let prepare: Vec<TokenStream> = buffers
@@ -262,10 +263,10 @@ fn vjp_from_split(
     let buffer_names: Vec<Ident> = buffers.into_iter().map(|(_, _, b)| b).collect();
     let g = picked_gradient(sig);
     Box::new(move |dout| {
+        let run = split.inline(dout, &buffer_names);
         quote! {
             #(#prepare)*
-            let (__v, mut __pb) = #split_body;
-            let __c = __pb(#dout, #(#buffer_names),*);
+            let (__v, __c) = #run;
             (__v, #g)
         }
     })
@@ -412,14 +413,10 @@ pub fn generated(func: &ItemFn, sig: &Signature, body: &Body, options: &Options)
         owned: &owned,
         dual: None,
     };
-    let split_body = split_body(sig, body, ctx, &sig.output.to_token_stream(), &p.cts);
+    let split = split_body(sig, body, ctx, &sig.output.to_token_stream(), &p.cts);
     let jvp = sig.slices().next().is_none().then(|| jvp_bodies(sig, body, options));
-    let bodies = Bodies {
-        vjp: vjp_from_split(sig, krate, split_body.clone()),
-        vjp_declared_as_such: false,
-        split: split_body,
-        jvp,
-    };
+    let bodies =
+        Bodies { split: split.closure(), vjp: vjp_from_split(sig, krate, split), vjp_declared_as_such: false, jvp };
     let hvp = options.hvp.then(|| match sig.slices().next() {
         Some(slice) => syn::Error::new_spanned(
             &slice.ident,
@@ -508,9 +505,53 @@ fn storage_bytes(func: &ItemFn, sig: &Signature, body: &Body, p: &Parts, split: 
     })
 }
 
-/// The split form's body: the forward sweep, then the value and the pullback closure (which
-/// takes the output's cotangent, of type `output`, and returns the cotangents `cts`).
-fn split_body(sig: &Signature, body: &Body, ctx: Ctx, output: &TokenStream, cts: &[TokenStream]) -> TokenStream {
+/// The split form's body in its parts, so that `NAME_vjp` and `NAME_grad` can run the pullback's
+/// code in place rather than build and call the closure (whose captured state, a fused loop's
+/// Jacobian for one, would be moved in and out of it).
+#[derive(Clone)]
+struct Split {
+    /// The forward sweep.
+    forward: TokenStream,
+    /// The output's temporary, after the forward sweep.
+    value: Ident,
+    /// The output's type, which `__dout` has.
+    output: TokenStream,
+    /// The pullback's parameters after `__dout`: each differentiated slice's adjoint, a buffer
+    /// `__bN: &mut [E]`.
+    buffers: Vec<(Ident, TokenStream)>,
+    /// The pullback's body: from `__dout` and the buffers to the per-position cotangents.
+    pullback: TokenStream,
+}
+
+impl Split {
+    /// `{ forward; (value, move |__dout, buffers…| pullback) }`, the split form's body.
+    fn closure(&self) -> TokenStream {
+        let Split { forward, value, output, buffers, pullback } = self;
+        let buffers = buffers.iter().map(|(b, elem)| quote!(#b: &mut [#elem]));
+        quote!({
+            #forward
+            (#value, move |__dout: #output, #(#buffers),*| { #pullback })
+        })
+    }
+
+    /// `(value, cotangents)` for the cotangent `dout` and the caller's `buffer_args`, the pullback
+    /// run in place. Both are bound before the forward sweep, whose bindings could shadow them.
+    fn inline(&self, dout: TokenStream, buffer_args: &[Ident]) -> TokenStream {
+        let Split { forward, value, output, buffers, pullback } = self;
+        let buffers = buffers.iter().zip(buffer_args).map(|((b, elem), arg)| quote!(let #b: &mut [#elem] = #arg;));
+        quote!({
+            let __dout: #output = #dout;
+            #(#buffers)*
+            #forward
+            let __c = { #pullback };
+            (#value, __c)
+        })
+    }
+}
+
+/// The split form's body: the forward sweep, then the value and the pullback (which takes the
+/// output's cotangent, of type `output`, and returns the cotangents `cts`).
+fn split_body(sig: &Signature, body: &Body, ctx: Ctx, output: &TokenStream, cts: &[TokenStream]) -> Split {
     let krate = ctx.krate;
     // Created inside the pullback from their types, so the closure does not carry them.
     let param_adjoints = sig
@@ -524,23 +565,16 @@ fn split_body(sig: &Signature, body: &Body, ctx: Ctx, output: &TokenStream, cts:
             quote!(let mut #b: #ct = #krate::Tangent::zero_tangent();)
         });
     // A slice's adjoint is the caller's buffer, which the pullback takes.
-    let buffers =
-        sig.wrt.iter().map(|i| (&sig.params[*i], &body.params[*i])).filter(|(p, _)| p.diff == Some(ByRef::Slice)).map(
-            |(p, b)| {
-                let b = names::binding_adj(*b);
-                let elem = match &p.ty {
-                    Type::Reference(r) => match &*r.elem {
-                        Type::Slice(s) => s.elem.to_token_stream(),
-                        other => other.to_token_stream(),
-                    },
-                    other => other.to_token_stream(),
-                };
-                quote!(#b: &mut [#elem])
-            },
-        );
-    let fwd_code = forward(&body.block, ctx);
-    let ret = names::temp(body.block.result.expect("lowering checked the result"));
-    let adj_code = adjoint(&body.block, ctx, Some(quote!(__dout)));
+    let buffers = sig
+        .wrt
+        .iter()
+        .map(|i| (&sig.params[*i], &body.params[*i]))
+        .filter(|(p, _)| p.diff == Some(ByRef::Slice))
+        .map(|(p, b)| (names::binding_adj(*b), slice_elem(&p.ty)))
+        .collect();
+    let forward = forward(&body.block, ctx);
+    let value = names::temp(body.block.result.expect("lowering checked the result"));
+    let adj_code = body_adjoint(&body.block, ctx, Some(quote!(__dout)));
     let cot = sig.params.iter().zip(&body.params).map(|(p, b)| match p.diff {
         Some(ByRef::Slice) | None => quote!(()),
         // A struct's data fields get no gradient, whatever flowed into them.
@@ -550,16 +584,12 @@ fn split_body(sig: &Signature, body: &Body, ctx: Ctx, output: &TokenStream, cts:
         }
         Some(_) => names::binding_adj(*b).into_token_stream(),
     });
-    quote! {
-        {
-            #fwd_code
-            (#ret, move |__dout: #output, #(#buffers),*| {
-                #(#param_adjoints)*
-                #adj_code
-                (#(#cot,)*)
-            })
-        }
-    }
+    let pullback = quote! {
+        #(#param_adjoints)*
+        #adj_code
+        (#(#cot,)*)
+    };
+    Split { forward, value, output: output.clone(), buffers, pullback }
 }
 
 /// `NAME_hvp` (value, gradient and Hessian-vector product, forward over reverse: the reverse
@@ -581,7 +611,8 @@ fn hvp_functions(func: &ItemFn, p: &Parts, sig: &Signature, body: &Body, options
     let ctx = Ctx { dual: Some(&dual), ..ctx };
     let output = dual.substitute(&sig.output.to_token_stream());
     let cts: Vec<TokenStream> = p.cts.iter().map(|ct| dual.substitute(ct)).collect();
-    let body_tokens = split_body(sig, body, ctx, &output, &cts);
+    let split = split_body(sig, body, ctx, &output, &cts);
+    let (body_tokens, run) = (split.closure(), split.inline(quote!(#krate::num_traits::One::one()), &[]));
     // The hidden form: the split form with the differentiated parameters, the output and the
     // cotangents on duals.
     let mut dual_func = func.clone();
@@ -660,8 +691,7 @@ fn hvp_functions(func: &ItemFn, p: &Parts, sig: &Signature, body: &Body, options
         #allows
         #vis fn #public #generics (#(#params,)* #v: #grad) -> (#out_ty, #grad, #grad) #where_clause {
             #(#seeds)*
-            let (__value, mut __pb) = #body_tokens;
-            let __c = __pb(#krate::num_traits::One::one());
+            let (__value, __c) = #run;
             #(#split_lets)*
             (__value.v, #g, #hv)
         }
@@ -922,7 +952,8 @@ pub fn relaxed(func: &ItemFn, sig: &Signature, body: &Body, options: &Options) -
         dual: None,
     };
     let split = split_body(&relaxed_sig, &relaxed_body, ctx, &sig.output.to_token_stream(), &p.cts);
-    let vjp = vjp_from_split(&relaxed_sig, krate, split.clone());
+    let relaxed_value = split.closure();
+    let vjp = vjp_from_split(&relaxed_sig, krate, split);
     let Parts { vis, attrs, generics, params, output, grad, dout, .. } = &p;
     let where_clause = &generics.where_clause;
     let allows = lint_allows();
@@ -965,7 +996,7 @@ pub fn relaxed(func: &ItemFn, sig: &Signature, body: &Body, options: &Options) -
         #[doc = #primal_doc]
         #allows
         #vis fn #primal #generics (#(#params),*) -> #output #where_clause {
-            let (__v, _) = #split;
+            let (__v, _) = #relaxed_value;
             __v
         }
         #generated
