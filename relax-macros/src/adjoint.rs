@@ -329,8 +329,7 @@ fn loop_stmt(l: &Loop, ctx: Ctx, touched: Option<&HashSet<BindingId>>) -> TokenS
             .map(|(b, _, _)| {
                 let (target, j) = (ctx.binding_adj(*b), names::jacobian(l.id, *b));
                 if touched.is_some_and(|t| !t.contains(b)) {
-                    // Through a local: a branch's adjoint binds the Jacobian immutably.
-                    quote!({ let mut __j = #j; #krate::AddScaled::scale(&mut __j, #acc); #target = __j; })
+                    quote!(#krate::AddScaled::scale(&mut #j, #acc); #target = #j;)
                 } else {
                     quote!(#krate::AddScaled::add_scaled(&mut #target, #acc, #j);)
                 }

@@ -316,7 +316,8 @@ pub fn exports(block: &Block) -> Vec<(proc_macro2::Ident, bool)> {
             }
             Stmt::Loop(f) => {
                 if let Some(fused) = &f.fused {
-                    out.extend(fused.inputs.iter().map(|(b, _, _)| read(names::jacobian(f.id, *b))));
+                    // Mutable: the adjoint may scale a Jacobian in place.
+                    out.extend(fused.inputs.iter().map(|(b, _, _)| (names::jacobian(f.id, *b), true)));
                 }
                 out.extend(f.snapshots.iter().map(|(b, _)| read(names::snapshot(f.id, *b))));
                 out.extend(f.taped.iter().map(|(b, _)| read(names::binding_tape(f.id, *b))));
