@@ -359,7 +359,7 @@ fn loop_stmt(l: &Loop, ctx: Ctx, touched: Option<&HashSet<BindingId>>) -> TokenS
     });
     let mut locals: HashSet<BindingId> = l.taped.iter().map(|(b, _)| *b).collect();
     forward::declared_in(&l.body, &mut locals);
-    let inner = Ctx { mode: Mode::Recompute { locals: &locals }, innermost_loop: Some(l.id), ..ctx };
+    let inner = Ctx { mode: Mode::Recompute { locals: &locals }, innermost_loop: Some(l.id), kept: &l.kept, ..ctx };
     let recompute = forward::forward(&l.body, inner);
     let adjoint = adjoint(&l.body, inner, None);
     quote! {

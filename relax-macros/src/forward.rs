@@ -34,6 +34,8 @@ pub struct Ctx<'a> {
     pub active: &'a [bool],
     pub mode: Mode<'a>,
     pub innermost_loop: Option<usize>,
+    /// The innermost loop's kept values (see `Loop::kept`).
+    pub kept: &'a [Temp],
     pub redirect: &'a [(BindingId, proc_macro2::Ident)],
     /// Temporaries that read a whole binding: their adjoint is the binding's.
     pub reads: &'a std::collections::HashMap<Temp, BindingId>,
@@ -166,6 +168,14 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
             let (t, a) = (names::temp(*temp), access_tokens(access));
             quote!(let #t = #a;)
         }
+        Stmt::Compute { temp, .. } if ctx.kept.contains(temp) && recompute => {
+            let (t, tape, k) = (
+                names::temp(*temp),
+                names::temp_tape(*temp),
+                names::counter(ctx.innermost_loop.expect("kept in a loop")),
+            );
+            quote!(let #t = #tape[#k];)
+        }
         Stmt::Compute { temp, op, args } => {
             let t = names::temp(*temp);
             let a: Vec<TokenStream> = args.iter().map(|x| names::temp(*x).into_token_stream()).collect();
@@ -222,7 +232,11 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                 }
                 Op::Hard(hard) => hard_value(*hard, &a, krate),
             };
-            quote!(let #t = #value;)
+            let keep = ctx.innermost_loop.filter(|_| ctx.kept.contains(temp)).map(|id| {
+                let (tape, k) = (names::temp_tape(*temp), names::counter(id));
+                quote!(#tape[#k] = #t;)
+            });
+            quote!(let #t = #value; #keep)
         }
         Stmt::Call { temp, pullback, callee, args, impure, recompute } => {
             let (t, p) = (names::temp(*temp), names::temp(*pullback));
@@ -315,6 +329,7 @@ pub fn exports(block: &Block) -> Vec<(proc_macro2::Ident, bool)> {
                 out.extend(b.result.map(|r| read(names::temp(r))));
             }
             Stmt::Loop(f) => {
+                out.extend(f.kept.iter().map(|t| read(names::temp_tape(*t))));
                 if let Some(fused) = &f.fused {
                     // Mutable: the adjoint may scale a Jacobian in place.
                     out.extend(fused.inputs.iter().map(|(b, _, _)| (names::jacobian(f.id, *b), true)));
@@ -333,7 +348,7 @@ pub fn exports(block: &Block) -> Vec<(proc_macro2::Ident, bool)> {
 }
 
 pub fn has_storage(l: &Loop) -> bool {
-    !l.taped.is_empty() || !l.impure.is_empty()
+    !l.taped.is_empty() || !l.impure.is_empty() || !l.kept.is_empty()
 }
 
 /// A loop counts its iterations when it stores per iteration or when the adjoint cannot tell
@@ -415,6 +430,10 @@ fn loop_stmt(l: &Loop, ctx: Ctx) -> TokenStream {
         let t = names::temp_tape(*t);
         quote!(let mut #t = [const { ::core::option::Option::None }; #bound];)
     });
+    let kept_tapes = l.kept.iter().map(|t| {
+        let t = names::temp_tape(*t);
+        quote!(let mut #t = [::core::default::Default::default(); #bound];)
+    });
     let record = l.taped.iter().map(|(b, name)| {
         let t = names::binding_tape(l.id, *b);
         quote!(#t[#k] = #name;)
@@ -428,11 +447,12 @@ fn loop_stmt(l: &Loop, ctx: Ctx) -> TokenStream {
     let counter = has_counter(l).then(|| quote!(let mut #k: usize = 0;));
     let step = has_counter(l).then(|| quote!(#k += 1;));
     let exit = l.exit.as_ref().map(|flags| quote!(if #flags { break; }));
-    let body = forward(&l.body, Ctx { innermost_loop: Some(l.id), ..ctx });
+    let body = forward(&l.body, Ctx { innermost_loop: Some(l.id), kept: &l.kept, ..ctx });
     quote! {
         #(#snapshots)*
         #(#tapes)*
         #(#temp_tapes)*
+        #(#kept_tapes)*
         #counter
         #header {
             #overflow
@@ -457,7 +477,7 @@ fn fused_loop(l: &Loop, fused: &Fused, ctx: Ctx) -> TokenStream {
     });
     let mut redirect: Vec<(BindingId, proc_macro2::Ident)> = vec![(fused.acc.0, one.clone())];
     redirect.extend(fused.inputs.iter().map(|(b, _, _)| (*b, names::jacobian(l.id, *b))));
-    let inner = Ctx { innermost_loop: None, redirect: &redirect, ..ctx };
+    let inner = Ctx { innermost_loop: None, kept: &[], redirect: &redirect, ..ctx };
     let body = forward(&l.body, inner);
     let adjoint = crate::adjoint::adjoint(&l.body, inner, None);
     let exit = l.exit.as_ref().map(|flags| quote!(if #flags { break; }));

@@ -209,6 +209,10 @@ pub struct Loop {
     pub impure: Vec<Temp>,
     /// An accumulation loop whose adjoint runs inside the forward sweep (see [`Fused`]).
     pub fused: Option<Fused>,
+    /// Values of the body's library calls (`tanh`, `exp`, …; at its own level, in a loop with a
+    /// compile-time bound not nested in another): stored per iteration, so that the adjoint
+    /// loads them rather than compute them again.
+    pub kept: Vec<Temp>,
 }
 
 /// What a loop iterates over.

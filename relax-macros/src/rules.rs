@@ -116,12 +116,20 @@ pub enum MethodArg {
 pub struct Method {
     pub name: &'static str,
     pub args: &'static [MethodArg],
+    /// A library call (a transcendental function) rather than an instruction or two: a loop that
+    /// stores per iteration keeps its value for the adjoint rather than compute it again.
+    pub kept: bool,
 }
 
 use MethodArg::{Float, Int};
 
 const fn method(name: &'static str, args: &'static [MethodArg]) -> Method {
-    Method { name, args }
+    Method { name, args, kept: true }
+}
+
+/// A method that costs about as much as loading its value back.
+const fn cheap(name: &'static str, args: &'static [MethodArg]) -> Method {
+    Method { name, args, kept: false }
 }
 
 /// The float methods of SPEC.md; the pullback of `x.NAME(..)` is `ops::NAME_vjp`.
@@ -133,9 +141,9 @@ pub const METHODS: &[Method] = &[
     method("ln_1p", &[Float]),
     method("log2", &[Float]),
     method("log10", &[Float]),
-    method("sqrt", &[Float]),
+    cheap("sqrt", &[Float]),
     method("cbrt", &[Float]),
-    method("recip", &[Float]),
+    cheap("recip", &[Float]),
     method("powi", &[Float, Int]),
     method("powf", &[Float, Float]),
     method("sin", &[Float]),
@@ -148,12 +156,12 @@ pub const METHODS: &[Method] = &[
     method("sinh", &[Float]),
     method("cosh", &[Float]),
     method("tanh", &[Float]),
-    method("abs", &[Float]),
-    method("max", &[Float, Float]),
-    method("min", &[Float, Float]),
-    method("clamp", &[Float, Float, Float]),
+    cheap("abs", &[Float]),
+    cheap("max", &[Float, Float]),
+    cheap("min", &[Float, Float]),
+    cheap("clamp", &[Float, Float, Float]),
     method("hypot", &[Float, Float]),
-    method("mul_add", &[Float, Float, Float]),
+    cheap("mul_add", &[Float, Float, Float]),
 ];
 
 pub fn method_rule(name: &str) -> Option<&'static Method> {

@@ -213,7 +213,11 @@ impl Lowerer<'_> {
         let named = |ids: &mut dyn Iterator<Item = &BindingId>,
                      all: &BTreeMap<BindingId, Binding>|
          -> Vec<(BindingId, Ident)> { ids.map(|id| (*id, all[id].name.clone())).collect() };
-        let fused = self.fusion(&ctx);
+        // A range loop with its own compile-time bound, not nested: it can store per iteration.
+        let storable = self.loops.is_empty()
+            && bound.is_some()
+            && matches!(e, Expr::ForLoop(f) if matches!(strip(&f.expr), Expr::Range(_)));
+        let fused = self.fusion(&ctx).filter(|fused| !(storable && self.owns_disjoint_parts(fused, e, &body)));
         let taped = if fused.is_some() {
             Vec::new()
         } else {
@@ -229,6 +233,7 @@ impl Lowerer<'_> {
             &self.all_bindings,
         );
         let impure = if fused.is_some() { Vec::new() } else { ctx.impure.clone() };
+        let kept = if fused.is_none() && storable { kept_values(&body) } else { Vec::new() };
         let needs_storage = !taped.is_empty() || !impure.is_empty();
         let bound = match (bound, &self.max_iter) {
             (Some(len), _) => Some(Bound { len, overflow: None }),
@@ -271,7 +276,18 @@ impl Lowerer<'_> {
         out.stmts.extend(prelude.stmts);
         let id = self.id();
         let exit = exit.map(|flags| flags.to_token_stream());
-        out.stmts.push(Stmt::Loop(Box::new(Loop { id, head, bound, exit, body, taped, snapshots, impure, fused })));
+        out.stmts.push(Stmt::Loop(Box::new(Loop {
+            id,
+            head,
+            bound,
+            exit,
+            body,
+            taped,
+            snapshots,
+            impure,
+            fused,
+            kept,
+        })));
     }
 
     /// The exit flags `normalize` marked on a loop.
@@ -442,6 +458,46 @@ impl Lowerer<'_> {
         Some(Fused { acc: (*acc, binding(acc).name.clone()), inputs })
     }
 
+    /// Whether each iteration of the range loop `e` reads its own part of every input of its
+    /// fused form (`w[j]…` for the loop's `j`, which names nothing else in the function): the
+    /// Jacobians then are as large as the inputs, and preaccumulating, zeroing and scaling them
+    /// costs a pass over all of them that storing the iterations' expensive values does not.
+    fn owns_disjoint_parts(&self, fused: &Fused, e: &Expr, body: &Block) -> bool {
+        let Expr::ForLoop(f) = e else { return false };
+        let Pat::Ident(index) = &*f.pat else { return false };
+        let index = index.ident.to_string();
+        if self.redeclared.contains(&index) {
+            return false;
+        }
+        let mut by_index = HashSet::new();
+        let mut reads = Vec::new();
+        fn walk<'b>(block: &'b Block, index: &str, by_index: &mut HashSet<Temp>, reads: &mut Vec<&'b Access>) -> bool {
+            block.stmts.iter().all(|s| match s {
+                Stmt::Passive { temp, expr, impure: false } => {
+                    if expr.to_string() == index {
+                        by_index.insert(*temp);
+                    }
+                    true
+                }
+                Stmt::Read { access, .. } => {
+                    reads.push(access);
+                    true
+                }
+                // Side effects and callees: what the fused form alone handles.
+                Stmt::Passive { impure: true, .. } | Stmt::Call { .. } => false,
+                Stmt::Verbatim { impure, .. } => !impure,
+                Stmt::Branch(b) => b.arms.iter().all(|arm| walk(arm, index, by_index, reads)),
+                Stmt::Loop(l) => walk(&l.body, index, by_index, reads),
+                Stmt::Compute { .. } | Stmt::Let { .. } | Stmt::Write { .. } => true,
+            })
+        }
+        walk(body, &index, &mut by_index, &mut reads)
+            && reads
+                .iter()
+                .filter(|a| fused.inputs.iter().any(|(b, _, _)| *b == a.binding))
+                .all(|a| matches!(a.path.first(), Some(Proj::Index(t)) if by_index.contains(t)))
+    }
+
     /// `let <pat> = <item>;` at the start of a loop body, for a passive loop variable.
     pub(super) fn bind_loop_pattern(&mut self, pat: &Pat, item: TokenStream, body: &mut Block) {
         let mut binds = Vec::new();
@@ -518,4 +574,19 @@ pub(super) fn unmark_exits(tokens: TokenStream) -> TokenStream {
     syn::visit_mut::VisitMut::visit_block_mut(&mut Unmark, &mut block);
     let stmts = block.stmts;
     quote!(#(#stmts)*)
+}
+
+/// The values of `body`'s library calls at its own level (see [`Loop::kept`]).
+fn kept_values(body: &Block) -> Vec<Temp> {
+    body.stmts
+        .iter()
+        .filter_map(|s| match s {
+            Stmt::Compute { temp, op: Op::Method { name, .. }, .. }
+                if crate::rules::method_rule(&name.to_string()).is_some_and(|m| m.kept) =>
+            {
+                Some(*temp)
+            }
+            _ => None,
+        })
+        .collect()
 }
