@@ -302,6 +302,30 @@ pub fn sin_cos_pullback<T: Real>(x: T, (s, c): (T, T), (ds, dc): (T, T)) -> T {
     ds * c - dc * s
 }
 
+/// The cotangent `dout·cos x` of `x` in `sin x`, from `cos x` where the caller computed it too
+/// (a rotation takes both): [`sin_pullback`] without a second trigonometric function.
+///
+/// ```
+/// let x = 0.7_f64;
+/// assert_eq!(relax_core::ops::sin_pullback_from_cos(x.cos(), 2.0), relax_core::ops::sin_vjp(x, 2.0).1);
+/// ```
+#[inline(always)]
+pub fn sin_pullback_from_cos<T: Real>(cos: T, dout: T) -> T {
+    dout * cos
+}
+
+/// The cotangent `−dout·sin x` of `x` in `cos x`, from `sin x` where the caller computed it too:
+/// [`cos_pullback`] without a second trigonometric function.
+///
+/// ```
+/// let x = 0.7_f64;
+/// assert_eq!(relax_core::ops::cos_pullback_from_sin(x.sin(), 2.0), relax_core::ops::cos_vjp(x, 2.0).1);
+/// ```
+#[inline(always)]
+pub fn cos_pullback_from_sin<T: Real>(sin: T, dout: T) -> T {
+    dout * -sin
+}
+
 /// `x.sin_cos() = (sin x, cos x)`: `((s, c), ds·c − dc·s)`.
 #[inline(always)]
 pub fn sin_cos_vjp<T: Real>(x: T, dout: (T, T)) -> ((T, T), T) {

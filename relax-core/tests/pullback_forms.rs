@@ -278,6 +278,26 @@ fn pullbacks_of_more_arguments() {
         |p, d| sin_cos_vjp(p[0], (d[0], d[1])),
         |p, v, d| sin_cos_pullback(p[0], v, (d[0], d[1])),
     );
+    // The sine's and the cosine's pullbacks from the other's value (a rotation has both): those
+    // of `sin_vjp` and `cos_vjp` bit for bit.
+    random_points(
+        "sin_pullback_from_cos",
+        720,
+        1,
+        |r| point(r, 1, -5.0, 5.0),
+        |p| p[0].sin(),
+        |p, d| ops::sin_vjp(p[0], d[0]),
+        |p, _, d| ops::sin_pullback_from_cos(p[0].cos(), d[0]),
+    );
+    random_points(
+        "cos_pullback_from_sin",
+        721,
+        1,
+        |r| point(r, 1, -5.0, 5.0),
+        |p| p[0].cos(),
+        |p, d| ops::cos_vjp(p[0], d[0]),
+        |p, _, d| ops::cos_pullback_from_sin(p[0].sin(), d[0]),
+    );
     random_points(
         "normal_reparam",
         705,

@@ -201,6 +201,12 @@ fn stmt(s: &Stmt, ctx: Ctx, touched: Option<&HashSet<BindingId>>) -> TokenStream
                 Op::Neg => {
                     pull(quote!(#krate::ops::neg_pullback), Pullback::FromValue(*temp), args, &[true], true, &d, ctx)
                 }
+                Op::Method { name, float_args } if ctx.siblings.contains_key(temp) => {
+                    // The other trigonometric function's value is at hand.
+                    let other = operand(ctx.siblings[temp], true, ctx);
+                    let p = format_ident!("{}_pullback_from_{}", name, if name == "sin" { "cos" } else { "sin" });
+                    add_cotangents(quote!(#krate::ops::#p(#other, #d)), args, float_args, ctx)
+                }
                 Op::Method { name, float_args } => {
                     let p = format_ident!("{}_pullback", name);
                     pull(quote!(#krate::ops::#p), Pullback::FromValue(*temp), args, float_args, true, &d, ctx)

@@ -401,6 +401,8 @@ pub fn generated(func: &ItemFn, sig: &Signature, body: &Body, options: &Options)
     let p = parts(func, sig, options);
     let mut reads = std::collections::HashMap::new();
     crate::forward::whole_reads(&body.block, &mut reads);
+    let mut siblings = std::collections::HashMap::new();
+    crate::forward::trig_siblings(&body.block, &reads, &mut siblings);
     let mut owned = std::collections::HashSet::new();
     body.block.drawn(&mut owned);
     let ctx = Ctx {
@@ -411,6 +413,7 @@ pub fn generated(func: &ItemFn, sig: &Signature, body: &Body, options: &Options)
         kept: &[],
         redirect: &[],
         reads: &reads,
+        siblings: &siblings,
         owned: &owned,
         dual: None,
     };
@@ -940,6 +943,8 @@ pub fn relaxed(func: &ItemFn, sig: &Signature, body: &Body, options: &Options) -
     let p = parts(&relaxed_fn, &relaxed_sig, &relaxed_options);
     let mut reads = std::collections::HashMap::new();
     crate::forward::whole_reads(&relaxed_body.block, &mut reads);
+    let mut siblings = std::collections::HashMap::new();
+    crate::forward::trig_siblings(&relaxed_body.block, &reads, &mut siblings);
     let mut owned = std::collections::HashSet::new();
     relaxed_body.block.drawn(&mut owned);
     let ctx = Ctx {
@@ -950,6 +955,7 @@ pub fn relaxed(func: &ItemFn, sig: &Signature, body: &Body, options: &Options) -
         kept: &[],
         redirect: &[],
         reads: &reads,
+        siblings: &siblings,
         owned: &owned,
         dual: None,
     };

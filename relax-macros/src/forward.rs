@@ -39,6 +39,9 @@ pub struct Ctx<'a> {
     pub redirect: &'a [(BindingId, proc_macro2::Ident)],
     /// Temporaries that read a whole binding: their adjoint is the binding's.
     pub reads: &'a std::collections::HashMap<Temp, BindingId>,
+    /// The sine of a value to its cosine and back, where a block computes both (see
+    /// [`trig_siblings`]).
+    pub siblings: &'a std::collections::HashMap<Temp, Temp>,
     /// Passive temporaries that hold values, never references (sampled noise).
     pub owned: &'a HashSet<Temp>,
     /// The sweeps run on dual numbers (`NAME_hvp`): active values are of this type.
@@ -111,6 +114,49 @@ pub fn whole_reads(block: &Block, out: &mut std::collections::HashMap<Temp, Bind
             }
             Stmt::Branch(b) => b.arms.iter().for_each(|arm| whole_reads(arm, out)),
             Stmt::Loop(l) => whole_reads(&l.body, out),
+            _ => {}
+        }
+    }
+}
+
+/// The sine and the cosine of one value in one block, each to the other: its pullback then
+/// needs no third trigonometric function. One value: the same temporary, or whole reads of a
+/// binding with only reads and computations between them.
+pub fn trig_siblings(
+    block: &Block,
+    reads: &std::collections::HashMap<Temp, BindingId>,
+    out: &mut std::collections::HashMap<Temp, Temp>,
+) {
+    let trig = |s: &Stmt| match s {
+        Stmt::Compute { temp, op: Op::Method { name, .. }, args } if name == "sin" || name == "cos" => {
+            Some((name == "sin", *temp, args[0]))
+        }
+        _ => None,
+    };
+    for (k, first) in block.stmts.iter().enumerate() {
+        let Some((is_sin, t, x)) = trig(first) else { continue };
+        for later in &block.stmts[k + 1..] {
+            match trig(later) {
+                Some((other_is_sin, u, y))
+                    if other_is_sin != is_sin
+                        && (x == y || reads.get(&x).is_some_and(|b| reads.get(&y) == Some(b))) =>
+                {
+                    out.entry(t).or_insert(u);
+                    out.entry(u).or_insert(t);
+                    break;
+                }
+                _ if matches!(
+                    later,
+                    Stmt::Read { .. } | Stmt::Compute { .. } | Stmt::Passive { impure: false, .. }
+                ) => {}
+                _ => break,
+            }
+        }
+    }
+    for s in &block.stmts {
+        match s {
+            Stmt::Branch(b) => b.arms.iter().for_each(|arm| trig_siblings(arm, reads, out)),
+            Stmt::Loop(l) => trig_siblings(&l.body, reads, out),
             _ => {}
         }
     }
