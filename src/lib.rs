@@ -242,15 +242,20 @@
 //! (`total += huber(w * xs[i] + b - ys[i], 1.0)`) runs each iteration's adjoint right after the
 //! iteration, for a unit cotangent of the accumulator, and adds it into a preaccumulated gradient
 //! per input: one pass, like a hand-written gradient, and nothing stored, also over a slice of
-//! runtime length and with sampling inside. The adjoint of any other loop runs backwards over
-//! the iterations and recomputes each iteration's temporaries from its inputs. It stores, per
-//! iteration, only the variables the loop both reads and writes (such as `p` in `p *= x[i]`), an
-//! early `return`'s flag, and the noise it samples: `size_of` of each, times the loop's bound, on
-//! the stack of the generated function. That needs a compile-time bound (a literal, a `const`, a
-//! const generic, `xs.len()` or `for v in xs` of an array) or the option `max_iter = N`; otherwise
-//! the error says what to change. Beside such a function (without generic parameters or a
-//! receiver), `NAME_STORAGE_BYTES` is the bytes its gradient keeps between the sweeps, for sizing
-//! a stack:
+//! runtime length and with sampling inside. Except where each iteration of a `for j in lo..N`
+//! loop (`N` known at compile time) reads its own part of every input (`w[j][i]`, `b[j]`: a
+//! layer's rows): those preaccumulated gradients would be as large as the inputs, so such a loop
+//! is stored as below, as a hand-written layer keeps its activations. The adjoint of any other
+//! loop runs backwards over the iterations and recomputes each iteration's temporaries from its
+//! inputs. It stores, per iteration, only the variables the loop both reads and writes (such as
+//! `p` in `p *= x[i]`), an early `return`'s flag, the noise it samples, and, where the loop has a
+//! compile-time bound and is not nested in another, the values of its library calls (`tanh`,
+//! `exp`, `sin`, …: loading one back is cheaper than computing it again): `size_of` of each,
+//! times the loop's bound, on the stack of the generated function. That needs a compile-time
+//! bound (a literal, a `const`, a const generic, `xs.len()` or `for v in xs` of an array) or the
+//! option `max_iter = N`; otherwise the error says what to change. Beside such a function
+//! (without generic parameters or a receiver), `NAME_STORAGE_BYTES` is the bytes its gradient
+//! keeps between the sweeps, for sizing a stack:
 //!
 //! ```
 //! # use relax::prelude::*;
@@ -262,8 +267,8 @@
 //!     }
 //!     p
 //! }
-//! // `p` at each of the 16 iterations, and `x`, which the adjoint reads.
-//! assert!(PRODUCT_STORAGE_BYTES >= 16 * 8 + 16 * 8);
+//! // `p` and its sine at each of the 16 iterations, and `x`, which the adjoint reads.
+//! assert!(PRODUCT_STORAGE_BYTES >= 2 * 16 * 8 + 16 * 8);
 //! ```
 //!
 //! # What the attribute generates
