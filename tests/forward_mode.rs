@@ -1370,3 +1370,60 @@ fn hvp_through_softplus_at_zero() {
     let (_, _, hv) = softplus_line_hvp([0.0, 0.0], [1.0, 0.0]);
     assert_close("H·e₀ at 0", &hv, &[0.25, 0.5], 1e-15, 0.0);
 }
+
+/// Every rule with a pushforward along its first argument alone, with its later arguments
+/// constant (literals, data): forward mode calls `NAME_jvp_first`.
+#[differentiable(wrt(x))]
+fn constant_temperatures(x: [f64; 4], g: &[f64; 4]) -> f64 {
+    let p = softmax(x, 0.7);
+    let l = log_softmax(x, 1.3);
+    let y = gumbel_softmax_with(x, *g, 0.8);
+    p[0] * l[1]
+        + logsumexp(x, 0.4)
+        + soft_argmax(x, 0.9) * soft_max(x, 1.1)
+        + dot(y, x)
+        + huber(x[2] - x[3], 0.5)
+        + smooth_l1(x[0] * x[1], 0.3)
+}
+
+/// The straight-through Gumbel-softmax with constant noise and temperature, and its soft twin,
+/// whose derivative it takes.
+#[differentiable(wrt(x))]
+fn constant_temperature_straight_through(x: [f64; 4], g: &[f64; 4]) -> f64 {
+    dot(st_gumbel_softmax_with(x, *g, 0.6), [1.0, -2.0, 0.5, 3.0])
+}
+
+#[differentiable(wrt(x))]
+fn constant_temperature_soft_twin(x: [f64; 4], g: &[f64; 4]) -> f64 {
+    dot(gumbel_softmax_with(x, *g, 0.6), [1.0, -2.0, 0.5, 3.0])
+}
+
+#[test]
+fn rules_with_constant_temperatures_and_thresholds() {
+    let g = [0.3, -0.2, 1.1, 0.05];
+    check(
+        "constant_temperatures",
+        46,
+        cube(4, -2.0, 2.0),
+        |p| constant_temperatures(arr(p), &g),
+        |p, v| constant_temperatures_jvp(arr(p), &g, arr(v)),
+        |p, d| constant_temperatures_vjp(arr(p), &g, d[0]),
+    );
+    check(
+        "constant_temperature_soft_twin",
+        47,
+        cube(4, -2.0, 2.0),
+        |p| constant_temperature_soft_twin(arr(p), &g),
+        |p, v| constant_temperature_soft_twin_jvp(arr(p), &g, arr(v)),
+        |p, d| constant_temperature_soft_twin_vjp(arr(p), &g, d[0]),
+    );
+    // The straight-through form: the hard value, the soft twin's tangent.
+    let mut r = rng(48);
+    for _ in 0..POINTS {
+        let (p, v) = (point(&mut r, 4, -2.0, 2.0), direction(&mut r, 4));
+        let (value, tangent) = constant_temperature_straight_through_jvp(arr(&p), &g, arr(&v));
+        let (_, soft) = constant_temperature_soft_twin_jvp(arr(&p), &g, arr(&v));
+        assert_same_bits("straight-through value", &[value], &[constant_temperature_straight_through(arr(&p), &g)]);
+        assert!((tangent - soft).abs() <= 1e-14 * (1.0 + soft.abs()), "at {p:?}: {tangent} vs {soft}");
+    }
+}

@@ -126,6 +126,17 @@ pub fn smooth_l1_vjp<T: Real>(x: T, beta: T, dout: T) -> (T, (T, T)) {
     (value, smooth_l1_pullback(x, beta, value, dout))
 }
 
+/// [`huber_jvp`] with `delta` constant (its tangent zero, as it is for a literal): `(value,
+/// d/dx·dx)`, without the product with `delta`'s zero tangent.
+///
+/// ```
+/// assert_eq!(relax_core::huber_jvp_first(-3.0_f64, 2.0, 1.0), (4.0, -2.0));
+/// ```
+#[inline]
+pub fn huber_jvp_first<T: Real>(x: T, delta: T, dx: T) -> (T, T) {
+    (huber(x, delta), dx * huber_slope(x, delta))
+}
+
 /// Pushforward of [`smooth_l1`]: `(value, d/dx·dx + d/dbeta·dbeta)`, that is
 /// `(x/beta)·dx − 0.5(x/beta)²·dbeta` inside and `sign(x)·dx − 0.5·dbeta` outside.
 ///
@@ -142,4 +153,15 @@ pub fn smooth_l1_jvp<T: Real>(x: T, beta: T, (dx, dbeta): (T, T)) -> (T, T) {
     } else {
         (smooth_l1(x, beta), dx * sign(x) - dbeta * half)
     }
+}
+
+/// [`smooth_l1_jvp`] with `beta` constant: `(value, d/dx·dx)`.
+///
+/// ```
+/// assert_eq!(relax_core::smooth_l1_jvp_first(0.5_f64, 1.0, 1.0), (0.125, 0.5));
+/// ```
+#[inline]
+pub fn smooth_l1_jvp_first<T: Real>(x: T, beta: T, dx: T) -> (T, T) {
+    let slope = if x.abs() < beta { x / beta } else { sign(x) };
+    (smooth_l1(x, beta), dx * slope)
 }

@@ -14,7 +14,8 @@
 
 use crate::Real;
 use crate::softmax::{
-    argmax, one_hot, soft_argmax_jvp, soft_argmax_vjp, softmax, softmax_jvp, softmax_pullback, softmax_vjp,
+    argmax, one_hot, soft_argmax_jvp, soft_argmax_vjp, softmax, softmax_jvp, softmax_jvp_first, softmax_pullback,
+    softmax_vjp,
 };
 
 /// The reparameterised Gaussian sample `mu + sigma·z`, for `z` a draw of N(0, 1).
@@ -192,6 +193,23 @@ pub fn gumbel_softmax_with_jvp<T: Real, const N: usize>(
     softmax_jvp(perturbed(logits, g), t, (perturbed(dlogits, dg), dt))
 }
 
+/// [`gumbel_softmax_with_jvp`] with the noise and the temperature constant: the tangent of
+/// `softmax` at `logits + g` along `dlogits`.
+///
+/// ```
+/// let (y, d) = relax_core::gumbel_softmax_with_jvp_first([0.0_f64, 0.0], [0.0; 2], 1.0, [1.0, 0.0]);
+/// assert_eq!((y, d), ([0.5, 0.5], [0.25, -0.25]));
+/// ```
+#[inline]
+pub fn gumbel_softmax_with_jvp_first<T: Real, const N: usize>(
+    logits: [T; N],
+    g: [T; N],
+    t: T,
+    dlogits: [T; N],
+) -> ([T; N], [T; N]) {
+    softmax_jvp_first(perturbed(logits, g), t, dlogits)
+}
+
 /// Straight-through Gumbel-softmax with explicit noise: `one_hot(argmax(logits + g))` forward,
 /// the gradient of [`gumbel_softmax_with`] backward (PyTorch's `hard=True`).
 ///
@@ -257,6 +275,22 @@ pub fn st_gumbel_softmax_with_jvp<T: Real, const N: usize>(
     tangent: ([T; N], [T; N], T),
 ) -> ([T; N], [T; N]) {
     (st_gumbel_softmax_with(logits, g, t), gumbel_softmax_with_jvp(logits, g, t, tangent).1)
+}
+
+/// [`st_gumbel_softmax_with_jvp`] with the noise and the temperature constant.
+///
+/// ```
+/// let (y, d) = relax_core::st_gumbel_softmax_with_jvp_first([0.0_f64, 0.0], [0.0, 0.0], 1.0, [1.0, 0.0]);
+/// assert_eq!((y, d), ([1.0, 0.0], [0.25, -0.25]));
+/// ```
+#[inline]
+pub fn st_gumbel_softmax_with_jvp_first<T: Real, const N: usize>(
+    logits: [T; N],
+    g: [T; N],
+    t: T,
+    dlogits: [T; N],
+) -> ([T; N], [T; N]) {
+    (st_gumbel_softmax_with(logits, g, t), gumbel_softmax_with_jvp_first(logits, g, t, dlogits).1)
 }
 
 /// Straight-through Gumbel argmax with explicit noise: `argmax(logits + g)` as `T` forward, the

@@ -83,6 +83,21 @@ fn weighted_tangent<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dx: &[T;
     w
 }
 
+/// [`softmax_tangent`] with `t` constant: `w_i = y_i·dx_i`, no shifted logits read.
+#[inline]
+fn softmax_tangent_first<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dx: &[T; N]) -> [T; N] {
+    let mut w = *dx;
+    for (v, &y) in w.iter_mut().zip(&r.y) {
+        *v *= y;
+    }
+    let total = sum(w);
+    let inv_t = r.t.recip();
+    for (v, &y) in w.iter_mut().zip(&r.y) {
+        *v = (*v - y * total) * inv_t;
+    }
+    w
+}
+
 /// The tangent of [`softmax`] along `(dx, dt)`: with `w = weighted_tangent`,
 /// `dy_i = (w_i − y_i Σ w) / t`, the same centring as [`softmax_bwd`] (so that a one-hot `y` at a
 /// tiny `t` has the tangent 0, not ∞ − ∞).
@@ -192,6 +207,19 @@ pub fn softmax_jvp<T: Real, const N: usize>(x: [T; N], t: T, (dx, dt): ([T; N], 
     (y, softmax_tangent(&r, &dx, dt))
 }
 
+/// [`softmax_jvp`] with `t` constant (its tangent zero, as it is for a literal):
+/// `dy_i = y_i(dx_i − Σ_j y_j dx_j)/t`, without the terms in `dt`.
+///
+/// ```
+/// let (y, dy) = relax_core::softmax_jvp_first([0.0_f64, 0.0], 1.0, [1.0, 0.0]);
+/// assert_eq!((y, dy), ([0.5, 0.5], [0.25, -0.25]));
+/// ```
+#[inline]
+pub fn softmax_jvp_first<T: Real, const N: usize>(x: [T; N], t: T, dx: [T; N]) -> ([T; N], [T; N]) {
+    let (y, r) = softmax_fwd(x, t);
+    (y, softmax_tangent_first(&r, &dx))
+}
+
 /// Log-softmax with temperature: `x_i/t − logsumexp(x/t)`, computed as `z_i − ln Σ e^(z_j)` with
 /// `z_i = (x_i − max)/t`.
 ///
@@ -272,6 +300,24 @@ pub fn log_softmax_jvp<T: Real, const N: usize>(x: [T; N], t: T, (dx, dt): ([T; 
     (v, dl)
 }
 
+/// [`log_softmax_jvp`] with `t` constant: `dl_i = (dx_i − Σ_j y_j dx_j)/t`.
+///
+/// ```
+/// let (_, dl) = relax_core::log_softmax_jvp_first([0.0_f64, 0.0], 1.0, [1.0, 0.0]);
+/// assert_eq!(dl, [0.5, -0.5]);
+/// ```
+#[inline]
+pub fn log_softmax_jvp_first<T: Real, const N: usize>(x: [T; N], t: T, dx: [T; N]) -> ([T; N], [T; N]) {
+    let (v, r) = log_softmax_fwd(x, t);
+    let centre = dot(r.y, dx);
+    let inv_t = t.recip();
+    let mut dl = dx;
+    for d in &mut dl {
+        *d = (*d - centre) * inv_t;
+    }
+    (v, dl)
+}
+
 /// Log-sum-exp with temperature: `t·ln Σ e^(x_i/t)`, computed as `max + t·ln Σ e^(z_i)`: a smooth
 /// maximum that tends to `max(x)` as `t → 0`.
 ///
@@ -332,6 +378,18 @@ pub fn logsumexp_vjp<T: Real, const N: usize>(x: [T; N], t: T, dout: T) -> (T, (
 pub fn logsumexp_jvp<T: Real, const N: usize>(x: [T; N], t: T, (dx, dt): ([T; N], T)) -> (T, T) {
     let (v, r) = logsumexp_fwd(x, t);
     (v, dot(r.y, dx) + (r.sum.ln() - weighted_z(&r.y, &r.z)) * dt)
+}
+
+/// [`logsumexp_jvp`] with `t` constant: `y·dx`.
+///
+/// ```
+/// let (_, d) = relax_core::logsumexp_jvp_first([3.0_f64, 3.0], 0.5, [1.0, 3.0]);
+/// assert_eq!(d, 2.0);
+/// ```
+#[inline]
+pub fn logsumexp_jvp_first<T: Real, const N: usize>(x: [T; N], t: T, dx: [T; N]) -> (T, T) {
+    let (v, r) = logsumexp_fwd(x, t);
+    (v, dot(r.y, dx))
 }
 
 /// `[0, k, 2k, …, (N − 1)k]`. The index is counted in `T` (exact below 2²⁴ for `f32`, 2⁵³ for
@@ -412,6 +470,18 @@ pub fn soft_argmax_jvp<T: Real, const N: usize>(x: [T; N], t: T, (dx, dt): ([T; 
     (v, dot_indices(&softmax_tangent(&r, &dx, dt)))
 }
 
+/// [`soft_argmax_jvp`] with `t` constant.
+///
+/// ```
+/// let (v, d) = relax_core::soft_argmax_jvp_first([0.0_f64, 0.0], 1.0, [0.0, 1.0]);
+/// assert_eq!((v, d), (0.5, 0.25));
+/// ```
+#[inline]
+pub fn soft_argmax_jvp_first<T: Real, const N: usize>(x: [T; N], t: T, dx: [T; N]) -> (T, T) {
+    let (v, r) = soft_argmax_fwd(x, t);
+    (v, dot_indices(&softmax_tangent_first(&r, &dx)))
+}
+
 /// Soft max: `softmax(x, t) · x`, a smooth maximum that tends to `max(x)` as `t → 0`.
 ///
 /// Derivative: `dout·softmax(x, t)` directly plus the pullback of `softmax` with cotangent
@@ -472,6 +542,18 @@ pub fn soft_max_vjp<T: Real, const N: usize>(x: [T; N], t: T, dout: T) -> (T, ([
 pub fn soft_max_jvp<T: Real, const N: usize>(x: [T; N], t: T, (dx, dt): ([T; N], T)) -> (T, T) {
     let (v, r) = soft_max_fwd(x, t);
     (v, dot(softmax_tangent(&r, &dx, dt), x) + dot(r.y, dx))
+}
+
+/// [`soft_max_jvp`] with `t` constant.
+///
+/// ```
+/// let (v, d) = relax_core::soft_max_jvp_first([1.0_f64, 1.0], 1.0, [1.0, 3.0]);
+/// assert_eq!((v, d), (1.0, 2.0));
+/// ```
+#[inline]
+pub fn soft_max_jvp_first<T: Real, const N: usize>(x: [T; N], t: T, dx: [T; N]) -> (T, T) {
+    let (v, r) = soft_max_fwd(x, t);
+    (v, dot(softmax_tangent_first(&r, &dx), x) + dot(r.y, dx))
 }
 
 /// The index of the first maximum of `x`. NaN entries are never chosen unless all are NaN (then

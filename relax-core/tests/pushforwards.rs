@@ -754,3 +754,66 @@ fn one_sided_pushforwards_are_the_two_sided_ones_with_a_constant() {
         assert!(v.to_bits() == w.to_bits() && (d - e).abs() <= 1e-14 * (1.0 + e.abs()), "dot_jvp_second");
     }
 }
+
+/// `NAME_jvp_first` (the later arguments constant: a temperature, a threshold, the noise) is
+/// `NAME_jvp` with zero tangents for them: the value bit for bit, the tangent to rounding; and
+/// finite on extreme logits and tiny temperatures.
+#[test]
+fn pushforwards_along_the_first_argument_are_those_with_the_others_constant() {
+    #[track_caller]
+    fn same(name: &str, p: &[f64], (v, d): (Vec<f64>, Vec<f64>), (w, e): (Vec<f64>, Vec<f64>)) {
+        assert_bits(name, p, &v, &w);
+        for (a, b) in d.iter().zip(&e) {
+            assert!((a - b).abs() <= 1e-14 * (1.0 + b.abs()), "{name} at {p:?}: tangent {d:?}, with zeros {e:?}");
+        }
+    }
+    let flat2 = |(v, d): (f64, f64)| (vec![v], vec![d]);
+    let flat_arrays = |(v, d): ([f64; 5], [f64; 5])| (v.to_vec(), d.to_vec());
+    let mut r = rng(78);
+    for _ in 0..POINTS {
+        let p = logits_and_temperature(&mut r);
+        let (x, t): ([f64; 5], f64) = (arr(&p), p[5]);
+        let dx: [f64; 5] = arr(&vec_in(&mut r, 5, -1.0, 1.0));
+        let g: [f64; 5] = arr(&vec_in(&mut r, 5, -2.0, 2.0));
+        let zero = [0.0; 5];
+        same("softmax", &p, flat_arrays(softmax_jvp_first(x, t, dx)), flat_arrays(softmax_jvp(x, t, (dx, 0.0))));
+        same(
+            "log_softmax",
+            &p,
+            flat_arrays(log_softmax_jvp_first(x, t, dx)),
+            flat_arrays(log_softmax_jvp(x, t, (dx, 0.0))),
+        );
+        same("logsumexp", &p, flat2(logsumexp_jvp_first(x, t, dx)), flat2(logsumexp_jvp(x, t, (dx, 0.0))));
+        same("soft_argmax", &p, flat2(soft_argmax_jvp_first(x, t, dx)), flat2(soft_argmax_jvp(x, t, (dx, 0.0))));
+        same("soft_max", &p, flat2(soft_max_jvp_first(x, t, dx)), flat2(soft_max_jvp(x, t, (dx, 0.0))));
+        same(
+            "gumbel_softmax_with",
+            &p,
+            flat_arrays(gumbel_softmax_with_jvp_first(x, g, t, dx)),
+            flat_arrays(gumbel_softmax_with_jvp(x, g, t, (dx, zero, 0.0))),
+        );
+        same(
+            "st_gumbel_softmax_with",
+            &p,
+            flat_arrays(st_gumbel_softmax_with_jvp_first(x, g, t, dx)),
+            flat_arrays(st_gumbel_softmax_with_jvp(x, g, t, (dx, zero, 0.0))),
+        );
+        let (u, threshold, du) = (4.0 * p[0], t, dx[0]);
+        same("huber", &p, flat2(huber_jvp_first(u, threshold, du)), flat2(huber_jvp(u, threshold, (du, 0.0))));
+        same(
+            "smooth_l1",
+            &p,
+            flat2(smooth_l1_jvp_first(u, threshold, du)),
+            flat2(smooth_l1_jvp(u, threshold, (du, 0.0))),
+        );
+    }
+    // Huge logits, tiny temperatures: finite.
+    for (x, t) in [([1e300, -1e300, 0.0, 5.0, -5.0], 1e-300), ([0.0; 5], f64::MIN_POSITIVE), ([700.0; 5], 1e-3)] {
+        let dx = [1.0, -1.0, 0.5, 0.0, 2.0];
+        let finite = |v: &[f64]| v.iter().all(|a| a.is_finite());
+        assert!(finite(&softmax_jvp_first(x, t, dx).1), "softmax_jvp_first at {x:?}, t = {t:e}");
+        assert!(finite(&log_softmax_jvp_first(x, t, dx).1), "log_softmax_jvp_first at {x:?}, t = {t:e}");
+        assert!(logsumexp_jvp_first(x, t, dx).1.is_finite(), "logsumexp_jvp_first at {x:?}, t = {t:e}");
+        assert!(soft_argmax_jvp_first(x, t, dx).1.is_finite(), "soft_argmax_jvp_first at {x:?}, t = {t:e}");
+    }
+}

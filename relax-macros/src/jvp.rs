@@ -148,8 +148,20 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                     pushforward(quote!(#krate::ops::#f), float_args)
                 }
                 Op::Rule { name, generics, float_args, .. } => {
-                    let f = format_ident!("{}_jvp", name, span = name.span());
                     let turbofish = if generics.is_empty() { TokenStream::new() } else { quote!(::#generics) };
+                    // Only the first float argument active (a temperature, a threshold, the noise
+                    // constant): its one-sided form, without the products with zero tangents.
+                    let mut floats = args.iter().zip(float_args).filter(|(_, f)| **f).map(|(t, _)| ctx.active[*t]);
+                    if crate::rules::has_jvp_first(&name.to_string())
+                        && floats.next() == Some(true)
+                        && !floats.any(|a| a)
+                    {
+                        let f = format_ident!("{}_jvp_first", name, span = name.span());
+                        let first = args.iter().zip(float_args).find(|(_, f)| **f).map(|(t, _)| ctx.tangent(*t));
+                        let vs = values(args, float_args, ctx);
+                        return quote!(let (#t, #d) = #krate::#f #turbofish (#(#vs,)* #first););
+                    }
+                    let f = format_ident!("{}_jvp", name, span = name.span());
                     pushforward(quote!(#krate::#f #turbofish), float_args)
                 }
                 Op::Array => {

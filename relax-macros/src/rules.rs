@@ -99,6 +99,23 @@ pub const RULES: &[Rule] = &[
     passive("categorical_sample_with"),
 ];
 
+/// Rules with a pushforward along their first argument alone, `NAME_jvp_first(args…, d_first)`:
+/// forward mode calls it where the later arguments are constant.
+pub fn has_jvp_first(name: &str) -> bool {
+    matches!(
+        name,
+        "huber"
+            | "smooth_l1"
+            | "softmax"
+            | "log_softmax"
+            | "logsumexp"
+            | "soft_argmax"
+            | "soft_max"
+            | "gumbel_softmax_with"
+            | "st_gumbel_softmax_with"
+    )
+}
+
 pub fn rule(name: &str) -> Option<&'static Rule> {
     RULES.iter().find(|r| r.name == name)
 }
