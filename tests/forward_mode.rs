@@ -1425,5 +1425,9 @@ fn rules_with_constant_temperatures_and_thresholds() {
         let (_, soft) = constant_temperature_soft_twin_jvp(arr(&p), &g, arr(&v));
         assert_same_bits("straight-through value", &[value], &[constant_temperature_straight_through(arr(&p), &g)]);
         assert!((tangent - soft).abs() <= 1e-14 * (1.0 + soft.abs()), "at {p:?}: {tangent} vs {soft}");
+        // And its pullback, the soft twin's.
+        let (_, grad) = constant_temperature_straight_through_vjp(arr(&p), &g, 1.5);
+        let (_, soft) = constant_temperature_soft_twin_vjp(arr(&p), &g, 1.5);
+        assert_close("straight-through pullback", &grad, &soft, 1e-14, 1e-15);
     }
 }

@@ -55,6 +55,17 @@ pub fn huber_pullback<T: Real>(x: T, delta: T, value: T, dout: T) -> (T, T) {
     (dout * huber_slope(x, delta), ddelta)
 }
 
+/// [`huber_pullback`] with `delta` constant (its cotangent unused): `dout·d/dx` alone.
+///
+/// ```
+/// assert_eq!(relax_core::huber_pullback_first(-3.0_f64, 2.0, 4.0, 1.0), -2.0);
+/// ```
+#[inline]
+pub fn huber_pullback_first<T: Real>(x: T, delta: T, value: T, dout: T) -> T {
+    let _ = value;
+    dout * huber_slope(x, delta)
+}
+
 /// Pullback of [`huber`]: `(value, (d/dx, d/ddelta) · dout)`.
 ///
 /// ```
@@ -113,6 +124,17 @@ pub fn smooth_l1_pullback<T: Real>(x: T, beta: T, value: T, dout: T) -> (T, T) {
     } else {
         (dout * sign(x), -dout * half)
     }
+}
+
+/// [`smooth_l1_pullback`] with `beta` constant: `dout·d/dx` alone.
+///
+/// ```
+/// assert_eq!(relax_core::smooth_l1_pullback_first(0.5_f64, 1.0, 0.125, 2.0), 1.0);
+/// ```
+#[inline]
+pub fn smooth_l1_pullback_first<T: Real>(x: T, beta: T, value: T, dout: T) -> T {
+    let _ = value;
+    dout * if x.abs() < beta { x / beta } else { sign(x) }
 }
 
 /// Pullback of [`smooth_l1`]: `(value, (d/dx, d/dbeta) · dout)`.

@@ -14,8 +14,8 @@
 
 use crate::Real;
 use crate::softmax::{
-    argmax, one_hot, soft_argmax_jvp, soft_argmax_vjp, softmax, softmax_jvp, softmax_jvp_first, softmax_pullback,
-    softmax_vjp,
+    argmax, one_hot, soft_argmax_jvp, soft_argmax_vjp, softmax, softmax_cotangent_first, softmax_jvp,
+    softmax_jvp_first, softmax_pullback, softmax_vjp,
 };
 
 /// The reparameterised Gaussian sample `mu + sigma·z`, for `z` a draw of N(0, 1).
@@ -158,6 +158,25 @@ pub fn gumbel_softmax_with_pullback<T: Real, const N: usize>(
     (dx, dx, dt)
 }
 
+/// [`gumbel_softmax_with_pullback`] with the noise and the temperature constant: `dlogits` alone,
+/// from the value `y` (neither the perturbed logits nor their exponentials again).
+///
+/// ```
+/// let y = [0.5_f64, 0.5];
+/// assert_eq!(relax_core::gumbel_softmax_with_pullback_first([0.0, 0.0], [0.0; 2], 1.0, y, [1.0, 0.0]), [0.25, -0.25]);
+/// ```
+#[inline]
+pub fn gumbel_softmax_with_pullback_first<T: Real, const N: usize>(
+    logits: [T; N],
+    g: [T; N],
+    t: T,
+    y: [T; N],
+    dout: [T; N],
+) -> [T; N] {
+    let _ = (logits, g);
+    softmax_cotangent_first(&y, t, dout)
+}
+
 /// Pullback of [`gumbel_softmax_with`]: `(y, (dlogits, dg, dt))` with `dlogits = dg`, from one
 /// computation of the softmax (see [`softmax_vjp`]).
 ///
@@ -240,6 +259,25 @@ pub fn st_gumbel_softmax_with_pullback<T: Real, const N: usize>(
 ) -> ([T; N], [T; N], T) {
     let _ = value;
     gumbel_softmax_with_vjp(logits, g, t, dout).1
+}
+
+/// [`st_gumbel_softmax_with_pullback`] with the noise and the temperature constant: `dlogits`
+/// alone.
+///
+/// ```
+/// let d = relax_core::st_gumbel_softmax_with_pullback_first([0.0_f64, 0.0], [0.0; 2], 1.0, [1.0, 0.0], [1.0, 0.0]);
+/// assert_eq!(d, [0.25, -0.25]);
+/// ```
+#[inline]
+pub fn st_gumbel_softmax_with_pullback_first<T: Real, const N: usize>(
+    logits: [T; N],
+    g: [T; N],
+    t: T,
+    value: [T; N],
+    dout: [T; N],
+) -> [T; N] {
+    let _ = value;
+    softmax_cotangent_first(&softmax(perturbed(logits, g), t), t, dout)
 }
 
 /// Pullback of [`st_gumbel_softmax_with`]: the hard value and the gradient of

@@ -146,6 +146,18 @@ pub fn softmax_bwd<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: [T;
     softmax_cotangents(&r.y, &r.z, r.t, dout)
 }
 
+/// [`softmax_bwd`] with `t` constant (its cotangent unused): `dx` alone, without the pass over
+/// the shifted logits that the temperature's cotangent takes.
+///
+/// ```
+/// let (_, r) = relax_core::softmax_fwd([0.0_f64, 0.0], 1.0);
+/// assert_eq!(relax_core::softmax_bwd_first(&r, [1.0, 0.0]), [0.25, -0.25]);
+/// ```
+#[inline]
+pub fn softmax_bwd_first<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: [T; N]) -> [T; N] {
+    softmax_cotangent_first(&r.y, r.t, dout)
+}
+
 /// [`softmax_bwd`] from `y`, the shifted logits `z` and `t`.
 #[inline(always)]
 fn softmax_cotangents<T: Real, const N: usize>(y: &[T; N], z: &[T; N], t: T, dout: [T; N]) -> ([T; N], T) {
@@ -160,6 +172,18 @@ fn softmax_cotangents<T: Real, const N: usize>(y: &[T; N], z: &[T; N], t: T, dou
         *v *= inv_t;
     }
     (g, dt)
+}
+
+/// [`softmax_cotangents`] without the temperature's: `dx` alone, from `y` alone.
+#[inline(always)]
+pub(crate) fn softmax_cotangent_first<T: Real, const N: usize>(y: &[T; N], t: T, dout: [T; N]) -> [T; N] {
+    let inner = dot_of(y, &dout);
+    let inv_t = t.recip();
+    let mut g = dout;
+    for (g, &y) in g.iter_mut().zip(y) {
+        *g = y * (*g - inner) * inv_t;
+    }
+    g
 }
 
 /// The cotangents of [`softmax`] from its arguments and its value `y = softmax(x, t)`: those of
@@ -269,6 +293,23 @@ pub fn log_softmax_bwd<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout:
     (dz, dt)
 }
 
+/// [`log_softmax_bwd`] with `t` constant: `dx` alone.
+///
+/// ```
+/// let (_, r) = relax_core::log_softmax_fwd([0.0_f64, 0.0], 1.0);
+/// assert_eq!(relax_core::log_softmax_bwd_first(&r, [1.0, 0.0]), [0.5, -0.5]);
+/// ```
+#[inline]
+pub fn log_softmax_bwd_first<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: [T; N]) -> [T; N] {
+    let total = sum(dout);
+    let inv_t = r.t.recip();
+    let mut dz = dout;
+    for (v, &y) in dz.iter_mut().zip(&r.y) {
+        *v = (*v - y * total) * inv_t;
+    }
+    dz
+}
+
 /// Pullback of [`log_softmax`], see [`log_softmax_bwd`].
 ///
 /// ```
@@ -354,6 +395,21 @@ pub fn logsumexp_bwd<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: T
         *v = dout * *v;
     }
     (dx, dout * (r.sum.ln() - weighted_z(&r.y, &r.z)))
+}
+
+/// [`logsumexp_bwd`] with `t` constant: `dx = dout·softmax(x, t)` alone.
+///
+/// ```
+/// let (_, r) = relax_core::logsumexp_fwd([3.0_f64, 3.0], 0.5);
+/// assert_eq!(relax_core::logsumexp_bwd_first(&r, 2.0), [1.0, 1.0]);
+/// ```
+#[inline]
+pub fn logsumexp_bwd_first<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: T) -> [T; N] {
+    let mut dx = r.y;
+    for v in &mut dx {
+        *v = dout * *v;
+    }
+    dx
 }
 
 /// Pullback of [`logsumexp`], see [`logsumexp_bwd`].
@@ -445,6 +501,17 @@ pub fn soft_argmax_bwd<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout:
     softmax_cotangents(&r.y, &r.z, r.t, scaled_indices(dout))
 }
 
+/// [`soft_argmax_bwd`] with `t` constant: `dx` alone.
+///
+/// ```
+/// let (_, r) = relax_core::soft_argmax_fwd([0.0_f64, 0.0], 1.0);
+/// assert_eq!(relax_core::soft_argmax_bwd_first(&r, 1.0), [-0.25, 0.25]);
+/// ```
+#[inline]
+pub fn soft_argmax_bwd_first<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: T) -> [T; N] {
+    softmax_cotangent_first(&r.y, r.t, scaled_indices(dout))
+}
+
 /// Pullback of [`soft_argmax`], see [`soft_argmax_bwd`].
 ///
 /// ```
@@ -517,6 +584,21 @@ pub fn soft_max_bwd<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: T)
         *v += dout * y;
     }
     (dx, dt)
+}
+
+/// [`soft_max_bwd`] with `t` constant: `dx` alone.
+///
+/// ```
+/// let (_, r) = relax_core::soft_max_fwd([1.0_f64, 1.0], 1.0);
+/// assert_eq!(relax_core::soft_max_bwd_first(&r, 2.0), [1.0, 1.0]);
+/// ```
+#[inline]
+pub fn soft_max_bwd_first<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: T) -> [T; N] {
+    let mut dx = softmax_cotangent_first(&r.y, r.t, from_index(|i| dout * r.x[i]));
+    for (v, &y) in dx.iter_mut().zip(&r.y) {
+        *v += dout * y;
+    }
+    dx
 }
 
 /// Pullback of [`soft_max`], see [`soft_max_bwd`].

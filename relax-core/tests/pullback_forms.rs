@@ -610,3 +610,50 @@ fn zero_cotangents_are_negative_zero() {
     assert!(neg_zero(sum([-0.0, -0.0])) && neg_zero(sum::<f64, 0>([])) && neg_zero(dot([-0.0], [1.0])));
     assert_eq!(sum([-0.0_f64, 0.0]).to_bits(), 0);
 }
+
+/// The pullbacks of a rule's first argument alone (`NAME_pullback_first`, `NAME_bwd_first`: the
+/// temperature, threshold or noise constant) are the first cotangent of the full forms, bit for
+/// bit.
+#[test]
+fn first_argument_pullbacks_are_the_full_ones_first_cotangent() {
+    let mut r = rng(730);
+    for _ in 0..POINTS {
+        let p = logits_and_temperature(&mut r);
+        let (x, t): ([f64; 5], f64) = (arr(&p), p[5]);
+        let d: [f64; 5] = arr(&point(&mut r, 5, -2.0, 2.0));
+        let g: [f64; 5] = arr(&point(&mut r, 5, -2.0, 2.0));
+        let s = d[0];
+        let at = format!("at {p:?}, dout {d:?}");
+        let (_, res) = softmax_fwd(x, t);
+        assert_same_bits(&format!("softmax_bwd_first {at}"), &softmax_bwd_first(&res, d), &softmax_bwd(&res, d).0);
+        let (_, res) = log_softmax_fwd(x, t);
+        let (first, full) = (log_softmax_bwd_first(&res, d), log_softmax_bwd(&res, d).0);
+        assert_same_bits(&format!("log_softmax_bwd_first {at}"), &first, &full);
+        let (_, res) = logsumexp_fwd(x, t);
+        assert_same_bits(
+            &format!("logsumexp_bwd_first {at}"),
+            &logsumexp_bwd_first(&res, s),
+            &logsumexp_bwd(&res, s).0,
+        );
+        let (_, res) = soft_argmax_fwd(x, t);
+        let (first, full) = (soft_argmax_bwd_first(&res, s), soft_argmax_bwd(&res, s).0);
+        assert_same_bits(&format!("soft_argmax_bwd_first {at}"), &first, &full);
+        let (_, res) = soft_max_fwd(x, t);
+        assert_same_bits(&format!("soft_max_bwd_first {at}"), &soft_max_bwd_first(&res, s), &soft_max_bwd(&res, s).0);
+        let y = gumbel_softmax_with(x, g, t);
+        let (first, full) =
+            (gumbel_softmax_with_pullback_first(x, g, t, y, d), gumbel_softmax_with_pullback(x, g, t, y, d).0);
+        assert_same_bits(&format!("gumbel_softmax_with_pullback_first {at}"), &first, &full);
+        let h = st_gumbel_softmax_with(x, g, t);
+        let (first, full) =
+            (st_gumbel_softmax_with_pullback_first(x, g, t, h, d), st_gumbel_softmax_with_pullback(x, g, t, h, d).0);
+        assert_same_bits(&format!("st_gumbel_softmax_with_pullback_first {at}"), &first, &full);
+        let (u, threshold) = (4.0 * p[0], t);
+        let v = huber(u, threshold);
+        let (first, full) = (huber_pullback_first(u, threshold, v, s), huber_pullback(u, threshold, v, s).0);
+        assert_same_bits(&format!("huber_pullback_first {at}"), &[first], &[full]);
+        let v = smooth_l1(u, threshold);
+        let (first, full) = (smooth_l1_pullback_first(u, threshold, v, s), smooth_l1_pullback(u, threshold, v, s).0);
+        assert_same_bits(&format!("smooth_l1_pullback_first {at}"), &[first], &[full]);
+    }
+}

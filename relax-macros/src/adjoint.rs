@@ -214,6 +214,37 @@ fn stmt(s: &Stmt, ctx: Ctx, touched: Option<&HashSet<BindingId>>) -> TokenStream
                 Op::Rule { name, generics, float_args, residual, .. } => {
                     let generics = ctx.dual.map_or_else(|| generics.clone(), |dual| dual.substitute(generics));
                     let turbofish = if generics.is_empty() { TokenStream::new() } else { quote!(::#generics) };
+                    // Only the first float argument active: the cotangent of it alone.
+                    let mut floats = args.iter().zip(float_args).filter(|(_, f)| **f).map(|(t, _)| *t);
+                    let first = floats.next().filter(|t| active[*t]);
+                    // (A split rule without a residual, from the relaxation, goes through its `_vjp`.)
+                    let has_first = crate::rules::has_first_forms(&name.to_string())
+                        && (residual.is_some()
+                            || crate::rules::rule(&name.to_string())
+                                .is_some_and(|r| r.form != crate::rules::Form::Split));
+                    if let Some(first) = first.filter(|_| has_first && !floats.any(|t| active[t])) {
+                        let da = ctx.adj(first);
+                        let g = match residual {
+                            Some(r) => {
+                                let (bwd, r) =
+                                    (format_ident!("{}_bwd_first", name, span = name.span()), names::temp(*r));
+                                quote!(#krate::#bwd #turbofish (&#r, #d))
+                            }
+                            None => {
+                                let p = format_ident!("{}_pullback_first", name, span = name.span());
+                                let values = args.iter().zip(float_args).map(|(t, is_float)| {
+                                    if *is_float {
+                                        operand(*t, false, ctx)
+                                    } else {
+                                        names::temp(*t).into_token_stream()
+                                    }
+                                });
+                                let value = names::temp(*temp);
+                                quote!(#krate::#p #turbofish (#(#values,)* #value, #d))
+                            }
+                        };
+                        return quote!(#krate::Tangent::add_tangent(&mut #da, #g););
+                    }
                     if let Some(r) = residual {
                         let (bwd, r) = (format_ident!("{}_bwd", name, span = name.span()), names::temp(*r));
                         return add_cotangents(quote!(#krate::#bwd #turbofish (&#r, #d)), args, float_args, ctx);

@@ -152,7 +152,7 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                     // Only the first float argument active (a temperature, a threshold, the noise
                     // constant): its one-sided form, without the products with zero tangents.
                     let mut floats = args.iter().zip(float_args).filter(|(_, f)| **f).map(|(t, _)| ctx.active[*t]);
-                    if crate::rules::has_jvp_first(&name.to_string())
+                    if crate::rules::has_first_forms(&name.to_string())
                         && floats.next() == Some(true)
                         && !floats.any(|a| a)
                     {

@@ -99,9 +99,12 @@ pub const RULES: &[Rule] = &[
     passive("categorical_sample_with"),
 ];
 
-/// Rules with a pushforward along their first argument alone, `NAME_jvp_first(args…, d_first)`:
-/// forward mode calls it where the later arguments are constant.
-pub fn has_jvp_first(name: &str) -> bool {
+/// Rules with forms for their first argument alone, which the sweeps call where the later
+/// arguments (a temperature, a threshold, the noise) are constant: the pushforward
+/// `NAME_jvp_first(args…, d_first)`, and the pullback `NAME_pullback_first(args…, value, dout)`
+/// or, for a split rule, `NAME_bwd_first(&residual, dout)`, which return the first argument's
+/// cotangent alone.
+pub fn has_first_forms(name: &str) -> bool {
     matches!(
         name,
         "huber"
