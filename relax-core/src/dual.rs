@@ -627,18 +627,28 @@ impl<T: Real> Real for Dual<T> {
 // Plain floats beside duals: what passive expressions of a function run on duals compare with
 // and compute (`x > 0.0`, `stop_gradient(x) * 2.0`), the float taken as a constant.
 
+// A constant's tangent is zero: its sum and difference keep the dual's tangent, its product and
+// quotient scale it (`(a·c)' = a'·c`: two products where a dual product takes four, the zero
+// tangent's products being ones IEEE arithmetic cannot drop). The sweeps of `NAME_hvp` use these
+// for data operands (tests/dual.rs checks them against the lifted forms).
 macro_rules! mixed_ops {
-    ($($op:ident $method:ident),*) => {$(
+    ($($op:ident $method:ident |$a:ident, $c:ident| $value:expr),*) => {$(
         impl<T: Real> $op<T> for Dual<T> {
             type Output = Dual<T>;
             #[inline(always)]
-            fn $method(self, o: T) -> Dual<T> {
-                self.$method(Dual::passive(o))
+            fn $method(self, $c: T) -> Dual<T> {
+                let $a = self;
+                $value
             }
         }
     )*};
 }
-mixed_ops!(Add add, Sub sub, Mul mul, Div div);
+mixed_ops!(
+    Add add |a, c| Dual { v: a.v + c, d: a.d },
+    Sub sub |a, c| Dual { v: a.v - c, d: a.d },
+    Mul mul |a, c| Dual { v: a.v * c, d: a.d * c },
+    Div div |a, c| Dual { v: a.v / c, d: a.d / c }
+);
 
 macro_rules! mixed_ops_left {
     ($($t:ty),*) => {$(
@@ -646,7 +656,7 @@ macro_rules! mixed_ops_left {
             type Output = Dual<$t>;
             #[inline(always)]
             fn add(self, o: Dual<$t>) -> Dual<$t> {
-                Dual::passive(self) + o
+                Dual { v: self + o.v, d: o.d }
             }
         }
         impl Sub<Dual<$t>> for $t {
@@ -660,7 +670,7 @@ macro_rules! mixed_ops_left {
             type Output = Dual<$t>;
             #[inline(always)]
             fn mul(self, o: Dual<$t>) -> Dual<$t> {
-                Dual::passive(self) * o
+                Dual { v: self * o.v, d: self * o.d }
             }
         }
         impl Div<Dual<$t>> for $t {

@@ -639,3 +639,29 @@ fn hand_written_reverse_mode_at_duals_is_a_hessian_vector_product() {
         }
     }
 }
+
+/// A dual with a plain float (a constant, the data of `NAME_hvp`'s sweeps) on either side: the
+/// value bit for bit and the tangent equal (up to the sign of a zero) to those of the float lifted
+/// to a dual with tangent zero, and the zero tangent's products are not taken: no NaN from an
+/// infinite value times it.
+#[test]
+fn operations_with_constants_are_those_with_lifted_constants() {
+    let mut r = rng(91);
+    let same = |what: &str, got: D, want: D| {
+        assert!(same_bits(got.v, want.v) && got.d == want.d, "{what}: {got:?} against the lifted {want:?}");
+    };
+    for _ in 0..POINTS {
+        let a = Dual { v: uniform(&mut r, -3.0, 3.0), d: uniform(&mut r, -2.0, 2.0) };
+        let c = uniform(&mut r, 0.5, 4.0) * if r.random::<bool>() { 1.0 } else { -1.0 };
+        let lifted = Dual { v: c, d: 0.0 };
+        same("a + c", a + c, a + lifted);
+        same("a - c", a - c, a - lifted);
+        same("a * c", a * c, a * lifted);
+        same("a / c", a / c, a / lifted);
+        same("c + a", c + a, lifted + a);
+        same("c * a", c * a, lifted * a);
+    }
+    let infinite = Dual { v: f64::INFINITY, d: 1.0 };
+    assert_eq!((infinite * 2.0).d, 2.0);
+    assert_eq!((2.0 * infinite).d, 2.0);
+}

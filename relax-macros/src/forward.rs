@@ -227,9 +227,30 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
             let a: Vec<TokenStream> = args.iter().map(|x| names::temp(*x).into_token_stream()).collect();
             let scalar = |k: usize| ctx.operand(args[k], true);
             let value = match op {
-                Op::Binary { op, .. } => {
-                    let (l, r) = (scalar(0), scalar(1));
-                    quote!(#l #op #r)
+                Op::Binary { op, pullback } => {
+                    // On duals, a data operand stays a float: `Dual ⊗ T` does not multiply its
+                    // zero tangent (`relax_core::dual`). On the left only where `⊗` commutes
+                    // (`T ⊗ Dual` exists for f32 and f64, not for a generic float).
+                    let data = |k: usize| ctx.dual.is_some() && !ctx.active[args[k]] && !ctx.owned.contains(&args[k]);
+                    let raw = |k: usize| {
+                        let x = &a[k];
+                        quote!(#krate::IntoPrimal::into_primal(#x))
+                    };
+                    let commutes = matches!(*pullback, "add_vjp" | "mul_vjp");
+                    match (data(0), data(1)) {
+                        (false, true) => {
+                            let (l, r) = (scalar(0), raw(1));
+                            quote!(#l #op #r)
+                        }
+                        (true, false) if commutes => {
+                            let (l, r) = (raw(0), scalar(1));
+                            quote!(#r #op #l)
+                        }
+                        _ => {
+                            let (l, r) = (scalar(0), scalar(1));
+                            quote!(#l #op #r)
+                        }
+                    }
                 }
                 Op::Neg => {
                     let x = &a[0];
