@@ -1431,3 +1431,31 @@ fn rules_with_constant_temperatures_and_thresholds() {
         assert_close("straight-through pullback", &grad, &soft, 1e-14, 1e-15);
     }
 }
+
+/// Data beside the differentiated values on duals: products, sums, differences and quotients
+/// with data on either side (`Dual ⊗ T`), `dot` with a data row (its one-sided pullbacks), rules
+/// with constant temperatures and thresholds (their one-sided forms).
+#[differentiable(hvp, wrt(w))]
+fn h_with_data(w: [f64; 3], xs: &[[f64; 3]; 4], c: f64) -> f64 {
+    let mut total = 0.0;
+    for k in 0..4 {
+        let z = dot(w, xs[k]) * c + 0.5 - w[0] / (c + 2.0) + c * w[1] + (c - w[2]) + dot(xs[k], w).tanh();
+        total += softplus(z) + huber(z - c, 0.7);
+    }
+    total + logsumexp(w, 0.6) + soft_max(w, 0.9) + dot(softmax(w, 1.2), [1.0, -1.0, 2.0])
+}
+
+#[test]
+fn hessian_vector_products_with_data() {
+    let xs = [[0.3, -1.0, 0.8], [1.2, 0.1, -0.4], [-0.6, 0.9, 0.2], [0.05, -0.3, 1.1]];
+    for c in [0.7, -1.3] {
+        check_hvp(
+            "h_with_data",
+            112,
+            cube(3, -1.5, 1.5),
+            |p| h_with_data(arr(p), &xs, c),
+            |p| h_with_data_grad(arr(p), &xs, c),
+            |p, v| h_with_data_hvp(arr(p), &xs, c, arr(v)),
+        );
+    }
+}
