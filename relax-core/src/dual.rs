@@ -650,6 +650,32 @@ mixed_ops!(
     Div div |a, c| Dual { v: a.v / c, d: a.d / c }
 );
 
+/// `dot(a, c)` of duals with a constant array (data), as `dot` computes it with `c` lifted to
+/// duals (the value bit for bit), without lifting it or multiplying its zero tangents.
+///
+/// ```
+/// use relax_core::{Dual, dual::dot_constant};
+/// let a = [Dual { v: 1.0_f64, d: 1.0 }, Dual { v: 2.0, d: 0.0 }];
+/// assert_eq!(dot_constant(a, [3.0, 4.0]), Dual { v: 11.0, d: 3.0 });
+/// ```
+#[inline]
+pub fn dot_constant<T: Real, const N: usize>(a: [Dual<T>; N], c: [T; N]) -> Dual<T> {
+    a.iter().zip(c).fold(-Dual::<T>::zero(), |s, (&u, v)| s + u * v)
+}
+
+/// The cotangent of `a` in [`dot_constant`]`(a, c)`: `dout·c`, the first of
+/// [`dot_pullback`](crate::dot_pullback)'s cotangents with `c` lifted.
+///
+/// ```
+/// use relax_core::{Dual, dual::dot_constant_pullback};
+/// let dout = Dual { v: 2.0_f64, d: 1.0 };
+/// assert_eq!(dot_constant_pullback([3.0, 4.0], dout), [Dual { v: 6.0, d: 3.0 }, Dual { v: 8.0, d: 4.0 }]);
+/// ```
+#[inline]
+pub fn dot_constant_pullback<T: Real, const N: usize>(c: [T; N], dout: Dual<T>) -> [Dual<T>; N] {
+    crate::arrays::from_index(|i| dout * c[i])
+}
+
 macro_rules! mixed_ops_left {
     ($($t:ty),*) => {$(
         impl Add<Dual<$t>> for $t {

@@ -789,28 +789,6 @@ pub fn dot_pullback<T: Real, const N: usize>(a: [T; N], b: [T; N], value: T, dou
     (da, db)
 }
 
-/// [`dot_pullback`] with `b` constant (data): the cotangent of `a` alone, `dout·b`, without
-/// computing one for `b`.
-///
-/// ```
-/// assert_eq!(relax_core::dot_pullback_first([1.0_f64], [3.0], 3.0, 2.0), [6.0]);
-/// ```
-#[inline]
-pub fn dot_pullback_first<T: Real, const N: usize>(a: [T; N], b: [T; N], value: T, dout: T) -> [T; N] {
-    let _ = (a, value);
-    from_index(|i| dout * b[i])
-}
-
-/// [`dot_pullback`] with `a` constant: the cotangent of `b` alone, `dout·a`.
-///
-/// ```
-/// assert_eq!(relax_core::dot_pullback_second([1.0_f64], [3.0], 3.0, 2.0), [2.0]);
-/// ```
-#[inline]
-pub fn dot_pullback_second<T: Real, const N: usize>(a: [T; N], b: [T; N], value: T, dout: T) -> [T; N] {
-    dot_pullback_first(b, a, value, dout)
-}
-
 /// Pullback of [`dot`]: `(a·b, (dout·b, dout·a))`.
 ///
 /// ```

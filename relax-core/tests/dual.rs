@@ -661,6 +661,17 @@ fn operations_with_constants_are_those_with_lifted_constants() {
         same("c + a", c + a, lifted + a);
         same("c * a", c * a, lifted * a);
     }
+    for _ in 0..POINTS {
+        let a: [D; 5] = core::array::from_fn(|_| Dual { v: uniform(&mut r, -3.0, 3.0), d: uniform(&mut r, -2.0, 2.0) });
+        let c: [f64; 5] = core::array::from_fn(|_| uniform(&mut r, -3.0, 3.0));
+        let lifted = c.map(|v| Dual { v, d: 0.0 });
+        same("dot_constant", dual::dot_constant(a, c), dot(a, lifted));
+        let dout = Dual { v: uniform(&mut r, -2.0, 2.0), d: uniform(&mut r, -2.0, 2.0) };
+        let full = dot_pullback(a, lifted, dot(a, lifted), dout).0;
+        for (got, want) in dual::dot_constant_pullback(c, dout).into_iter().zip(full) {
+            same("dot_constant_pullback", got, want);
+        }
+    }
     let infinite = Dual { v: f64::INFINITY, d: 1.0 };
     assert_eq!((infinite * 2.0).d, 2.0);
     assert_eq!((2.0 * infinite).d, 2.0);

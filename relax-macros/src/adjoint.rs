@@ -327,9 +327,9 @@ fn stmt(s: &Stmt, ctx: Ctx, touched: Option<&HashSet<BindingId>>) -> TokenStream
 }
 
 /// The adjoint of a rule call with one active float argument where the rule has a form for it
-/// alone (`rules::has_first_forms`: the first; `dot` on duals: either): that argument's
-/// cotangent, and none computed for the constants (`NAME_pullback_first`, `NAME_bwd_first`,
-/// `dot_pullback_second`).
+/// alone (`rules::has_first_forms`: the first; `dot` on duals with data: either): that
+/// argument's cotangent, and none computed for the constants (`NAME_pullback_first`,
+/// `NAME_bwd_first`, `dual::dot_constant_pullback`).
 fn one_sided_rule(s: &Stmt, turbofish: &TokenStream, ctx: Ctx) -> Option<TokenStream> {
     let Stmt::Compute { temp, op: Op::Rule { name, float_args, residual, .. }, args } = s else { return None };
     let (krate, active, rule) = (ctx.krate, ctx.active, name.to_string());
@@ -339,14 +339,18 @@ fn one_sided_rule(s: &Stmt, turbofish: &TokenStream, ctx: Ctx) -> Option<TokenSt
     };
     let side = match (k, rule.as_str()) {
         (0, _) if crate::rules::has_first_forms(&rule) => "first",
-        // Measured: on plain floats LLVM drops the unused side of `dot_pullback` by itself and
-        // the one-sided form codes slower (logistic regression +8 % instructions); on duals it
-        // keeps the unused side (−33 %).
-        (0, "dot") if ctx.dual.is_some() => "first",
-        (1, "dot") if ctx.dual.is_some() => "second",
+        // On duals with a data side (as the forward sweep's `dual::dot_constant`). Measured: on
+        // plain floats LLVM drops the unused side of `dot_pullback` by itself and a one-sided
+        // form codes slower (logistic regression +8 % instructions); on duals it keeps it.
+        (_, "dot") if crate::forward::data_side(args, ctx) == Some(1 - k) => "dot",
         _ => return None,
     };
     let (d, da) = (ctx.adj(*temp), ctx.adj(floats[k]));
+    if side == "dot" {
+        let data = names::temp(args[1 - k]);
+        let g = quote!(#krate::dual::dot_constant_pullback(#krate::IntoPrimal::into_primal(#data), #d));
+        return Some(quote!(#krate::Tangent::add_tangent(&mut #da, #g);));
+    }
     let g = match residual {
         Some(r) => {
             let (bwd, r) = (format_ident!("{}_bwd_{}", name, side, span = name.span()), names::temp(*r));

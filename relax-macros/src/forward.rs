@@ -162,6 +162,17 @@ pub fn trig_siblings(
     }
 }
 
+/// On duals, which of two operands is data (passive, not sampled) while the other is active.
+pub fn data_side(args: &[Temp], ctx: Ctx) -> Option<usize> {
+    let data = |t: Temp| !ctx.active[t] && !ctx.owned.contains(&t);
+    ctx.dual?;
+    match (data(args[0]), data(args[1])) {
+        (true, false) => Some(0),
+        (false, true) => Some(1),
+        _ => None,
+    }
+}
+
 /// The forward code of `block`'s statements (not its result).
 pub fn forward(block: &Block, ctx: Ctx) -> TokenStream {
     block.stmts.iter().map(|s| stmt(s, ctx)).collect()
@@ -231,18 +242,17 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                     // On duals, a data operand stays a float: `Dual ⊗ T` does not multiply its
                     // zero tangent (`relax_core::dual`). On the left only where `⊗` commutes
                     // (`T ⊗ Dual` exists for f32 and f64, not for a generic float).
-                    let data = |k: usize| ctx.dual.is_some() && !ctx.active[args[k]] && !ctx.owned.contains(&args[k]);
                     let raw = |k: usize| {
                         let x = &a[k];
                         quote!(#krate::IntoPrimal::into_primal(#x))
                     };
                     let commutes = matches!(*pullback, "add_vjp" | "mul_vjp");
-                    match (data(0), data(1)) {
-                        (false, true) => {
+                    match data_side(args, ctx) {
+                        Some(1) => {
                             let (l, r) = (scalar(0), raw(1));
                             quote!(#l #op #r)
                         }
-                        (true, false) if commutes => {
+                        Some(0) if commutes => {
                             let (l, r) = (raw(0), scalar(1));
                             quote!(#r #op #l)
                         }
@@ -261,6 +271,12 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                         (0..args.len()).map(|k| if float_args[k] { scalar(k) } else { a[k].clone() }).collect();
                     let (recv, rest) = (&a[0], &a[1..]);
                     quote!(#recv.#name(#(#rest),*))
+                }
+                // On duals, a `dot` with a data side keeps it floats (`dual::dot_constant`).
+                Op::Rule { name, .. } if name == "dot" && args.len() == 2 && data_side(args, ctx).is_some() => {
+                    let k = data_side(args, ctx).expect("checked");
+                    let (active, data) = (ctx.operand(args[1 - k], false), &a[k]);
+                    quote!(#krate::dual::dot_constant(#active, #krate::IntoPrimal::into_primal(#data)))
                 }
                 Op::Rule { name, generics, residual, shared, float_args } => {
                     let a: Vec<TokenStream> = (0..args.len())
