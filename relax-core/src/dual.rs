@@ -676,6 +676,30 @@ pub fn dot_constant_pullback<T: Real, const N: usize>(c: [T; N], dout: Dual<T>) 
     crate::arrays::from_index(|i| dout * c[i])
 }
 
+/// The cotangent of the dual `a` in `a·c` or `c·a` for a constant `c`: `dout·c`, the active side
+/// of [`ops::mul_pullback`](crate::ops::mul_pullback) with `c` lifted, without the products with
+/// its zero tangent.
+///
+/// ```
+/// use relax_core::{Dual, dual::mul_constant_pullback};
+/// assert_eq!(mul_constant_pullback(3.0, Dual { v: 2.0_f64, d: 1.0 }), Dual { v: 6.0, d: 3.0 });
+/// ```
+#[inline(always)]
+pub fn mul_constant_pullback<T: Real>(c: T, dout: Dual<T>) -> Dual<T> {
+    dout * c
+}
+
+/// The cotangent of the dual `a` in `a / c` for a constant `c`: `dout / c`.
+///
+/// ```
+/// use relax_core::{Dual, dual::div_constant_pullback};
+/// assert_eq!(div_constant_pullback(2.0, Dual { v: 3.0_f64, d: 1.0 }), Dual { v: 1.5, d: 0.5 });
+/// ```
+#[inline(always)]
+pub fn div_constant_pullback<T: Real>(c: T, dout: Dual<T>) -> Dual<T> {
+    dout / c
+}
+
 macro_rules! mixed_ops_left {
     ($($t:ty),*) => {$(
         impl Add<Dual<$t>> for $t {

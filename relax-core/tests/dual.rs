@@ -660,6 +660,17 @@ fn operations_with_constants_are_those_with_lifted_constants() {
         same("a / c", a / c, a / lifted);
         same("c + a", c + a, lifted + a);
         same("c * a", c * a, lifted * a);
+        let dout = Dual { v: uniform(&mut r, -2.0, 2.0), d: uniform(&mut r, -2.0, 2.0) };
+        same(
+            "mul_constant_pullback",
+            dual::mul_constant_pullback(c, dout),
+            ops::mul_pullback(a, lifted, a * lifted, dout).0,
+        );
+        same(
+            "div_constant_pullback",
+            dual::div_constant_pullback(c, dout),
+            ops::div_pullback(a, lifted, a / lifted, dout).0,
+        );
     }
     for _ in 0..POINTS {
         let a: [D; 5] = core::array::from_fn(|_| Dual { v: uniform(&mut r, -3.0, 3.0), d: uniform(&mut r, -2.0, 2.0) });

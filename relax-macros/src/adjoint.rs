@@ -195,6 +195,18 @@ fn stmt(s: &Stmt, ctx: Ctx, touched: Option<&HashSet<BindingId>>) -> TokenStream
             let arg_adj = |k: usize| ctx.adj(args[k]);
             match op {
                 Op::Binary { pullback, .. } => {
+                    // On duals, a product with data, or a quotient by it, scales by the float
+                    // (as the forward sweep's `Dual ⊗ T`).
+                    let constant = match (crate::forward::data_side(args, ctx), *pullback) {
+                        (Some(k), "mul_vjp") => Some((k, quote!(mul_constant_pullback))),
+                        (Some(1), "div_vjp") => Some((1, quote!(div_constant_pullback))),
+                        _ => None,
+                    };
+                    if let Some((k, p)) = constant.filter(|(k, _)| active[args[1 - *k]]) {
+                        let (c, da) = (names::temp(args[k]), ctx.adj(args[1 - k]));
+                        let g = quote!(#krate::dual::#p(#krate::IntoPrimal::into_primal(#c), #d));
+                        return quote!(#krate::Tangent::add_tangent(&mut #da, #g););
+                    }
                     let p = format_ident!("{}", pullback.replace("_vjp", "_pullback"));
                     pull(quote!(#krate::ops::#p), Pullback::FromValue(*temp), args, &[true, true], true, &d, ctx)
                 }
