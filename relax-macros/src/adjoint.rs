@@ -349,35 +349,35 @@ fn one_sided_rule(s: &Stmt, turbofish: &TokenStream, ctx: Ctx) -> Option<TokenSt
     let [k] = floats.iter().enumerate().filter(|(_, t)| active[**t]).map(|(k, _)| k).collect::<Vec<_>>()[..] else {
         return None;
     };
-    let side = match (k, rule.as_str()) {
-        (0, _) if crate::rules::has_first_forms(&rule) => "first",
-        // On duals with a data side (as the forward sweep's `dual::dot_constant`). Measured: on
-        // plain floats LLVM drops the unused side of `dot_pullback` by itself and a one-sided
-        // form codes slower (logistic regression +8 % instructions); on duals it keeps it.
-        (_, "dot") if crate::forward::data_side(args, ctx) == Some(1 - k) => "dot",
-        _ => return None,
-    };
     let (d, da) = (ctx.adj(*temp), ctx.adj(floats[k]));
-    if side == "dot" {
+    let g = if rule == "dot" {
+        // On duals with a data side (as the forward sweep's `dual::dot_constant`). Measured: on
+        // plain floats LLVM drops the unused side of `dot_pullback` by itself, and a one-sided
+        // form codes slower (logistic regression +8 % instructions); on duals it keeps it.
+        if crate::forward::data_side(args, ctx) != Some(1 - k) {
+            return None;
+        }
         let data = names::temp(args[1 - k]);
-        let g = quote!(#krate::dual::dot_constant_pullback(#krate::IntoPrimal::into_primal(#data), #d));
-        return Some(quote!(#krate::Tangent::add_tangent(&mut #da, #g);));
-    }
-    let g = match residual {
-        Some(r) => {
-            let (bwd, r) = (format_ident!("{}_bwd_{}", name, side, span = name.span()), names::temp(*r));
-            quote!(#krate::#bwd #turbofish (&#r, #d))
+        quote!(#krate::dual::dot_constant_pullback(#krate::IntoPrimal::into_primal(#data), #d))
+    } else if k == 0 && crate::rules::has_first_forms(&rule) {
+        match residual {
+            Some(r) => {
+                let (bwd, r) = (format_ident!("{}_bwd_first", name, span = name.span()), names::temp(*r));
+                quote!(#krate::#bwd #turbofish (&#r, #d))
+            }
+            // A split rule without a residual (from the relaxation) goes through its `_vjp`.
+            None if crate::rules::rule(&rule).is_some_and(|r| r.form == crate::rules::Form::Split) => return None,
+            None => {
+                let p = format_ident!("{}_pullback_first", name, span = name.span());
+                let values = args.iter().zip(float_args).map(|(t, is_float)| {
+                    if *is_float { operand(*t, false, ctx) } else { names::temp(*t).into_token_stream() }
+                });
+                let value = names::temp(*temp);
+                quote!(#krate::#p #turbofish (#(#values,)* #value, #d))
+            }
         }
-        // A split rule without a residual (from the relaxation) goes through its `_vjp`.
-        None if crate::rules::rule(&rule).is_some_and(|r| r.form == crate::rules::Form::Split) => return None,
-        None => {
-            let p = format_ident!("{}_pullback_{}", name, side, span = name.span());
-            let values = args.iter().zip(float_args).map(|(t, is_float)| {
-                if *is_float { operand(*t, false, ctx) } else { names::temp(*t).into_token_stream() }
-            });
-            let value = names::temp(*temp);
-            quote!(#krate::#p #turbofish (#(#values,)* #value, #d))
-        }
+    } else {
+        return None;
     };
     Some(quote!(#krate::Tangent::add_tangent(&mut #da, #g);))
 }
