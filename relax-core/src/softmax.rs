@@ -647,13 +647,14 @@ pub fn soft_max_jvp_first<T: Real, const N: usize>(x: [T; N], t: T, dx: [T; N]) 
 /// ```
 #[inline]
 pub fn argmax<T: Real, const N: usize>(x: [T; N]) -> usize {
-    let mut best: Option<usize> = None;
+    // The best value kept beside its index, not loaded again per entry.
+    let mut best: Option<(usize, T)> = None;
     for (i, &v) in x.iter().enumerate() {
-        if !v.is_nan() && best.is_none_or(|b| v > x[b]) {
-            best = Some(i);
+        if !v.is_nan() && best.is_none_or(|(_, m)| v > m) {
+            best = Some((i, v));
         }
     }
-    best.unwrap_or(0)
+    best.map_or(0, |(i, _)| i)
 }
 
 /// The one-hot vector with 1 at `k` and 0 elsewhere; constant (no gradient).
