@@ -15,7 +15,7 @@
 use crate::Real;
 use crate::softmax::{
     argmax, one_hot, soft_argmax_jvp, soft_argmax_vjp, softmax, softmax_cotangent_first, softmax_jvp,
-    softmax_jvp_first, softmax_pullback, softmax_vjp,
+    softmax_jvp_first, softmax_pullback, softmax_values, softmax_vjp,
 };
 
 /// The reparameterised Gaussian sample `mu + sigma·z`, for `z` a draw of N(0, 1).
@@ -277,7 +277,7 @@ pub fn st_gumbel_softmax_with_pullback_first<T: Real, const N: usize>(
     dout: [T; N],
 ) -> [T; N] {
     let _ = value;
-    softmax_cotangent_first(&softmax(perturbed(logits, g), t), t, dout)
+    softmax_cotangent_first(&softmax_values(perturbed(logits, g), t), t, dout)
 }
 
 /// Pullback of [`st_gumbel_softmax_with`]: the hard value and the gradient of

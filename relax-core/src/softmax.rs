@@ -57,12 +57,26 @@ fn shifted<T: Real, const N: usize>(x: [T; N], t: T) -> (T, [T; N]) {
 #[inline]
 fn forward<T: Real, const N: usize>(x: [T; N], t: T) -> SoftmaxResidual<T, N> {
     let (max, z) = shifted(x, t);
+    let (y, sum) = normalized_exp(&z);
+    SoftmaxResidual { y, z, sum, max, x, t }
+}
+
+/// `e^(z_i) / Σ_j e^(z_j)` and the sum.
+#[inline(always)]
+fn normalized_exp<T: Real, const N: usize>(z: &[T; N]) -> ([T; N], T) {
     let mut y = from_index(|i| z[i].exp());
     let sum = sum(y);
     for v in &mut y {
         *v /= sum;
     }
-    SoftmaxResidual { y, z, sum, max, x, t }
+    (y, sum)
+}
+
+/// The softmax alone, bit for bit [`forward`]'s `y`, without building the residual (its copies of
+/// the logits and the shifted logits).
+#[inline]
+pub(crate) fn softmax_values<T: Real, const N: usize>(x: [T; N], t: T) -> [T; N] {
+    normalized_exp(&shifted(x, t).1).0
 }
 
 /// `Σ g_i z_i` over the entries with `g_i ≠ 0`: where `y_i` underflowed to 0, `z_i` may be −∞.
@@ -123,7 +137,7 @@ fn softmax_tangent<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dx: &[T; 
 /// ```
 #[inline]
 pub fn softmax<T: Real, const N: usize>(x: [T; N], t: T) -> [T; N] {
-    softmax_fwd(x, t).0
+    softmax_values(x, t)
 }
 
 /// [`softmax`] and its residual.
