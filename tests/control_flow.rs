@@ -338,45 +338,25 @@ fn loops_over_their_own_parts_of_the_inputs() {
         (core::array::from_fn(|j| core::array::from_fn(|i| p[3 * j + i])), core::array::from_fn(|j| p[12 + j]))
     };
     let flat = |(gw, gb): ([[f64; 3]; 4], [f64; 4])| -> Vec<f64> { gw.iter().flatten().chain(&gb).copied().collect() };
-    check(
-        "rows",
-        16,
-        |p| {
-            let (w, b) = params(p);
-            rows(w, b, &x)
-        },
-        |p| {
-            let (w, b) = params(p);
-            let (v, g) = rows_grad(w, b, &x);
-            (v, flat(g))
-        },
-    );
-    check(
-        "rows_runtime",
-        16,
-        |p| {
-            let (w, b) = params(p);
-            rows_runtime(w, b, &x, 4)
-        },
-        |p| {
-            let (w, b) = params(p);
-            let (v, g) = rows_runtime_grad(w, b, &x, 4);
-            (v, flat(g))
-        },
-    );
-    check(
-        "overlapping_rows",
-        16,
-        |p| {
-            let (w, b) = params(p);
-            overlapping_rows(w, b, &x)
-        },
-        |p| {
-            let (w, b) = params(p);
-            let (v, g) = overlapping_rows_grad(w, b, &x);
-            (v, flat(g))
-        },
-    );
+    type Rows = ([[f64; 3]; 4], [f64; 4]);
+    type Value<'a> = &'a dyn Fn(Rows) -> f64;
+    type Grad<'a> = &'a dyn Fn(Rows) -> (f64, Rows);
+    let cases: [(&str, Value, Grad); 3] = [
+        ("rows", &|(w, b)| rows(w, b, &x), &|(w, b)| rows_grad(w, b, &x)),
+        ("rows_runtime", &|(w, b)| rows_runtime(w, b, &x, 4), &|(w, b)| rows_runtime_grad(w, b, &x, 4)),
+        ("overlapping_rows", &|(w, b)| overlapping_rows(w, b, &x), &|(w, b)| overlapping_rows_grad(w, b, &x)),
+    ];
+    for (name, f, grad) in cases {
+        check(
+            name,
+            16,
+            |p| f(params(p)),
+            |p| {
+                let (v, g) = grad(params(p));
+                (v, flat(g))
+            },
+        );
+    }
     // The stored form keeps a `tanh`, an `exp` and a `sin` per iteration: its storage constant
     // exists and holds at least them.
     assert!(ROWS_STORAGE_BYTES >= 4 * 3 * core::mem::size_of::<f64>());

@@ -116,7 +116,7 @@ fn touch(s: &Stmt, reads: &std::collections::HashMap<Temp, BindingId>, out: &mut
 /// reference, such as the item of `for v in xs`), or lifted when the sweeps run on duals.
 fn operand(t: Temp, scalar: bool, ctx: Ctx) -> TokenStream {
     let (x, krate) = (names::temp(t), ctx.krate);
-    if ctx.active[t] || ctx.owned.contains(&t) {
+    if !ctx.is_data(t) {
         x.into_token_stream()
     } else if ctx.dual.is_some() {
         ctx.operand(t, scalar)

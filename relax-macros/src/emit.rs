@@ -13,7 +13,7 @@ use syn::spanned::Spanned;
 use syn::{GenericParam, Ident, ItemFn, Lifetime, Type};
 
 use crate::adjoint::body_adjoint;
-use crate::forward::{Ctx, Mode, forward};
+use crate::forward::{BodyFacts, Ctx, forward};
 use crate::ir::Body;
 use crate::options::Options;
 use crate::signature::{ByRef, Signature};
@@ -399,24 +399,8 @@ fn jvp_tangent_name(sig: &Signature) -> Ident {
 pub fn generated(func: &ItemFn, sig: &Signature, body: &Body, options: &Options) -> TokenStream {
     let krate = &options.krate;
     let p = parts(func, sig, options);
-    let mut reads = std::collections::HashMap::new();
-    crate::forward::whole_reads(&body.block, &mut reads);
-    let mut siblings = std::collections::HashMap::new();
-    crate::forward::trig_siblings(&body.block, &reads, &mut siblings);
-    let mut owned = std::collections::HashSet::new();
-    body.block.drawn(&mut owned);
-    let ctx = Ctx {
-        krate,
-        active: &body.active,
-        mode: Mode::Forward,
-        innermost_loop: None,
-        kept: &[],
-        redirect: &[],
-        reads: &reads,
-        siblings: &siblings,
-        owned: &owned,
-        dual: None,
-    };
+    let facts = BodyFacts::of(&body.block);
+    let ctx = facts.ctx(krate, &body.active);
     let split = split_body(sig, body, ctx, &sig.output.to_token_stream(), &p.cts);
     let jvp = sig.slices().next().is_none().then(|| jvp_bodies(sig, body, options));
     let bodies =
@@ -941,24 +925,8 @@ pub fn relaxed(func: &ItemFn, sig: &Signature, body: &Body, options: &Options) -
     let generated = generated(&relaxed_fn, &relaxed_sig, &relaxed_body, &relaxed_options);
     // `NAME_relaxed` itself, and the straight-through functions.
     let p = parts(&relaxed_fn, &relaxed_sig, &relaxed_options);
-    let mut reads = std::collections::HashMap::new();
-    crate::forward::whole_reads(&relaxed_body.block, &mut reads);
-    let mut siblings = std::collections::HashMap::new();
-    crate::forward::trig_siblings(&relaxed_body.block, &reads, &mut siblings);
-    let mut owned = std::collections::HashSet::new();
-    relaxed_body.block.drawn(&mut owned);
-    let ctx = Ctx {
-        krate,
-        active: &relaxed_body.active,
-        mode: Mode::Forward,
-        innermost_loop: None,
-        kept: &[],
-        redirect: &[],
-        reads: &reads,
-        siblings: &siblings,
-        owned: &owned,
-        dual: None,
-    };
+    let facts = BodyFacts::of(&relaxed_body.block);
+    let ctx = facts.ctx(krate, &relaxed_body.active);
     let split = split_body(&relaxed_sig, &relaxed_body, ctx, &sig.output.to_token_stream(), &p.cts);
     let relaxed_value = split.closure();
     let vjp = vjp_from_split(&relaxed_sig, krate, split);

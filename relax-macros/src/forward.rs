@@ -78,13 +78,54 @@ impl Dual {
     }
 }
 
+/// What the sweeps read of a whole body, computed once: whole reads, sine–cosine pairs, sampled
+/// temporaries.
+pub struct BodyFacts {
+    reads: std::collections::HashMap<Temp, BindingId>,
+    siblings: std::collections::HashMap<Temp, Temp>,
+    owned: HashSet<Temp>,
+}
+
+impl BodyFacts {
+    pub fn of(block: &Block) -> Self {
+        let mut reads = std::collections::HashMap::new();
+        whole_reads(block, &mut reads);
+        let mut siblings = std::collections::HashMap::new();
+        trig_siblings(block, &reads, &mut siblings);
+        let mut owned = HashSet::new();
+        block.drawn(&mut owned);
+        BodyFacts { reads, siblings, owned }
+    }
+
+    /// The context of the body's forward sweep (and, as is, of its adjoint).
+    pub fn ctx<'a>(&'a self, krate: &'a syn::Path, active: &'a [bool]) -> Ctx<'a> {
+        Ctx {
+            krate,
+            active,
+            mode: Mode::Forward,
+            innermost_loop: None,
+            kept: &[],
+            redirect: &[],
+            reads: &self.reads,
+            siblings: &self.siblings,
+            owned: &self.owned,
+            dual: None,
+        }
+    }
+}
+
 impl Ctx<'_> {
+    /// A passive value that is data (not sampled noise, which the sweeps on duals draw as duals).
+    pub fn is_data(&self, t: Temp) -> bool {
+        !self.active[t] && !self.owned.contains(&t)
+    }
+
     /// Temporary `t` as the operand of an active operation: itself, or, on dual numbers, a
     /// passive float lifted to a dual (to `dual.ty` for a `scalar`, else to what the use infers).
     pub fn operand(&self, t: Temp, scalar: bool) -> TokenStream {
         let x = names::temp(t);
         match self.dual {
-            Some(dual) if !self.active[t] && !self.owned.contains(&t) => {
+            Some(dual) if self.is_data(t) => {
                 let (krate, d) = (self.krate, &dual.ty);
                 if scalar { quote!(#krate::Lift::<#d>::lift(#x)) } else { quote!(#krate::Lift::lift(#x)) }
             }
@@ -106,7 +147,7 @@ impl Ctx<'_> {
 }
 
 /// The temporaries of `block` (at any depth) that read a whole binding.
-pub fn whole_reads(block: &Block, out: &mut std::collections::HashMap<Temp, BindingId>) {
+fn whole_reads(block: &Block, out: &mut std::collections::HashMap<Temp, BindingId>) {
     for s in &block.stmts {
         match s {
             Stmt::Read { temp, access } if access.path.is_empty() => {
@@ -122,7 +163,7 @@ pub fn whole_reads(block: &Block, out: &mut std::collections::HashMap<Temp, Bind
 /// The sine and the cosine of one value in one block, each to the other: its pullback then
 /// needs no third trigonometric function. One value: the same temporary, or whole reads of a
 /// binding with only reads and computations between them.
-pub fn trig_siblings(
+fn trig_siblings(
     block: &Block,
     reads: &std::collections::HashMap<Temp, BindingId>,
     out: &mut std::collections::HashMap<Temp, Temp>,
@@ -164,9 +205,8 @@ pub fn trig_siblings(
 
 /// On duals, which of two operands is data (passive, not sampled) while the other is active.
 pub fn data_side(args: &[Temp], ctx: Ctx) -> Option<usize> {
-    let data = |t: Temp| !ctx.active[t] && !ctx.owned.contains(&t);
     ctx.dual?;
-    match (data(args[0]), data(args[1])) {
+    match (ctx.is_data(args[0]), ctx.is_data(args[1])) {
         (true, false) => Some(0),
         (false, true) => Some(1),
         _ => None,

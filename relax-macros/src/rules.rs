@@ -35,20 +35,32 @@ pub struct Rule {
     pub name: &'static str,
     pub args: &'static [Arg],
     pub form: Form,
+    /// Forms for the first argument alone, which the sweeps call where the later arguments (a
+    /// temperature, a threshold, the noise) are constant: the pushforward
+    /// `NAME_jvp_first(args…, d_first)`, and the pullback `NAME_pullback_first(args…, value, dout)`
+    /// or, for a split rule, `NAME_bwd_first(&residual, dout)`, the first argument's cotangent.
+    pub first_forms: bool,
+}
+
+impl Rule {
+    /// With [`Rule::first_forms`].
+    const fn with_first_forms(self) -> Rule {
+        Rule { first_forms: true, ..self }
+    }
 }
 
 use Arg::{Diff, Hard, Rng};
 
 const fn pullback(name: &'static str, args: &'static [Arg]) -> Rule {
-    Rule { name, args, form: Form::Pullback }
+    Rule { name, args, form: Form::Pullback, first_forms: false }
 }
 
 const fn split(name: &'static str, args: &'static [Arg]) -> Rule {
-    Rule { name, args, form: Form::Split }
+    Rule { name, args, form: Form::Split, first_forms: false }
 }
 
 const fn passive(name: &'static str) -> Rule {
-    Rule { name, args: &[], form: Form::Passive }
+    Rule { name, args: &[], form: Form::Passive, first_forms: false }
 }
 
 const fn sampled(
@@ -58,7 +70,7 @@ const fn sampled(
     explicit: &'static str,
     noise_at: usize,
 ) -> Rule {
-    Rule { name, args, form: Form::Sampled { noise, explicit, noise_at } }
+    Rule { name, args, form: Form::Sampled { noise, explicit, noise_at }, first_forms: false }
 }
 
 /// Every rule of SPEC.md's table.
@@ -66,13 +78,13 @@ pub const RULES: &[Rule] = &[
     pullback("relu", &[Diff]),
     pullback("softplus", &[Diff]),
     pullback("sigmoid", &[Diff]),
-    pullback("huber", &[Diff, Diff]),
-    pullback("smooth_l1", &[Diff, Diff]),
-    split("softmax", &[Diff, Diff]),
-    split("log_softmax", &[Diff, Diff]),
-    split("logsumexp", &[Diff, Diff]),
-    split("soft_argmax", &[Diff, Diff]),
-    split("soft_max", &[Diff, Diff]),
+    pullback("huber", &[Diff, Diff]).with_first_forms(),
+    pullback("smooth_l1", &[Diff, Diff]).with_first_forms(),
+    split("softmax", &[Diff, Diff]).with_first_forms(),
+    split("log_softmax", &[Diff, Diff]).with_first_forms(),
+    split("logsumexp", &[Diff, Diff]).with_first_forms(),
+    split("soft_argmax", &[Diff, Diff]).with_first_forms(),
+    split("soft_max", &[Diff, Diff]).with_first_forms(),
     pullback("sum", &[Diff]),
     pullback("mean", &[Diff]),
     pullback("dot", &[Diff, Diff]),
@@ -81,8 +93,8 @@ pub const RULES: &[Rule] = &[
     pullback("st_one_hot", &[Diff, Diff]),
     pullback("normal_reparam", &[Diff, Diff, Diff]),
     pullback("gumbel_from_uniform", &[Diff]),
-    pullback("gumbel_softmax_with", &[Diff, Diff, Diff]),
-    pullback("st_gumbel_softmax_with", &[Diff, Diff, Diff]),
+    pullback("gumbel_softmax_with", &[Diff, Diff, Diff]).with_first_forms(),
+    pullback("st_gumbel_softmax_with", &[Diff, Diff, Diff]).with_first_forms(),
     pullback("st_gumbel_argmax_with", &[Diff, Diff, Diff]),
     pullback("reinforce", &[Diff, Diff]),
     pullback("reinforce_baseline", &[Diff, Diff, Diff]),
@@ -99,24 +111,9 @@ pub const RULES: &[Rule] = &[
     passive("categorical_sample_with"),
 ];
 
-/// Rules with forms for their first argument alone, which the sweeps call where the later
-/// arguments (a temperature, a threshold, the noise) are constant: the pushforward
-/// `NAME_jvp_first(args…, d_first)`, and the pullback `NAME_pullback_first(args…, value, dout)`
-/// or, for a split rule, `NAME_bwd_first(&residual, dout)`, which return the first argument's
-/// cotangent alone.
+/// Whether rule `name` has forms for its first argument alone (see [`Rule::first_forms`]).
 pub fn has_first_forms(name: &str) -> bool {
-    matches!(
-        name,
-        "huber"
-            | "smooth_l1"
-            | "softmax"
-            | "log_softmax"
-            | "logsumexp"
-            | "soft_argmax"
-            | "soft_max"
-            | "gumbel_softmax_with"
-            | "st_gumbel_softmax_with"
-    )
+    rule(name).is_some_and(|r| r.first_forms)
 }
 
 pub fn rule(name: &str) -> Option<&'static Rule> {
