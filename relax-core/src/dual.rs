@@ -778,7 +778,14 @@ pub trait Seed: Sized {
     /// Values `value` with tangents `tangent`.
     fn seed(value: Self, tangent: Self) -> Self::Dual;
     /// The values and the tangents.
-    fn split(dual: Self::Dual) -> (Self, Self);
+    #[inline(always)]
+    fn split(dual: Self::Dual) -> (Self, Self) {
+        (Self::values(&dual), Self::tangents(&dual))
+    }
+    /// The values alone; read in place, so that a large array of duals is not copied.
+    fn values(dual: &Self::Dual) -> Self;
+    /// The tangents alone, read in place.
+    fn tangents(dual: &Self::Dual) -> Self;
     /// `value` with tangent zero: a constant of the dual shape.
     fn constant(value: Self) -> Self::Dual;
 }
@@ -790,8 +797,12 @@ impl<T: Real> Seed for T {
         Dual { v, d }
     }
     #[inline(always)]
-    fn split(x: Dual<T>) -> (T, T) {
-        (x.v, x.d)
+    fn values(x: &Dual<T>) -> T {
+        x.v
+    }
+    #[inline(always)]
+    fn tangents(x: &Dual<T>) -> T {
+        x.d
     }
     #[inline(always)]
     fn constant(v: T) -> Dual<T> {
@@ -809,9 +820,12 @@ where
         core::array::from_fn(|i| A::seed(v[i], d[i]))
     }
     #[inline(always)]
-    fn split(x: [A::Dual; N]) -> (Self, Self) {
-        let parts: [(A, A); N] = x.map(A::split);
-        (parts.map(|p| p.0), parts.map(|p| p.1))
+    fn values(x: &[A::Dual; N]) -> Self {
+        core::array::from_fn(|i| A::values(&x[i]))
+    }
+    #[inline(always)]
+    fn tangents(x: &[A::Dual; N]) -> Self {
+        core::array::from_fn(|i| A::tangents(&x[i]))
     }
     #[inline(always)]
     fn constant(v: Self) -> [A::Dual; N] {
