@@ -627,27 +627,6 @@ fn stop_gradient_makes_any_expression_passive() {
     );
 }
 
-/// The sine and cosine of one value (a rotation): each one's pullback takes the other's value.
-/// Of the same temporary, of one binding read twice, in a loop and in a branch; and of a binding
-/// written in between (two values: no sharing), and a sine alone.
-#[relax::differentiable]
-fn rotations(a: f64, b: f64) -> f64 {
-    let (s, c) = (a.sin(), a.cos());
-    let mut x = s * b + c;
-    let mut t = a * b;
-    let st = t.sin();
-    t += 0.5;
-    let ct = t.cos();
-    for k in 0..3 {
-        let phi = x * 0.3 + k as f64;
-        x = phi.cos() * b - phi.sin();
-    }
-    if b > 0.0 {
-        x += (a - b).sin() * (a - b).cos();
-    }
-    x + st * ct + (b * 1.5).sin()
-}
-
 #[test]
 fn sines_and_cosines_of_one_value() {
     check_scalar(

@@ -161,6 +161,18 @@ fn arithmetic_methods_and_mutation() {
 }
 
 #[test]
+fn sines_and_cosines_of_one_value() {
+    check(
+        "rotations",
+        41,
+        cube(2, -2.0, 2.0),
+        |p| rotations(p[0], p[1]),
+        |p, v| rotations_jvp(p[0], p[1], (v[0], v[1])),
+        |p, d| rotations_vjp(p[0], p[1], d[0]),
+    );
+}
+
+#[test]
 fn array_inputs_and_outputs() {
     check(
         "arrays",

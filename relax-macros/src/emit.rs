@@ -402,7 +402,7 @@ pub fn generated(func: &ItemFn, sig: &Signature, body: &Body, options: &Options)
     let facts = BodyFacts::of(&body.block);
     let ctx = facts.ctx(krate, &body.active);
     let split = split_body(sig, body, ctx, &sig.output.to_token_stream(), &p.cts);
-    let jvp = sig.slices().next().is_none().then(|| jvp_bodies(sig, body, options));
+    let jvp = sig.slices().next().is_none().then(|| jvp_bodies(sig, body, &facts, options));
     let bodies =
         Bodies { split: split.closure(), vjp: vjp_from_split(sig, krate, split), vjp_declared_as_such: false, jvp };
     let hvp = options.hvp.then(|| match sig.slices().next() {
@@ -696,11 +696,9 @@ fn float_ident(ty: &Type) -> Option<Ident> {
     }
 }
 
-fn jvp_bodies(sig: &Signature, body: &Body, options: &Options) -> JvpBodies {
+fn jvp_bodies(sig: &Signature, body: &Body, facts: &BodyFacts, options: &Options) -> JvpBodies {
     let krate = &options.krate;
-    let mut owned = std::collections::HashSet::new();
-    body.block.drawn(&mut owned);
-    let ctx = jvp::Ctx { krate, active: &body.active, owned: &owned };
+    let ctx = jvp::Ctx { krate, active: &body.active, owned: facts.owned(), siblings: facts.siblings() };
     let code = jvp::jvp(&body.block, ctx);
     let ret = jvp::result(&body.block, ctx);
     let tangents: Vec<TokenStream> = sig

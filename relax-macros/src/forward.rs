@@ -97,6 +97,16 @@ impl BodyFacts {
         BodyFacts { reads, siblings, owned }
     }
 
+    /// Sine–cosine pairs of one value, each to the other.
+    pub fn siblings(&self) -> &std::collections::HashMap<Temp, Temp> {
+        &self.siblings
+    }
+
+    /// Temporaries that hold sampled values.
+    pub fn owned(&self) -> &HashSet<Temp> {
+        &self.owned
+    }
+
     /// The context of the body's forward sweep (and, as is, of its adjoint).
     pub fn ctx<'a>(&'a self, krate: &'a syn::Path, active: &'a [bool]) -> Ctx<'a> {
         Ctx {

@@ -21,6 +21,9 @@ pub struct Ctx<'a> {
     /// Passive temporaries that hold values, never references (sampled noise): passed as they
     /// are, so that their type is inferred from the pushforward they feed.
     pub owned: &'a std::collections::HashSet<Temp>,
+    /// The sine and the cosine of one value in one block, each to the other
+    /// (`forward::BodyFacts::siblings`).
+    pub siblings: &'a std::collections::HashMap<Temp, Temp>,
 }
 
 /// The tangent of a temporary.
@@ -143,6 +146,18 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                     }
                 }
                 Op::Neg => pushforward(quote!(#krate::ops::neg_jvp), &[true]),
+                Op::Method { name, .. } if ctx.siblings.contains_key(temp) && ctx.active[args[0]] => {
+                    // Sine and cosine of one value: each tangent from the other's value, two
+                    // trigonometric functions instead of four. The first of the two (temporaries
+                    // are numbered in statement order) computes both values, of the one value.
+                    let other = ctx.siblings[temp];
+                    let (u, x, dx) = (names::temp(other), names::temp(args[0]), dt(args[0]));
+                    let (f, g) = if name == "sin" { ("sin", "cos") } else { ("cos", "sin") };
+                    let p = format_ident!("{}_pullback_from_{}", f, g);
+                    let (f, g) = (format_ident!("{}", f), format_ident!("{}", g));
+                    let values = (*temp < other).then(|| quote!(let #t = #x.#f(); let #u = #x.#g();));
+                    quote!(#values let #d = #krate::ops::#p(#u, #dx);)
+                }
                 Op::Method { name, float_args } => {
                     let f = format_ident!("{}_jvp", name);
                     pushforward(quote!(#krate::ops::#f), float_args)
