@@ -90,6 +90,11 @@ fn slice_buffers(sig: &Signature) -> Vec<(Ident, TokenStream, Ident)> {
 struct Parts {
     vis: syn::Visibility,
     attrs: TokenStream,
+    /// `#[inline]` for the public generated functions, unless the original has its own `inline`
+    /// (which `attrs` copies). Generated functions are inline so that a crate compiles to machine
+    /// code only the forms it calls, not all of them: their code generation, most of what the
+    /// attribute adds to a build, moves to where they are used.
+    inline: TokenStream,
     /// The `cfg`s of the original, which the hidden split form carries.
     cfgs: TokenStream,
     name: Ident,
@@ -116,9 +121,11 @@ fn parts(func: &ItemFn, sig: &Signature, options: &Options) -> Parts {
     let dout =
         if sig.params.iter().any(|p| p.ident == "dout") { format_ident!("__dout") } else { format_ident!("dout") };
     let (split_generics, split_params, captured) = split_signature(func, sig, options);
+    let inline = if func.attrs.iter().any(|a| a.path().is_ident("inline")) { quote!() } else { quote!(#[inline]) };
     Parts {
         vis: func.vis.clone(),
         attrs,
+        inline,
         cfgs: func.attrs.iter().filter(|a| a.path().is_ident("cfg")).map(ToTokens::to_token_stream).collect(),
         fwd: names::split_form(&name),
         name,
@@ -277,6 +284,7 @@ fn functions(p: &Parts, sig: &Signature, krate: &syn::Path, bodies: &Bodies) -> 
     let Parts {
         vis,
         attrs,
+        inline,
         cfgs,
         name,
         fwd,
@@ -307,6 +315,7 @@ fn functions(p: &Parts, sig: &Signature, krate: &syn::Path, bodies: &Bodies) -> 
         quote! {
             #attrs
             #[doc = #vjp_doc]
+            #inline
             #allows
             #vis fn #vjp #generics (#(#params,)* #dout: #output, #(#buffer_params),*) -> (#output, #grad) #where_clause {
                 #vjp_body
@@ -319,6 +328,7 @@ fn functions(p: &Parts, sig: &Signature, krate: &syn::Path, bodies: &Bodies) -> 
         quote! {
             #attrs
             #[doc = #doc]
+            #inline
             #allows
             #vis fn #grad_fn #generics (#(#params,)* #(#buffer_params),*) -> (#output, #grad) #where_clause {
                 #grad_body
@@ -339,6 +349,7 @@ fn functions(p: &Parts, sig: &Signature, krate: &syn::Path, bodies: &Bodies) -> 
     quote! {
         #cfgs
         #[doc(hidden)]
+        #[inline]
         #allows
         #vis fn #fwd #split_generics (#(#split_params),*) -> (#output, impl ::core::ops::FnOnce(#output, #(&mut [#buffer_elems]),*) -> (#(#cts,)*) #captured) #split_where {
             #(#checks)*
@@ -360,7 +371,7 @@ struct JvpBodies {
 
 /// `NAME_jvp` and the hidden form callers use, `NAME__jvp`.
 fn jvp_functions(p: &Parts, sig: &Signature, bodies: &JvpBodies) -> TokenStream {
-    let Parts { vis, attrs, cfgs, name, generics, params, output, cts, grad, .. } = p;
+    let Parts { vis, attrs, inline, cfgs, name, generics, params, output, cts, grad, .. } = p;
     let where_clause = &generics.where_clause;
     let (public, hidden) = (format_ident!("{}_jvp", name), names::jvp_form(name));
     let tangent = jvp_tangent_name(sig);
@@ -373,6 +384,7 @@ fn jvp_functions(p: &Parts, sig: &Signature, bodies: &JvpBodies) -> TokenStream 
         quote! {
             #attrs
             #[doc = #doc]
+            #inline
             #allows
             #vis fn #public #generics (#(#params,)* #tangent: #grad) -> (#output, #output) #where_clause {
                 #body
@@ -383,6 +395,7 @@ fn jvp_functions(p: &Parts, sig: &Signature, bodies: &JvpBodies) -> TokenStream 
         #public
         #cfgs
         #[doc(hidden)]
+        #[inline]
         #allows
         #vis fn #hidden #generics (#(#params,)* __tangents: (#(#cts,)*)) -> (#output, #output) #where_clause {
             #hidden_body
@@ -661,7 +674,7 @@ fn hvp_functions(func: &ItemFn, p: &Parts, sig: &Signature, body: &Body, options
     let split_lets = splits.iter().map(|(g, hv, e)| quote!(let (#g, #hv) = #e;));
     let (gs, hvs): (Vec<&Ident>, Vec<&Ident>) = splits.iter().map(|(g, hv, _)| (g, hv)).unzip();
     let (g, hv) = if single { (quote!(#(#gs)*), quote!(#(#hvs)*)) } else { (quote!((#(#gs),*)), quote!((#(#hvs),*))) };
-    let Parts { attrs, generics, params, output: out_ty, grad, .. } = p;
+    let Parts { attrs, inline, generics, params, output: out_ty, grad, .. } = p;
     let where_clause = &generics.where_clause;
     let public = format_ident!("{}_hvp", name);
     let doc = format!(
@@ -670,12 +683,14 @@ fn hvp_functions(func: &ItemFn, p: &Parts, sig: &Signature, body: &Body, options
     quote! {
         #cfgs
         #[doc(hidden)]
+        #[inline]
         #allows
         #vis fn #hidden #split_generics (#(#split_params),*) -> (#output, impl ::core::ops::FnOnce(#output) -> (#(#cts,)*) #captured) #split_where {
             #body_tokens
         }
         #attrs
         #[doc = #doc]
+        #inline
         #allows
         #vis fn #public #generics (#(#params,)* #v: #grad) -> (#out_ty, #grad, #grad) #where_clause {
             #(#seeds)*
@@ -928,7 +943,7 @@ pub fn relaxed(func: &ItemFn, sig: &Signature, body: &Body, options: &Options) -
     let split = split_body(&relaxed_sig, &relaxed_body, ctx, &sig.output.to_token_stream(), &p.cts);
     let relaxed_value = split.closure();
     let vjp = vjp_from_split(&relaxed_sig, krate, split);
-    let Parts { vis, attrs, generics, params, output, grad, dout, .. } = &p;
+    let Parts { vis, attrs, inline, generics, params, output, grad, dout, .. } = &p;
     let where_clause = &generics.where_clause;
     let allows = lint_allows();
     let name = &sig.name;
@@ -951,6 +966,7 @@ pub fn relaxed(func: &ItemFn, sig: &Signature, body: &Body, options: &Options) -
         quote! {
             #attrs
             #[doc = #doc]
+            #inline
             #allows
             #vis fn #st_grad #generics (#(#params),*) -> (#output, #grad) #where_clause {
                 let __hard: #output = #hard;
@@ -968,6 +984,7 @@ pub fn relaxed(func: &ItemFn, sig: &Signature, body: &Body, options: &Options) -
     Ok(quote! {
         #attrs
         #[doc = #primal_doc]
+        #inline
         #allows
         #vis fn #primal #generics (#(#params),*) -> #output #where_clause {
             let (__v, _) = #relaxed_value;
@@ -976,6 +993,7 @@ pub fn relaxed(func: &ItemFn, sig: &Signature, body: &Body, options: &Options) -
         #generated
         #attrs
         #[doc = #st_vjp_doc]
+        #inline
         #allows
         #vis fn #st_vjp #generics (#(#params,)* #dout: #output) -> (#output, #grad) #where_clause {
             let __hard: #output = #hard;
