@@ -1446,13 +1446,19 @@ fn rules_with_constant_temperatures_and_thresholds() {
 
 /// Data beside the differentiated values on duals: products, sums, differences and quotients
 /// with data on either side (`Dual ⊗ T`), `dot` with a data row (its one-sided pullbacks), rules
-/// with constant temperatures and thresholds (their one-sided forms).
+/// with constant temperatures and thresholds (their one-sided forms); an untyped accumulator of
+/// products with data whose method is called (its type inferred on duals).
 #[differentiable(hvp, wrt(w))]
 fn h_with_data(w: [f64; 3], xs: &[[f64; 3]; 4], c: f64) -> f64 {
     let mut total = 0.0;
     for k in 0..4 {
         let z = dot(w, xs[k]) * c + 0.5 - w[0] / (c + 2.0) + c * w[1] + (c - w[2]) + dot(xs[k], w).tanh();
         total += softplus(z) + huber(z - c, 0.7);
+        let mut h = 0.0;
+        for i in 0..3 {
+            h += w[i] * xs[k][i];
+        }
+        total += h.sin();
     }
     total + logsumexp(w, 0.6) + soft_max(w, 0.9) + dot(softmax(w, 1.2), [1.0, -1.0, 2.0])
 }

@@ -32,8 +32,7 @@ pub fn log_likelihood(alpha: [f64; K], mu: [[f64; D]; K], log_sigma: [[f64; D]; 
     for n in 0..N {
         let mut lp = [0.0; K];
         for k in 0..K {
-            // Typed for `_hvp`, whose expansion cannot infer it yet (a relax-macros bug).
-            let mut q: f64 = 0.0;
+            let mut q = 0.0;
             for d in 0..D {
                 let z = (xs[n][d] - mu[k][d]) * inv[k][d];
                 q += z * z;

@@ -14,8 +14,7 @@ const P: usize = H * H + H;
 pub fn mlp(w1: [[f64; H]; H], w2: [f64; H], x: &[f64; H], y: f64) -> f64 {
     let mut out = 0.0;
     for j in 0..H {
-        // Typed for `_hvp`, whose expansion cannot infer it yet (a relax-macros bug).
-        let mut h: f64 = 0.0;
+        let mut h = 0.0;
         for i in 0..H {
             h += w1[j][i] * x[i];
         }
