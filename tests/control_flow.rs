@@ -361,3 +361,91 @@ fn loops_over_their_own_parts_of_the_inputs() {
     // exists and holds at least them.
     assert!(ROWS_STORAGE_BYTES >= 4 * 3 * core::mem::size_of::<f64>());
 }
+
+// -- reads whose adjoint is assigned (relax-macros/src/sole.rs) --------------------------------
+// Each function reads `w` at places the loops around name; those that reach a place more than
+// once, or read `w` twice, must add their adjoints, the others assign them.
+
+/// Nested loops, each naming its variable in the index (assigned), part of `w` not read (its
+/// gradient stays zero), a read in a branch and an item of `for v in u` (assigned).
+#[differentiable]
+fn sole_reads(w: [[f64; 4]; 3], u: [f64; 4], x: &[f64; 4]) -> f64 {
+    let mut s = 0.0;
+    for j in 0..2 {
+        let mut h = 0.0;
+        for i in 0..4 {
+            h += w[j][i] * x[i];
+        }
+        s += h.tanh();
+    }
+    for k in 0..4 {
+        if x[k] > 0.0 {
+            s += w[2][k] * w[2][k];
+        }
+    }
+    for v in u {
+        s += v.sin();
+    }
+    s
+}
+
+/// A loop around the read that does not name it (two passes reach each place), two reads of one
+/// parameter, a `while` loop's index, a name declared twice, a `match` arm binding the loop's name.
+#[allow(clippy::match_single_binding, unused_variables)]
+#[differentiable]
+fn shared_places(w: [f64; 4], a: [f64; 4], b: [f64; 4], c: [f64; 4], n: usize) -> f64 {
+    let mut s = 0.0;
+    for pass in 0..2 {
+        for i in 0..4 {
+            s += w[i] * (pass as f64 + 1.5);
+        }
+    }
+    for i in 0..4 {
+        s += a[i] * a[i] + a[i];
+    }
+    let mut k = 0;
+    while k < 4 {
+        s += b[k].exp();
+        k += 1;
+    }
+    for m in 0..4 {
+        match n {
+            m => s += c[m] * 0.5,
+        }
+    }
+    s
+}
+
+#[test]
+fn assigned_and_added_adjoints() {
+    let x = [0.4, -1.1, 0.7, 0.2];
+    check(
+        "sole_reads",
+        16,
+        |p| {
+            sole_reads(
+                core::array::from_fn(|j| core::array::from_fn(|i| p[4 * j + i])),
+                [p[12], p[13], p[14], p[15]],
+                &x,
+            )
+        },
+        |p| {
+            let (v, (gw, gu)) = sole_reads_grad(
+                core::array::from_fn(|j| core::array::from_fn(|i| p[4 * j + i])),
+                [p[12], p[13], p[14], p[15]],
+                &x,
+            );
+            (v, gw.iter().flatten().chain(&gu).copied().collect())
+        },
+    );
+    let quad = |p: &[f64], k: usize| -> [f64; 4] { core::array::from_fn(|i| p[4 * k + i]) };
+    check(
+        "shared_places",
+        16,
+        |p| shared_places(quad(p, 0), quad(p, 1), quad(p, 2), quad(p, 3), 2),
+        |p| {
+            let (v, (gw, ga, gb, gc)) = shared_places_grad(quad(p, 0), quad(p, 1), quad(p, 2), quad(p, 3), 2);
+            (v, [gw, ga, gb, gc].iter().flatten().copied().collect())
+        },
+    );
+}

@@ -1463,6 +1463,35 @@ fn h_with_data(w: [f64; 3], xs: &[[f64; 3]; 4], c: f64) -> f64 {
     total + logsumexp(w, 0.6) + soft_max(w, 0.9) + dot(softmax(w, 1.2), [1.0, -1.0, 2.0])
 }
 
+/// A layer whose adjoint assigns the weights' cotangents (each read once, at the loops' place):
+/// on duals too.
+#[differentiable(hvp)]
+fn assigned_layer(w: [[f64; 3]; 2], x: &[f64; 3]) -> f64 {
+    let mut s = 0.0;
+    for j in 0..2 {
+        let mut h = 0.0;
+        for i in 0..3 {
+            h += w[j][i] * x[i];
+        }
+        s += h.tanh() * h;
+    }
+    s
+}
+
+#[test]
+fn hessian_vector_products_of_assigned_adjoints() {
+    let x = [0.3, -1.0, 0.8];
+    let w = |p: &[f64]| -> [[f64; 3]; 2] { core::array::from_fn(|j| core::array::from_fn(|i| p[3 * j + i])) };
+    check_hvp(
+        "assigned_layer",
+        113,
+        cube(6, -1.5, 1.5),
+        |p| assigned_layer(w(p), &x),
+        |p| assigned_layer_grad(w(p), &x),
+        |p, v| assigned_layer_hvp(w(p), &x, w(v)),
+    );
+}
+
 #[test]
 fn hessian_vector_products_with_data() {
     let xs = [[0.3, -1.0, 0.8], [1.2, 0.1, -0.4], [-0.6, 0.9, 0.2], [0.05, -0.3, 1.1]];

@@ -187,8 +187,12 @@ fn stmt(s: &Stmt, ctx: Ctx, touched: Option<&HashSet<BindingId>>) -> TokenStream
         // A whole read's consumers added into the binding's adjoint already.
         Stmt::Read { temp, .. } if ctx.reads.contains_key(temp) => TokenStream::new(),
         Stmt::Read { temp, access } => {
-            let (b, path) = (ctx.binding_adj(access.binding), names::projection(&access.path));
-            add(quote!(#b #path), ctx.adj(*temp).into_token_stream())
+            let (b, path, d) = (ctx.binding_adj(access.binding), names::projection(&access.path), ctx.adj(*temp));
+            if ctx.sole.contains(temp) {
+                // The place holds −0.0, and −0.0 + d is d: the same value, without the addition.
+                return quote!(#b #path = #d;);
+            }
+            add(quote!(#b #path), d.into_token_stream())
         }
         Stmt::Compute { temp, op, args } => {
             let d = ctx.adj(*temp);

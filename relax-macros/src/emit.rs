@@ -412,7 +412,7 @@ fn jvp_tangent_name(sig: &Signature) -> Ident {
 pub fn generated(func: &ItemFn, sig: &Signature, body: &Body, options: &Options) -> TokenStream {
     let krate = &options.krate;
     let p = parts(func, sig, options);
-    let facts = BodyFacts::of(&body.block);
+    let facts = BodyFacts::of(body, sig);
     let ctx = facts.ctx(krate, &body.active);
     let split = split_body(sig, body, ctx, &sig.output.to_token_stream(), &p.cts);
     let jvp = sig.slices().next().is_none().then(|| jvp_bodies(sig, body, &facts, options));
@@ -938,7 +938,7 @@ pub fn relaxed(func: &ItemFn, sig: &Signature, body: &Body, options: &Options) -
     let generated = generated(&relaxed_fn, &relaxed_sig, &relaxed_body, &relaxed_options);
     // `NAME_relaxed` itself, and the straight-through functions.
     let p = parts(&relaxed_fn, &relaxed_sig, &relaxed_options);
-    let facts = BodyFacts::of(&relaxed_body.block);
+    let facts = BodyFacts::of(&relaxed_body, &relaxed_sig);
     let ctx = facts.ctx(krate, &relaxed_body.active);
     let split = split_body(&relaxed_sig, &relaxed_body, ctx, &sig.output.to_token_stream(), &p.cts);
     let relaxed_value = split.closure();

@@ -44,6 +44,9 @@ pub struct Ctx<'a> {
     pub siblings: &'a std::collections::HashMap<Temp, Temp>,
     /// Passive temporaries that hold values, never references (sampled noise).
     pub owned: &'a HashSet<Temp>,
+    /// Reads whose adjoint is the only one of its place (`sole::sole_reads`): assigned, not
+    /// added.
+    pub sole: &'a HashSet<Temp>,
     /// The sweeps run on dual numbers (`NAME_hvp`): active values are of this type.
     pub dual: Option<&'a Dual>,
 }
@@ -79,22 +82,33 @@ impl Dual {
 }
 
 /// What the sweeps read of a whole body, computed once: whole reads, sine–cosine pairs, sampled
-/// temporaries.
+/// temporaries, reads whose adjoint is assigned.
 pub struct BodyFacts {
     reads: std::collections::HashMap<Temp, BindingId>,
     siblings: std::collections::HashMap<Temp, Temp>,
     owned: HashSet<Temp>,
+    sole: HashSet<Temp>,
 }
 
 impl BodyFacts {
-    pub fn of(block: &Block) -> Self {
+    /// The facts of `body`, a function's of signature `sig`.
+    pub fn of(body: &Body, sig: &crate::signature::Signature) -> Self {
+        let block = &body.block;
         let mut reads = std::collections::HashMap::new();
         whole_reads(block, &mut reads);
         let mut siblings = std::collections::HashMap::new();
         trig_siblings(block, &reads, &mut siblings);
         let mut owned = HashSet::new();
         block.drawn(&mut owned);
-        BodyFacts { reads, siblings, owned }
+        // A slice's adjoint is the caller's buffer, which the pullback adds to.
+        let params: HashSet<BindingId> = sig
+            .params
+            .iter()
+            .zip(&body.params)
+            .filter(|(p, _)| p.diff.is_some_and(|d| d != crate::signature::ByRef::Slice))
+            .map(|(_, b)| *b)
+            .collect();
+        BodyFacts { reads, siblings, owned, sole: crate::sole::sole_reads(block, &params) }
     }
 
     /// Sine–cosine pairs of one value, each to the other.
@@ -119,6 +133,7 @@ impl BodyFacts {
             reads: &self.reads,
             siblings: &self.siblings,
             owned: &self.owned,
+            sole: &self.sole,
             dual: None,
         }
     }

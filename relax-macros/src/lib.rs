@@ -23,6 +23,7 @@ mod options;
 mod relax;
 mod rules;
 mod signature;
+mod sole;
 #[cfg(test)]
 mod tests;
 

@@ -345,3 +345,31 @@ fn print_one() {
     let args = std::env::var("RELAX_ARGS").unwrap_or_default();
     println!("{}", expand(args.parse().unwrap(), src.parse().unwrap()));
 }
+
+/// A parameter read once, at the place its loops name, gets its adjoint assigned
+/// (`sole::sole_reads`); read twice, added.
+#[test]
+fn adjoints_of_reads_once_per_place_are_assigned() {
+    let assigns = |body: TokenStream| {
+        let out = expand(TokenStream::new(), quote!(fn f(w: [[f64; 3]; 2], x: &[f64; 3]) -> f64 #body)).to_string();
+        out.contains("] = __d")
+    };
+    assert!(assigns(quote!({
+        let mut s = 0.0;
+        for j in 0..2 {
+            for i in 0..3 {
+                s += (w[j][i] * x[i]).tanh();
+            }
+        }
+        s
+    })));
+    assert!(!assigns(quote!({
+        let mut s = 0.0;
+        for j in 0..2 {
+            for i in 0..3 {
+                s += (w[j][i] * x[i]).tanh() + w[j][i];
+            }
+        }
+        s
+    })));
+}
