@@ -349,10 +349,8 @@ fn stmt(s: &Stmt, ctx: Ctx, touched: Option<&HashSet<BindingId>>) -> TokenStream
 fn one_sided_rule(s: &Stmt, turbofish: &TokenStream, ctx: Ctx) -> Option<TokenStream> {
     let Stmt::Compute { temp, op: Op::Rule { name, float_args, residual, .. }, args } = s else { return None };
     let (krate, active, rule) = (ctx.krate, ctx.active, name.to_string());
+    let k = crate::rules::sole_active_float(args, float_args, active)?;
     let floats: Vec<Temp> = args.iter().zip(float_args).filter(|(_, f)| **f).map(|(t, _)| *t).collect();
-    let [k] = floats.iter().enumerate().filter(|(_, t)| active[**t]).map(|(k, _)| k).collect::<Vec<_>>()[..] else {
-        return None;
-    };
     let (d, da) = (ctx.adj(*temp), ctx.adj(floats[k]));
     let g = if rule == "dot" {
         // On duals with a data side (as the forward sweep's `dual::dot_constant`). Measured: on

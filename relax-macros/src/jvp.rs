@@ -166,10 +166,8 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                     let turbofish = if generics.is_empty() { TokenStream::new() } else { quote!(::#generics) };
                     // Only the first float argument active (a temperature, a threshold, the noise
                     // constant): its one-sided form, without the products with zero tangents.
-                    let mut floats = args.iter().zip(float_args).filter(|(_, f)| **f).map(|(t, _)| ctx.active[*t]);
                     if crate::rules::has_first_forms(&name.to_string())
-                        && floats.next() == Some(true)
-                        && !floats.any(|a| a)
+                        && crate::rules::sole_active_float(args, float_args, ctx.active) == Some(0)
                     {
                         let f = format_ident!("{}_jvp_first", name, span = name.span());
                         let first = args.iter().zip(float_args).find(|(_, f)| **f).map(|(t, _)| ctx.tangent(*t));

@@ -116,6 +116,17 @@ pub fn has_first_forms(name: &str) -> bool {
     rule(name).is_some_and(|r| r.first_forms)
 }
 
+/// Of a rule call's float arguments (`float_args` marks them among `args`), the position of the
+/// only active one, where exactly one is: the one-sided forms' case.
+pub fn sole_active_float(args: &[crate::ir::Temp], float_args: &[bool], active: &[bool]) -> Option<usize> {
+    let floats = args.iter().zip(float_args).filter(|(_, f)| **f).map(|(t, _)| active[*t]);
+    let mut actives = floats.enumerate().filter(|(_, a)| *a).map(|(k, _)| k);
+    match (actives.next(), actives.next()) {
+        (Some(k), None) => Some(k),
+        _ => None,
+    }
+}
+
 pub fn rule(name: &str) -> Option<&'static Rule> {
     RULES.iter().find(|r| r.name == name)
 }
