@@ -642,3 +642,32 @@ fn sines_and_cosines_of_one_value() {
         },
     );
 }
+
+/// An `inline` of the user's is kept on the generated functions, in place of theirs.
+#[inline(never)]
+#[relax::differentiable]
+fn never_inlined(a: f64, b: f64) -> f64 {
+    (a * b).tanh() + a
+}
+
+#[relax::differentiable]
+#[inline(always)]
+fn always_inlined(a: f64, b: f64) -> f64 {
+    never_inlined(a, b) * b
+}
+
+#[test]
+fn inline_attributes_of_the_original() {
+    check_scalar(
+        "always_inlined",
+        42,
+        2,
+        (-2.0, 2.0),
+        |_| false,
+        |p| always_inlined(p[0], p[1]),
+        |p| {
+            let (v, (ga, gb)) = always_inlined_grad(p[0], p[1]);
+            (v, vec![ga, gb])
+        },
+    );
+}

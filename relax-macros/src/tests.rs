@@ -373,3 +373,33 @@ fn adjoints_of_reads_once_per_place_are_assigned() {
         s
     })));
 }
+
+/// The generated functions are `#[inline]`, except where the original says how it is inlined:
+/// then they carry that instead.
+#[test]
+fn generated_functions_are_inline_unless_the_original_says_otherwise() {
+    let bare_inline = |out: &str| out.matches("# [inline]").count();
+    let plain = expand(
+        TokenStream::new(),
+        quote!(
+            fn f(x: f64) -> f64 {
+                x * x
+            }
+        ),
+    )
+    .to_string();
+    assert!(bare_inline(&plain) >= 3, "{plain}");
+    let never = expand(
+        TokenStream::new(),
+        quote!(
+            #[inline(never)]
+            fn f(x: f64) -> f64 {
+                x * x
+            }
+        ),
+    )
+    .to_string();
+    // The hidden forms, which callers inline into their own sweeps, stay `#[inline]`.
+    assert_eq!(bare_inline(&never), 2, "{never}");
+    assert!(never.matches("# [inline (never)]").count() >= 4, "{never}");
+}
