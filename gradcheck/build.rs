@@ -15,7 +15,8 @@ const RELAXED: usize = 40;
 const DEFAULT_SEED: u64 = 0;
 
 /// A small deterministic generator (xorshift): the build must not depend on anything random.
-struct Gen(u64);
+/// `samples` records that the function being generated draws from its RNG.
+struct Gen(u64, bool);
 
 impl Gen {
     fn next(&mut self) -> u64 {
@@ -163,7 +164,7 @@ impl Gen {
         for _ in 0..1 + self.below(4) {
             *fresh += 1;
             let f = *fresh;
-            match self.below(15) {
+            match self.below(16) {
                 0 | 1 => {
                     let v = format!("v{f}");
                     let e = self.expr(s, 2);
@@ -296,6 +297,24 @@ impl Gen {
                     s.scalars.push(format!("gp_score({g}, 0.7)"));
                     s.arrays.push(format!("{g}.w"));
                 }
+                // Reparameterised sampling from the function's own seeded RNG (so that it is a
+                // function of its arguments, for finite differences): a Gaussian whose scale stays
+                // positive, a Gumbel-softmax. Not in `relaxed` functions (a relaxed `if` may not
+                // sample) nor in nested loops (the language does not take it there).
+                14 if !s.hard && s.loops.len() <= 1 => {
+                    self.1 = true;
+                    let (e1, e2) = (self.expr(s, 1), self.expr(s, 1));
+                    if self.below(2) == 0 {
+                        let z = format!("z{f}");
+                        writeln!(out, "let {z} = normal_rsample({e1}, 0.3 + 0.2 * sigmoid({e2}), &mut rng);").unwrap();
+                        s.scalars.push(z);
+                    } else {
+                        let y = format!("y{f}");
+                        writeln!(out, "let {y} = gumbel_softmax([{e1}, {e2}, {}], 0.8, &mut rng);", self.atom(s))
+                            .unwrap();
+                        s.scalars.push(format!("{y}[{}]", self.below(3)));
+                    }
+                }
                 _ => {
                     let v = format!("w{f}");
                     let e = self.expr(s, 1);
@@ -322,7 +341,7 @@ fn main() {
     let seed = std::env::var("RELAX_GRADCHECK_SEED").map_or(DEFAULT_SEED, |s| {
         s.parse().unwrap_or_else(|_| panic!("RELAX_GRADCHECK_SEED must be an integer, not {s:?}"))
     });
-    let mut g = Gen((seed ^ 0x9e37_79b9_7f4a_7c15).max(1));
+    let mut g = Gen((seed ^ 0x9e37_79b9_7f4a_7c15).max(1), false);
     let mut out = String::new();
     let mut table = String::new();
     let mut table32 = String::new();
@@ -427,10 +446,17 @@ fn function_body(g: &mut Gen, shape: Shape, hard: bool) -> String {
     s.scalars.extend(muts.iter().cloned());
     s.arrays.push("arr".into());
     let mut fresh = 0;
+    g.1 = false;
     g.stmts(&mut s, &muts, 3, &mut body, &mut fresh);
     let tail = g.expr(&s, 2);
     let last = g.below(4);
-    format!("{{\n{body}{tail} + s1 + s2 + arr[{last}]\n}}\n")
+    // The RNG the body samples from, seeded alike on every call.
+    let rng = if g.1 {
+        format!("let mut rng = <StdRng as SeedableRng>::seed_from_u64({});\n", g.below(1000))
+    } else {
+        String::new()
+    };
+    format!("{{\n{rng}{body}{tail} + s1 + s2 + arr[{last}]\n}}\n")
 }
 
 /// `g{k}(p: Gp<t>)` over the flat arguments: `p` is `Gp { w: x, b: a }`, its gradient `(gp.w, gp.b)`.

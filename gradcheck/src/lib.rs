@@ -11,6 +11,8 @@
 //! default, and ten seeds passed when the grammar last changed.
 #![allow(unused_mut, unused_variables, unused_assignments, unused_parens, unused_labels, unreachable_code, clippy::all)]
 
+use rand::SeedableRng;
+use rand::rngs::StdRng;
 use relax::prelude::*;
 
 /// Helpers the generated functions call: a tuple output, and a reference in `wrt`. The free

@@ -3,6 +3,17 @@
 
 use super::*;
 
+/// Whether `e` calls one of relax's sampling rules (`normal_rsample(..)`, `gumbel_softmax(..)`,
+/// …): a draw, which is lowered (and stored in loops) even when nothing it takes is active.
+pub(super) fn is_sampling_call(e: &Expr) -> bool {
+    let Expr::Call(c) = strip(e) else { return false };
+    let Expr::Path(fp) = strip(&c.func) else { return false };
+    fp.qself.is_none()
+        && is_rule_path(&fp.path)
+            .and_then(|id| rules::rule(&id.to_string()))
+            .is_some_and(|r| matches!(r.form, Form::Sampled { .. }))
+}
+
 impl Lowerer<'_> {
     pub(super) fn lower_call(&mut self, e: &Expr, c: &syn::ExprCall, out: &mut Block) -> Value {
         let Expr::Path(fp) = strip(&c.func) else {
@@ -143,6 +154,11 @@ impl Lowerer<'_> {
                     }
                 }
                 let diff_active = values.iter().zip(rule.args).any(|(v, k)| *k == Arg::Diff && self.is_active(v));
+                if !diff_active && matches!(rule.form, Form::Sampled { .. }) {
+                    // A draw of constants: stored like any draw, so that a loop's adjoint neither
+                    // draws it again nor copies the RNG.
+                    return Value::PassiveTemp(self.passive_temp_of(e.to_token_stream(), true, out));
+                }
                 if !diff_active {
                     return Value::Passive(Box::new(e.clone()));
                 }
@@ -153,7 +169,9 @@ impl Lowerer<'_> {
                         let noise = format_ident!("{}", noise, span = ident.span());
                         let rng = rng.unwrap_or_default();
                         let draw = quote_spanned!(ident.span()=> #krate::#noise #generics (#rng));
-                        let z = self.passive_temp(draw, out);
+                        // A draw is stored, never drawn again: from an RNG the function owns
+                        // (`&mut rng` of a local) as from one it borrows.
+                        let z = self.passive_temp_of(draw, true, out);
                         args.insert(noise_at, z);
                         let explicit = rules::rule(explicit).expect("explicit-noise rules are in the table");
                         (format_ident!("{}", explicit.name, span = ident.span()), explicit.args.len())

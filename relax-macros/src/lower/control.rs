@@ -229,6 +229,7 @@ impl Lowerer<'_> {
                 fused.is_none()
                     && !ctx.writes.contains(id)
                     && (b.mutable || b.branch_local || self.redeclared.contains(&b.name.to_string()))
+                    && computed_again_with(&body, &b.name.to_string())
             }),
             &self.all_bindings,
         );
@@ -589,4 +590,41 @@ fn kept_values(body: &Block) -> Vec<Temp> {
             _ => None,
         })
         .collect()
+}
+
+/// Whether the adjoint computes again anything of `block` that names `name`: a snapshot of the
+/// binding is taken only then. Not the draws and calls with side effects, whose values the loop
+/// stores (an RNG the function owns is only named there, and may not be copyable).
+fn computed_again_with(block: &Block, name: &str) -> bool {
+    fn names(tokens: &TokenStream, name: &str) -> bool {
+        tokens.clone().into_iter().any(|t| match t {
+            proc_macro2::TokenTree::Ident(i) => i == name,
+            proc_macro2::TokenTree::Group(g) => names(&g.stream(), name),
+            _ => false,
+        })
+    }
+    block.stmts.iter().any(|s| match s {
+        Stmt::Passive { impure: true, .. } | Stmt::Call { impure: true, .. } | Stmt::Compute { .. } => false,
+        Stmt::Passive { expr, .. } => names(expr, name),
+        Stmt::Verbatim { tokens, .. } => names(tokens, name),
+        Stmt::Read { access, .. } | Stmt::Write { access, .. } => access.name == name,
+        Stmt::Let { name: declared, .. } => declared == name,
+        Stmt::Call { callee, args, .. } => {
+            names(callee, name) || args.iter().any(|a| matches!(a, CallArg::Data(tokens) if names(tokens, name)))
+        }
+        Stmt::Branch(b) => {
+            let head = match &b.head {
+                BranchHead::Match { scrutinee, patterns } => {
+                    names(scrutinee, name) || patterns.iter().any(|p| names(p, name))
+                }
+                _ => false,
+            };
+            head || b.arms.iter().any(|arm| computed_again_with(arm, name))
+        }
+        Stmt::Loop(l) => {
+            matches!(&l.head, LoopHead::While { cond } if names(cond, name))
+                || l.exit.as_ref().is_some_and(|e| names(e, name))
+                || computed_again_with(&l.body, name)
+        }
+    })
 }

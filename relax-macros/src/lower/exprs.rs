@@ -4,7 +4,8 @@ use super::*;
 
 impl Lowerer<'_> {
     pub(super) fn lower_expr(&mut self, e: &Expr, out: &mut Block) -> Value {
-        if !self.mentions_active(e) {
+        // A draw is lowered (stored in loops) even of constants; see `lower_rule`.
+        if !self.mentions_active(e) && !calls::is_sampling_call(e) {
             self.check_casts(e);
             return Value::Passive(Box::new(e.clone()));
         }

@@ -272,6 +272,12 @@ impl Lowerer<'_> {
 
     pub(super) fn passive_temp(&mut self, expr: TokenStream, out: &mut Block) -> Temp {
         let impure = self.may_mutate(&expr);
+        self.passive_temp_of(expr, impure, out)
+    }
+
+    /// [`passive_temp`](Self::passive_temp), `impure` as given: a statement whose value a loop
+    /// stores per iteration, which the adjoint loads rather than computes again.
+    pub(super) fn passive_temp_of(&mut self, expr: TokenStream, impure: bool, out: &mut Block) -> Temp {
         self.check_blendable(&expr);
         let temp = self.temp(false);
         if let Some(key) = self.expr_key(&expr).filter(|_| !impure) {

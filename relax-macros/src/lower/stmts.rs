@@ -69,7 +69,7 @@ impl Lowerer<'_> {
                 let array_len = self.array_len(ty.as_deref(), init.map(|i| &*i.expr));
                 let was_active = self.was_active.contains(&self.next_binding);
                 let value = match init {
-                    Some(init) if init_active || was_active => {
+                    Some(init) if init_active || was_active || calls::is_sampling_call(&init.expr) => {
                         let v = self.lower_expr(&init.expr, out);
                         if !self.is_active(&v) && !was_active {
                             if let Value::PassiveTemp(t) = v {
