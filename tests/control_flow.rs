@@ -519,3 +519,44 @@ fn sampling_from_an_owned_rng_in_a_loop() {
     let (v, _) = owned_rng_jvp(0.3, 0.7, (1.0, 0.0));
     assert_eq!(v.to_bits(), owned_rng(0.3, 0.7).to_bits());
 }
+
+/// Draws after an inner loop that may return early, in an outer loop: the adjoint replays each
+/// iteration's exit (a passive `return`, a flag only) before the draw, so that it loads exactly
+/// the draws that ran.
+#[differentiable(max_iter = 8)]
+fn exit_then_draw<R: rand::Rng>(x: [f64; 4], a: f64, rng: &mut R) -> f64 {
+    let mut s = 0.5;
+    for i in 0..4 {
+        let mut n = 0;
+        loop {
+            n += 1;
+            if n > 2 {
+                break;
+            }
+            s = s * 0.9 + x[i] * a;
+            if s > 1.2 {
+                return -0.37;
+            }
+        }
+        s += 0.1 * normal_rsample(x[i] * a, 0.5, rng);
+    }
+    s
+}
+
+#[test]
+fn draws_after_an_early_exit_of_an_inner_loop() {
+    let seeded = || <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(3);
+    let returned = core::cell::Cell::new(0);
+    check(
+        "exit_then_draw",
+        5,
+        |p| exit_then_draw([p[0], p[1], p[2], p[3]], p[4], &mut seeded()),
+        |p| {
+            let (v, (gx, ga)) = exit_then_draw_grad([p[0], p[1], p[2], p[3]], p[4], &mut seeded());
+            returned.set(returned.get() + usize::from(v == -0.37));
+            (v, gx.iter().chain([&ga]).copied().collect())
+        },
+    );
+    // Both ways out are taken among the points.
+    assert!((1..200).contains(&returned.get()), "{} of 200 points returned early", returned.get());
+}

@@ -47,6 +47,8 @@ pub struct Ctx<'a> {
     /// Reads whose adjoint is the only one of its place (`sole::sole_reads`): assigned, not
     /// added.
     pub sole: &'a HashSet<Temp>,
+    /// Bindings the function's own block declares: in scope in the whole adjoint.
+    pub top_level: &'a HashSet<BindingId>,
     /// The sweeps run on dual numbers (`NAME_hvp`): active values are of this type.
     pub dual: Option<&'a Dual>,
 }
@@ -88,6 +90,7 @@ pub struct BodyFacts {
     siblings: std::collections::HashMap<Temp, Temp>,
     owned: HashSet<Temp>,
     sole: HashSet<Temp>,
+    top_level: HashSet<BindingId>,
 }
 
 impl BodyFacts {
@@ -108,7 +111,17 @@ impl BodyFacts {
             .filter(|(p, _)| p.diff.is_some_and(|d| d != crate::signature::ByRef::Slice))
             .map(|(_, b)| *b)
             .collect();
-        BodyFacts { reads, siblings, owned, sole: crate::sole::sole_reads(block, &params) }
+        let mut top_level = HashSet::new();
+        for s in &block.stmts {
+            match s {
+                Stmt::Let { binding, .. } => {
+                    top_level.insert(*binding);
+                }
+                Stmt::Verbatim { binds, .. } => top_level.extend(binds.iter().map(|(b, _)| *b)),
+                _ => {}
+            }
+        }
+        BodyFacts { reads, siblings, owned, sole: crate::sole::sole_reads(block, &params), top_level }
     }
 
     /// Sine–cosine pairs of one value, each to the other.
@@ -134,6 +147,7 @@ impl BodyFacts {
             siblings: &self.siblings,
             owned: &self.owned,
             sole: &self.sole,
+            top_level: &self.top_level,
             dual: None,
         }
     }
@@ -283,7 +297,16 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
             quote!(let #t = #expr;)
         }
         Stmt::Verbatim { tokens, binds, assigns, impure } => {
-            let rerun = !impure && (!binds.is_empty() || (!assigns.is_empty() && assigns.iter().all(is_local)));
+            // Run again where it declares something, or writes only what the recomputed
+            // iteration restores or declares, or the function's own exit flags and return slot
+            // (the iteration's rest tests the flags: without them it would run on past an early
+            // `return`, and load draws that never ran).
+            let rerun = !impure
+                && (!binds.is_empty()
+                    || (!assigns.is_empty()
+                        && assigns.iter().all(|(b, name)| {
+                            is_local(b) || (crate::normalize::is_rewritten(name) && ctx.top_level.contains(b))
+                        })));
             if recompute && !rerun { TokenStream::new() } else { tokens.clone() }
         }
         Stmt::Read { temp, access } => {

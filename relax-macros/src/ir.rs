@@ -121,7 +121,7 @@ pub enum Stmt {
     Verbatim {
         tokens: TokenStream,
         binds: Vec<(BindingId, Ident)>,
-        assigns: Vec<BindingId>,
+        assigns: Vec<(BindingId, Ident)>,
         impure: bool,
     },
     /// `let __t = access;`

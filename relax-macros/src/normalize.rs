@@ -26,6 +26,12 @@ use syn::{Block, Expr, Ident, Lifetime, Stmt};
 /// The name of the internal attribute that marks a loop's exit flags.
 pub const EXIT_ATTR: &str = "relax_exit";
 
+/// Whether `name` is one `normalize` gives: an exit flag, a return slot, a marker (all start
+/// with `__relax_`, which user code does not use).
+pub fn is_rewritten(name: &proc_macro2::Ident) -> bool {
+    name.to_string().starts_with("__relax_")
+}
+
 /// The marker of a branch that returned early (see `branch_with_rest`); like the exit flags, its
 /// name starts with `__relax_`.
 pub const RETURNS: &str = "__relax_returns";

@@ -299,10 +299,12 @@ fn unblendable_in(block: &Block, declared: &HashSet<BindingId>) -> Option<&'stat
                 let tokens = tokens.to_string();
                 // An exit flag set here and declared outside the arm (a loop inside the arm that
                 // its own `break` leaves is fine).
-                let outer = assigns.iter().any(|b| !declared.contains(b));
+                let outer = assigns.iter().any(|(b, _)| !declared.contains(b));
+                let outer_exit =
+                    assigns.iter().any(|(b, name)| !declared.contains(b) && crate::normalize::is_rewritten(name));
                 if tokens.contains(crate::normalize::RETURNS) {
                     Some("an arm returns early (blending runs the rest of the function for the arm too)")
-                } else if outer && tokens.contains("__relax_") {
+                } else if outer_exit {
                     Some(LEAVES_LOOP)
                 } else if *impure || outer {
                     Some("an arm changes data (a binding that is not differentiated, or something behind a `&mut`)")

@@ -55,7 +55,7 @@ impl Facts {
                         self.written.insert(*b);
                         *self.declared.entry(name.to_string()).or_default() += 1;
                     }
-                    self.written.extend(assigns);
+                    self.written.extend(assigns.iter().map(|(b, _)| *b));
                 }
                 Stmt::Passive { temp, expr, impure: false } => {
                     if let Ok(ident) = syn::parse2::<proc_macro2::Ident>(expr.clone()) {

@@ -34,10 +34,10 @@ impl Lowerer<'_> {
         }
         // Bindings the statement declares inside itself (in a loop or block copied as written)
         // are out of scope by now: they are not writes of anything outside it.
-        let mut assigns: Vec<BindingId> = Vec::new();
+        let mut assigns: Vec<(BindingId, Ident)> = Vec::new();
         for id in &self.write_log[since..] {
-            if !assigns.contains(id) && self.scopes.iter().flatten().any(|b| b.id == *id) {
-                assigns.push(*id);
+            if !assigns.iter().any(|(b, _)| b == id) && self.scopes.iter().flatten().any(|b| b.id == *id) {
+                assigns.push((*id, self.all_bindings[id].name.clone()));
             }
         }
         let tokens = control::unmark_exits(tokens);
