@@ -47,8 +47,6 @@ pub struct Ctx<'a> {
     /// Reads whose adjoint is the only one of its place (`sole::sole_reads`): assigned, not
     /// added.
     pub sole: &'a HashSet<Temp>,
-    /// Bindings the function's own block declares: in scope in the whole adjoint.
-    pub top_level: &'a HashSet<BindingId>,
     /// The sweeps run on dual numbers (`NAME_hvp`): active values are of this type.
     pub dual: Option<&'a Dual>,
 }
@@ -90,7 +88,6 @@ pub struct BodyFacts {
     siblings: std::collections::HashMap<Temp, Temp>,
     owned: HashSet<Temp>,
     sole: HashSet<Temp>,
-    top_level: HashSet<BindingId>,
 }
 
 impl BodyFacts {
@@ -111,17 +108,7 @@ impl BodyFacts {
             .filter(|(p, _)| p.diff.is_some_and(|d| d != crate::signature::ByRef::Slice))
             .map(|(_, b)| *b)
             .collect();
-        let mut top_level = HashSet::new();
-        for s in &block.stmts {
-            match s {
-                Stmt::Let { binding, .. } => {
-                    top_level.insert(*binding);
-                }
-                Stmt::Verbatim { binds, .. } => top_level.extend(binds.iter().map(|(b, _)| *b)),
-                _ => {}
-            }
-        }
-        BodyFacts { reads, siblings, owned, sole: crate::sole::sole_reads(block, &params), top_level }
+        BodyFacts { reads, siblings, owned, sole: crate::sole::sole_reads(block, &params) }
     }
 
     /// Sine–cosine pairs of one value, each to the other.
@@ -147,7 +134,6 @@ impl BodyFacts {
             siblings: &self.siblings,
             owned: &self.owned,
             sole: &self.sole,
-            top_level: &self.top_level,
             dual: None,
         }
     }
@@ -298,16 +284,25 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
         }
         Stmt::Verbatim { tokens, binds, assigns, impure } => {
             // Run again where it declares something, or writes only what the recomputed
-            // iteration restores or declares, or the function's own exit flags and return slot
-            // (the iteration's rest tests the flags: without them it would run on past an early
-            // `return`, and load draws that never ran).
+            // iteration restores or declares and `normalize`'s exit flags and return slots (the
+            // iteration's rest tests the flags it restores: without them it would run on past an
+            // early `return`, and load draws that never ran). Those it does not restore may be out
+            // of the adjoint's scope: written into a fresh local instead, which nothing reads.
             let rerun = !impure
                 && (!binds.is_empty()
                     || (!assigns.is_empty()
-                        && assigns.iter().all(|(b, name)| {
-                            is_local(b) || (crate::normalize::is_rewritten(name) && ctx.top_level.contains(b))
-                        })));
-            if recompute && !rerun { TokenStream::new() } else { tokens.clone() }
+                        && assigns.iter().all(|(b, name)| is_local(b) || crate::normalize::is_rewritten(name))));
+            if !recompute {
+                return tokens.clone();
+            }
+            if !rerun {
+                return TokenStream::new();
+            }
+            let fresh = assigns
+                .iter()
+                .filter(|(b, name)| !is_local(b) && crate::normalize::is_rewritten(name))
+                .map(|(_, name)| name);
+            quote!(#(let mut #fresh;)* #tokens)
         }
         Stmt::Read { temp, access } => {
             let (t, a) = (names::temp(*temp), access_tokens(access));
