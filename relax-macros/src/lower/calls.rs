@@ -3,15 +3,20 @@
 
 use super::*;
 
+/// The relax rule a call names (through the rule table): its name and its row.
+fn called_rule(fp: &syn::ExprPath) -> Option<(Ident, &'static rules::Rule)> {
+    if fp.qself.is_some() {
+        return None;
+    }
+    is_rule_path(&fp.path).and_then(|id| rules::rule(&id.to_string()).map(|r| (id.clone(), r)))
+}
+
 /// Whether `e` calls one of relax's sampling rules (`normal_rsample(..)`, `gumbel_softmax(..)`,
 /// …): a draw, which is lowered (and stored in loops) even when nothing it takes is active.
 pub(super) fn is_sampling_call(e: &Expr) -> bool {
     let Expr::Call(c) = strip(e) else { return false };
     let Expr::Path(fp) = strip(&c.func) else { return false };
-    fp.qself.is_none()
-        && is_rule_path(&fp.path)
-            .and_then(|id| rules::rule(&id.to_string()))
-            .is_some_and(|r| matches!(r.form, Form::Sampled { .. }))
+    called_rule(fp).is_some_and(|(_, r)| matches!(r.form, Form::Sampled { .. }))
 }
 
 impl Lowerer<'_> {
@@ -22,8 +27,7 @@ impl Lowerer<'_> {
         if fp.qself.is_some() {
             return Value::Passive(Box::new(e.clone()));
         }
-        let rule = is_rule_path(&fp.path).and_then(|id| rules::rule(&id.to_string()).map(|r| (id.clone(), r)));
-        if let Some((ident, rule)) = rule {
+        if let Some((ident, rule)) = called_rule(fp) {
             let generics = match &fp.path.segments.last().expect("a segment").arguments {
                 syn::PathArguments::AngleBracketed(a) => a.to_token_stream(),
                 _ => TokenStream::new(),
