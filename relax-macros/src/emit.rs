@@ -111,6 +111,8 @@ struct Parts {
     cts: Vec<TokenStream>,
     grad: TokenStream,
     dout: Ident,
+    /// `jacobian`: the split form's pullback is `Clone`, and `NAME_jacobian` is generated.
+    jacobian: bool,
 }
 
 fn parts(func: &ItemFn, sig: &Signature, options: &Options) -> Parts {
@@ -138,6 +140,7 @@ fn parts(func: &ItemFn, sig: &Signature, options: &Options) -> Parts {
         cts,
         grad,
         dout,
+        jacobian: options.jacobian,
     }
 }
 
@@ -297,7 +300,7 @@ fn functions(p: &Parts, sig: &Signature, krate: &syn::Path, bodies: &Bodies) -> 
         cts,
         grad,
         dout,
-        ..
+        jacobian,
     } = p;
     let (vjp, grad_fn) = (format_ident!("{}_vjp", name), format_ident!("{}_grad", name));
     let where_clause = &generics.where_clause;
@@ -337,6 +340,9 @@ fn functions(p: &Parts, sig: &Signature, krate: &syn::Path, bodies: &Bodies) -> 
     });
     let split_where = &split_generics.where_clause;
     let jvp_fns = bodies.jvp.as_ref().map(|jvp| jvp_functions(p, sig, jvp));
+    let jacobian_fn =
+        jacobian.then(|| jacobian_function(p, sig, krate, &bodies.split).unwrap_or_else(|e| e.to_compile_error()));
+    let reusable = jacobian.then(|| quote!(+ ::core::clone::Clone));
     // A parameter struct in `wrt` must derive `Differentiable`: rustc's error at its type, worded
     // by the trait.
     let checks = sig
@@ -351,14 +357,90 @@ fn functions(p: &Parts, sig: &Signature, krate: &syn::Path, bodies: &Bodies) -> 
         #[doc(hidden)]
         #[inline]
         #allows
-        #vis fn #fwd #split_generics (#(#split_params),*) -> (#output, impl ::core::ops::FnOnce(#output, #(&mut [#buffer_elems]),*) -> (#(#cts,)*) #captured) #split_where {
+        #vis fn #fwd #split_generics (#(#split_params),*) -> (#output, impl ::core::ops::FnOnce(#output, #(&mut [#buffer_elems]),*) -> (#(#cts,)*) #reusable #captured) #split_where {
             #(#checks)*
             #split_body
         }
         #vjp_fn
         #grad_fn
         #jvp_fns
+        #jacobian_fn
     }
+}
+
+/// `NAME_jacobian` writes out the rows of Jacobians with up to this many rows, one pullback call
+/// each, and loops over the rows of larger ones.
+const UNROLLED_ROWS: usize = 4;
+
+/// `NAME_jacobian`, for an output `[T; N]`: one forward sweep, then the pullback once per output
+/// component (a clone of it each time, so the split form's closure must be `Clone`: the
+/// `jacobian` option promises that of every function it is given to).
+fn jacobian_function(p: &Parts, sig: &Signature, krate: &syn::Path, split: &TokenStream) -> syn::Result<TokenStream> {
+    let Parts { vis, attrs, inline, name, generics, params, output, grad, .. } = p;
+    let rows = match output {
+        Type::Array(a) if !matches!(&*a.elem, Type::Array(_) | Type::Tuple(_)) => &a.len,
+        _ if sig.scalar_output => return Ok(TokenStream::new()),
+        other => {
+            return Err(syn::Error::new_spanned(
+                other,
+                "`jacobian` generates `NAME_jacobian` for an output `[T; N]` of floats (a scalar output only gets a pullback that callers' Jacobians can run more than once): return an array, or remove `jacobian`",
+            ));
+        }
+    };
+    if let Some(slice) = sig.slices().next() {
+        return Err(syn::Error::new_spanned(
+            &slice.ident,
+            "`jacobian` is not generated for functions with differentiated slices (each row would need its own buffer): pass an array",
+        ));
+    }
+    let jacobian = format_ident!("{}_jacobian", name);
+    let where_clause = &generics.where_clause;
+    let allows = lint_allows();
+    let picked = picked_gradient(sig);
+    let row = |i: TokenStream, pullback: TokenStream| {
+        quote! {{
+            let mut __e: #output = #krate::Tangent::zero_tangent();
+            __e[#i] = #krate::tangent::one_like(&__v[#i]);
+            let __c = #pullback(__e);
+            #picked
+        }}
+    };
+    let cloned = quote!(::core::clone::Clone::clone(&__pullback));
+    // A literal number of rows is unrolled (the last row takes the pullback itself): each row's
+    // unit cotangent is then a constant the optimiser folds into that row's adjoint.
+    let literal = match rows {
+        syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(n), .. }) => n.base10_parse::<usize>().ok(),
+        _ => None,
+    };
+    let rows_code = match literal {
+        Some(n) if (1..=UNROLLED_ROWS).contains(&n) => {
+            let each = (0..n).map(|i| row(quote!(#i), if i + 1 < n { cloned.clone() } else { quote!(__pullback) }));
+            quote!(let __rows: [#grad; #rows] = [#(#each),*];)
+        }
+        _ => {
+            let each = row(quote!(__i), cloned);
+            quote! {
+                let mut __rows: [#grad; #rows] = #krate::Tangent::zero_tangent();
+                for (__i, __row) in __rows.iter_mut().enumerate() {
+                    *__row = #each;
+                }
+            }
+        }
+    };
+    let doc = format!(
+        " Value and Jacobian of `{name}` (generated by `#[differentiable(jacobian)]`): row `i` is the gradient of output component `i`, laid out as `{name}_vjp`'s gradient. One forward sweep, then one pullback per row."
+    );
+    Ok(quote! {
+        #attrs
+        #[doc = #doc]
+        #inline
+        #allows
+        #vis fn #jacobian #generics (#(#params),*) -> (#output, [#grad; #rows]) #where_clause {
+            let (__v, __pullback) = #split;
+            #rows_code
+            (__v, __rows)
+        }
+    })
 }
 
 /// The forward-mode code around which `NAME_jvp` (tangent `G`) and the hidden `NAME__jvp` (one
@@ -525,13 +607,16 @@ struct Split {
 }
 
 impl Split {
-    /// `{ forward; (value, move |__dout, buffers…| pullback) }`, the split form's body.
+    /// `{ forward; (value, move |__dout, buffers…| pullback) }`, the split form's body. The
+    /// closure is `#[inline(always)]`: called once (a caller's adjoint) LLVM inlines it anyway,
+    /// but called once per row (`NAME_jacobian`) it would otherwise stay a call, and its
+    /// caller's stored values would go through memory.
     fn closure(&self) -> TokenStream {
         let Split { forward, value, output, buffers, pullback } = self;
         let buffers = buffers.iter().map(|(b, elem)| quote!(#b: &mut [#elem]));
         quote!({
             #forward
-            (#value, move |__dout: #output, #(#buffers),*| { #pullback })
+            (#value, #[inline(always)] move |__dout: #output, #(#buffers),*| { #pullback })
         })
     }
 

@@ -1,5 +1,5 @@
-//! The attribute's arguments: `wrt(a, b)`, `crate = path`, `max_iter = N`, `hvp`, `relaxed`,
-//! `vjp = path`, `jvp = path` and `real = T`.
+//! The attribute's arguments: `wrt(a, b)`, `crate = path`, `max_iter = N`, `hvp`, `jacobian`,
+//! `relaxed`, `vjp = path`, `jvp = path` and `real = T`.
 
 use proc_macro2::TokenStream;
 use syn::Ident;
@@ -16,6 +16,9 @@ pub struct Options {
     pub max_iter: Option<TokenStream>,
     /// `hvp`: also generate `NAME_hvp` (forward over reverse).
     pub hvp: bool,
+    /// `jacobian`: a pullback that can run more than once (its closure is `Clone`), and for an
+    /// output `[T; N]` also `NAME_jacobian`.
+    pub jacobian: bool,
     /// `relaxed`: also generate the relaxed function and its straight-through gradient.
     pub relaxed: bool,
     /// `vjp = path`: a declared pullback; the body is not differentiated.
@@ -33,6 +36,7 @@ impl Default for Options {
             krate: syn::parse_quote!(::relax),
             max_iter: None,
             hvp: false,
+            jacobian: false,
             relaxed: false,
             vjp: None,
             jvp: None,
@@ -41,8 +45,7 @@ impl Default for Options {
     }
 }
 
-const KNOWN: &str =
-    "`wrt(a, b, ..)`, `crate = path`, `max_iter = N`, `hvp`, `relaxed`, `vjp = path`, `jvp = path` or `real = T`";
+const KNOWN: &str = "`wrt(a, b, ..)`, `crate = path`, `max_iter = N`, `hvp`, `jacobian`, `relaxed`, `vjp = path`, `jvp = path` or `real = T`";
 
 pub fn parse(args: TokenStream) -> syn::Result<Options> {
     let mut o = Options::default();
@@ -84,6 +87,7 @@ pub fn parse(args: TokenStream) -> syn::Result<Options> {
                 o.max_iter = Some(quote::ToTokens::into_token_stream(value));
             }
             "hvp" => o.hvp = true,
+            "jacobian" => o.jacobian = true,
             "relaxed" => o.relaxed = true,
             "vjp" => o.vjp = Some(meta.value()?.parse()?),
             "jvp" => o.jvp = Some(meta.value()?.parse()?),
