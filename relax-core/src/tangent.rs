@@ -395,6 +395,30 @@ impl<V: Differentiable, const N: usize> Differentiable for [V; N] {
 #[inline(always)]
 pub const fn require_differentiable<V: Differentiable<Scalar = S>, S>() {}
 
+/// A pullback that can run more than once: what `#[differentiable(jacobian)]` needs of every
+/// differentiable function its function calls, whose pullbacks it runs once per row of the
+/// Jacobian. The split form of a function with the option returns a `Clone` pullback; one
+/// without it, a pullback that runs once only.
+#[diagnostic::on_unimplemented(
+    message = "the called function's pullback runs once only, and `#[differentiable(jacobian)]` runs it once per row: give the called function `#[differentiable(jacobian)]` as well",
+    label = "called without `jacobian`",
+    note = "on a function with any output: a scalar one only gets a pullback that can run more than once"
+)]
+pub trait ReusablePullback {}
+
+impl<F: Clone> ReusablePullback for F {}
+
+/// Compiles only where `pullback` is a [`ReusablePullback`]: `#[differentiable(jacobian)]` calls
+/// it on the pullback of every differentiable call, so that a callee without the option is one
+/// error, at the call.
+///
+/// ```
+/// let pullback = |dout: f64| 2.0 * dout;
+/// relax_core::tangent::require_reusable(&pullback);
+/// ```
+#[inline(always)]
+pub fn require_reusable<F: ReusablePullback>(_pullback: &F) {}
+
 /// `1` of `x`'s type: the unit cotangent a loop's preaccumulation starts from.
 ///
 /// ```

@@ -436,7 +436,7 @@ fn jacobian_function(p: &Parts, sig: &Signature, krate: &syn::Path, split: &Toke
         #inline
         #allows
         #vis fn #jacobian #generics (#(#params),*) -> (#output, [#grad; #rows]) #where_clause {
-            let (__v, __pullback) = #split;
+            let (__v, mut __pullback) = #split;
             #rows_code
             (__v, __rows)
         }
@@ -495,7 +495,7 @@ pub fn generated(func: &ItemFn, sig: &Signature, body: &Body, options: &Options)
     let krate = &options.krate;
     let p = parts(func, sig, options);
     let facts = BodyFacts::of(body, sig);
-    let ctx = facts.ctx(krate, &body.active);
+    let ctx = Ctx { reusable_pullbacks: options.jacobian, ..facts.ctx(krate, &body.active) };
     let split = split_body(sig, body, ctx, &sig.output.to_token_stream(), &p.cts);
     let jvp = sig.slices().next().is_none().then(|| jvp_bodies(sig, body, &facts, options));
     let bodies =

@@ -9,8 +9,8 @@
 
 use std::collections::HashSet;
 
-use proc_macro2::TokenStream;
-use quote::{ToTokens, quote};
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
 
 use crate::ir::*;
 use crate::names;
@@ -49,6 +49,9 @@ pub struct Ctx<'a> {
     pub sole: &'a HashSet<Temp>,
     /// The sweeps run on dual numbers (`NAME_hvp`): active values are of this type.
     pub dual: Option<&'a Dual>,
+    /// `jacobian`: the pullback runs once per row, so each call's pullback must be `Clone`,
+    /// which the forward sweep checks at the call (rustc's error would be at the attribute).
+    pub reusable_pullbacks: bool,
 }
 
 /// The float type of a function and its dual, for the sweeps of `NAME_hvp` (forward over
@@ -135,6 +138,7 @@ impl BodyFacts {
             owned: &self.owned,
             sole: &self.sole,
             dual: None,
+            reusable_pullbacks: false,
         }
     }
 }
@@ -410,14 +414,20 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
             if *recompute {
                 return quote!(let (#t, _) = #call;);
             }
+            let reusable = (ctx.reusable_pullbacks && matches!(ctx.mode, Mode::Forward)).then(|| {
+                let (krate, span) =
+                    (ctx.krate, callee.clone().into_iter().next().map_or_else(Span::call_site, |t| t.span()));
+                let p = names::respan(p.to_token_stream(), span);
+                quote_spanned!(span=> #krate::tangent::require_reusable(&#p);)
+            });
             if *impure {
                 let (replaces, stored) = tape(quote!((#t, #p)), *temp, ctx);
                 if replaces {
                     return stored;
                 }
-                return quote!(let (#t, #p) = #call; #stored);
+                return quote!(let (#t, #p) = #call; #reusable #stored);
             }
-            quote!(let (#t, #p) = #call;)
+            quote!(let (#t, #p) = #call; #reusable)
         }
         Stmt::Let { name, mutable, ty, value, active, .. } => {
             let v = names::temp(*value);

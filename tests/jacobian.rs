@@ -1,0 +1,202 @@
+//! `#[differentiable(jacobian)]`: at `POINTS` random points per function, `NAME_jacobian`'s value
+//! is the original's bit for bit, its row `i` is `NAME_vjp`'s gradient for the unit cotangent
+//! `e_i` bit for bit, and the rows match central finite differences of the original. The
+//! functions cover the written-out rows (up to four) and the loop over rows (more), callees with
+//! the option (an array output, a scalar one) called once and in a loop, loops that store per
+//! iteration, branches, a generic `T: Real` at f32 and f64, and a method.
+#![deny(warnings)]
+#![allow(clippy::needless_range_loop)]
+
+mod common;
+
+use common::*;
+use relax::prelude::*;
+
+const POINTS: usize = 100;
+
+/// A turn of `p` by the angle `a` about the z axis, with a branch (the other side shears instead).
+#[differentiable(jacobian)]
+fn turn(a: f64, p: [f64; 3]) -> [f64; 3] {
+    if a > 0.0 {
+        let (s, c) = (a.sin(), a.cos());
+        [c * p[0] - s * p[1], s * p[0] + c * p[1], p[2]]
+    } else {
+        [p[0] + a * p[1], p[1] - a * p[0], p[2] * (1.0 + a * a)]
+    }
+}
+
+/// A scalar output: `jacobian` only makes its pullback one that callers' rows can run again.
+#[differentiable(jacobian)]
+fn energy(p: [f64; 3]) -> f64 {
+    softplus(p[0]) + p[1] * p[2].tanh()
+}
+
+/// Both callees in a loop that stores per iteration (their pullbacks, and `q`), with data.
+#[differentiable(wrt(a, p), jacobian)]
+fn chain(a: f64, p: [f64; 3], data: &[f64; 4]) -> [f64; 3] {
+    let mut q = p;
+    for k in 0..4 {
+        q = turn(a * data[k], q);
+        q[2] += 0.1 * energy(q);
+    }
+    q
+}
+
+/// Six outputs: more rows than are written out, so the rows run in a loop.
+#[differentiable(jacobian)]
+fn features(x: [f64; 2]) -> [f64; 6] {
+    let r2 = x[0] * x[0] + x[1] * x[1];
+    [x[0], x[1], x[0] * x[1], r2.sqrt(), (x[0] - x[1]).exp(), sigmoid(r2)]
+}
+
+/// Generic over the float type.
+#[differentiable(jacobian)]
+fn polar<T: Real>(r: T, t: T) -> [T; 2] {
+    [r * t.cos(), r * t.sin()]
+}
+
+/// A two-link planar arm: the tip's position for the joint angles.
+struct Arm {
+    lengths: [f64; 2],
+}
+
+impl Arm {
+    #[differentiable(jacobian)]
+    fn tip(&self, angles: [f64; 2]) -> [f64; 2] {
+        let total = angles[0] + angles[1];
+        [
+            self.lengths[0] * angles[0].cos() + self.lengths[1] * total.cos(),
+            self.lengths[0] * angles[0].sin() + self.lengths[1] * total.sin(),
+        ]
+    }
+}
+
+/// At `POINTS` points of `n` coordinates in `[lo, hi)`: `jacobian(p)` gives `f(p)` bit for bit
+/// and rows equal to `vjp(p, e_i)`'s bit for bit, and the rows match finite differences of `f`.
+#[track_caller]
+fn check(
+    name: &str,
+    (n, lo, hi): (usize, f64, f64),
+    f: &dyn Fn(&[f64]) -> Vec<f64>,
+    jacobian: &dyn Fn(&[f64]) -> (Vec<f64>, Vec<f64>),
+    vjp: &dyn Fn(&[f64], usize) -> Vec<f64>,
+) {
+    let mut r = rng(0x1ac0);
+    for _ in 0..POINTS {
+        let p = point(&mut r, n, lo, hi);
+        let at = format!("{name} at {p:?}");
+        let (value, rows) = jacobian(&p);
+        assert_same_bits(&format!("{at}: value"), &value, &f(&p));
+        assert_eq!(rows.len(), value.len() * n, "{at}: rows");
+        for (i, row) in rows.chunks(n).enumerate() {
+            assert_same_bits(&format!("{at}: row {i} against _vjp"), row, &vjp(&p, i));
+        }
+        assert_grad(&at, &rows, &fd_jacobian(f, &p));
+    }
+}
+
+/// The unit cotangent `e_i` of an output of `N` components, its zeros relax's zero tangent
+/// (`−0.0`, the additive identity), as `NAME_jacobian`'s are.
+fn unit<const N: usize>(i: usize) -> [f64; N] {
+    core::array::from_fn(|k| if k == i { 1.0 } else { -0.0 })
+}
+
+#[test]
+fn rows_written_out_are_the_pullbacks_of_unit_cotangents() {
+    // Away from the branch at a = 0, where finite differences would straddle it.
+    let split = |p: &[f64]| (p[0], arr::<3>(&p[1..]));
+    check(
+        "turn (a > 0)",
+        (4, 0.05, 2.0),
+        &|p| turn(split(p).0, split(p).1).to_vec(),
+        &|p| (turn_jacobian(split(p).0, split(p).1).0.to_vec(), turn_jacobian(split(p).0, split(p).1).1.flat()),
+        &|p, i| turn_vjp(split(p).0, split(p).1, unit(i)).1.flat(),
+    );
+    check(
+        "turn (a < 0)",
+        (4, -2.0, -0.05),
+        &|p| turn(split(p).0, split(p).1).to_vec(),
+        &|p| (turn_jacobian(split(p).0, split(p).1).0.to_vec(), turn_jacobian(split(p).0, split(p).1).1.flat()),
+        &|p, i| turn_vjp(split(p).0, split(p).1, unit(i)).1.flat(),
+    );
+    let arm = Arm { lengths: [1.5, 0.8] };
+    check(
+        "Arm::tip",
+        (2, -3.0, 3.0),
+        &|p| arm.tip(arr(p)).to_vec(),
+        &|p| {
+            let (v, rows) = arm.tip_jacobian(arr(p));
+            (v.to_vec(), rows.flat())
+        },
+        &|p, i| arm.tip_vjp(arr(p), unit(i)).1.flat(),
+    );
+    check(
+        "polar::<f64>",
+        (2, -3.0, 3.0),
+        &|p| polar(p[0], p[1]).to_vec(),
+        &|p| {
+            let (v, rows) = polar_jacobian(p[0], p[1]);
+            (v.to_vec(), rows.flat())
+        },
+        &|p, i| polar_vjp(p[0], p[1], unit(i)).1.flat(),
+    );
+}
+
+#[test]
+fn callees_in_a_stored_loop() {
+    let data = [0.3, -0.7, 1.1, 0.5];
+    // a·data[k] changes sign only at a = 0: points with a > 0 and with a < 0.
+    for (lo, hi) in [(0.05, 1.5), (-1.5, -0.05)] {
+        let args = |p: &[f64]| (p[0], arr::<3>(&p[1..]));
+        check(
+            "chain",
+            (4, lo, hi),
+            &|p| chain(args(p).0, args(p).1, &data).to_vec(),
+            &|p| {
+                let (v, rows) = chain_jacobian(args(p).0, args(p).1, &data);
+                (v.to_vec(), rows.flat())
+            },
+            &|p, i| chain_vjp(args(p).0, args(p).1, &data, unit(i)).1.flat(),
+        );
+    }
+}
+
+#[test]
+fn rows_in_a_loop() {
+    check(
+        "features",
+        (2, -1.5, 1.5),
+        &|p| features(arr(p)).to_vec(),
+        &|p| {
+            let (v, rows) = features_jacobian(arr(p));
+            (v.to_vec(), rows.flat())
+        },
+        &|p, i| features_vjp(arr(p), unit(i)).1.flat(),
+    );
+}
+
+#[test]
+fn scalar_outputs_keep_their_gradient() {
+    let mut r = rng(7);
+    for _ in 0..POINTS {
+        let p = arr::<3>(&point(&mut r, 3, -2.0, 2.0));
+        let (value, g) = energy_grad(p);
+        assert_same_bits("energy value", &[value], &[energy(p)]);
+        assert_grad("energy", &g, &fd(|q| energy(arr(q)), &p));
+    }
+}
+
+#[test]
+fn f32_jacobians() {
+    let mut r = rng(32);
+    for _ in 0..POINTS {
+        let (radius, angle) = (uniform(&mut r, 0.1, 3.0) as f32, uniform(&mut r, -3.0, 3.0) as f32);
+        let (value, rows) = polar_jacobian(radius, angle);
+        assert_eq!(value.map(f32::to_bits), polar(radius, angle).map(f32::to_bits));
+        // The closed form: d(r cos t, r sin t)/d(r, t).
+        let want = [[angle.cos(), -radius * angle.sin()], [angle.sin(), radius * angle.cos()]];
+        for (row, want) in rows.iter().zip(want) {
+            assert!((row.0 - want[0]).abs() <= 1e-6 && (row.1 - want[1]).abs() <= 1e-5 * radius.max(1.0));
+        }
+    }
+}
