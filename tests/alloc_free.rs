@@ -314,3 +314,33 @@ fn forward_mode_and_hessian_vector_products_allocate_nothing() {
         assert_eq!(n, 0, "{name} allocated {n} times");
     }
 }
+
+/// A callee with `jacobian` in a loop that stores (its pullbacks are kept per iteration and
+/// cloned per row), and more rows than are written out.
+#[differentiable(jacobian)]
+fn spin(a: f64, p: [f64; 2]) -> [f64; 2] {
+    let (s, c) = (a.sin(), a.cos());
+    [c * p[0] - s * p[1], s * p[0] + c * p[1]]
+}
+
+#[differentiable(jacobian)]
+fn spun(a: [f64; 3], p: [f64; 2]) -> [f64; 5] {
+    let mut q = p;
+    for k in 0..3 {
+        q = spin(a[k], q);
+        q[1] = q[1].tanh();
+    }
+    [q[0], q[1], q[0] * q[1], a[0], sigmoid(a[1] + a[2])]
+}
+
+#[test]
+fn jacobians_allocate_nothing() {
+    let calls: Vec<(&str, Gradient<'_>)> = vec![
+        ("spin_jacobian", Box::new(|| spin_jacobian(0.4, [1.0, -0.5]).1[1].0)),
+        ("spun_jacobian", Box::new(|| spun_jacobian([0.4, -0.2, 0.9], [1.0, -0.5]).1[4].0[2])),
+    ];
+    for (name, mut f) in calls {
+        let n = allocations(|| _ = std::hint::black_box(f()));
+        assert_eq!(n, 0, "{name} allocated {n} times");
+    }
+}

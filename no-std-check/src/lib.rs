@@ -178,3 +178,16 @@ pub extern "C" fn relax_smooth_directional(w: &[f32; 3], x: &[[f32; 3]; 4], v: &
     (_, _, *hv) = smooth_hvp(*w, x, *v);
     along
 }
+
+/// A two-link arm's tip: `jacobian` gives its 2 × 2 Jacobian from one forward sweep.
+#[differentiable(jacobian)]
+fn tip<T: Real>(angles: [T; 2]) -> [T; 2] {
+    let total = angles[0] + angles[1];
+    [angles[0].cos() + 0.5 * total.cos(), angles[0].sin() + 0.5 * total.sin()]
+}
+
+/// The tip of [`tip`] into `at` and its Jacobian (row by row) into `jacobian`, in f32.
+#[unsafe(no_mangle)]
+pub extern "C" fn relax_tip_jacobian(angles: &[f32; 2], at: &mut [f32; 2], jacobian: &mut [[f32; 2]; 2]) {
+    (*at, *jacobian) = tip_jacobian(*angles);
+}
