@@ -186,7 +186,11 @@
 //! - forward mode, `NAME_jvp(args…, tangent: G) -> (Out, Out)`, for every function without slices
 //!   in `wrt`;
 //! - second order with the option `hvp`: `NAME_hvp(args…, v: G) -> (Out, G, G)`, the value, the
-//!   gradient and the Hessian-vector product (every differentiable callee needs `hvp` too).
+//!   gradient and the Hessian-vector product (every differentiable callee needs `hvp` too);
+//! - Jacobians with the option `jacobian`, for an output `[T; N]`: `NAME_jacobian(args…) ->
+//!   (Out, [G; N])`, the value and row `i` the gradient of output component `i`, from one forward
+//!   sweep and one pullback per row (every differentiable callee needs `jacobian` too; see
+//!   [`guide::forward_mode`]).
 //!
 //! ```
 //! use relax::prelude::*;

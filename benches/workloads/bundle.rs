@@ -1,7 +1,8 @@
 //! Workload 8: A bundle-adjustment reprojection residual (as in ADBench's BA): a camera of 11
 //! parameters (Rodrigues rotation, centre, focal length, principal point, two radial distortion
 //! coefficients), a 3-D point and a weight, 15 parameters, 2 outputs. The gradient variants compute
-//! the 2×15 Jacobian; relax's by two `_vjp` calls, one per output.
+//! the 2×15 Jacobian; relax's by `residual_jacobian` (the option `jacobian`: one forward sweep,
+//! then the pullback once per output, as the hand-written Jacobian does).
 
 use core::ops::{Add, Div, Mul, Sub};
 
@@ -49,7 +50,7 @@ pub fn residual(cam: [f64; 11], x: [f64; 3], w: f64, feat: &[f64; 2]) -> [f64; 2
 /// One row of the Jacobian, in parameter order: d/dcam, d/dx, d/dw.
 pub type Row = ([f64; 11], [f64; 3], f64);
 
-/// The Jacobian from relax: one `_vjp` per output.
+/// The Jacobian from relax: `NAME_jacobian`'s rows.
 pub fn relax_jacobian(cam: [f64; 11], x: [f64; 3], w: f64, feat: &[f64; 2]) -> [Row; 2] {
     residual_jacobian(cam, x, w, feat).1
 }
