@@ -162,6 +162,9 @@ impl Gen {
             "wrt(x) crate",
             "wrt = x",
             "wrt(1)",
+            "jacobian",
+            "wrt(xs), jacobian",
+            "jacobian = 2",
         ]);
         let generics = self.pick(&[
             "",
@@ -402,4 +405,27 @@ fn generated_functions_are_inline_unless_the_original_says_otherwise() {
     // The hidden forms, which callers inline into their own sweeps, stay `#[inline]`.
     assert_eq!(bare_inline(&never), 2, "{never}");
     assert!(never.matches("# [inline (never)]").count() >= 4, "{never}");
+}
+
+/// `jacobian` makes the split form's pullback `Clone`, checks each call's pullback at the call, and
+/// adds `NAME_jacobian` with its rows written out (up to four) or in a loop; without it, none of
+/// these.
+#[test]
+fn jacobian_option_generates_rows_and_a_reusable_pullback() {
+    let expand_with = |args: TokenStream, n: usize| {
+        let ty: syn::Type = syn::parse_str(&format!("[f64; {n}]")).unwrap();
+        expand(args, quote!(fn f(x: f64) -> #ty { [g(x); #n] })).to_string()
+    };
+    let plain = expand_with(TokenStream::new(), 2);
+    assert!(!plain.contains("f_jacobian") && !plain.contains("Clone") && !plain.contains("require_reusable"), "{plain}");
+    let two = expand_with(quote!(jacobian), 2);
+    assert!(two.contains("fn f_jacobian"), "{two}");
+    assert!(two.contains(":: core :: clone :: Clone"), "{two}");
+    assert!(two.contains("require_reusable"), "{two}");
+    // Written out: the first row clones the pullback, the last takes it; no loop over rows.
+    assert_eq!(two.matches("__e [0usize]").count(), 1, "{two}");
+    assert_eq!(two.matches("__e [1usize]").count(), 1, "{two}");
+    assert!(!two.contains("iter_mut"), "{two}");
+    let five = expand_with(quote!(jacobian), 5);
+    assert!(five.contains("iter_mut") && five.contains("__e [__i]"), "{five}");
 }
