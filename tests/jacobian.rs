@@ -71,6 +71,9 @@ impl Arm {
     }
 }
 
+/// A function's value and Jacobian rows, flattened, at a point.
+type Jacobian<'a> = &'a dyn Fn(&[f64]) -> (Vec<f64>, Vec<f64>);
+
 /// At `POINTS` points of `n` coordinates in `[lo, hi)`: `jacobian(p)` gives `f(p)` bit for bit
 /// and rows equal to `vjp(p, e_i)`'s bit for bit, and the rows match finite differences of `f`.
 #[track_caller]
@@ -78,7 +81,7 @@ fn check(
     name: &str,
     (n, lo, hi): (usize, f64, f64),
     f: &dyn Fn(&[f64]) -> Vec<f64>,
-    jacobian: &dyn Fn(&[f64]) -> (Vec<f64>, Vec<f64>),
+    jacobian: Jacobian<'_>,
     vjp: &dyn Fn(&[f64], usize) -> Vec<f64>,
 ) {
     let mut r = rng(0x1ac0);
