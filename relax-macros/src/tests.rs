@@ -417,7 +417,10 @@ fn jacobian_option_generates_rows_and_a_reusable_pullback() {
         expand(args, quote!(fn f(x: f64) -> #ty { [g(x); #n] })).to_string()
     };
     let plain = expand_with(TokenStream::new(), 2);
-    assert!(!plain.contains("f_jacobian") && !plain.contains("Clone") && !plain.contains("require_reusable"), "{plain}");
+    assert!(
+        !plain.contains("f_jacobian") && !plain.contains("Clone") && !plain.contains("require_reusable"),
+        "{plain}"
+    );
     let two = expand_with(quote!(jacobian), 2);
     assert!(two.contains("fn f_jacobian"), "{two}");
     assert!(two.contains(":: core :: clone :: Clone"), "{two}");
