@@ -356,19 +356,22 @@ fn main() {
         };
         let body = function_body(&mut g, shape, false);
         let (generics, t, at) = if generic { ("<T: Real>", "T", "::<f64>") } else { ("", "f64", "") };
+        // Every third function's pullback is reusable (`jacobian`): it must compile through
+        // every construct, and leave the gradients as they are.
+        let jacobian = if k % 3 == 0 { ", jacobian" } else { "" };
         match shape {
             Shape::Free => writeln!(
                 out,
-                "#[differentiable(max_iter = 8)]\npub fn g{k}{generics}(x: [{t}; 4], a: {t}) -> {t} {body}"
+                "#[differentiable(max_iter = 8{jacobian})]\npub fn g{k}{generics}(x: [{t}; 4], a: {t}) -> {t} {body}"
             ),
             Shape::Struct => writeln!(
                 out,
-                "#[differentiable(wrt(p), max_iter = 8)]\npub fn g{k}{generics}(p: Gp<{t}>) -> {t} {body}\n{}",
+                "#[differentiable(wrt(p), max_iter = 8{jacobian})]\npub fn g{k}{generics}(p: Gp<{t}>) -> {t} {body}\n{}",
                 struct_wrappers(k, generics, t)
             ),
             Shape::Method => writeln!(
                 out,
-                "impl Model<{t}> {{\n#[differentiable(max_iter = 8)]\npub fn g{k}{generics}(&self, x: [{t}; 4], a: {t}) -> {t} {body}}}\n{}",
+                "impl Model<{t}> {{\n#[differentiable(max_iter = 8{jacobian})]\npub fn g{k}{generics}(&self, x: [{t}; 4], a: {t}) -> {t} {body}}}\n{}",
                 method_wrappers(k, generics, t)
             ),
         }

@@ -2,7 +2,7 @@
 //! is the original's bit for bit, its row `i` is `NAME_vjp`'s gradient for the unit cotangent
 //! `e_i` bit for bit, and the rows match central finite differences of the original. The
 //! functions cover the written-out rows (up to four) and the loop over rows (more), callees with
-//! the option (an array output, a scalar one) called once and in a loop, loops that store per
+//! the option (an array output, a scalar one, a tuple) called once and in a loop, loops that store per
 //! iteration, branches, a generic `T: Real` at f32 and f64, and a method.
 #![deny(warnings)]
 #![allow(clippy::needless_range_loop)]
@@ -40,6 +40,20 @@ fn chain(a: f64, p: [f64; 3], data: &[f64; 4]) -> [f64; 3] {
         q[2] += 0.1 * energy(q);
     }
     q
+}
+
+/// A tuple output: `jacobian` only makes its pullback reusable, for `chained_pair`.
+#[differentiable(jacobian)]
+fn pair(u: f64, v: f64) -> (f64, f64) {
+    ((u * v).tanh(), u - 0.5 * v)
+}
+
+/// Calls the tuple-output callee twice.
+#[differentiable(jacobian)]
+fn chained_pair(x: [f64; 2]) -> [f64; 3] {
+    let (a, b) = pair(x[0], x[1]);
+    let (c, d) = pair(b, a);
+    [a * d, c, b + c]
 }
 
 /// Six outputs: more rows than are written out, so the rows run in a loop.
@@ -162,6 +176,20 @@ fn callees_in_a_stored_loop() {
             &|p, i| chain_vjp(args(p).0, args(p).1, &data, unit(i)).1.flat(),
         );
     }
+}
+
+#[test]
+fn tuple_output_callees() {
+    check(
+        "chained_pair",
+        (2, -1.5, 1.5),
+        &|p| chained_pair(arr(p)).to_vec(),
+        &|p| {
+            let (v, rows) = chained_pair_jacobian(arr(p));
+            (v.to_vec(), rows.flat())
+        },
+        &|p, i| chained_pair_vjp(arr(p), unit(i)).1.flat(),
+    );
 }
 
 #[test]

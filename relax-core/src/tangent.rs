@@ -402,7 +402,7 @@ pub const fn require_differentiable<V: Differentiable<Scalar = S>, S>() {}
 #[diagnostic::on_unimplemented(
     message = "the called function's pullback runs once only, and `#[differentiable(jacobian)]` runs it once per row: give the called function `#[differentiable(jacobian)]` as well",
     label = "called without `jacobian`",
-    note = "on a function with any output: a scalar one only gets a pullback that can run more than once"
+    note = "on a function with any output: one that is not an array of floats only gets a pullback that can run more than once"
 )]
 pub trait ReusablePullback {}
 

@@ -372,25 +372,21 @@ fn functions(p: &Parts, sig: &Signature, krate: &syn::Path, bodies: &Bodies) -> 
 /// each, and loops over the rows of larger ones.
 const UNROLLED_ROWS: usize = 4;
 
-/// `NAME_jacobian`, for an output `[T; N]`: one forward sweep, then the pullback once per output
+/// `NAME_jacobian`, for an output `[T; N]` of floats: one forward sweep, then the pullback once per output
 /// component (a clone of it each time, so the split form's closure must be `Clone`: the
 /// `jacobian` option promises that of every function it is given to).
 fn jacobian_function(p: &Parts, sig: &Signature, krate: &syn::Path, split: &TokenStream) -> syn::Result<TokenStream> {
     let Parts { vis, attrs, inline, name, generics, params, output, grad, .. } = p;
+    // Other outputs (a scalar, a tuple, a struct, nested arrays) only get the reusable pullback,
+    // so that `jacobian` functions can call them.
     let rows = match output {
-        Type::Array(a) if !matches!(&*a.elem, Type::Array(_) | Type::Tuple(_)) => &a.len,
-        _ if sig.scalar_output => return Ok(TokenStream::new()),
-        other => {
-            return Err(syn::Error::new_spanned(
-                other,
-                "`jacobian` generates `NAME_jacobian` for an output `[T; N]` of floats (a scalar output only gets a pullback that callers' Jacobians can run more than once): return an array, or remove `jacobian`",
-            ));
-        }
+        Type::Array(a) if crate::signature::is_float_type(&a.elem, &sig.real_params) => &a.len,
+        _ => return Ok(TokenStream::new()),
     };
     if let Some(slice) = sig.slices().next() {
         return Err(syn::Error::new_spanned(
             &slice.ident,
-            "`jacobian` is not generated for functions with differentiated slices (each row would need its own buffer): pass an array",
+            "`NAME_jacobian` is not generated for functions with differentiated slices (each row would need its own buffer): pass an array, or remove `jacobian`",
         ));
     }
     let jacobian = format_ident!("{}_jacobian", name);

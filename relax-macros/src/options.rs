@@ -17,7 +17,7 @@ pub struct Options {
     /// `hvp`: also generate `NAME_hvp` (forward over reverse).
     pub hvp: bool,
     /// `jacobian`: a pullback that can run more than once (its closure is `Clone`), and for an
-    /// output `[T; N]` also `NAME_jacobian`.
+    /// output `[T; N]` of floats also `NAME_jacobian`.
     pub jacobian: bool,
     /// `relaxed`: also generate the relaxed function and its straight-through gradient.
     pub relaxed: bool,
