@@ -193,14 +193,16 @@ fn gauss_newton_on_jvp_columns_recovers_the_growth_curve() {
             assert!((p[i] - newton::CURVE[i]).abs() < 0.1, "seed {seed}: {p:?} vs {:?}", newton::CURVE);
         }
         // The columns from `_jvp` are the Jacobian's: against finite differences, and against its
-        // rows from `_vjp` (one call per sample).
+        // rows from `_vjp` (one call per sample) and from `_jacobian` (one call for all).
         let columns = newton::jacobian_columns(start, &ts, &ys);
+        let (_, rows) = newton::residuals_jacobian(start, &ts, &ys);
         let numeric = relax::check::numerical_jacobian(|q: [f64; 4]| newton::residuals(q, &ts, &ys), start);
         for k in 0..newton::N {
             let unit = core::array::from_fn(|i| if i == k { 1.0 } else { 0.0 });
             let (_, row) = newton::residuals_vjp(start, &ts, &ys, unit);
             let column: Vec<f64> = columns.iter().map(|c| c[k]).collect();
             relax_testkit::assert_close("columns vs rows", &column, &row, 1e-14, 1e-15);
+            relax_testkit::assert_close("columns vs _jacobian's rows", &column, &rows[k], 1e-14, 1e-15);
             relax_testkit::assert_grad("columns vs finite differences", &column, &numeric[k]);
         }
     }
