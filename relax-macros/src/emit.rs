@@ -372,9 +372,9 @@ fn functions(p: &Parts, sig: &Signature, krate: &syn::Path, bodies: &Bodies) -> 
 /// each, and loops over the rows of larger ones.
 const UNROLLED_ROWS: usize = 4;
 
-/// `NAME_jacobian`, for an output `[T; N]` of floats: one forward sweep, then the pullback once per output
-/// component (a clone of it each time, so the split form's closure must be `Clone`: the
-/// `jacobian` option promises that of every function it is given to).
+/// `NAME_jacobian`, for an output `[T; N]` of floats: one forward sweep, then the pullback once
+/// per output component (a clone of it each time, so the split form's closure must be `Clone`:
+/// the `jacobian` option promises that of every function it is given to).
 fn jacobian_function(p: &Parts, sig: &Signature, krate: &syn::Path, split: &TokenStream) -> syn::Result<TokenStream> {
     let Parts { vis, attrs, inline, name, generics, params, output, grad, .. } = p;
     // Other outputs (a scalar, a tuple, a struct, nested arrays) only get the reusable pullback,
