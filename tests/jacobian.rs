@@ -10,6 +10,7 @@
 mod common;
 
 use common::*;
+use relax::Coordinates;
 use relax::prelude::*;
 
 const POINTS: usize = 100;
@@ -85,30 +86,28 @@ impl Arm {
     }
 }
 
-/// A function's value and Jacobian rows, flattened, at a point.
-type Jacobian<'a> = &'a dyn Fn(&[f64]) -> (Vec<f64>, Vec<f64>);
-
 /// At `POINTS` points of `n` coordinates in `[lo, hi)`: `jacobian(p)` gives `f(p)` bit for bit
 /// and rows equal to `vjp(p, e_i)`'s bit for bit, and the rows match finite differences of `f`.
 #[track_caller]
-fn check(
+fn check<V: Coordinates, R: Coordinates, G: Coordinates>(
     name: &str,
     (n, lo, hi): (usize, f64, f64),
-    f: &dyn Fn(&[f64]) -> Vec<f64>,
-    jacobian: Jacobian<'_>,
-    vjp: &dyn Fn(&[f64], usize) -> Vec<f64>,
+    f: impl Fn(&[f64]) -> V,
+    jacobian: impl Fn(&[f64]) -> (V, R),
+    vjp: impl Fn(&[f64], usize) -> G,
 ) {
     let mut r = rng(0x1ac0);
     for _ in 0..POINTS {
         let p = point(&mut r, n, lo, hi);
         let at = format!("{name} at {p:?}");
         let (value, rows) = jacobian(&p);
-        assert_same_bits(&format!("{at}: value"), &value, &f(&p));
+        let (value, rows) = (value.flat(), rows.flat());
+        assert_same_bits(&format!("{at}: value"), &value, &f(&p).flat());
         assert_eq!(rows.len(), value.len() * n, "{at}: rows");
         for (i, row) in rows.chunks(n).enumerate() {
-            assert_same_bits(&format!("{at}: row {i} against _vjp"), row, &vjp(&p, i));
+            assert_same_bits(&format!("{at}: row {i} against _vjp"), row, &vjp(&p, i).flat());
         }
-        assert_grad(&at, &rows, &fd_jacobian(f, &p));
+        assert_grad(&at, &rows, &fd_jacobian(|q| f(q).flat(), &p));
     }
 }
 
@@ -120,42 +119,31 @@ fn unit<const N: usize>(i: usize) -> [f64; N] {
 
 #[test]
 fn rows_written_out_are_the_pullbacks_of_unit_cotangents() {
-    // Away from the branch at a = 0, where finite differences would straddle it.
-    let split = |p: &[f64]| (p[0], arr::<3>(&p[1..]));
-    check(
-        "turn (a > 0)",
-        (4, 0.05, 2.0),
-        &|p| turn(split(p).0, split(p).1).to_vec(),
-        &|p| (turn_jacobian(split(p).0, split(p).1).0.to_vec(), turn_jacobian(split(p).0, split(p).1).1.flat()),
-        &|p, i| turn_vjp(split(p).0, split(p).1, unit(i)).1.flat(),
-    );
-    check(
-        "turn (a < 0)",
-        (4, -2.0, -0.05),
-        &|p| turn(split(p).0, split(p).1).to_vec(),
-        &|p| (turn_jacobian(split(p).0, split(p).1).0.to_vec(), turn_jacobian(split(p).0, split(p).1).1.flat()),
-        &|p, i| turn_vjp(split(p).0, split(p).1, unit(i)).1.flat(),
-    );
+    // On both sides of the branch at a = 0, away from it (finite differences would straddle it).
+    for (lo, hi) in [(0.05, 2.0), (-2.0, -0.05)] {
+        let (a, p) = (|p: &[f64]| p[0], |p: &[f64]| arr::<3>(&p[1..]));
+        check(
+            "turn",
+            (4, lo, hi),
+            |q| turn(a(q), p(q)),
+            |q| turn_jacobian(a(q), p(q)),
+            |q, i| turn_vjp(a(q), p(q), unit(i)).1,
+        );
+    }
     let arm = Arm { lengths: [1.5, 0.8] };
     check(
         "Arm::tip",
         (2, -3.0, 3.0),
-        &|p| arm.tip(arr(p)).to_vec(),
-        &|p| {
-            let (v, rows) = arm.tip_jacobian(arr(p));
-            (v.to_vec(), rows.flat())
-        },
-        &|p, i| arm.tip_vjp(arr(p), unit(i)).1.flat(),
+        |q| arm.tip(arr(q)),
+        |q| arm.tip_jacobian(arr(q)),
+        |q, i| arm.tip_vjp(arr(q), unit(i)).1,
     );
     check(
         "polar::<f64>",
         (2, -3.0, 3.0),
-        &|p| polar(p[0], p[1]).to_vec(),
-        &|p| {
-            let (v, rows) = polar_jacobian(p[0], p[1]);
-            (v.to_vec(), rows.flat())
-        },
-        &|p, i| polar_vjp(p[0], p[1], unit(i)).1.flat(),
+        |q| polar(q[0], q[1]),
+        |q| polar_jacobian(q[0], q[1]),
+        |q, i| polar_vjp(q[0], q[1], unit(i)).1,
     );
 }
 
@@ -164,16 +152,13 @@ fn callees_in_a_stored_loop() {
     let data = [0.3, -0.7, 1.1, 0.5];
     // a·data[k] changes sign only at a = 0: points with a > 0 and with a < 0.
     for (lo, hi) in [(0.05, 1.5), (-1.5, -0.05)] {
-        let args = |p: &[f64]| (p[0], arr::<3>(&p[1..]));
+        let (a, p) = (|q: &[f64]| q[0], |q: &[f64]| arr::<3>(&q[1..]));
         check(
             "chain",
             (4, lo, hi),
-            &|p| chain(args(p).0, args(p).1, &data).to_vec(),
-            &|p| {
-                let (v, rows) = chain_jacobian(args(p).0, args(p).1, &data);
-                (v.to_vec(), rows.flat())
-            },
-            &|p, i| chain_vjp(args(p).0, args(p).1, &data, unit(i)).1.flat(),
+            |q| chain(a(q), p(q), &data),
+            |q| chain_jacobian(a(q), p(q), &data),
+            |q, i| chain_vjp(a(q), p(q), &data, unit(i)).1,
         );
     }
 }
@@ -183,12 +168,9 @@ fn tuple_output_callees() {
     check(
         "chained_pair",
         (2, -1.5, 1.5),
-        &|p| chained_pair(arr(p)).to_vec(),
-        &|p| {
-            let (v, rows) = chained_pair_jacobian(arr(p));
-            (v.to_vec(), rows.flat())
-        },
-        &|p, i| chained_pair_vjp(arr(p), unit(i)).1.flat(),
+        |q| chained_pair(arr(q)),
+        |q| chained_pair_jacobian(arr(q)),
+        |q, i| chained_pair_vjp(arr(q), unit(i)).1,
     );
 }
 
@@ -197,12 +179,9 @@ fn rows_in_a_loop() {
     check(
         "features",
         (2, -1.5, 1.5),
-        &|p| features(arr(p)).to_vec(),
-        &|p| {
-            let (v, rows) = features_jacobian(arr(p));
-            (v.to_vec(), rows.flat())
-        },
-        &|p, i| features_vjp(arr(p), unit(i)).1.flat(),
+        |q| features(arr(q)),
+        |q| features_jacobian(arr(q)),
+        |q, i| features_vjp(arr(q), unit(i)).1,
     );
 }
 
