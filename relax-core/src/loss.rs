@@ -28,8 +28,16 @@ pub(crate) fn sign<T: Real>(x: T) -> T {
 /// ```
 #[inline]
 pub fn huber<T: Real>(x: T, delta: T) -> T {
-    let a = x.abs();
-    if a < delta { T::select(0.5, 0.5) * x * x } else { delta * (a - T::select(0.5, 0.5) * delta) }
+    let (a, half) = (x.abs(), T::select(0.5, 0.5));
+    if delta > T::zero() {
+        // Both pieces as `m·(|x| − 0.5·m)` with `m = min(|x|, delta)`: branch-free, and bit for bit
+        // the two formulas (inside, `|x| − 0.5|x|` is exactly `0.5|x|`, so the product is
+        // `0.5x²` rounded once). The test of `delta` folds away for a constant one.
+        let m = a.min(delta);
+        m * (a - half * m)
+    } else {
+        delta * (a - half * delta)
+    }
 }
 
 /// Huber's derivative with respect to `x`, `x` inside and `delta·sign(x)` outside. For

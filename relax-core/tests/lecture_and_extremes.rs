@@ -129,3 +129,40 @@ fn f32_at_its_own_limits() {
     let (g, d) = gumbel_from_uniform_vjp(f32::MIN_POSITIVE, 1.0);
     assert!(g.is_finite() && d.is_finite());
 }
+
+/// `huber` computes both pieces as one branch-free product; its value is still the two-piece
+/// formula's, bit for bit (sign of zero included), at random points, at the kink, on extreme
+/// input, for every sign of the threshold, in f64 and f32.
+#[test]
+fn huber_is_the_two_piece_formula_bit_for_bit() {
+    fn two_piece(x: f64, delta: f64) -> f64 {
+        if x.abs() < delta { 0.5 * x * x } else { delta * (x.abs() - 0.5 * delta) }
+    }
+    fn two_piece_f32(x: f32, delta: f32) -> f32 {
+        if x.abs() < delta { 0.5 * x * x } else { delta * (x.abs() - 0.5 * delta) }
+    }
+    let same = |a: f64, b: f64| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
+    let mut r = relax_testkit::rng(41);
+    let mut points: Vec<(f64, f64)> = (0..100_000)
+        .map(|_| {
+            let delta = 10f64.powf(relax_testkit::uniform(&mut r, -3.0, 3.0));
+            (relax_testkit::uniform(&mut r, -3.0, 3.0) * delta, delta)
+        })
+        .collect();
+    let extremes = [0.0, f64::MIN_POSITIVE, 1e-310, 1e-160, 0.5, 1.0, 2.0, 1e160, f64::MAX, f64::INFINITY, f64::NAN];
+    for &x in &extremes {
+        for &delta in &[1e-300, 1e-3, 0.5, 1.0, 3.0, 1e300, 0.0, -1.0, f64::INFINITY, f64::NAN] {
+            points.extend([(x, delta), (-x, delta), (x, -delta)]);
+        }
+    }
+    // Both sides of the kink, and on it.
+    let beside = |d: f64, ulps: i64| f64::from_bits((d.to_bits() as i64 + ulps) as u64);
+    points.extend([1.0, 3.0].iter().flat_map(|&d| [d, beside(d, -1), beside(d, 1)].map(|x| (x, d))));
+    for (x, delta) in points {
+        let what = format!("huber({x:e}, {delta:e})");
+        assert!(same(huber(x, delta), two_piece(x, delta)), "{what}: {:e}", huber(x, delta));
+        let (x32, delta32) = (x as f32, delta as f32);
+        let (got, want) = (huber(x32, delta32), two_piece_f32(x32, delta32));
+        assert!(same(got.into(), want.into()), "{what} in f32: {got:e} against {want:e}");
+    }
+}
