@@ -49,7 +49,10 @@ pub struct SoftmaxResidual<T, const N: usize> {
 #[inline]
 fn shifted<T: Real, const N: usize>(x: [T; N], t: T) -> (T, [T; N]) {
     debug_assert!(t > T::zero(), "relax: the temperature must be positive");
-    let max = x.iter().fold(T::neg_infinity(), |m, &v| m.max(v));
+    // `v > m` rather than `max`: the same maximum, NaN entries skipped (only a zero maximum's sign
+    // may differ, and `e^(±0)` is 1), in one `maxsd` per entry where `max`'s NaN handling takes
+    // five more instructions.
+    let max = x.iter().fold(T::neg_infinity(), |m, &v| if v > m { v } else { m });
     (max, from_index(|i| (x[i] - max) / t))
 }
 
