@@ -5,7 +5,8 @@
 //! signature; `normalize` rewrites early returns; `lower` (with `scope`, `stmts`, `exprs`,
 //! `calls`, `control`) turns the body into the intermediate form of `ir`, using the one table
 //! of rules and methods in `rules`; `forward` and `adjoint` generate the two sweeps; `emit`
-//! assembles the generated functions; `expand` runs the pipeline and collects the errors.
+//! assembles the generated functions, which call each other where `placement` tells how to name
+//! them; `expand` runs the pipeline and collects the errors.
 //! `derive` is `#[derive(Differentiable)]`.
 
 mod adjoint;
@@ -20,6 +21,7 @@ mod lower;
 mod names;
 mod normalize;
 mod options;
+mod placement;
 mod relax;
 mod rules;
 mod signature;

@@ -1,0 +1,205 @@
+//! The generated functions wherever the function sits: at the top of the file, in a `mod`, in an
+//! inherent `impl` (with and without a receiver), in an `impl` or a module a `macro_rules!` writes,
+//! with a name a macro passes in. Where the attribute can tell (a file's items, a `mod`'s, an
+//! `impl`'s), `NAME_grad` and `NAME_jvp` call `NAME_vjp` and `NAME__jvp`; elsewhere they hold
+//! their own copies. Either way: `NAME_grad` is `NAME_vjp` with cotangent one, bit for bit, the
+//! gradient matches finite differences, and `NAME_jvp` agrees with it (`<1, J·v> = <∇f, v>`).
+#![deny(warnings)]
+mod common;
+use common::*;
+use relax::prelude::*;
+
+#[differentiable]
+fn top(x: f64, y: f64) -> f64 {
+    (x * y).sin() + x.exp() * 0.5
+}
+
+mod inner {
+    use relax::prelude::*;
+
+    #[differentiable(wrt(y, x))]
+    pub fn reordered(x: f64, k: f64, y: [f64; 2]) -> f64 {
+        x * y[0] * y[1] + k * (x - y[1]).tanh()
+    }
+
+    #[differentiable]
+    pub fn generic<T: Real, const N: usize>(x: [T; N], t: T) -> T {
+        logsumexp(x, t) * t
+    }
+}
+
+struct Spring {
+    rest: f64,
+}
+
+impl Spring {
+    #[differentiable]
+    fn energy(k: f64, x: f64) -> f64 {
+        0.5 * k * x * x
+    }
+
+    #[differentiable]
+    fn stretched(&self, k: f64, x: f64) -> f64 {
+        Self::energy(k, x - self.rest) + self.tension(x)
+    }
+
+    #[differentiable]
+    fn tension(&self, x: f64) -> f64 {
+        (x - self.rest).abs() * 0.1
+    }
+}
+
+macro_rules! spring_impl {
+    ($ty:ident, $name:ident) => {
+        struct $ty;
+        impl $ty {
+            #[differentiable]
+            fn $name(k: f64, x: f64) -> f64 {
+                0.5 * k * x * x * x
+            }
+
+            #[differentiable]
+            fn literal(k: f64, x: f64) -> f64 {
+                k.exp() * x
+            }
+        }
+    };
+}
+spring_impl!(Cubic, cubic);
+
+macro_rules! free_fn {
+    ($name:ident) => {
+        #[differentiable]
+        fn $name(x: f64, y: f64) -> f64 {
+            x.powi(3) - y * x
+        }
+    };
+}
+free_fn!(from_macro);
+
+/// `grad` is `vjp` with cotangent one bit for bit, matches finite differences of `f`, and `jvp`
+/// along a random direction agrees with it.
+fn check(
+    name: &str,
+    n: usize,
+    f: impl Fn(&[f64]) -> f64,
+    grad: impl Fn(&[f64]) -> (f64, Vec<f64>),
+    vjp: impl Fn(&[f64]) -> (f64, Vec<f64>),
+    jvp: impl Fn(&[f64], &[f64]) -> (f64, f64),
+) {
+    let mut r = rng(7);
+    for _ in 0..100 {
+        let p = point(&mut r, n, -1.5, 1.5);
+        let ((v, g), (vv, gv)) = (grad(&p), vjp(&p));
+        assert_same_bits(
+            &format!("{name}_grad against {name}_vjp"),
+            &[&[v][..], &g].concat(),
+            &[&[vv][..], &gv].concat(),
+        );
+        assert_same_bits(&format!("{name} value"), &[v], &[f(&p)]);
+        assert_grad(name, &g, &fd(&f, &p));
+        let d = direction(&mut r, n);
+        let (vj, jv) = jvp(&p, &d);
+        assert_same_bits(&format!("{name}_jvp value"), &[vj], &[v]);
+        assert_dual(&format!("{name}_jvp"), &d, &[jv], &[1.0], &g);
+    }
+}
+
+#[test]
+fn at_the_top_of_the_file() {
+    check(
+        "top",
+        2,
+        |p| top(p[0], p[1]),
+        |p| top_grad(p[0], p[1]).map_gradient(|(a, b)| vec![a, b]),
+        |p| top_vjp(p[0], p[1], 1.0).map_gradient(|(a, b)| vec![a, b]),
+        |p, d| top_jvp(p[0], p[1], (d[0], d[1])),
+    );
+    check(
+        "from_macro",
+        2,
+        |p| from_macro(p[0], p[1]),
+        |p| from_macro_grad(p[0], p[1]).map_gradient(|(a, b)| vec![a, b]),
+        |p| from_macro_vjp(p[0], p[1], 1.0).map_gradient(|(a, b)| vec![a, b]),
+        |p, d| from_macro_jvp(p[0], p[1], (d[0], d[1])),
+    );
+}
+
+#[test]
+fn in_a_module() {
+    // `wrt(y, x)`: the gradient and the tangent are `(dy, dx)`; `k` is held.
+    let k = 0.7;
+    check(
+        "reordered",
+        3,
+        |p| inner::reordered(p[2], k, [p[0], p[1]]),
+        |p| inner::reordered_grad(p[2], k, [p[0], p[1]]).map_gradient(|(dy, dx)| vec![dy[0], dy[1], dx]),
+        |p| inner::reordered_vjp(p[2], k, [p[0], p[1]], 1.0).map_gradient(|(dy, dx)| vec![dy[0], dy[1], dx]),
+        |p, d| inner::reordered_jvp(p[2], k, [p[0], p[1]], ([d[0], d[1]], d[2])),
+    );
+    check(
+        "generic",
+        4,
+        |p| inner::generic([p[0], p[1], p[2]], p[3].abs() + 0.2),
+        |p| {
+            let (v, (dx, dt)) = inner::generic_grad([p[0], p[1], p[2]], p[3].abs() + 0.2);
+            (v, vec![dx[0], dx[1], dx[2], dt * p[3].signum()])
+        },
+        |p| {
+            let (v, (dx, dt)) = inner::generic_vjp([p[0], p[1], p[2]], p[3].abs() + 0.2, 1.0);
+            (v, vec![dx[0], dx[1], dx[2], dt * p[3].signum()])
+        },
+        |p, d| inner::generic_jvp([p[0], p[1], p[2]], p[3].abs() + 0.2, ([d[0], d[1], d[2]], d[3] * p[3].signum())),
+    );
+    let (v32, (g32, _)) = inner::generic_grad([0.5_f32, -1.0], 0.8);
+    let (v64, (g64, _)) = inner::generic_grad([0.5_f64, -1.0], 0.8);
+    assert!((f64::from(v32) - v64).abs() < 1e-6 && (f64::from(g32[0]) - g64[0]).abs() < 1e-6);
+}
+
+#[test]
+fn in_impl_blocks() {
+    check(
+        "Spring::energy",
+        2,
+        |p| Spring::energy(p[0], p[1]),
+        |p| Spring::energy_grad(p[0], p[1]).map_gradient(|(a, b)| vec![a, b]),
+        |p| Spring::energy_vjp(p[0], p[1], 1.0).map_gradient(|(a, b)| vec![a, b]),
+        |p, d| Spring::energy_jvp(p[0], p[1], (d[0], d[1])),
+    );
+    let s = Spring { rest: 0.3 };
+    check(
+        "Spring::stretched",
+        2,
+        |p| s.stretched(p[0], p[1]),
+        |p| s.stretched_grad(p[0], p[1]).map_gradient(|(a, b)| vec![a, b]),
+        |p| s.stretched_vjp(p[0], p[1], 1.0).map_gradient(|(a, b)| vec![a, b]),
+        |p, d| s.stretched_jvp(p[0], p[1], (d[0], d[1])),
+    );
+    check(
+        "Cubic::cubic",
+        2,
+        |p| Cubic::cubic(p[0], p[1]),
+        |p| Cubic::cubic_grad(p[0], p[1]).map_gradient(|(a, b)| vec![a, b]),
+        |p| Cubic::cubic_vjp(p[0], p[1], 1.0).map_gradient(|(a, b)| vec![a, b]),
+        |p, d| Cubic::cubic_jvp(p[0], p[1], (d[0], d[1])),
+    );
+    check(
+        "Cubic::literal",
+        2,
+        |p| Cubic::literal(p[0], p[1]),
+        |p| Cubic::literal_grad(p[0], p[1]).map_gradient(|(a, b)| vec![a, b]),
+        |p| Cubic::literal_vjp(p[0], p[1], 1.0).map_gradient(|(a, b)| vec![a, b]),
+        |p, d| Cubic::literal_jvp(p[0], p[1], (d[0], d[1])),
+    );
+}
+
+/// The gradient part of a `(value, gradient)` pair, mapped.
+trait MapGradient<G> {
+    fn map_gradient(self, f: impl FnOnce(G) -> Vec<f64>) -> (f64, Vec<f64>);
+}
+
+impl<G> MapGradient<G> for (f64, G) {
+    fn map_gradient(self, f: impl FnOnce(G) -> Vec<f64>) -> (f64, Vec<f64>) {
+        (self.0, f(self.1))
+    }
+}
