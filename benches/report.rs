@@ -2,16 +2,16 @@
 //! differences, the others against it); then, per workload:
 //!
 //! - `cargo bench --bench report`: the medians of the primal, relax's gradient, the hand-written
-//!   one, num-dual's forward mode and the `reverse` tape, and of relax's `_jvp` and `_hvp` along a
-//!   fixed direction, as ratios, written into README.md's Performance section; `-- --quick` takes
+//!   one, num-dual's forward mode and the `reverse` tape, and of relax's `_jvp` (and a hand-written
+//!   tangent, where the workload has one) and `_hvp` along a fixed direction, as ratios, written into README.md's Performance section; `-- --quick` takes
 //!   fewer rounds, `-- --no-write` leaves README alone.
 //! - `cargo bench --bench report -- --count` (what `bash benches/count.sh` runs): the
-//!   instructions one call of the primal, relax's gradient and the hand-written one executes,
-//!   counted under Valgrind, written into README with `--write`; exits with status 1 when
+//!   instructions one call of the primal, relax's gradient, the hand-written one, relax's `_jvp`
+//!   and the hand-written tangent executes, counted under Valgrind, written into README with `--write`; exits with status 1 when
 //!   relax's gradient takes more than [`GATE`] times the hand-written one's instructions on any
 //!   workload.
 //! - `-- --run ID VARIANT CALLS`: calls one variant (`primal`, `grad`, `hand`, `num-dual`,
-//!   `tape`, `jvp`, `hvp`) of one workload CALLS times and nothing else, for the counts.
+//!   `tape`, `jvp`, `hand-jvp`, `hvp`) of one workload CALLS times and nothing else, for the counts.
 
 mod harness;
 mod workloads;
@@ -63,6 +63,9 @@ fn check(w: &Workload) {
     let jv: Vec<f64> =
         hand.chunks(w.params).map(|row| row.iter().zip(&w.direction).map(|(a, b)| a * b).sum()).collect();
     assert_close(&format!("{}/jvp vs hand-written J·v", w.name), &collect(&w.jvp), &jv, 1e-8, 1e-10);
+    if let Some(hand_jvp) = &w.hand_jvp {
+        assert_close(&format!("{}/hand-written jvp vs J·v", w.name), &collect(hand_jvp), &jv, 1e-8, 1e-10);
+    }
     if let Some(hvp) = &w.hvp {
         let out = collect(hvp);
         let (gradient, hv) = out.split_at(w.params);
@@ -98,18 +101,21 @@ fn time(all: &[Workload], quick: bool, write: bool) {
     let mut rows = Vec::new();
     for w in all {
         // A workload without `_hvp` times nothing in its place.
-        let no_hvp: Variant = Box::new(|_| {});
-        let hvp = w.hvp.as_ref().unwrap_or(&no_hvp);
-        let variants = [&w.primal, &w.relax, &w.hand, &w.num_dual, &w.tape, &w.jvp, hvp].map(|v| move || v(None));
-        let [primal, relax, hand, dual, tape, jvp, hvp] =
+        let none: Variant = Box::new(|_| {});
+        let (hvp, hand_jvp) = (w.hvp.as_ref().unwrap_or(&none), w.hand_jvp.as_ref().unwrap_or(&none));
+        let variants =
+            [&w.primal, &w.relax, &w.hand, &w.num_dual, &w.tape, &w.jvp, hand_jvp, hvp].map(|v| move || v(None));
+        let [primal, relax, hand, dual, tape, jvp, hand_jvp, hvp] =
             medians_ns(variants.each_ref().map(|f| f as &dyn Fn()), rounds, batch);
         println!(
             "{:<62} primal {primal:>9.0} ns  relax {relax:>9.0} ns  hand {hand:>9.0} ns  num-dual {dual:>10.0} ns  tape {tape:>10.0} ns  jvp {jvp:>9.0} ns  hvp {hvp:>9.0} ns",
             w.name
         );
-        let hvp_ratio = if w.hvp.is_some() { format!("{:.2}", hvp / relax) } else { "—".into() };
+        let ratio = |present: bool, a: f64, b: f64| if present { format!("{:.2}", a / b) } else { "—".into() };
+        let (hand_jvp_ratio, hvp_ratio) =
+            (ratio(w.hand_jvp.is_some(), hand_jvp, primal), ratio(w.hvp.is_some(), hvp, relax));
         rows.push(format!(
-            "| {} | {} | {:.2} | {:.2} | {:.1} | {:.1} | {:.2} | {hvp_ratio} |",
+            "| {} | {} | {:.2} | {:.2} | {:.1} | {:.1} | {:.2} | {hand_jvp_ratio} | {hvp_ratio} |",
             w.name,
             w.params,
             relax / primal,
@@ -120,7 +126,7 @@ fn time(all: &[Workload], quick: bool, write: bool) {
         ));
     }
     let table = format!(
-        "| workload | parameters | grad/primal | grad/hand | num-dual/grad | tape/grad | jvp/primal | hvp/grad |\n|---|---|---|---|---|---|---|---|\n{}",
+        "| workload | parameters | grad/primal | grad/hand | num-dual/grad | tape/grad | jvp/primal | hand jvp/primal | hvp/grad |\n|---|---|---|---|---|---|---|---|---|\n{}",
         rows.join("\n")
     );
     println!("\n{table}");
@@ -134,20 +140,28 @@ fn count(all: &[Workload], write: bool) -> bool {
     let mut rows = Vec::new();
     let mut over = Vec::new();
     for w in all {
-        let [primal, grad, hand] = ["primal", "grad", "hand"].map(|v| instructions_per_call(w.id, v));
+        let [primal, grad, hand, jvp] = ["primal", "grad", "hand", "jvp"].map(|v| instructions_per_call(w.id, v));
+        let hand_jvp = w.hand_jvp.as_ref().map(|_| instructions_per_call(w.id, "hand-jvp"));
         let ratio = grad as f64 / hand as f64;
-        println!("{:<62} primal {primal:>9}  grad {grad:>9}  hand {hand:>9}  instructions", w.name);
-        rows.push(format!(
-            "| {} | {primal} | {grad} | {hand} | {ratio:.2} | {:.2} |",
+        println!(
+            "{:<62} primal {primal:>9}  grad {grad:>9}  hand {hand:>9}  jvp {jvp:>9}  hand jvp {:>9}  instructions",
             w.name,
-            grad as f64 / primal as f64
+            hand_jvp.map_or("—".into(), |n| n.to_string())
+        );
+        let per_primal = |n: u64| format!("{:.2}", n as f64 / primal as f64);
+        rows.push(format!(
+            "| {} | {primal} | {grad} | {hand} | {ratio:.2} | {} | {} | {} |",
+            w.name,
+            per_primal(grad),
+            per_primal(jvp),
+            hand_jvp.map_or("—".into(), per_primal),
         ));
         if ratio > GATE {
             over.push(format!("{} ({ratio:.2})", w.name));
         }
     }
     let table = format!(
-        "| workload | primal | grad | hand | grad/hand | grad/primal |\n|---|---|---|---|---|---|\n{}",
+        "| workload | primal | grad | hand | grad/hand | grad/primal | jvp/primal | hand jvp/primal |\n|---|---|---|---|---|---|---|---|\n{}",
         rows.join("\n")
     );
     println!("\n{table}");

@@ -166,6 +166,78 @@ where
     [w * (p[6] * distortion * u + p[7] - feat[0]), w * (p[6] * distortion * v + p[8] - feat[1])]
 }
 
+/// A value and its tangent along one direction: `port` on it is forward mode written by hand
+/// (each operation's tangent rule, inlined; no tangent vectors as num-dual's `DualSVec64`).
+#[derive(Clone, Copy)]
+struct Tangent {
+    v: f64,
+    d: f64,
+}
+
+impl Add for Tangent {
+    type Output = Tangent;
+    fn add(self, o: Tangent) -> Tangent {
+        Tangent { v: self.v + o.v, d: self.d + o.d }
+    }
+}
+
+impl Sub for Tangent {
+    type Output = Tangent;
+    fn sub(self, o: Tangent) -> Tangent {
+        Tangent { v: self.v - o.v, d: self.d - o.d }
+    }
+}
+
+impl Mul for Tangent {
+    type Output = Tangent;
+    fn mul(self, o: Tangent) -> Tangent {
+        Tangent { v: self.v * o.v, d: self.d * o.v + self.v * o.d }
+    }
+}
+
+impl Div for Tangent {
+    type Output = Tangent;
+    fn div(self, o: Tangent) -> Tangent {
+        let q = self.v / o.v;
+        Tangent { v: q, d: (self.d - q * o.d) / o.v }
+    }
+}
+
+impl Add<f64> for Tangent {
+    type Output = Tangent;
+    fn add(self, c: f64) -> Tangent {
+        Tangent { v: self.v + c, d: self.d }
+    }
+}
+
+impl Sub<f64> for Tangent {
+    type Output = Tangent;
+    fn sub(self, c: f64) -> Tangent {
+        Tangent { v: self.v - c, d: self.d }
+    }
+}
+
+impl Mul<f64> for Tangent {
+    type Output = Tangent;
+    fn mul(self, c: f64) -> Tangent {
+        Tangent { v: self.v * c, d: self.d * c }
+    }
+}
+
+/// `(√v, sin √v, cos √v)` with their tangents; `sin_cos` once.
+fn tangent_trig(theta2: Tangent) -> (Tangent, Tangent, Tangent) {
+    let theta = theta2.v.sqrt();
+    let dtheta = theta2.d / (2.0 * theta);
+    let (s, c) = theta.sin_cos();
+    (Tangent { v: theta, d: dtheta }, Tangent { v: s, d: c * dtheta }, Tangent { v: c, d: -s * dtheta })
+}
+
+/// The residual and its tangent along `v`, forward mode by hand.
+fn hand_jvp(p: &[f64; P], v: &[f64; P], feat: &[f64; 2]) -> ([f64; 2], [f64; 2]) {
+    let r = port(core::array::from_fn(|i| Tangent { v: p[i], d: v[i] }), feat, |t| t.v, tangent_trig);
+    (r.map(|t| t.v), r.map(|t| t.d))
+}
+
 type Dl = DualSVec64<P>;
 
 fn dual_trig(theta2: Dl) -> (Dl, Dl, Dl) {
@@ -209,6 +281,7 @@ pub fn workload() -> Workload {
     let p0: [f64; P] = core::array::from_fn(|i| point[i]);
     let direction = super::direction(P);
     let v = unflatten(&direction);
+    let v0: [f64; P] = core::array::from_fn(|i| direction[i]);
     Workload {
         id: "bundle",
         name,
@@ -229,6 +302,7 @@ pub fn workload() -> Workload {
         }),
         // Two outputs: no Hessian-vector product.
         jvp: Box::new(move |out| emit(out, residual_jvp(cam, x, w, &feat, v).1)),
+        hand_jvp: Some(Box::new(move |out| emit(out, hand_jvp(&p0, &v0, &feat).1))),
         hvp: None,
         primal_at: Box::new(primal_at),
         point,

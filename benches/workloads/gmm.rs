@@ -181,6 +181,7 @@ pub fn workload() -> Workload {
             emit(out, tape(&p, xs).grad().wrt(&p))
         }),
         jvp: Box::new(move |out| emit(out, log_likelihood_jvp(alpha, mu, log_sigma, xs, v).1)),
+        hand_jvp: None,
         hvp: Some(Box::new(move |out| {
             let (_, gradient, hv) = log_likelihood_hvp(alpha, mu, log_sigma, xs, v);
             emit(out, (gradient, hv))

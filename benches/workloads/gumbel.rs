@@ -86,6 +86,7 @@ pub fn workload() -> Workload {
         }),
         primal_at: Box::new(move |p| vec![soft_objective(core::array::from_fn(|i| p[i]), &g, &costs)]),
         jvp: Box::new(move |out| emit(out, objective_jvp(logits, &g, &costs, v).1)),
+        hand_jvp: None,
         hvp: Some(Box::new(move |out| {
             let (_, gradient, hv) = objective_hvp(logits, &g, &costs, v);
             emit(out, (gradient, hv))

@@ -42,6 +42,25 @@ pub fn hand_sum(w: f64, b: f64, xs: &[f64; N], ys: &[f64; N]) -> (f64, [f64; 2])
     (total, [dw, db])
 }
 
+/// The sum and its tangent along `(vw, vb)`, forward mode by hand.
+pub fn hand_jvp_sum(w: f64, b: f64, xs: &[f64; N], ys: &[f64; N], (vw, vb): (f64, f64)) -> (f64, f64) {
+    let (mut total, mut dtotal) = (0.0, 0.0);
+    for i in 0..N {
+        let r = w * xs[i] + b - ys[i];
+        let a = r.abs();
+        let (h, d) = if a < 1.0 { (0.5 * r * r, r) } else { (a - 0.5, r.signum()) };
+        total += h;
+        dtotal += d * (vw * xs[i] + vb);
+    }
+    (total, dtotal)
+}
+
+/// The mean and its tangent.
+pub fn hand_jvp(w: f64, b: f64, xs: &[f64; N], ys: &[f64; N], v: (f64, f64)) -> (f64, f64) {
+    let (total, dtotal) = hand_jvp_sum(w, b, xs, ys, v);
+    (total / N as f64, dtotal / N as f64)
+}
+
 /// The mean and its gradient.
 pub fn hand(w: f64, b: f64, xs: &[f64; N], ys: &[f64; N]) -> (f64, [f64; 2]) {
     let (total, [dw, db]) = hand_sum(w, b, xs, ys);
@@ -85,11 +104,14 @@ type Grad = fn(f64, f64, &[f64; N], &[f64; N]) -> (f64, (f64, f64));
 type Hand = fn(f64, f64, &[f64; N], &[f64; N]) -> (f64, [f64; 2]);
 type Jvp = fn(f64, f64, &[f64; N], &[f64; N], (f64, f64)) -> (f64, f64);
 type Hvp = fn(f64, f64, &[f64; N], &[f64; N], (f64, f64)) -> (f64, (f64, f64), (f64, f64));
+/// The primal, relax's gradient, the hand-written one, relax's `_jvp`, `_hvp` and the hand-written
+/// tangent.
+type Variants = (Primal, Grad, Hand, Jvp, Hvp, Jvp);
 
 /// The mean loss.
 pub fn workload() -> Workload {
     let name = "Huber regression (2 params, 1 000 points)";
-    make("huber", name, (loss, loss_grad, hand, loss_jvp, loss_hvp), N as f64)
+    make("huber", name, (loss, loss_grad, hand, loss_jvp, loss_hvp, hand_jvp), N as f64)
 }
 
 /// The sum: the ports divide by 1.
@@ -97,7 +119,7 @@ pub fn sum_workload() -> Workload {
     make(
         "huber-sum",
         "Huber sum (2 params, 1 000 points)",
-        (loss_sum, loss_sum_grad, hand_sum, loss_sum_jvp, loss_sum_hvp),
+        (loss_sum, loss_sum_grad, hand_sum, loss_sum_jvp, loss_sum_hvp, hand_jvp_sum),
         1.0,
     )
 }
@@ -105,7 +127,7 @@ pub fn sum_workload() -> Workload {
 fn make(
     id: &'static str,
     name: &'static str,
-    (f, f_grad, f_hand, f_jvp, f_hvp): (Primal, Grad, Hand, Jvp, Hvp),
+    (f, f_grad, f_hand, f_jvp, f_hvp, f_hand_jvp): Variants,
     divisor: f64,
 ) -> Workload {
     let mut d = Data::new(1);
@@ -135,6 +157,7 @@ fn make(
             emit(out, (tape(&p, xs, ys) / divisor).grad().wrt(&p))
         }),
         jvp: Box::new(move |out| emit(out, f_jvp(w, b, xs, ys, v).1)),
+        hand_jvp: Some(Box::new(move |out| emit(out, f_hand_jvp(w, b, xs, ys, v).1))),
         hvp: Some(Box::new(move |out| {
             let (_, (dw, db), (hw, hb)) = f_hvp(w, b, xs, ys, v);
             emit(out, [dw, db, hw, hb])

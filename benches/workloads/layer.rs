@@ -45,6 +45,29 @@ pub fn hand(w: &[[f64; H]; H], b: &[f64; H], x: &[f64; H], y: &[f64; H]) -> (f64
     (loss, gw, gb)
 }
 
+/// The loss and its tangent along `(vw, vb)`, forward mode by hand.
+pub fn hand_jvp(
+    w: &[[f64; H]; H],
+    b: &[f64; H],
+    x: &[f64; H],
+    y: &[f64; H],
+    (vw, vb): &([[f64; H]; H], [f64; H]),
+) -> (f64, f64) {
+    let (mut loss, mut dloss) = (0.0, 0.0);
+    for j in 0..H {
+        let (mut z, mut dz) = (b[j], vb[j]);
+        for i in 0..H {
+            z += w[j][i] * x[i];
+            dz += vw[j][i] * x[i];
+        }
+        let a = z.tanh();
+        let e = a - y[j];
+        loss += e * e;
+        dloss += 2.0 * e * (1.0 - a * a) * dz;
+    }
+    (loss, dloss)
+}
+
 type D = DualSVec64<P>;
 
 fn dual(p: nalgebra::SVector<D, P>, x: &[f64; H], y: &[f64; H]) -> D {
@@ -107,6 +130,7 @@ pub fn workload() -> Workload {
             emit(out, tape(&p, &x, &y).grad().wrt(&p))
         }),
         jvp: Box::new(move |out| emit(out, layer_jvp(w, b, &x, &y, v).1)),
+        hand_jvp: Some(Box::new(move |out| emit(out, hand_jvp(&w, &b, &x, &y, &v).1))),
         hvp: Some(Box::new(move |out| {
             let (_, gradient, hv) = layer_hvp(w, b, &x, &y, v);
             emit(out, (gradient, hv))

@@ -96,6 +96,7 @@ pub fn workload() -> Workload {
         }),
         primal_at: Box::new(move |p| vec![loss(core::array::from_fn(|i| p[i]), xs, ys)]),
         jvp: Box::new(move |out| emit(out, loss_jvp(w, xs, ys, v).1)),
+        hand_jvp: None,
         hvp: Some(Box::new(move |out| {
             let (_, gradient, hv) = loss_hvp(w, xs, ys, v);
             emit(out, (gradient, hv))

@@ -47,6 +47,30 @@ pub fn hand(w1: &[[f64; H]; H], w2: &[f64; H], x: &[f64; H], y: f64) -> (f64, [[
     (0.5 * e * e, g1, g2)
 }
 
+/// The value and its tangent along `(v1, v2)`, forward mode by hand: each unit's inner product
+/// beside its tangent, the tangent of `tanh` from its value.
+pub fn hand_jvp(
+    w1: &[[f64; H]; H],
+    w2: &[f64; H],
+    x: &[f64; H],
+    y: f64,
+    (v1, v2): &([[f64; H]; H], [f64; H]),
+) -> (f64, f64) {
+    let (mut out, mut dout) = (0.0, 0.0);
+    for j in 0..H {
+        let (mut h, mut dh) = (0.0, 0.0);
+        for i in 0..H {
+            h += w1[j][i] * x[i];
+            dh += v1[j][i] * x[i];
+        }
+        let a = h.tanh();
+        out += w2[j] * a;
+        dout += v2[j] * a + w2[j] * (1.0 - a * a) * dh;
+    }
+    let e = out - y;
+    (0.5 * e * e, e * dout)
+}
+
 fn flat(g1: &[[f64; H]; H], g2: &[f64; H]) -> Vec<f64> {
     g1.iter().flatten().chain(g2).copied().collect()
 }
@@ -112,6 +136,7 @@ pub fn workload() -> Workload {
             emit(out, tape(&p, &x, y).grad().wrt(&p))
         }),
         jvp: Box::new(move |out| emit(out, mlp_jvp(w1, w2, &x, y, v).1)),
+        hand_jvp: Some(Box::new(move |out| emit(out, hand_jvp(&w1, &w2, &x, y, &v).1))),
         hvp: Some(Box::new(move |out| {
             let (_, gradient, hv) = mlp_hvp(w1, w2, &x, y, v);
             emit(out, (gradient, hv))

@@ -50,6 +50,8 @@ pub struct Workload {
     pub tape: Variant,
     /// relax's `_jvp` along `direction`: the output's tangent.
     pub jvp: Variant,
+    /// The same tangent written by hand (forward mode by hand), where the report compares with one.
+    pub hand_jvp: Option<Variant>,
     /// relax's `_hvp` along `direction`, where the output is a scalar: the gradient, then `H·v`.
     pub hvp: Option<Variant>,
     pub primal_at: Objective,
@@ -59,7 +61,8 @@ pub struct Workload {
 }
 
 impl Workload {
-    /// The variant `name` (`primal`, `grad`, `hand`, `num-dual`, `tape`, `jvp`, `hvp`) if it exists.
+    /// The variant `name` (`primal`, `grad`, `hand`, `num-dual`, `tape`, `jvp`, `hand-jvp`, `hvp`)
+    /// if it exists.
     pub fn variant(&self, name: &str) -> Option<&Variant> {
         match name {
             "primal" => Some(&self.primal),
@@ -68,6 +71,7 @@ impl Workload {
             "num-dual" => Some(&self.num_dual),
             "tape" => Some(&self.tape),
             "jvp" => Some(&self.jvp),
+            "hand-jvp" => self.hand_jvp.as_ref(),
             "hvp" => self.hvp.as_ref(),
             _ => None,
         }

@@ -94,6 +94,7 @@ pub fn workload() -> Workload {
         }),
         primal_at: Box::new(move |p| vec![readout(core::array::from_fn(|i| p[i]), feats)]),
         jvp: Box::new(move |out| emit(out, readout_jvp(w, feats, v).1)),
+        hand_jvp: None,
         hvp: Some(Box::new(move |out| {
             let (_, gradient, hv) = readout_hvp(w, feats, v);
             emit(out, (gradient, hv))
