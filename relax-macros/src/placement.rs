@@ -47,14 +47,42 @@ fn in_source(func: &ItemFn) -> Placement {
     }
 }
 
+/// A file's text and the placement of each `fn` keyword in it, by byte offset.
+struct Scanned {
+    text: String,
+    functions: Vec<(usize, Placement)>,
+}
+
+thread_local! {
+    /// The last file scanned: the attribute on the functions of one file reads it once per
+    /// expansion but scans it once (rustc expands a crate's attributes in one process).
+    static LAST: std::cell::RefCell<Option<(std::path::PathBuf, std::rc::Rc<Scanned>)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
 /// The placement of the function `name` whose `fn` keyword is at `fn_span` in `file`.
 fn in_file(file: &Path, fn_span: Span, name: &str) -> Placement {
     let Ok(text) = std::fs::read_to_string(file) else { return Placement::Unknown };
+    let cached = LAST.with_borrow(|last| match last {
+        Some((path, scanned)) if path == file && scanned.text == text => Some(scanned.clone()),
+        _ => None,
+    });
+    let scanned = cached.unwrap_or_else(|| {
+        let functions = functions(&text);
+        let scanned = std::rc::Rc::new(Scanned { text, functions });
+        LAST.set(Some((file.to_path_buf(), scanned.clone())));
+        scanned
+    });
     let start = fn_span.start();
-    match offset(&text, start.line, start.column) {
-        Some(at) if is_function_at(&text, at, name) => enclosing(&text, at),
+    match offset(&scanned.text, start.line, start.column) {
+        Some(at) if is_function_at(&scanned.text, at, name) => placement_at(&scanned.functions, at),
         _ => Placement::Unknown,
     }
+}
+
+/// The placement of the `fn` keyword at byte `at` (unknown if `functions` has none there).
+fn placement_at(functions: &[(usize, Placement)], at: usize) -> Placement {
+    functions.binary_search_by_key(&at, |(k, _)| *k).map_or(Placement::Unknown, |i| functions[i].1)
 }
 
 /// The byte offset of 1-based `line`, 0-based `column` (in characters) of `text`.
@@ -83,20 +111,25 @@ struct Open<'a> {
     header: Vec<&'a str>,
 }
 
-/// The placement of an item at byte `at` of `text`, from the brackets open there: none (the top
-/// of the file) or a `mod`'s brace is a module, an inherent `impl`'s brace an `impl`; anything
-/// else (a trait's `impl`, a function body, a macro's input, a parenthesis) is unknown. A small lexer: comments, string,
-/// raw string and character literals are skipped, so that the brackets in them do not count.
-pub fn enclosing(text: &str, at: usize) -> Placement {
+/// The placement of every `fn` keyword of `text`, in order of position (empty where the brackets
+/// do not balance), from the brackets open at it: none (the top of the file) or a `mod`'s brace is
+/// a module, an inherent `impl`'s brace an `impl`; anything else (a trait's `impl`, a function
+/// body, a macro's input, a parenthesis) is unknown, and so is the top of a file with methods at
+/// its top (a file `include!`d into an `impl`). A small lexer: comments, string, raw string and
+/// character literals are skipped, so that the brackets in them do not count.
+fn functions(text: &str) -> Vec<(usize, Placement)> {
     let bytes = text.as_bytes();
     let mut stack: Vec<Open> = Vec::new();
+    // A function with a receiver at the top of the file: the file is `include!`d into an `impl`.
+    let mut methods_at_top = false;
     // The words since the last item boundary at the current depth.
     let mut words: Vec<&str> = Vec::new();
+    let mut functions = Vec::new();
     let mut k = 0;
-    while k < at {
+    while k < text.len() {
         let c = bytes[k];
         match c {
-            b'/' if bytes.get(k + 1) == Some(&b'/') => k = text[k..].find('\n').map_or(at, |n| k + n),
+            b'/' if bytes.get(k + 1) == Some(&b'/') => k = text[k..].find('\n').map_or(text.len(), |n| k + n),
             b'/' if bytes.get(k + 1) == Some(&b'*') => k = block_comment_end(bytes, k),
             b'"' => k = string_end(bytes, k + 1),
             b'\'' => k = quote_end(text, k),
@@ -105,10 +138,14 @@ pub fn enclosing(text: &str, at: usize) -> Placement {
                 k += 1;
             }
             b'}' | b')' | b']' => {
-                let Some(open) = stack.pop() else { return Placement::Unknown };
+                let Some(open) = stack.pop() else { return Vec::new() };
                 let closes = matches!((open.bracket, c), ('{', b'}') | ('(', b')') | ('[', b']'));
                 if !closes {
-                    return Placement::Unknown;
+                    return Vec::new();
+                }
+                // The parameters of a function at the top: `self`, `mut self`, `&'a self`, ….
+                if stack.is_empty() && c == b')' && open.header.contains(&"fn") {
+                    methods_at_top |= words.iter().take(3).any(|w| *w == "self");
                 }
                 // A brace ends an item (or a block); a parenthesis or bracket is part of one.
                 words = if c == b'}' { Vec::new() } else { open.header };
@@ -136,6 +173,9 @@ pub fn enclosing(text: &str, at: usize) -> Placement {
                     ("b" | "c", Some(b'"')) => string_end(bytes, end + 1),
                     ("b", Some(b'\'')) => quote_end(text, end),
                     _ => {
+                        if word == "fn" {
+                            functions.push((k, from_brackets(&stack)));
+                        }
                         words.push(word);
                         end
                     }
@@ -144,6 +184,18 @@ pub fn enclosing(text: &str, at: usize) -> Placement {
             _ => k += 1,
         }
     }
+    if methods_at_top {
+        for (_, placement) in &mut functions {
+            if *placement == Placement::Module {
+                *placement = Placement::Unknown;
+            }
+        }
+    }
+    functions
+}
+
+/// The placement the open brackets give: none is the top of the file.
+fn from_brackets(stack: &[Open]) -> Placement {
     let Some(open) = stack.last() else { return Placement::Module };
     if open.bracket != '{' {
         return Placement::Unknown;
@@ -237,13 +289,13 @@ fn quote_end(text: &str, k: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::{Placement, enclosing, is_function_at, offset};
+    use super::{Placement, functions, is_function_at, offset, placement_at};
 
     /// The placement of the function marked `fn here`.
     fn at(source: &str) -> Placement {
         let k = source.find("fn here").expect("a `fn here`");
         assert!(is_function_at(source, k, "here"));
-        enclosing(source, k)
+        placement_at(&functions(source), k)
     }
 
     #[test]
@@ -272,6 +324,11 @@ mod tests {
         assert_eq!(at("m! { fn here() {} }"), Placement::Unknown);
         assert_eq!(at("trait T { fn here() {} }"), Placement::Unknown);
         assert_eq!(at("const _: () = { fn here() {} };"), Placement::Unknown);
+        // A file of methods, which only an `include!` inside an `impl` can hold.
+        assert_eq!(at("fn norm(&self) -> f64 { 1.0 }\nfn here() {}"), Placement::Unknown);
+        assert_eq!(at("fn here() {}\npub fn scaled<'a>(&'a mut self, k: f64) {}"), Placement::Unknown);
+        // A comment at the very end, without a newline.
+        assert_eq!(at("fn here() {}\n// the end"), Placement::Module);
     }
 
     #[test]
