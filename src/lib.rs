@@ -391,9 +391,16 @@
 //!     clippy::nursery
 //! )]
 //! fn loss_grad(w: f64, xs: &[f64; 3]) -> (f64, f64) {
-//!     // `loss_vjp`'s body with `dout` one.
+//!     loss_vjp(w, xs, ::relax::num_traits::One::one())
 //! }
 //! ```
+//!
+//! `loss_grad` calls `loss_vjp` (and `loss_jvp` the hidden forward-mode form `loss__jvp`) where the
+//! attribute can tell how to name them: it reads the function's source file to see whether the
+//! function is an item of the file or of a `mod` (`loss_vjp`) or of an inherent `impl`
+//! (`Self::loss_vjp`). Where it cannot tell (a function a macro writes, one inside a block) each
+//! generated function holds its own copy of the sweeps, which compiles to the same code but makes
+//! rustc check it again.
 //!
 //! # no_std
 //!
