@@ -105,36 +105,42 @@ fn check(
     }
 }
 
+/// [`check`] for a function of two floats and its generated functions.
+fn check_pair(
+    name: &str,
+    f: impl Fn(f64, f64) -> f64,
+    grad: impl Fn(f64, f64) -> (f64, (f64, f64)),
+    vjp: impl Fn(f64, f64, f64) -> (f64, (f64, f64)),
+    jvp: impl Fn(f64, f64, (f64, f64)) -> (f64, f64),
+) {
+    let pair = |(v, (a, b)): (f64, (f64, f64))| (v, vec![a, b]);
+    check(
+        name,
+        2,
+        |p| f(p[0], p[1]),
+        |p| pair(grad(p[0], p[1])),
+        |p| pair(vjp(p[0], p[1], 1.0)),
+        |p, d| jvp(p[0], p[1], (d[0], d[1])),
+    );
+}
+
 #[test]
 fn at_the_top_of_the_file() {
-    check(
-        "top",
-        2,
-        |p| top(p[0], p[1]),
-        |p| top_grad(p[0], p[1]).map_gradient(|(a, b)| vec![a, b]),
-        |p| top_vjp(p[0], p[1], 1.0).map_gradient(|(a, b)| vec![a, b]),
-        |p, d| top_jvp(p[0], p[1], (d[0], d[1])),
-    );
-    check(
-        "from_macro",
-        2,
-        |p| from_macro(p[0], p[1]),
-        |p| from_macro_grad(p[0], p[1]).map_gradient(|(a, b)| vec![a, b]),
-        |p| from_macro_vjp(p[0], p[1], 1.0).map_gradient(|(a, b)| vec![a, b]),
-        |p, d| from_macro_jvp(p[0], p[1], (d[0], d[1])),
-    );
+    check_pair("top", top, top_grad, top_vjp, top_jvp);
+    check_pair("from_macro", from_macro, from_macro_grad, from_macro_vjp, from_macro_jvp);
 }
 
 #[test]
 fn in_a_module() {
     // `wrt(y, x)`: the gradient and the tangent are `(dy, dx)`; `k` is held.
     let k = 0.7;
+    let flat = |(v, (dy, dx)): (f64, ([f64; 2], f64))| (v, vec![dy[0], dy[1], dx]);
     check(
         "reordered",
         3,
         |p| inner::reordered(p[2], k, [p[0], p[1]]),
-        |p| inner::reordered_grad(p[2], k, [p[0], p[1]]).map_gradient(|(dy, dx)| vec![dy[0], dy[1], dx]),
-        |p| inner::reordered_vjp(p[2], k, [p[0], p[1]], 1.0).map_gradient(|(dy, dx)| vec![dy[0], dy[1], dx]),
+        |p| flat(inner::reordered_grad(p[2], k, [p[0], p[1]])),
+        |p| flat(inner::reordered_vjp(p[2], k, [p[0], p[1]], 1.0)),
         |p, d| inner::reordered_jvp(p[2], k, [p[0], p[1]], ([d[0], d[1]], d[2])),
     );
     check(
@@ -158,48 +164,15 @@ fn in_a_module() {
 
 #[test]
 fn in_impl_blocks() {
-    check(
-        "Spring::energy",
-        2,
-        |p| Spring::energy(p[0], p[1]),
-        |p| Spring::energy_grad(p[0], p[1]).map_gradient(|(a, b)| vec![a, b]),
-        |p| Spring::energy_vjp(p[0], p[1], 1.0).map_gradient(|(a, b)| vec![a, b]),
-        |p, d| Spring::energy_jvp(p[0], p[1], (d[0], d[1])),
-    );
+    check_pair("Spring::energy", Spring::energy, Spring::energy_grad, Spring::energy_vjp, Spring::energy_jvp);
     let s = Spring { rest: 0.3 };
-    check(
+    check_pair(
         "Spring::stretched",
-        2,
-        |p| s.stretched(p[0], p[1]),
-        |p| s.stretched_grad(p[0], p[1]).map_gradient(|(a, b)| vec![a, b]),
-        |p| s.stretched_vjp(p[0], p[1], 1.0).map_gradient(|(a, b)| vec![a, b]),
-        |p, d| s.stretched_jvp(p[0], p[1], (d[0], d[1])),
+        |k, x| s.stretched(k, x),
+        |k, x| s.stretched_grad(k, x),
+        |k, x, d| s.stretched_vjp(k, x, d),
+        |k, x, t| s.stretched_jvp(k, x, t),
     );
-    check(
-        "Cubic::cubic",
-        2,
-        |p| Cubic::cubic(p[0], p[1]),
-        |p| Cubic::cubic_grad(p[0], p[1]).map_gradient(|(a, b)| vec![a, b]),
-        |p| Cubic::cubic_vjp(p[0], p[1], 1.0).map_gradient(|(a, b)| vec![a, b]),
-        |p, d| Cubic::cubic_jvp(p[0], p[1], (d[0], d[1])),
-    );
-    check(
-        "Cubic::literal",
-        2,
-        |p| Cubic::literal(p[0], p[1]),
-        |p| Cubic::literal_grad(p[0], p[1]).map_gradient(|(a, b)| vec![a, b]),
-        |p| Cubic::literal_vjp(p[0], p[1], 1.0).map_gradient(|(a, b)| vec![a, b]),
-        |p, d| Cubic::literal_jvp(p[0], p[1], (d[0], d[1])),
-    );
-}
-
-/// The gradient part of a `(value, gradient)` pair, mapped.
-trait MapGradient<G> {
-    fn map_gradient(self, f: impl FnOnce(G) -> Vec<f64>) -> (f64, Vec<f64>);
-}
-
-impl<G> MapGradient<G> for (f64, G) {
-    fn map_gradient(self, f: impl FnOnce(G) -> Vec<f64>) -> (f64, Vec<f64>) {
-        (self.0, f(self.1))
-    }
+    check_pair("Cubic::cubic", Cubic::cubic, Cubic::cubic_grad, Cubic::cubic_vjp, Cubic::cubic_jvp);
+    check_pair("Cubic::literal", Cubic::literal, Cubic::literal_grad, Cubic::literal_vjp, Cubic::literal_jvp);
 }

@@ -2,10 +2,10 @@
 //! `NAME__differentiable` (value and pullback closure, which callers use), `NAME_vjp` and `NAME_grad`;
 //! after errors, the original function, stubs with the generated signatures, and the errors.
 //!
-//! `NAME_vjp`, `NAME_grad`, `NAME_jacobian` and `NAME_jvp` call the hidden forms beside them
-//! (`NAME__differentiable`, `NAME__jvp`) where `placement` says how to name them (`NAME__…` beside
-//! a free function, `Self::NAME__…` beside an associated one); elsewhere each holds its own copy of
-//! the sweeps.
+//! `NAME_vjp` runs the split form's sweeps in place; `NAME_grad` calls `NAME_vjp`, `NAME_jvp` the
+//! hidden `NAME__jvp`, `NAME_jacobian` the split form, where `placement` says how to name them
+//! (bare beside a free function, `Self::…` beside an associated one); elsewhere each holds its own
+//! copy of the sweeps.
 
 use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote, quote_spanned};
@@ -230,8 +230,8 @@ fn split_signature(
     (generics, params, captured)
 }
 
-/// The calls of the hidden forms that the public functions delegate to: the split form and the
-/// forward-mode form, with the function's own parameters as arguments.
+/// The calls the generated functions delegate to (the split form, `NAME_vjp`, the hidden
+/// forward-mode form), with the function's own parameters as arguments.
 struct Siblings {
     /// `NAME__differentiable(args…)`.
     split: TokenStream,
@@ -568,15 +568,7 @@ pub fn generated(func: &ItemFn, sig: &Signature, body: &Body, options: &Options)
     let ctx = Ctx { reusable_pullbacks: options.jacobian, ..facts.ctx(krate, &body.active) };
     let split = split_body(sig, body, ctx, &sig.output.to_token_stream(), &p.cts);
     let siblings = Siblings::new(func, sig, &p, placement::of(func, sig.receiver.is_some()));
-    let jvp = sig.slices().next().is_none().then(|| {
-        let bodies = jvp_bodies(sig, body, &facts, options);
-        match &siblings {
-            Some(siblings) if bodies.public.is_some() && options.jvp.is_none() => {
-                JvpBodies { public: Some(jvp_from_hidden(sig, krate, siblings)), ..bodies }
-            }
-            _ => bodies,
-        }
-    });
+    let jvp = sig.slices().next().is_none().then(|| jvp_bodies(sig, body, &facts, options, siblings.as_ref()));
     let split_body = split.closure();
     let split_call = siblings.as_ref().map_or_else(|| split_body.clone(), |s| s.split.clone());
     let vjp = vjp_from_split(sig, krate, split);
@@ -882,7 +874,15 @@ fn float_ident(ty: &Type) -> Option<Ident> {
     }
 }
 
-fn jvp_bodies(sig: &Signature, body: &Body, facts: &BodyFacts, options: &Options) -> JvpBodies {
+/// Forward mode's bodies: the hidden form's, and the public one's (a call of the hidden one where
+/// `siblings` can name it).
+fn jvp_bodies(
+    sig: &Signature,
+    body: &Body,
+    facts: &BodyFacts,
+    options: &Options,
+    siblings: Option<&Siblings>,
+) -> JvpBodies {
     let krate = &options.krate;
     let ctx = jvp::Ctx { krate, active: &body.active, owned: facts.owned(), siblings: facts.siblings() };
     let code = jvp::jvp(&body.block, ctx);
@@ -924,7 +924,10 @@ fn jvp_bodies(sig: &Signature, body: &Body, facts: &BodyFacts, options: &Options
         ret
     };
     JvpBodies {
-        public: Some(quote!(let #public_pattern = #tangent; #parts #code #ret)),
+        public: Some(siblings.map_or_else(
+            || quote!(let #public_pattern = #tangent; #parts #code #ret),
+            |siblings| jvp_from_hidden(sig, krate, siblings),
+        )),
         hidden: quote!(let (#(#tangents,)*) = __tangents; #parts #code #ret),
     }
 }
