@@ -40,7 +40,10 @@ fn adjoint_tracked(
             Stmt::Branch(b) => b.result.into_iter().collect(),
             _ => Vec::new(),
         };
-        for t in temps.into_iter().filter(|t| active[*t] && !ctx.reads.contains_key(t)) {
+        // An adjoint declared at its one contribution is not declared here, unless that
+        // contribution is the seed of the block's value and there is none.
+        let declared_later = |t: &Temp| ctx.single.contains(t) && (seed.is_some() || block.result != Some(*t));
+        for t in temps.into_iter().filter(|t| active[*t] && !ctx.reads.contains_key(t) && !declared_later(t)) {
             let (d, v) = (names::adj(t), names::temp(t));
             decls.extend(quote!(let mut #d = #krate::Tangent::zero_like(&#v);));
         }
@@ -54,8 +57,7 @@ fn adjoint_tracked(
             if let (Some(touched), Some(b)) = (&mut touched, ctx.reads.get(&r)) {
                 touched.insert(*b);
             }
-            let d = ctx.adj(r);
-            quote!(#krate::Tangent::add_tangent(&mut #d, #seed);)
+            accumulate(r, seed, ctx)
         }
         _ => TokenStream::new(),
     };
@@ -160,23 +162,39 @@ fn pull(
     add_cotangents(call, args, float_args, ctx)
 }
 
-/// Binds `g`, the cotangents of the float arguments in order (a single one bare), and adds each
-/// to its argument's adjoint.
+/// Adds `value` to the adjoint of `t`, or declares that adjoint as `value` where this is its one
+/// contribution (`single::single_contributions`).
+fn accumulate(t: Temp, value: TokenStream, ctx: Ctx) -> TokenStream {
+    let (d, krate) = (ctx.adj(t), ctx.krate);
+    if ctx.single.contains(&t) {
+        quote!(let #d = #value;)
+    } else {
+        quote!(#krate::Tangent::add_tangent(&mut #d, #value);)
+    }
+}
+
+/// Adds each of `g`, the cotangents of the float arguments in order (a single one bare), to its
+/// argument's adjoint; `g` is bound first where more than one argument takes its part.
 fn add_cotangents(g: TokenStream, args: &[Temp], float_args: &[bool], ctx: Ctx) -> TokenStream {
-    let (active, krate) = (ctx.active, ctx.krate);
+    let active = ctx.active;
     let floats: Vec<Temp> = args.iter().zip(float_args).filter(|(_, f)| **f).map(|(t, _)| *t).collect();
-    let single = floats.len() == 1;
-    let adds = floats.iter().enumerate().filter(|(_, t)| active[**t]).map(|(k, t)| {
-        let da = ctx.adj(*t);
-        let part = if single {
-            quote!(__g)
+    let targets: Vec<(usize, Temp)> = floats.iter().copied().enumerate().filter(|(_, t)| active[*t]).collect();
+    let part = |k: usize, whole: TokenStream| {
+        if floats.len() == 1 {
+            whole
         } else {
             let k = syn::Index::from(k);
-            quote!(__g.#k)
-        };
-        quote!(#krate::Tangent::add_tangent(&mut #da, #part);)
-    });
-    quote!({ let __g = #g; #(#adds)* })
+            quote!(#whole.#k)
+        }
+    };
+    match targets.as_slice() {
+        [(k, t)] => accumulate(*t, part(*k, g), ctx),
+        _ => {
+            let adds = targets.iter().map(|(k, t)| accumulate(*t, part(*k, quote!(__g)), ctx));
+            // Unbraced: the adjoints it declares are read by the statements before it.
+            quote!(let __g = #g; #(#adds)*)
+        }
+    }
 }
 
 fn stmt(s: &Stmt, ctx: Ctx, touched: Option<&HashSet<BindingId>>) -> TokenStream {
@@ -207,9 +225,9 @@ fn stmt(s: &Stmt, ctx: Ctx, touched: Option<&HashSet<BindingId>>) -> TokenStream
                         _ => None,
                     };
                     if let Some((k, p)) = constant.filter(|(k, _)| active[args[1 - *k]]) {
-                        let (c, da) = (names::temp(args[k]), ctx.adj(args[1 - k]));
+                        let c = names::temp(args[k]);
                         let g = quote!(#krate::dual::#p(#krate::IntoPrimal::into_primal(#c), #d));
-                        return quote!(#krate::Tangent::add_tangent(&mut #da, #g););
+                        return accumulate(args[1 - k], g, ctx);
                     }
                     let p = format_ident!("{}", pullback.replace("_vjp", "_pullback"));
                     pull(quote!(#krate::ops::#p), Pullback::FromValue(*temp), args, &[true, true], true, &d, ctx)
@@ -248,13 +266,13 @@ fn stmt(s: &Stmt, ctx: Ctx, touched: Option<&HashSet<BindingId>>) -> TokenStream
                 }
                 Op::Array => (0..args.len())
                     .filter(|k| active[args[*k]])
-                    .map(|k| add(arg_adj(k).into_token_stream(), quote!(#d[#k])))
+                    .map(|k| accumulate(args[k], quote!(#d[#k]), ctx))
                     .collect(),
                 Op::Tuple => (0..args.len())
                     .filter(|k| active[args[*k]])
                     .map(|k| {
                         let i = syn::Index::from(k);
-                        add(arg_adj(k).into_token_stream(), quote!(#d.#i))
+                        accumulate(args[k], quote!(#d.#i), ctx)
                     })
                     .collect(),
                 Op::Repeat { .. } => {
@@ -269,10 +287,10 @@ fn stmt(s: &Stmt, ctx: Ctx, touched: Option<&HashSet<BindingId>>) -> TokenStream
                     .filter(|k| active[args[*k]])
                     .map(|k| {
                         let m = &fields[k];
-                        add(arg_adj(k).into_token_stream(), quote!(#d.#m))
+                        accumulate(args[k], quote!(#d.#m), ctx)
                     })
                     .collect(),
-                Op::Copy => add(arg_adj(0).into_token_stream(), d.into_token_stream()),
+                Op::Copy => accumulate(args[0], d.into_token_stream(), ctx),
                 // Zero almost everywhere.
                 Op::Hard(_) => TokenStream::new(),
             }
@@ -296,7 +314,7 @@ fn stmt(s: &Stmt, ctx: Ctx, touched: Option<&HashSet<BindingId>>) -> TokenStream
             quote!(#rerun let #c = #p(#d); #(#adds)*)
         }
         Stmt::Let { binding, active: true, value, .. } if active[*value] => {
-            add(ctx.adj(*value).into_token_stream(), ctx.binding_adj(*binding).into_token_stream())
+            accumulate(*value, ctx.binding_adj(*binding).into_token_stream(), ctx)
         }
         Stmt::Let { .. } => TokenStream::new(),
         // `s = s`: the identity (its read shares the binding's adjoint).
@@ -312,6 +330,7 @@ fn stmt(s: &Stmt, ctx: Ctx, touched: Option<&HashSet<BindingId>>) -> TokenStream
             // Copied first: in `s += s` the value's adjoint is the binding's own.
             let propagate = active[*value].then(|| match mode {
                 WriteMode::Sub => quote!({ let __w = #place; #krate::Tangent::sub_tangent(&mut #dv, __w); }),
+                _ if ctx.single.contains(value) => quote!(let #dv = #place;),
                 _ => quote!({ let __w = #place; #krate::Tangent::add_tangent(&mut #dv, __w); }),
             });
             let reset = (*mode == WriteMode::Set).then(|| quote!(#place = #krate::Tangent::zero_like(&#place);));
@@ -351,7 +370,7 @@ fn one_sided_rule(s: &Stmt, turbofish: &TokenStream, ctx: Ctx) -> Option<TokenSt
     let (krate, active, rule) = (ctx.krate, ctx.active, name.to_string());
     let k = crate::rules::sole_active_float(args, float_args, active)?;
     let floats: Vec<Temp> = args.iter().zip(float_args).filter(|(_, f)| **f).map(|(t, _)| *t).collect();
-    let (d, da) = (ctx.adj(*temp), ctx.adj(floats[k]));
+    let d = ctx.adj(*temp);
     let g = if rule == "dot" {
         // On duals with a data side (as the forward sweep's `dual::dot_constant`). Measured: on
         // plain floats LLVM drops the unused side of `dot_pullback` by itself, and a one-sided
@@ -381,7 +400,7 @@ fn one_sided_rule(s: &Stmt, turbofish: &TokenStream, ctx: Ctx) -> Option<TokenSt
     } else {
         return None;
     };
-    Some(quote!(#krate::Tangent::add_tangent(&mut #da, #g);))
+    Some(accumulate(floats[k], g, ctx))
 }
 
 fn loop_stmt(l: &Loop, ctx: Ctx, touched: Option<&HashSet<BindingId>>) -> TokenStream {

@@ -47,6 +47,9 @@ pub struct Ctx<'a> {
     /// Reads whose adjoint is the only one of its place (`sole::sole_reads`): assigned, not
     /// added.
     pub sole: &'a HashSet<Temp>,
+    /// Temporaries whose adjoint is declared at its one contribution
+    /// (`single::single_contributions`).
+    pub single: &'a HashSet<Temp>,
     /// The sweeps run on dual numbers (`NAME_hvp`): active values are of this type.
     pub dual: Option<&'a Dual>,
     /// `jacobian`: the pullback runs once per row, so each call's pullback must be `Clone`,
@@ -85,12 +88,13 @@ impl Dual {
 }
 
 /// What the sweeps read of a whole body, computed once: whole reads, sine–cosine pairs, sampled
-/// temporaries, reads whose adjoint is assigned.
+/// temporaries, reads whose adjoint is assigned, adjoints declared at their one contribution.
 pub struct BodyFacts {
     reads: std::collections::HashMap<Temp, BindingId>,
     siblings: std::collections::HashMap<Temp, Temp>,
     owned: HashSet<Temp>,
     sole: HashSet<Temp>,
+    single: HashSet<Temp>,
 }
 
 impl BodyFacts {
@@ -111,7 +115,8 @@ impl BodyFacts {
             .filter(|(p, _)| p.diff.is_some_and(|d| d != crate::signature::ByRef::Slice))
             .map(|(_, b)| *b)
             .collect();
-        BodyFacts { reads, siblings, owned, sole: crate::sole::sole_reads(block, &params) }
+        let single = crate::single::single_contributions(block, &body.active, &reads);
+        BodyFacts { reads, siblings, owned, sole: crate::sole::sole_reads(block, &params), single }
     }
 
     /// Sine–cosine pairs of one value, each to the other.
@@ -137,6 +142,7 @@ impl BodyFacts {
             siblings: &self.siblings,
             owned: &self.owned,
             sole: &self.sole,
+            single: &self.single,
             dual: None,
             reusable_pullbacks: false,
         }

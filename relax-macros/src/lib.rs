@@ -25,6 +25,7 @@ mod placement;
 mod relax;
 mod rules;
 mod signature;
+mod single;
 mod sole;
 #[cfg(test)]
 mod tests;
