@@ -377,6 +377,35 @@ fn adjoints_of_reads_once_per_place_are_assigned() {
     })));
 }
 
+/// A temporary whose adjoint one statement of its own block adds to gets that adjoint declared
+/// there (`single::single_contributions`); one that a statement subtracts from is declared zero.
+#[test]
+fn adjoints_with_one_contribution_are_declared_there() {
+    let out = expand(
+        TokenStream::new(),
+        quote!(
+            fn f(x: f64, y: f64) -> f64 {
+                let mut s = x.sin();
+                s -= x * y;
+                s
+            }
+        ),
+    )
+    .to_string();
+    let vjp = &out[out.find("fn f_vjp").expect("a _vjp")..];
+    let vjp = &vjp[..vjp.find("fn f_grad").expect("a _grad after it")];
+    let declared = |temp: usize| {
+        let (at_contribution, zero) =
+            (format!("let __d{temp} ="), format!("let mut __d{temp} = :: relax :: Tangent :: zero_like"));
+        assert!(vjp.contains(&at_contribution) != vjp.contains(&zero), "__d{temp} declared once in {vjp}");
+        vjp.contains(&at_contribution)
+    };
+    // `__t1 = x.sin()`, which `let mut s` takes.
+    assert!(declared(1));
+    // `__t4 = x * y`, which `s -=` subtracts from.
+    assert!(!declared(4));
+}
+
 /// The generated functions are `#[inline]`, except where the original says how it is inlined:
 /// then they carry that instead.
 #[test]
