@@ -343,6 +343,19 @@ fn vjp_from_split(sig: &Signature, krate: &syn::Path, split: Split) -> Box<dyn F
     })
 }
 
+/// `NAME_vjp`'s (and `NAME_grad`'s) body as a call of the split form and of its pullback, where
+/// the pullback's captured state is numbers (`scalar_state`): moving it costs nothing.
+fn vjp_from_pullback(sig: &Signature, siblings: &Siblings) -> Box<dyn Fn(TokenStream) -> TokenStream> {
+    let (split, g) = (siblings.split.clone(), picked_gradient(sig));
+    Box::new(move |dout| {
+        quote! {
+            let (__v, __p) = #split;
+            let __c = __p(#dout);
+            (__v, #g)
+        }
+    })
+}
+
 /// The split form, `NAME_vjp`, `NAME_grad` and forward mode around their bodies.
 fn functions(p: &Parts, sig: &Signature, krate: &syn::Path, bodies: &Bodies) -> TokenStream {
     let Parts {
@@ -576,7 +589,10 @@ pub fn generated(func: &ItemFn, sig: &Signature, body: &Body, options: &Options)
     let jvp = sig.slices().next().is_none().then(|| jvp_bodies(sig, body, &facts, options, siblings.as_ref()));
     let split_body = split.closure();
     let split_call = siblings.as_ref().map_or_else(|| split_body.clone(), |s| s.split.clone());
-    let vjp = vjp_from_split(sig, krate, split);
+    let vjp = match siblings.as_ref().filter(|_| crate::scalar_state::captures_only_scalars(sig, body)) {
+        Some(s) => vjp_from_pullback(sig, s),
+        None => vjp_from_split(sig, krate, split),
+    };
     let grad = siblings.as_ref().map(|s| {
         let (vjp, args, one) = (&s.vjp, &s.args, quote!(#krate::num_traits::One::one()));
         let buffers = slice_buffers(sig).into_iter().map(|(_, _, buffer)| buffer);

@@ -24,6 +24,7 @@ mod options;
 mod placement;
 mod relax;
 mod rules;
+mod scalar_state;
 mod signature;
 mod single;
 mod sole;
