@@ -91,7 +91,7 @@ mod tests {
         let func: syn::ItemFn = syn::parse2(item).expect("a function");
         let options = crate::options::parse(args).expect("options");
         let sig = crate::signature::analyse(&func.sig, &options, &mut Vec::new()).expect("a signature");
-        let body = crate::lower::lower(&func.block, &sig, &func.sig.generics, &options).ok().expect("lowered");
+        let body = crate::lower::lower(&func.block, &sig, &func.sig.generics, &options).expect("lowered");
         super::captures_only_scalars(&sig, &body)
     }
 
