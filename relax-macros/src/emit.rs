@@ -2,7 +2,8 @@
 //! `NAME__differentiable` (value and pullback closure, which callers use), `NAME_vjp` and `NAME_grad`;
 //! after errors, the original function, stubs with the generated signatures, and the errors.
 //!
-//! `NAME_vjp` runs the split form's sweeps in place; `NAME_grad` calls `NAME_vjp`, `NAME_jvp` the
+//! `NAME_vjp` runs the split form's sweeps in place, or calls the split form and its pullback where
+//! that pullback holds only numbers (`scalar_state`); `NAME_grad` calls `NAME_vjp`, `NAME_jvp` the
 //! hidden `NAME__jvp`, `NAME_jacobian` the split form, where `placement` says how to name them
 //! (bare beside a free function, `Self::…` beside an associated one); elsewhere each holds its own
 //! copy of the sweeps.
