@@ -174,7 +174,7 @@ pub fn gumbel_softmax_with_pullback_first<T: Real, const N: usize>(
     dout: [T; N],
 ) -> [T; N] {
     let _ = (logits, g);
-    softmax_cotangent_first(&y, t, dout)
+    softmax_cotangent_first(&y, t, dout.iter().copied())
 }
 
 /// Pullback of [`gumbel_softmax_with`]: `(y, (dlogits, dg, dt))` with `dlogits = dg`, from one
@@ -277,7 +277,7 @@ pub fn st_gumbel_softmax_with_pullback_first<T: Real, const N: usize>(
     dout: [T; N],
 ) -> [T; N] {
     let _ = value;
-    softmax_cotangent_first(&softmax_values(perturbed(logits, g), t), t, dout)
+    softmax_cotangent_first(&softmax_values(perturbed(logits, g), t), t, dout.iter().copied())
 }
 
 /// Pullback of [`st_gumbel_softmax_with`]: the hard value and the gradient of

@@ -19,8 +19,8 @@ use crate::Real;
 use crate::arrays::from_index;
 
 /// What the softmax family's pullbacks need from the forward computation, so that the adjoint
-/// does not compute the softmax again: `y = softmax(x, t)`, the shifted logits
-/// `z_i = (x_i − max)/t`, `Σ e^(z_i)`, and `x`, `t` themselves.
+/// does not compute the softmax again: `y = softmax(x, t)`, the maximum and `Σ e^(z_i)` of the
+/// shifted logits `z_i = (x_i − max)/t`, and `x`, `t` themselves.
 ///
 /// ```
 /// let (y, r) = relax_core::softmax_fwd([0.0_f64, 0.0], 1.0);
@@ -31,8 +31,6 @@ use crate::arrays::from_index;
 pub struct SoftmaxResidual<T, const N: usize> {
     /// `softmax(x, t)`.
     pub y: [T; N],
-    /// `(x_i − max)/t`.
-    pub z: [T; N],
     /// `Σ e^(z_i)`.
     pub sum: T,
     /// The maximum of `x`.
@@ -43,50 +41,79 @@ pub struct SoftmaxResidual<T, const N: usize> {
     pub t: T,
 }
 
+impl<T: Real, const N: usize> SoftmaxResidual<T, N> {
+    /// The shifted logit `z_i = (x_i − max)/t`, bit for bit the exponent of `y_i`'s numerator.
+    ///
+    /// Computed again rather than kept: only the temperature's cotangents and tangents and
+    /// `log_softmax` read the shifted logits, and keeping them cost every rule of the family a
+    /// pass over memory.
+    ///
+    /// ```
+    /// let (_, r) = relax_core::softmax_fwd([1.0_f64, 3.0], 0.5);
+    /// assert_eq!((r.shifted_logit(0), r.shifted_logit(1)), (-4.0, 0.0));
+    /// ```
+    #[inline]
+    pub fn shifted_logit(&self, i: usize) -> T {
+        shift(self.x[i], self.max, self.t)
+    }
+}
+
 // Arrays are built by index loops (see `crate::arrays`), not by `map` and `from_fn`.
 
-/// The maximum of `x` and the shifted logits `(x_i − max)/t`.
+/// `(x − max)/t`.
+#[inline(always)]
+fn shift<T: Real>(x: T, max: T, t: T) -> T {
+    (x - max) / t
+}
+
+/// The maximum of `x`.
 #[inline]
-fn shifted<T: Real, const N: usize>(x: [T; N], t: T) -> (T, [T; N]) {
+fn maximum<T: Real, const N: usize>(x: &[T; N], t: T) -> T {
     debug_assert!(t > T::zero(), "relax: the temperature must be positive");
     // `v > m` rather than `max`: the same maximum, NaN entries skipped (only a zero maximum's sign
     // may differ, and `e^(±0)` is 1), in one `maxsd` per entry where `max`'s NaN handling takes
     // five more instructions.
-    let max = x.iter().fold(T::neg_infinity(), |m, &v| if v > m { v } else { m });
-    (max, from_index(|i| (x[i] - max) / t))
+    x.iter().fold(T::neg_infinity(), |m, &v| if v > m { v } else { m })
 }
 
 /// The max-shifted softmax and what its pullbacks need.
 #[inline]
 fn forward<T: Real, const N: usize>(x: [T; N], t: T) -> SoftmaxResidual<T, N> {
-    let (max, z) = shifted(x, t);
-    let (y, sum) = normalized_exp(&z);
-    SoftmaxResidual { y, z, sum, max, x, t }
+    let (max, (y, sum)) = normalized_exp(&x, t);
+    SoftmaxResidual { y, sum, max, x, t }
 }
 
-/// `e^(z_i) / Σ_j e^(z_j)` and the sum.
+/// The maximum, `e^(z_i) / Σ_j e^(z_j)` and the sum, for the shifted logits `z_i = (x_i − max)/t`
+/// (exponentiated as they are computed, not stored).
 #[inline(always)]
-fn normalized_exp<T: Real, const N: usize>(z: &[T; N]) -> ([T; N], T) {
-    let mut y = from_index(|i| z[i].exp());
+fn normalized_exp<T: Real, const N: usize>(x: &[T; N], t: T) -> (T, ([T; N], T)) {
+    let max = maximum(x, t);
+    // Shifted in one loop (which vectorises), exponentiated in place in another: one loop around
+    // the `exp` calls would keep `max` and `t` on the stack across each call.
+    let mut y = from_index(|i| shift(x[i], max, t));
+    for v in &mut y {
+        *v = v.exp();
+    }
     let sum = sum(y);
     for v in &mut y {
         *v /= sum;
     }
-    (y, sum)
+    (max, (y, sum))
 }
 
-/// The softmax alone, bit for bit [`forward`]'s `y`, without building the residual (its copies of
-/// the logits and the shifted logits).
+/// The softmax alone, bit for bit [`forward`]'s `y`, without building the residual (its copy of
+/// the logits).
 #[inline]
 pub(crate) fn softmax_values<T: Real, const N: usize>(x: [T; N], t: T) -> [T; N] {
-    normalized_exp(&shifted(x, t).1).0
+    normalized_exp(&x, t).1.0
 }
 
-/// `Σ g_i z_i` over the entries with `g_i ≠ 0`: where `y_i` underflowed to 0, `z_i` may be −∞.
+/// `Σ g_i z_i` over the entries with `g_i ≠ 0`, the shifted logits `z_i = (x_i − max)/t` computed
+/// on the way: where `y_i` underflowed to 0, `z_i` may be −∞.
 #[inline]
-fn weighted_z<T: Real, const N: usize>(g: &[T; N], z: &[T; N]) -> T {
+fn weighted_z<T: Real, const N: usize>(g: &[T; N], x: &[T; N], max: T, t: T) -> T {
     // A select rather than a filter, so the loop vectorises.
-    g.iter().zip(z).fold(-T::zero(), |a, (&g, &z)| a + if g == T::zero() { T::zero() } else { g * z })
+    g.iter().zip(x).fold(-T::zero(), |a, (&g, &x)| a + if g == T::zero() { T::zero() } else { g * shift(x, max, t) })
 }
 
 /// `y_i·(dx_i − z_i·dt)`, 0 where `y_i = 0` (there `z_i` may be −∞): `t·y_i` times the tangent of
@@ -95,7 +122,7 @@ fn weighted_z<T: Real, const N: usize>(g: &[T; N], z: &[T; N]) -> T {
 fn weighted_tangent<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dx: &[T; N], dt: T) -> [T; N] {
     let mut w = *dx;
     for (i, v) in w.iter_mut().enumerate() {
-        *v = if r.y[i] == T::zero() { T::zero() } else { r.y[i] * (*v - r.z[i] * dt) };
+        *v = if r.y[i] == T::zero() { T::zero() } else { r.y[i] * (*v - r.shifted_logit(i) * dt) };
     }
     w
 }
@@ -160,7 +187,7 @@ pub fn softmax_from<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>) -> [T; N
 /// `dt = −Σ g_i z_i / t` (terms with `y_i = 0` contribute 0).
 #[inline]
 pub fn softmax_bwd<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: [T; N]) -> ([T; N], T) {
-    softmax_cotangents(&r.y, &r.z, r.t, dout)
+    softmax_cotangents(&r.y, (&r.x, r.max), r.t, dout.iter().copied())
 }
 
 /// [`softmax_bwd`] with `t` constant (its cotangent unused): `dx` alone, without the pass over
@@ -172,19 +199,26 @@ pub fn softmax_bwd<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: [T;
 /// ```
 #[inline]
 pub fn softmax_bwd_first<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: [T; N]) -> [T; N] {
-    softmax_cotangent_first(&r.y, r.t, dout)
+    softmax_cotangent_first(&r.y, r.t, dout.iter().copied())
 }
 
-/// [`softmax_bwd`] from `y`, the shifted logits `z` and `t`.
+/// [`softmax_bwd`] from `y`, the logits and their maximum (for the shifted logits), `t`, and
+/// `dout`'s entries in order. `dout` is an iterator so that rules whose cotangent is a function of
+/// the index or of `x` (soft argmax, soft max) do not build it as an array first.
 #[inline(always)]
-fn softmax_cotangents<T: Real, const N: usize>(y: &[T; N], z: &[T; N], t: T, dout: [T; N]) -> ([T; N], T) {
-    let inner = dot_of(y, &dout);
-    let mut g = dout;
-    for (g, &y) in g.iter_mut().zip(y) {
-        *g = y * (*g - inner);
+fn softmax_cotangents<T: Real, const N: usize>(
+    y: &[T; N],
+    (x, max): (&[T; N], T),
+    t: T,
+    dout: impl Iterator<Item = T> + Clone,
+) -> ([T; N], T) {
+    let inner = dot_with(y, dout.clone());
+    let mut g = *y;
+    for (g, d) in g.iter_mut().zip(dout) {
+        *g *= d - inner;
     }
     let inv_t = t.recip();
-    let dt = -weighted_z(&g, z) * inv_t;
+    let dt = -weighted_z(&g, x, max, t) * inv_t;
     for v in &mut g {
         *v *= inv_t;
     }
@@ -193,14 +227,24 @@ fn softmax_cotangents<T: Real, const N: usize>(y: &[T; N], z: &[T; N], t: T, dou
 
 /// [`softmax_cotangents`] without the temperature's: `dx` alone, from `y` alone.
 #[inline(always)]
-pub(crate) fn softmax_cotangent_first<T: Real, const N: usize>(y: &[T; N], t: T, dout: [T; N]) -> [T; N] {
-    let inner = dot_of(y, &dout);
+pub(crate) fn softmax_cotangent_first<T: Real, const N: usize>(
+    y: &[T; N],
+    t: T,
+    dout: impl Iterator<Item = T> + Clone,
+) -> [T; N] {
+    let inner = dot_with(y, dout.clone());
     let inv_t = t.recip();
-    let mut g = dout;
-    for (g, &y) in g.iter_mut().zip(y) {
-        *g = y * (*g - inner) * inv_t;
+    let mut g = *y;
+    for (g, d) in g.iter_mut().zip(dout) {
+        *g = *g * (d - inner) * inv_t;
     }
     g
+}
+
+/// [`dot`] of `a` with the entries of `b` in order.
+#[inline(always)]
+fn dot_with<T: Real, const N: usize>(a: &[T; N], b: impl Iterator<Item = T>) -> T {
+    a.iter().zip(b).fold(-T::zero(), |s, (&u, v)| s + u * v)
 }
 
 /// The cotangents of [`softmax`] from its arguments and its value `y = softmax(x, t)`: those of
@@ -215,8 +259,7 @@ pub(crate) fn softmax_cotangent_first<T: Real, const N: usize>(y: &[T; N], t: T,
 /// ```
 #[inline]
 pub fn softmax_pullback<T: Real, const N: usize>(x: [T; N], t: T, y: [T; N], dout: [T; N]) -> ([T; N], T) {
-    let (_, z) = shifted(x, t);
-    softmax_cotangents(&y, &z, t, dout)
+    softmax_cotangents(&y, (&x, maximum(&x, t)), t, dout.iter().copied())
 }
 
 /// Pullback of [`softmax`]: `(y, (dx, dt))`, see [`softmax_bwd`].
@@ -286,11 +329,7 @@ pub fn log_softmax_fwd<T: Real, const N: usize>(x: [T; N], t: T) -> ([T; N], Sof
 #[inline]
 pub fn log_softmax_from<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>) -> [T; N] {
     let ls = r.sum.ln();
-    let mut l = r.z;
-    for v in &mut l {
-        *v -= ls;
-    }
-    l
+    from_index(|i| r.shifted_logit(i) - ls)
 }
 
 /// The cotangents of [`log_softmax`]: `dz_i = dout_i − y_i Σ dout`, `dx = dz/t`,
@@ -303,7 +342,7 @@ pub fn log_softmax_bwd<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout:
         *v -= y * total;
     }
     let inv_t = r.t.recip();
-    let dt = -weighted_z(&dz, &r.z) * inv_t;
+    let dt = -weighted_z(&dz, &r.x, r.max, r.t) * inv_t;
     for v in &mut dz {
         *v *= inv_t;
     }
@@ -352,8 +391,8 @@ pub fn log_softmax_jvp<T: Real, const N: usize>(x: [T; N], t: T, (dx, dt): ([T; 
     let centre = sum(weighted_tangent(&r, &dx, dt));
     let inv_t = t.recip();
     let mut dl = dx;
-    for (d, &z) in dl.iter_mut().zip(&r.z) {
-        *d = (*d - z * dt - centre) * inv_t;
+    for (i, d) in dl.iter_mut().enumerate() {
+        *d = (*d - r.shifted_logit(i) * dt - centre) * inv_t;
     }
     (v, dl)
 }
@@ -411,7 +450,7 @@ pub fn logsumexp_bwd<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: T
     for v in &mut dx {
         *v = dout * *v;
     }
-    (dx, dout * (r.sum.ln() - weighted_z(&r.y, &r.z)))
+    (dx, dout * (r.sum.ln() - weighted_z(&r.y, &r.x, r.max, r.t)))
 }
 
 /// [`logsumexp_bwd`] with `t` constant: `dx = dout·softmax(x, t)` alone.
@@ -450,7 +489,7 @@ pub fn logsumexp_vjp<T: Real, const N: usize>(x: [T; N], t: T, dout: T) -> (T, (
 #[inline]
 pub fn logsumexp_jvp<T: Real, const N: usize>(x: [T; N], t: T, (dx, dt): ([T; N], T)) -> (T, T) {
     let (v, r) = logsumexp_fwd(x, t);
-    (v, dot(r.y, dx) + (r.sum.ln() - weighted_z(&r.y, &r.z)) * dt)
+    (v, dot(r.y, dx) + (r.sum.ln() - weighted_z(&r.y, &r.x, r.max, r.t)) * dt)
 }
 
 /// [`logsumexp_jvp`] with `t` constant: `y·dx`.
@@ -465,25 +504,17 @@ pub fn logsumexp_jvp_first<T: Real, const N: usize>(x: [T; N], t: T, dx: [T; N])
     (v, dot(r.y, dx))
 }
 
-/// `[0, k, 2k, …, (N − 1)k]`. The index is counted in `T` (exact below 2²⁴ for `f32`, 2⁵³ for
+/// `0, 1, 2, …` without end. The index is counted in `T` (exact below 2²⁴ for `f32`, 2⁵³ for
 /// `f64`, so equal to `i as T`), which is cheaper than converting every `usize`.
 #[inline]
-fn scaled_indices<T: Real, const N: usize>(k: T) -> [T; N] {
-    let mut index = -T::one();
-    from_index(|_| {
-        index += T::one();
-        k * index
-    })
+fn indices<T: Real>() -> impl Iterator<Item = T> + Clone {
+    core::iter::successors(Some(T::zero()), |&i| Some(i + T::one()))
 }
 
-/// `v · [0, 1, …, N − 1]`, as [`dot`] computes it (the index counted as in [`scaled_indices`]).
+/// `v · [0, 1, …, N − 1]`, as [`dot`] computes it.
 #[inline]
 fn dot_indices<T: Real, const N: usize>(v: &[T; N]) -> T {
-    let mut index = -T::one();
-    v.iter().fold(-T::zero(), |s, &u| {
-        index += T::one();
-        s + u * index
-    })
+    dot_with(v, indices())
 }
 
 /// Soft argmax: `softmax(x, t) · [0, 1, …, N − 1]`, a float that tends to `argmax(x)` as `t → 0`.
@@ -515,7 +546,7 @@ pub fn soft_argmax_from<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>) -> T
 /// The cotangents of [`soft_argmax`]: `softmax_bwd(r, dout·[0, 1, …])`.
 #[inline]
 pub fn soft_argmax_bwd<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: T) -> ([T; N], T) {
-    softmax_cotangents(&r.y, &r.z, r.t, scaled_indices(dout))
+    softmax_cotangents(&r.y, (&r.x, r.max), r.t, indices().map(move |i| dout * i))
 }
 
 /// [`soft_argmax_bwd`] with `t` constant: `dx` alone.
@@ -526,7 +557,7 @@ pub fn soft_argmax_bwd<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout:
 /// ```
 #[inline]
 pub fn soft_argmax_bwd_first<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: T) -> [T; N] {
-    softmax_cotangent_first(&r.y, r.t, scaled_indices(dout))
+    softmax_cotangent_first(&r.y, r.t, indices().map(move |i| dout * i))
 }
 
 /// Pullback of [`soft_argmax`], see [`soft_argmax_bwd`].
@@ -596,7 +627,7 @@ pub fn soft_max_from<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>) -> T {
 /// The cotangents of [`soft_max`]: `softmax_bwd(r, dout·x)` plus `dout·y` for `x`.
 #[inline]
 pub fn soft_max_bwd<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: T) -> ([T; N], T) {
-    let (mut dx, dt) = softmax_cotangents(&r.y, &r.z, r.t, from_index(|i| dout * r.x[i]));
+    let (mut dx, dt) = softmax_cotangents(&r.y, (&r.x, r.max), r.t, r.x.iter().map(|&x| dout * x));
     for (v, &y) in dx.iter_mut().zip(&r.y) {
         *v += dout * y;
     }
@@ -611,7 +642,7 @@ pub fn soft_max_bwd<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: T)
 /// ```
 #[inline]
 pub fn soft_max_bwd_first<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: T) -> [T; N] {
-    let mut dx = softmax_cotangent_first(&r.y, r.t, from_index(|i| dout * r.x[i]));
+    let mut dx = softmax_cotangent_first(&r.y, r.t, r.x.iter().map(|&x| dout * x));
     for (v, &y) in dx.iter_mut().zip(&r.y) {
         *v += dout * y;
     }
