@@ -88,12 +88,10 @@ fn forward<T: Real, const N: usize>(x: [T; N], t: T) -> SoftmaxResidual<T, N> {
 #[inline(always)]
 fn normalized_exp<T: Real, const N: usize>(x: &[T; N], t: T) -> (T, ([T; N], T)) {
     let max = maximum(x, t);
-    // Shifted in one loop (which vectorises), exponentiated in place in another: one loop around
-    // the `exp` calls would keep `max` and `t` on the stack across each call.
-    let mut y = from_index(|i| shift(x[i], max, t));
-    for v in &mut y {
-        *v = v.exp();
-    }
+    // Shifted in one loop (which vectorises), exponentiated in another: one loop around the `exp`
+    // calls would keep `max` and `t` on the stack across each call.
+    let z: [T; N] = from_index(|i| shift(x[i], max, t));
+    let mut y = from_index(|i| z[i].exp());
     let sum = sum(y);
     for v in &mut y {
         *v /= sum;

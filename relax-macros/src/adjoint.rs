@@ -18,9 +18,12 @@ pub fn adjoint(block: &Block, ctx: Ctx, seed: Option<TokenStream>) -> TokenStrea
 }
 
 /// The adjoint code of a function's body, which runs once: there a fused loop's scaled Jacobian
-/// becomes an input's adjoint, rather than being added to it, when nothing added to it before.
-pub fn body_adjoint(block: &Block, ctx: Ctx, seed: Option<TokenStream>) -> TokenStream {
-    adjoint_tracked(block, ctx, seed, Some(HashSet::new()))
+/// becomes an input's adjoint, and a statement's one whole contribution is assigned to an
+/// adjoint (`Ctx::assign`), rather than being added to it, when nothing added to it before.
+/// `buffers` are the bindings whose adjoint is a buffer the caller passes (a slice's), never
+/// assigned.
+pub fn body_adjoint(block: &Block, ctx: Ctx, seed: Option<TokenStream>, buffers: &[BindingId]) -> TokenStream {
+    adjoint_tracked(block, ctx, seed, Some(buffers.iter().copied().collect()))
 }
 
 /// The adjoint code of `block`. `touched`, where the code runs once (not in a loop), holds the
@@ -66,7 +69,8 @@ fn adjoint_tracked(
         .iter()
         .rev()
         .map(|s| {
-            let code = stmt(s, ctx, touched.as_ref());
+            let assign = touched.as_ref().map_or_else(Vec::new, |touched| assignable(s, ctx, touched));
+            let code = stmt(s, Ctx { assign: &assign, ..ctx }, touched.as_ref());
             if let Some(touched) = &mut touched {
                 touch(s, ctx.reads, touched);
             }
@@ -74,6 +78,19 @@ fn adjoint_tracked(
         })
         .collect();
     quote!(#decls #seed #body)
+}
+
+/// The bindings whose adjoint `s`'s adjoint code may assign rather than add to (see `Ctx::assign`):
+/// not `touched`, and read whole by exactly one of the operands `s` adds a cotangent to, which it
+/// adds whole (`single::writes`). Bit for bit the same: the adjoint holds −0.0, and −0.0 + g is g.
+fn assignable(s: &Stmt, ctx: Ctx, touched: &HashSet<BindingId>) -> Vec<BindingId> {
+    let writes = crate::single::writes(s, ctx.active);
+    let of = |b: BindingId| writes.iter().filter(move |(t, _)| ctx.reads.get(t) == Some(&b));
+    let mut out: Vec<BindingId> = writes.iter().filter_map(|(t, _)| ctx.reads.get(t).copied()).collect();
+    out.sort_unstable();
+    out.dedup();
+    out.retain(|b| !touched.contains(b) && of(*b).count() == 1 && of(*b).all(|(_, whole)| *whole));
+    out
 }
 
 /// Adds to `out` every binding whose adjoint `s`'s adjoint code may change: the bindings it
@@ -163,11 +180,14 @@ fn pull(
 }
 
 /// Adds `value` to the adjoint of `t`, or declares that adjoint as `value` where this is its one
-/// contribution (`single::single_contributions`).
+/// contribution (`single::single_contributions`), or assigns it to the adjoint of the binding `t`
+/// reads where that still holds zero (`Ctx::assign`).
 fn accumulate(t: Temp, value: TokenStream, ctx: Ctx) -> TokenStream {
     let (d, krate) = (ctx.adj(t), ctx.krate);
     if ctx.single.contains(&t) {
         quote!(let #d = #value;)
+    } else if ctx.reads.get(&t).is_some_and(|b| ctx.assign.contains(b)) {
+        quote!(#d = #value;)
     } else {
         quote!(#krate::Tangent::add_tangent(&mut #d, #value);)
     }

@@ -751,16 +751,17 @@ fn split_body(sig: &Signature, body: &Body, ctx: Ctx, output: &TokenStream, cts:
             quote!(let mut #b: #ct = #krate::Tangent::zero_tangent();)
         });
     // A slice's adjoint is the caller's buffer, which the pullback takes.
-    let buffers = sig
+    let slices: Vec<_> = sig
         .wrt
         .iter()
-        .map(|i| (&sig.params[*i], &body.params[*i]))
+        .map(|i| (&sig.params[*i], body.params[*i]))
         .filter(|(p, _)| p.diff == Some(ByRef::Slice))
-        .map(|(p, b)| (names::binding_adj(*b), slice_elem(&p.ty)))
         .collect();
+    let buffers = slices.iter().map(|(p, b)| (names::binding_adj(*b), slice_elem(&p.ty))).collect();
     let forward = forward(&body.block, ctx);
     let value = names::temp(body.block.result.expect("lowering checked the result"));
-    let adj_code = body_adjoint(&body.block, ctx, Some(quote!(__dout)));
+    let buffer_bindings: Vec<_> = slices.iter().map(|(_, b)| *b).collect();
+    let adj_code = body_adjoint(&body.block, ctx, Some(quote!(__dout)), &buffer_bindings);
     let cot = sig.params.iter().zip(&body.params).map(|(p, b)| match p.diff {
         Some(ByRef::Slice) | None => quote!(()),
         // A struct's data fields get no gradient, whatever flowed into them.

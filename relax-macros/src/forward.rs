@@ -50,6 +50,10 @@ pub struct Ctx<'a> {
     /// Temporaries whose adjoint is declared at its one contribution
     /// (`single::single_contributions`).
     pub single: &'a HashSet<Temp>,
+    /// Bindings whose adjoint the statement being emitted assigns rather than adds to: in code
+    /// that runs once, nothing changed that adjoint yet (it holds −0.0) and the statement
+    /// contributes to it once, whole (`adjoint::assignable`).
+    pub assign: &'a [BindingId],
     /// The sweeps run on dual numbers (`NAME_hvp`): active values are of this type.
     pub dual: Option<&'a Dual>,
     /// `jacobian`: the pullback runs once per row, so each call's pullback must be `Clone`,
@@ -143,6 +147,7 @@ impl BodyFacts {
             owned: &self.owned,
             sole: &self.sole,
             single: &self.single,
+            assign: &[],
             dual: None,
             reusable_pullbacks: false,
         }

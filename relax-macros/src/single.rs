@@ -69,7 +69,7 @@ fn collect(block: &Block, active: &[bool], reads: &HashMap<Temp, BindingId>, out
 
 /// The temporaries whose adjoint the adjoint code of `s` writes (or reads, for operands it adds
 /// nothing to), and whether that write is one whole addition (`adjoint::accumulate`).
-fn writes(s: &Stmt, active: &[bool]) -> Vec<(Temp, bool)> {
+pub fn writes(s: &Stmt, active: &[bool]) -> Vec<(Temp, bool)> {
     let operands = |args: &[Temp], whole: &dyn Fn(usize) -> bool| -> Vec<(Temp, bool)> {
         args.iter().enumerate().filter(|(_, t)| active[**t]).map(|(k, t)| (*t, whole(k))).collect()
     };

@@ -406,6 +406,33 @@ fn adjoints_with_one_contribution_are_declared_there() {
     assert!(!declared(4));
 }
 
+/// In the body's adjoint, which runs once, a statement that contributes once, whole, to a
+/// binding's adjoint nothing changed yet assigns it (`Ctx::assign`); a binding whose adjoint holds
+/// something already, or that gets two contributions from the statement, is added to.
+#[test]
+fn untouched_binding_adjoints_are_assigned() {
+    let out = expand(
+        TokenStream::new(),
+        quote!(
+            fn f(x: [f64; 2], y: f64) -> f64 {
+                let a = dot(x, x);
+                a + sum(x) * y
+            }
+        ),
+    )
+    .to_string();
+    let vjp = &out[out.find("fn f_vjp").expect("a _vjp")..];
+    let vjp = &vjp[..vjp.find("fn f_grad").expect("a _grad after it")];
+    let counts = |b: usize| {
+        (vjp.matches(&format!("; __b{b} =")).count(), vjp.matches(&format!("add_tangent (& mut __b{b} ,")).count())
+    };
+    // `x` (binding 0): assigned by `sum(x)`, then added to twice by `dot(x, x)`; `y`: assigned by the
+    // product; `a`: assigned by the sum.
+    assert_eq!(counts(0), (1, 2), "{vjp}");
+    assert_eq!(counts(1), (1, 0), "{vjp}");
+    assert_eq!(counts(2), (1, 0), "{vjp}");
+}
+
 /// The generated functions are `#[inline]`, except where the original says how it is inlined:
 /// then they carry that instead.
 #[test]
