@@ -82,11 +82,11 @@ fn adjoint_tracked(
 
 /// The bindings whose adjoint `s`'s adjoint code may assign rather than add to (see `Ctx::assign`):
 /// not `touched`, and read whole by exactly one of the operands `s` adds a cotangent to, which it
-/// adds whole (`single::writes`). Bit for bit the same: the adjoint holds −0.0, and −0.0 + g is g.
+/// adds whole (`contributions`). Bit for bit the same: the adjoint holds −0.0, and −0.0 + g is g.
 fn assignable(s: &Stmt, ctx: Ctx, touched: &HashSet<BindingId>) -> Vec<BindingId> {
-    let writes = crate::single::writes(s, ctx.active);
-    let of = |b: BindingId| writes.iter().filter(move |(t, _)| ctx.reads.get(t) == Some(&b));
-    let mut out: Vec<BindingId> = writes.iter().filter_map(|(t, _)| ctx.reads.get(t).copied()).collect();
+    let added = contributions(s, ctx.active);
+    let of = |b: BindingId| added.iter().filter(move |(t, _)| ctx.reads.get(t) == Some(&b));
+    let mut out: Vec<BindingId> = added.iter().filter_map(|(t, _)| ctx.reads.get(t).copied()).collect();
     out.sort_unstable();
     out.dedup();
     out.retain(|b| !touched.contains(b) && of(*b).count() == 1 && of(*b).all(|(_, whole)| *whole));
@@ -378,6 +378,42 @@ fn stmt(s: &Stmt, ctx: Ctx, touched: Option<&HashSet<BindingId>>) -> TokenStream
             }
         }
         Stmt::Loop(l) => loop_stmt(l, ctx, touched),
+    }
+}
+
+/// The temporaries whose adjoint the adjoint code of `s` (`stmt`) writes (or reads, for operands
+/// it adds nothing to), and whether that write is one whole addition (`accumulate`). It must
+/// follow `stmt`: `single` declares an adjoint at its one whole addition, and `assignable`
+/// assigns a binding's adjoint there.
+pub fn contributions(s: &Stmt, active: &[bool]) -> Vec<(Temp, bool)> {
+    let operands = |args: &[Temp], whole: &dyn Fn(usize) -> bool| -> Vec<(Temp, bool)> {
+        args.iter().enumerate().filter(|(_, t)| active[**t]).map(|(k, t)| (*t, whole(k))).collect()
+    };
+    match s {
+        Stmt::Compute { op, args, .. } => match op {
+            Op::Binary { .. } | Op::Neg | Op::Array | Op::Tuple | Op::Struct { .. } | Op::Copy => {
+                operands(args, &|_| true)
+            }
+            Op::Method { float_args, .. } | Op::Rule { float_args, .. } => {
+                operands(args, &|k| float_args.get(k).copied().unwrap_or(false))
+            }
+            // Added element by element, into a part, or not at all.
+            Op::Repeat { .. } | Op::Project { .. } | Op::Hard(_) => operands(args, &|_| false),
+        },
+        Stmt::Call { args, .. } => args
+            .iter()
+            .filter_map(|a| match a {
+                CallArg::Active(t) | CallArg::ActiveRef(t) if active[*t] => Some((*t, false)),
+                _ => None,
+            })
+            .collect(),
+        Stmt::Let { active: binding_active, value, .. } if active[*value] => vec![(*value, *binding_active)],
+        Stmt::Write { mode, value, .. } if active[*value] => vec![(*value, *mode != WriteMode::Sub)],
+        Stmt::Branch(b) => match b.head {
+            BranchHead::Compare { lhs, rhs, .. } => operands(&[lhs, rhs], &|_| false),
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
     }
 }
 

@@ -8,7 +8,7 @@
 use syn::Type;
 
 use crate::ir::*;
-use crate::signature::Signature;
+use crate::signature::{Signature, is_number};
 
 /// Rules of scalars to scalars.
 const SCALAR_RULES: &[&str] = &["relu", "softplus", "sigmoid", "huber", "smooth_l1"];
@@ -54,19 +54,6 @@ fn block_ok(block: &Block, depth_of: &dyn Fn(BindingId) -> Option<Option<usize>>
         Stmt::Branch(b) => b.arms.iter().all(|arm| block_ok(arm, depth_of)),
         Stmt::Loop(l) => !crate::forward::has_storage(l) && block_ok(&l.body, depth_of),
     })
-}
-
-/// A float type or a primitive number (`f64`, `T: Real`, `usize`, `bool`, …).
-fn is_number(ty: &Type, real_params: &[syn::Ident]) -> bool {
-    const PRIMITIVES: &[&str] =
-        &["f32", "f64", "bool", "usize", "isize", "u8", "u16", "u32", "u64", "u128", "i8", "i16", "i32", "i64", "i128"];
-    match ty {
-        Type::Path(p) if p.qself.is_none() => {
-            p.path.get_ident().is_some_and(|i| PRIMITIVES.iter().any(|n| i == n) || real_params.contains(i))
-        }
-        Type::Paren(p) => is_number(&p.elem, real_params),
-        _ => false,
-    }
 }
 
 /// How many array layers `ty` has around a number, if it is numbers in arrays.

@@ -91,6 +91,17 @@ pub fn is_float_type(ty: &Type, reals: &[Ident]) -> bool {
     }
 }
 
+/// The primitive integers and `bool`.
+pub const DISCRETE_PRIMITIVES: &[&str] =
+    &["i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize", "bool"];
+
+/// A float type (see [`is_float_type`]) or one of the [`DISCRETE_PRIMITIVES`].
+pub fn is_number(ty: &Type, reals: &[Ident]) -> bool {
+    is_float_type(ty, reals)
+        || matches!(ty, Type::Path(p) if p.qself.is_none()
+            && p.path.get_ident().is_some_and(|i| DISCRETE_PRIMITIVES.iter().any(|n| i == n)))
+}
+
 /// A float type or a (nested) array of one.
 pub fn is_float_array_or_scalar(ty: &Type, reals: &[Ident]) -> bool {
     match ty {
@@ -104,13 +115,16 @@ pub fn is_float_array_or_scalar(ty: &Type, reals: &[Ident]) -> bool {
 /// does, rustc checks.
 pub fn is_struct_type(ty: &Type, reals: &[Ident]) -> bool {
     const NEVER: &[&str] = &[
-        "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize", "bool", "char", "str",
-        "String", "Vec", "Option", "Result", "Box", "Rc", "Arc", "Cell", "RefCell", "HashMap", "BTreeMap",
+        "char", "str", "String", "Vec", "Option", "Result", "Box", "Rc", "Arc", "Cell", "RefCell", "HashMap",
+        "BTreeMap",
     ];
     match ty {
         Type::Path(p) if p.qself.is_none() => {
             !is_float_type(ty, reals)
-                && p.path.segments.last().is_some_and(|s| !NEVER.contains(&s.ident.to_string().as_str()))
+                && p.path.segments.last().is_some_and(|s| {
+                    let name = s.ident.to_string();
+                    !DISCRETE_PRIMITIVES.contains(&name.as_str()) && !NEVER.contains(&name.as_str())
+                })
         }
         Type::Paren(p) => is_struct_type(&p.elem, reals),
         Type::Group(g) => is_struct_type(&g.elem, reals),

@@ -42,7 +42,7 @@ fn collect(block: &Block, active: &[bool], reads: &HashMap<Temp, BindingId>, out
             Stmt::Branch(b) => declared.extend(b.result),
             _ => {}
         }
-        for (t, replaceable) in writes(s, active) {
+        for (t, replaceable) in crate::adjoint::contributions(s, active) {
             note(t, replaceable);
         }
         // A nested block's adjoint runs in its own scope (an arm, every iteration): what it adds
@@ -65,40 +65,6 @@ fn collect(block: &Block, active: &[bool], reads: &HashMap<Temp, BindingId>, out
     out.extend(declared.into_iter().filter(|t| {
         active[*t] && !reads.contains_key(t) && uses.get(t).is_some_and(|u| u.count == 1 && u.replaceable)
     }));
-}
-
-/// The temporaries whose adjoint the adjoint code of `s` writes (or reads, for operands it adds
-/// nothing to), and whether that write is one whole addition (`adjoint::accumulate`).
-pub fn writes(s: &Stmt, active: &[bool]) -> Vec<(Temp, bool)> {
-    let operands = |args: &[Temp], whole: &dyn Fn(usize) -> bool| -> Vec<(Temp, bool)> {
-        args.iter().enumerate().filter(|(_, t)| active[**t]).map(|(k, t)| (*t, whole(k))).collect()
-    };
-    match s {
-        Stmt::Compute { op, args, .. } => match op {
-            Op::Binary { .. } | Op::Neg | Op::Array | Op::Tuple | Op::Struct { .. } | Op::Copy => {
-                operands(args, &|_| true)
-            }
-            Op::Method { float_args, .. } | Op::Rule { float_args, .. } => {
-                operands(args, &|k| float_args.get(k).copied().unwrap_or(false))
-            }
-            // Added element by element, into a part, or not at all.
-            Op::Repeat { .. } | Op::Project { .. } | Op::Hard(_) => operands(args, &|_| false),
-        },
-        Stmt::Call { args, .. } => args
-            .iter()
-            .filter_map(|a| match a {
-                CallArg::Active(t) | CallArg::ActiveRef(t) if active[*t] => Some((*t, false)),
-                _ => None,
-            })
-            .collect(),
-        Stmt::Let { active: binding_active, value, .. } if active[*value] => vec![(*value, *binding_active)],
-        Stmt::Write { mode, value, .. } if active[*value] => vec![(*value, *mode != WriteMode::Sub)],
-        Stmt::Branch(b) => match b.head {
-            BranchHead::Compare { lhs, rhs, .. } => operands(&[lhs, rhs], &|_| false),
-            _ => Vec::new(),
-        },
-        _ => Vec::new(),
-    }
 }
 
 /// Every temporary `block` names as an operand or a value, at any depth.
