@@ -200,6 +200,38 @@ pub fn softmax_bwd_first<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dou
     softmax_cotangent_first(&r.y, r.t, dout.iter().copied())
 }
 
+/// [`softmax_bwd_first`] added to `acc` as it is computed: bit for bit
+/// `Tangent::add_tangent(acc, softmax_bwd_first(r, dout))`, without building the array.
+///
+/// ```
+/// let (_, r) = relax_core::softmax_fwd([0.0_f64, 0.0], 1.0);
+/// let mut acc = [1.0, 1.0];
+/// relax_core::softmax_bwd_first_add(&r, [1.0, 0.0], &mut acc);
+/// assert_eq!(acc, [1.25, 0.75]);
+/// ```
+#[inline]
+pub fn softmax_bwd_first_add<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: [T; N], acc: &mut [T; N]) {
+    softmax_cotangent_first_into(&r.y, r.t, dout.iter().copied(), |_| -T::zero(), acc, Put::Add);
+}
+
+/// How a `NAME_bwd_first` form puts each entry of its cotangent where it goes: `NAME_bwd_first`
+/// writes a fresh array, `NAME_bwd_first_add` adds to an adjoint in the same pass.
+#[derive(Clone, Copy)]
+enum Put {
+    Write,
+    Add,
+}
+
+impl Put {
+    #[inline(always)]
+    fn put<T: Real>(self, slot: &mut T, g: T) {
+        match self {
+            Put::Write => *slot = g,
+            Put::Add => *slot += g,
+        }
+    }
+}
+
 /// [`softmax_bwd`] from `y`, the logits and their maximum (for the shifted logits), `t`, and
 /// `dout`'s entries in order. `dout` is an iterator so that rules whose cotangent is a function of
 /// the index or of `x` (soft argmax, soft max) do not build it as an array first.
@@ -230,13 +262,27 @@ pub(crate) fn softmax_cotangent_first<T: Real, const N: usize>(
     t: T,
     dout: impl Iterator<Item = T> + Clone,
 ) -> [T; N] {
+    let mut g = *y;
+    softmax_cotangent_first_into(y, t, dout, |_| -T::zero(), &mut g, Put::Write);
+    g
+}
+
+/// [`softmax_cotangent_first`] plus `extra(i)` in each entry (−0.0, the exact identity, for
+/// none), put into `out`.
+#[inline(always)]
+fn softmax_cotangent_first_into<T: Real, const N: usize>(
+    y: &[T; N],
+    t: T,
+    dout: impl Iterator<Item = T> + Clone,
+    extra: impl Fn(usize) -> T,
+    out: &mut [T; N],
+    put: Put,
+) {
     let inner = dot_with(y, dout.clone());
     let inv_t = t.recip();
-    let mut g = *y;
-    for (g, d) in g.iter_mut().zip(dout) {
-        *g = *g * (d - inner) * inv_t;
+    for (i, ((o, &y), d)) in out.iter_mut().zip(y).zip(dout).enumerate() {
+        put.put(o, y * (d - inner) * inv_t + extra(i));
     }
-    g
 }
 
 /// [`dot`] of `a` with the entries of `b` in order.
@@ -355,13 +401,38 @@ pub fn log_softmax_bwd<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout:
 /// ```
 #[inline]
 pub fn log_softmax_bwd_first<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: [T; N]) -> [T; N] {
-    let total = sum(dout);
-    let inv_t = r.t.recip();
     let mut dz = dout;
-    for (v, &y) in dz.iter_mut().zip(&r.y) {
-        *v = (*v - y * total) * inv_t;
-    }
+    log_softmax_cotangent_first_into(r, &dout, &mut dz, Put::Write);
     dz
+}
+
+/// [`log_softmax_bwd_first`] added to `acc` as it is computed: bit for bit
+/// `Tangent::add_tangent(acc, log_softmax_bwd_first(r, dout))`, without building the array.
+///
+/// ```
+/// let (_, r) = relax_core::log_softmax_fwd([0.0_f64, 0.0], 1.0);
+/// let mut acc = [1.0, 1.0];
+/// relax_core::log_softmax_bwd_first_add(&r, [1.0, 0.0], &mut acc);
+/// assert_eq!(acc, [1.5, 0.5]);
+/// ```
+#[inline]
+pub fn log_softmax_bwd_first_add<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: [T; N], acc: &mut [T; N]) {
+    log_softmax_cotangent_first_into(r, &dout, acc, Put::Add);
+}
+
+/// `(dout_i − y_i Σ dout)/t`, put into `out`.
+#[inline(always)]
+fn log_softmax_cotangent_first_into<T: Real, const N: usize>(
+    r: &SoftmaxResidual<T, N>,
+    dout: &[T; N],
+    out: &mut [T; N],
+    put: Put,
+) {
+    let total = sum(*dout);
+    let inv_t = r.t.recip();
+    for ((o, &d), &y) in out.iter_mut().zip(dout).zip(&r.y) {
+        put.put(o, (d - y * total) * inv_t);
+    }
 }
 
 /// Pullback of [`log_softmax`], see [`log_softmax_bwd`].
@@ -460,10 +531,35 @@ pub fn logsumexp_bwd<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: T
 #[inline]
 pub fn logsumexp_bwd_first<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: T) -> [T; N] {
     let mut dx = r.y;
-    for v in &mut dx {
-        *v = dout * *v;
-    }
+    logsumexp_cotangent_first_into(r, dout, &mut dx, Put::Write);
     dx
+}
+
+/// [`logsumexp_bwd_first`] added to `acc` as it is computed: bit for bit
+/// `Tangent::add_tangent(acc, logsumexp_bwd_first(r, dout))`, without building the array.
+///
+/// ```
+/// let (_, r) = relax_core::logsumexp_fwd([3.0_f64, 3.0], 0.5);
+/// let mut acc = [1.0, -1.0];
+/// relax_core::logsumexp_bwd_first_add(&r, 2.0, &mut acc);
+/// assert_eq!(acc, [2.0, 0.0]);
+/// ```
+#[inline]
+pub fn logsumexp_bwd_first_add<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: T, acc: &mut [T; N]) {
+    logsumexp_cotangent_first_into(r, dout, acc, Put::Add);
+}
+
+/// `dout·y_i`, put into `out`.
+#[inline(always)]
+fn logsumexp_cotangent_first_into<T: Real, const N: usize>(
+    r: &SoftmaxResidual<T, N>,
+    dout: T,
+    out: &mut [T; N],
+    put: Put,
+) {
+    for (o, &y) in out.iter_mut().zip(&r.y) {
+        put.put(o, dout * y);
+    }
 }
 
 /// Pullback of [`logsumexp`], see [`logsumexp_bwd`].
@@ -558,6 +654,20 @@ pub fn soft_argmax_bwd_first<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>,
     softmax_cotangent_first(&r.y, r.t, indices().map(move |i| dout * i))
 }
 
+/// [`soft_argmax_bwd_first`] added to `acc` as it is computed: bit for bit
+/// `Tangent::add_tangent(acc, soft_argmax_bwd_first(r, dout))`, without building the array.
+///
+/// ```
+/// let (_, r) = relax_core::soft_argmax_fwd([0.0_f64, 0.0], 1.0);
+/// let mut acc = [1.0, 1.0];
+/// relax_core::soft_argmax_bwd_first_add(&r, 1.0, &mut acc);
+/// assert_eq!(acc, [0.75, 1.25]);
+/// ```
+#[inline]
+pub fn soft_argmax_bwd_first_add<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: T, acc: &mut [T; N]) {
+    softmax_cotangent_first_into(&r.y, r.t, indices().map(move |i| dout * i), |_| -T::zero(), acc, Put::Add);
+}
+
 /// Pullback of [`soft_argmax`], see [`soft_argmax_bwd`].
 ///
 /// ```
@@ -640,11 +750,35 @@ pub fn soft_max_bwd<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: T)
 /// ```
 #[inline]
 pub fn soft_max_bwd_first<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: T) -> [T; N] {
-    let mut dx = softmax_cotangent_first(&r.y, r.t, r.x.iter().map(|&x| dout * x));
-    for (v, &y) in dx.iter_mut().zip(&r.y) {
-        *v += dout * y;
-    }
+    let mut dx = r.y;
+    soft_max_cotangent_first_into(r, dout, &mut dx, Put::Write);
     dx
+}
+
+/// [`soft_max_bwd_first`] added to `acc` as it is computed: bit for bit
+/// `Tangent::add_tangent(acc, soft_max_bwd_first(r, dout))`, without building the array.
+///
+/// ```
+/// let (_, r) = relax_core::soft_max_fwd([1.0_f64, 1.0], 1.0);
+/// let mut acc = [1.0, -1.0];
+/// relax_core::soft_max_bwd_first_add(&r, 2.0, &mut acc);
+/// assert_eq!(acc, [2.0, 0.0]);
+/// ```
+#[inline]
+pub fn soft_max_bwd_first_add<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: T, acc: &mut [T; N]) {
+    soft_max_cotangent_first_into(r, dout, acc, Put::Add);
+}
+
+/// `softmax_bwd_first(r, dout·x) + dout·y`, put into `out`.
+#[inline(always)]
+fn soft_max_cotangent_first_into<T: Real, const N: usize>(
+    r: &SoftmaxResidual<T, N>,
+    dout: T,
+    out: &mut [T; N],
+    put: Put,
+) {
+    let x = r.x.iter().map(move |&x| dout * x);
+    softmax_cotangent_first_into(&r.y, r.t, x, |i| dout * r.y[i], out, put);
 }
 
 /// Pullback of [`soft_max`], see [`soft_max_bwd`].

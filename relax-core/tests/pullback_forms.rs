@@ -611,6 +611,37 @@ fn zero_cotangents_are_negative_zero() {
     assert_eq!(sum([-0.0_f64, 0.0]).to_bits(), 0);
 }
 
+/// `NAME_bwd_first_add(r, dout, acc)` leaves in `acc` bit for bit what adding `NAME_bwd_first`'s
+/// array to it gives.
+fn first_argument_cotangents_added(x: [f64; 5], t: f64, d: [f64; 5], acc: [f64; 5], at: &str) {
+    let s = d[0];
+    let added = |first: [f64; 5]| {
+        let mut sum = acc;
+        sum.add_tangent(first);
+        sum
+    };
+    let into = |put: &dyn Fn(&mut [f64; 5])| {
+        let mut out = acc;
+        put(&mut out);
+        out
+    };
+    let (_, r) = softmax_fwd(x, t);
+    let (want, got) = (added(softmax_bwd_first(&r, d)), into(&|a| softmax_bwd_first_add(&r, d, a)));
+    assert_same_bits(&format!("softmax_bwd_first_add {at}"), &got, &want);
+    let (_, r) = log_softmax_fwd(x, t);
+    let (want, got) = (added(log_softmax_bwd_first(&r, d)), into(&|a| log_softmax_bwd_first_add(&r, d, a)));
+    assert_same_bits(&format!("log_softmax_bwd_first_add {at}"), &got, &want);
+    let (_, r) = logsumexp_fwd(x, t);
+    let (want, got) = (added(logsumexp_bwd_first(&r, s)), into(&|a| logsumexp_bwd_first_add(&r, s, a)));
+    assert_same_bits(&format!("logsumexp_bwd_first_add {at}"), &got, &want);
+    let (_, r) = soft_argmax_fwd(x, t);
+    let (want, got) = (added(soft_argmax_bwd_first(&r, s)), into(&|a| soft_argmax_bwd_first_add(&r, s, a)));
+    assert_same_bits(&format!("soft_argmax_bwd_first_add {at}"), &got, &want);
+    let (_, r) = soft_max_fwd(x, t);
+    let (want, got) = (added(soft_max_bwd_first(&r, s)), into(&|a| soft_max_bwd_first_add(&r, s, a)));
+    assert_same_bits(&format!("soft_max_bwd_first_add {at}"), &got, &want);
+}
+
 /// The pullbacks of a rule's first argument alone (`NAME_pullback_first`, `NAME_bwd_first`: the
 /// temperature, threshold or noise constant) are the first cotangent of the full forms, bit for
 /// bit.
@@ -640,6 +671,7 @@ fn first_argument_pullbacks_are_the_full_ones_first_cotangent() {
         assert_same_bits(&format!("soft_argmax_bwd_first {at}"), &first, &full);
         let (_, res) = soft_max_fwd(x, t);
         assert_same_bits(&format!("soft_max_bwd_first {at}"), &soft_max_bwd_first(&res, s), &soft_max_bwd(&res, s).0);
+        first_argument_cotangents_added(x, t, d, g, &at);
         let y = gumbel_softmax_with(x, g, t);
         let (first, full) =
             (gumbel_softmax_with_pullback_first(x, g, t, y, d), gumbel_softmax_with_pullback(x, g, t, y, d).0);

@@ -186,11 +186,16 @@ fn accumulate(t: Temp, value: TokenStream, ctx: Ctx) -> TokenStream {
     let (d, krate) = (ctx.adj(t), ctx.krate);
     if ctx.single.contains(&t) {
         quote!(let #d = #value;)
-    } else if ctx.reads.get(&t).is_some_and(|b| ctx.assign.contains(b)) {
+    } else if !adds(t, ctx) {
         quote!(#d = #value;)
     } else {
         quote!(#krate::Tangent::add_tangent(&mut #d, #value);)
     }
+}
+
+/// Whether `accumulate` adds to `t`'s adjoint (rather than declaring or assigning it).
+fn adds(t: Temp, ctx: Ctx) -> bool {
+    !ctx.single.contains(&t) && !ctx.reads.get(&t).is_some_and(|b| ctx.assign.contains(b))
 }
 
 /// Adds each of `g`, the cotangents of the float arguments in order (a single one bare), to its
@@ -438,6 +443,12 @@ fn one_sided_rule(s: &Stmt, turbofish: &TokenStream, ctx: Ctx) -> Option<TokenSt
         quote!(#krate::dual::dot_constant_pullback(#krate::IntoPrimal::into_primal(#data), #d))
     } else if k == 0 && crate::rules::has_first_forms(&rule) {
         match residual {
+            // Added to the adjoint as it is computed, where it is added at all.
+            Some(r) if adds(floats[k], ctx) => {
+                let (bwd, r) = (format_ident!("{}_bwd_first_add", name, span = name.span()), names::temp(*r));
+                let acc = ctx.adj(floats[k]);
+                return Some(quote!(#krate::#bwd #turbofish (&#r, #d, &mut #acc);));
+            }
             Some(r) => {
                 let (bwd, r) = (format_ident!("{}_bwd_first", name, span = name.span()), names::temp(*r));
                 quote!(#krate::#bwd #turbofish (&#r, #d))

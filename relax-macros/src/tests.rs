@@ -433,6 +433,25 @@ fn untouched_binding_adjoints_are_assigned() {
     assert_eq!(counts(2), (1, 0), "{vjp}");
 }
 
+/// A softmax-family rule's cotangent is added to an adjoint that holds something already in the
+/// pass that computes it (`NAME_bwd_first_add`), and assigned to one that does not.
+#[test]
+fn softmax_family_cotangents_are_added_in_place() {
+    let out = expand(
+        TokenStream::new(),
+        quote!(
+            fn f(x: [f64; 3]) -> f64 {
+                soft_argmax(x, 0.5) + logsumexp(x, 0.5)
+            }
+        ),
+    )
+    .to_string();
+    let vjp = &out[out.find("fn f_vjp").expect("a _vjp")..];
+    let vjp = &vjp[..vjp.find("fn f_grad").expect("a _grad after it")];
+    assert!(vjp.contains("__b0 = :: relax :: logsumexp_bwd_first ("), "{vjp}");
+    assert!(vjp.contains(":: relax :: soft_argmax_bwd_first_add (") && !vjp.contains("add_tangent"), "{vjp}");
+}
+
 /// The generated functions are `#[inline]`, except where the original says how it is inlined:
 /// then they carry that instead.
 #[test]
