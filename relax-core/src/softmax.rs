@@ -84,7 +84,7 @@ fn forward<T: Real, const N: usize>(x: [T; N], t: T) -> SoftmaxResidual<T, N> {
 }
 
 /// The maximum, `e^(z_i) / Σ_j e^(z_j)` and the sum, for the shifted logits `z_i = (x_i − max)/t`
-/// (exponentiated as they are computed, not stored).
+/// (kept in a local array, not in the residual).
 #[inline(always)]
 fn normalized_exp<T: Real, const N: usize>(x: &[T; N], t: T) -> (T, ([T; N], T)) {
     let max = maximum(x, t);
