@@ -615,31 +615,22 @@ fn zero_cotangents_are_negative_zero() {
 /// array to it gives.
 fn first_argument_cotangents_added(x: [f64; 5], t: f64, d: [f64; 5], acc: [f64; 5], at: &str) {
     let s = d[0];
-    let added = |first: [f64; 5]| {
-        let mut sum = acc;
-        sum.add_tangent(first);
-        sum
-    };
-    let into = |put: &dyn Fn(&mut [f64; 5])| {
-        let mut out = acc;
-        put(&mut out);
-        out
+    let check = |name: &str, first: [f64; 5], add: &dyn Fn(&mut [f64; 5])| {
+        let (mut got, mut want) = (acc, acc);
+        add(&mut got);
+        want.add_tangent(first);
+        assert_same_bits(&format!("{name} {at}"), &got, &want);
     };
     let (_, r) = softmax_fwd(x, t);
-    let (want, got) = (added(softmax_bwd_first(&r, d)), into(&|a| softmax_bwd_first_add(&r, d, a)));
-    assert_same_bits(&format!("softmax_bwd_first_add {at}"), &got, &want);
+    check("softmax_bwd_first_add", softmax_bwd_first(&r, d), &|a| softmax_bwd_first_add(&r, d, a));
     let (_, r) = log_softmax_fwd(x, t);
-    let (want, got) = (added(log_softmax_bwd_first(&r, d)), into(&|a| log_softmax_bwd_first_add(&r, d, a)));
-    assert_same_bits(&format!("log_softmax_bwd_first_add {at}"), &got, &want);
+    check("log_softmax_bwd_first_add", log_softmax_bwd_first(&r, d), &|a| log_softmax_bwd_first_add(&r, d, a));
     let (_, r) = logsumexp_fwd(x, t);
-    let (want, got) = (added(logsumexp_bwd_first(&r, s)), into(&|a| logsumexp_bwd_first_add(&r, s, a)));
-    assert_same_bits(&format!("logsumexp_bwd_first_add {at}"), &got, &want);
+    check("logsumexp_bwd_first_add", logsumexp_bwd_first(&r, s), &|a| logsumexp_bwd_first_add(&r, s, a));
     let (_, r) = soft_argmax_fwd(x, t);
-    let (want, got) = (added(soft_argmax_bwd_first(&r, s)), into(&|a| soft_argmax_bwd_first_add(&r, s, a)));
-    assert_same_bits(&format!("soft_argmax_bwd_first_add {at}"), &got, &want);
+    check("soft_argmax_bwd_first_add", soft_argmax_bwd_first(&r, s), &|a| soft_argmax_bwd_first_add(&r, s, a));
     let (_, r) = soft_max_fwd(x, t);
-    let (want, got) = (added(soft_max_bwd_first(&r, s)), into(&|a| soft_max_bwd_first_add(&r, s, a)));
-    assert_same_bits(&format!("soft_max_bwd_first_add {at}"), &got, &want);
+    check("soft_max_bwd_first_add", soft_max_bwd_first(&r, s), &|a| soft_max_bwd_first_add(&r, s, a));
 }
 
 /// The pullbacks of a rule's first argument alone (`NAME_pullback_first`, `NAME_bwd_first`: the

@@ -38,7 +38,8 @@ pub struct Rule {
     /// Forms for the first argument alone, which the sweeps call where the later arguments (a
     /// temperature, a threshold, the noise) are constant: the pushforward
     /// `NAME_jvp_first(args…, d_first)`, and the pullback `NAME_pullback_first(args…, value, dout)`
-    /// or, for a split rule, `NAME_bwd_first(&residual, dout)`, the first argument's cotangent.
+    /// or, for a split rule, `NAME_bwd_first(&residual, dout)`, the first argument's cotangent,
+    /// and `NAME_bwd_first_add(&residual, dout, &mut adjoint)`, which adds it in place.
     pub first_forms: bool,
 }
 
