@@ -84,15 +84,21 @@ fn forward<T: Real, const N: usize>(x: [T; N], t: T) -> SoftmaxResidual<T, N> {
 }
 
 /// The maximum, `e^(z_i) / Σ_j e^(z_j)` and the sum, for the shifted logits `z_i = (x_i − max)/t`
-/// (kept in a local array, not in the residual).
+/// (not kept: each becomes its exponential in place).
 #[inline(always)]
 fn normalized_exp<T: Real, const N: usize>(x: &[T; N], t: T) -> (T, ([T; N], T)) {
     let max = maximum(x, t);
     // Shifted in one loop (which vectorises), exponentiated in another: one loop around the `exp`
-    // calls would keep `max` and `t` on the stack across each call.
-    let z: [T; N] = from_index(|i| shift(x[i], max, t));
-    let mut y = from_index(|i| z[i].exp());
-    let sum = sum(y);
+    // calls would keep `max` and `t` on the stack across each call. One array throughout: each
+    // further array is one more pass over memory to zero it or to move it.
+    let mut y = [T::zero(); N];
+    for (v, &x) in y.iter_mut().zip(x) {
+        *v = shift(x, max, t);
+    }
+    for v in &mut y {
+        *v = v.exp();
+    }
+    let sum = sum_of(&y);
     for v in &mut y {
         *v /= sum;
     }
@@ -861,6 +867,12 @@ pub fn one_hot<T: Real, const N: usize>(k: usize) -> [T; N] {
 /// ```
 #[inline]
 pub fn sum<T: Real, const N: usize>(x: [T; N]) -> T {
+    sum_of(&x)
+}
+
+/// [`sum`] of an array the caller keeps, not passed by value.
+#[inline(always)]
+fn sum_of<T: Real, const N: usize>(x: &[T; N]) -> T {
     x.iter().fold(-T::zero(), |a, &v| a + v)
 }
 
