@@ -92,8 +92,8 @@ fn normalized_exp<T: Real, const N: usize>(x: &[T; N], t: T) -> (T, ([T; N], T))
     // calls would keep `max` and `t` on the stack across each call. One array throughout: each
     // further array is one more pass over memory to zero it or to move it.
     let mut y = [T::zero(); N];
-    for (v, &x) in y.iter_mut().zip(x) {
-        *v = shift(x, max, t);
+    for (v, &logit) in y.iter_mut().zip(x) {
+        *v = shift(logit, max, t);
     }
     for v in &mut y {
         *v = v.exp();
