@@ -8,8 +8,12 @@
 //! Each `NAME_pullback(args…, value, dout) -> G` gives the cotangents alone from the arguments
 //! and the value already computed, which it uses where that saves work (`exp`: `dout·y`, `tanh`:
 //! `dout·(1 − y²)`, `sqrt`: `dout/(2y)`, `div`: from the quotient); `NAME_vjp` is
-//! `let y = NAME(args…); (y, NAME_pullback(args…, y, dout))`, so the two agree bit for bit. A
-//! derivative `1/d` is computed as `dout/d` (one rounding). A cotangent that nothing flows into
+//! `let y = NAME(args…); (y, NAME_pullback(args…, y, dout))`, so the two agree bit for bit.
+//! Where the cotangents need less than the arguments and the value, a form takes only what they
+//! need (`add_cotangents(dout)`, `tanh_pullback_from_value(y, dout)`, `mul_constant_pullback(c,
+//! dout)` for a product with a constant): a caller that recomputes values for its adjoint (a
+//! loop's adjoint in `#[differentiable]` code) then need not recompute the others. A
+//! //! derivative `1/d` is computed as `dout/d` (one rounding). A cotangent that nothing flows into
 //! (`max`, `min`, `clamp` to the other arguments) is `−0.0`, [`Tangent`](crate::Tangent)'s zero.
 //! Conventions at kinks, as in PyTorch and JAX, the same in both directions: `abs'(0) = 0`; `max`/`min` split the
 //! gradient evenly at a tie (the tangent there is the mean of the two); `clamp` passes it to `x`
@@ -38,6 +42,16 @@ use crate::loss::sign;
 #[inline(always)]
 pub fn add_pullback<T: Real>(a: T, b: T, sum: T, dout: T) -> (T, T) {
     let _ = (a, b, sum);
+    add_cotangents(dout)
+}
+
+/// [`add_pullback`] from `dout` alone, which is all it reads: `(dout, dout)`.
+///
+/// ```
+/// assert_eq!(relax_core::ops::add_cotangents(2.0_f64), (2.0, 2.0));
+/// ```
+#[inline(always)]
+pub fn add_cotangents<T: Real>(dout: T) -> (T, T) {
     (dout, dout)
 }
 
@@ -74,6 +88,16 @@ pub fn add_jvp_second<T: Real>(a: T, b: T, db: T) -> (T, T) {
 #[inline(always)]
 pub fn sub_pullback<T: Real>(a: T, b: T, difference: T, dout: T) -> (T, T) {
     let _ = (a, b, difference);
+    sub_cotangents(dout)
+}
+
+/// [`sub_pullback`] from `dout` alone, which is all it reads: `(dout, −dout)`.
+///
+/// ```
+/// assert_eq!(relax_core::ops::sub_cotangents(2.0_f64), (2.0, -2.0));
+/// ```
+#[inline(always)]
+pub fn sub_cotangents<T: Real>(dout: T) -> (T, T) {
     (dout, -dout)
 }
 
@@ -110,7 +134,19 @@ pub fn sub_jvp_second<T: Real>(a: T, b: T, db: T) -> (T, T) {
 #[inline(always)]
 pub fn mul_pullback<T: Real>(a: T, b: T, product: T, dout: T) -> (T, T) {
     let _ = product;
-    (dout * b, dout * a)
+    (mul_constant_pullback(b, dout), mul_constant_pullback(a, dout))
+}
+
+/// The cotangent of `a` in `a·c` or `c·a` for a constant `c`: `dout·c`, the one of
+/// [`mul_pullback`]'s cotangents that does not read `a`.
+///
+/// ```
+/// assert_eq!(relax_core::ops::mul_constant_pullback(3.0_f64, 2.0), 6.0);
+/// assert_eq!(relax_core::ops::mul_constant_pullback(3.0_f64, 2.0), relax_core::ops::mul_pullback(5.0, 3.0, 15.0, 2.0).0);
+/// ```
+#[inline(always)]
+pub fn mul_constant_pullback<T: Real>(c: T, dout: T) -> T {
+    dout * c
 }
 
 /// `a·b`: `(dout·b, dout·a)`.
@@ -148,7 +184,18 @@ pub fn mul_jvp_second<T: Real>(a: T, b: T, db: T) -> (T, T) {
 #[inline(always)]
 pub fn div_pullback<T: Real>(a: T, b: T, q: T, dout: T) -> (T, T) {
     let _ = a;
-    (dout / b, -dout * q / b)
+    (div_constant_pullback(b, dout), -dout * q / b)
+}
+
+/// The cotangent of `a` in `a / c` for a constant `c`: `dout/c`, the first of
+/// [`div_pullback`]'s cotangents.
+///
+/// ```
+/// assert_eq!(relax_core::ops::div_constant_pullback(4.0_f64, 2.0), 0.5);
+/// ```
+#[inline(always)]
+pub fn div_constant_pullback<T: Real>(c: T, dout: T) -> T {
+    dout / c
 }
 
 /// `a / b`: `(dout/b, −dout·a/b²)`.
@@ -186,6 +233,16 @@ pub fn div_jvp_second<T: Real>(a: T, b: T, db: T) -> (T, T) {
 #[inline(always)]
 pub fn neg_pullback<T: Real>(a: T, negated: T, dout: T) -> T {
     let _ = (a, negated);
+    neg_cotangent(dout)
+}
+
+/// [`neg_pullback`] from `dout` alone, which is all it reads: `−dout`.
+///
+/// ```
+/// assert_eq!(relax_core::ops::neg_cotangent(2.0_f64), -2.0);
+/// ```
+#[inline(always)]
+pub fn neg_cotangent<T: Real>(dout: T) -> T {
     -dout
 }
 
@@ -209,7 +266,8 @@ pub fn neg_jvp<T: Real>(a: T, da: T) -> (T, T) {
 macro_rules! unary {
     ($(
         $(#[$doc:meta])*
-        $method:ident: $pullback:ident, $vjp:ident, $jvp:ident => |$x:ident, $y:ident, $dout:ident| $d:expr;
+        $method:ident: $pullback:ident $(/ $from_value:ident)?, $vjp:ident, $jvp:ident
+            => |$x:ident, $y:ident, $dout:ident| $d:expr;
     )*) => {$(
         $(#[$doc])*
         ///
@@ -219,6 +277,14 @@ macro_rules! unary {
             let _ = (&$x, &$y);
             $d
         }
+
+        $(
+            #[doc = concat!("[`", stringify!($pullback), "`] from the value `y` alone, which is all its formula reads.")]
+            #[inline(always)]
+            pub fn $from_value<T: Real>($y: T, $dout: T) -> T {
+                $d
+            }
+        )?
 
         $(#[$doc])*
         ///
@@ -241,12 +307,12 @@ macro_rules! unary {
 
 unary! {
     /// `y = eˣ`, derivative `eˣ = y`.
-    exp: exp_pullback, exp_vjp, exp_jvp => |x, y, dout| dout * y;
+    exp: exp_pullback / exp_pullback_from_value, exp_vjp, exp_jvp => |x, y, dout| dout * y;
     /// `y = 2ˣ`, derivative `ln 2·2ˣ = ln 2·y`.
-    exp2: exp2_pullback, exp2_vjp, exp2_jvp => |x, y, dout| dout * (y * T::LN_2());
+    exp2: exp2_pullback / exp2_pullback_from_value, exp2_vjp, exp2_jvp => |x, y, dout| dout * (y * T::LN_2());
     /// `y = eˣ − 1`, derivative `eˣ = y + 1` (no second exponential; for `x` below about −37
     /// (`f64`) it rounds to 0, off by less than `ε/2`).
-    exp_m1: exp_m1_pullback, exp_m1_vjp, exp_m1_jvp => |x, y, dout| dout * (y + T::one());
+    exp_m1: exp_m1_pullback / exp_m1_pullback_from_value, exp_m1_vjp, exp_m1_jvp => |x, y, dout| dout * (y + T::one());
     /// `ln x`, derivative `1/x`.
     ln: ln_pullback, ln_vjp, ln_jvp => |x, y, dout| dout / x;
     /// `ln(1 + x)`, derivative `1/(1 + x)`.
@@ -256,17 +322,17 @@ unary! {
     /// `log₁₀ x`, derivative `1/(x·ln 10)`.
     log10: log10_pullback, log10_vjp, log10_jvp => |x, y, dout| dout / (x * T::LN_10());
     /// `y = √x`, derivative `1/(2√x) = 1/(2y)` (infinite at 0).
-    sqrt: sqrt_pullback, sqrt_vjp, sqrt_jvp => |x, y, dout| dout / (y + y);
+    sqrt: sqrt_pullback / sqrt_pullback_from_value, sqrt_vjp, sqrt_jvp => |x, y, dout| dout / (y + y);
     /// `y = ∛x`, derivative `1/(3·∛x²) = 1/(3y²)`.
-    cbrt: cbrt_pullback, cbrt_vjp, cbrt_jvp => |x, y, dout| dout / (T::from_usize(3) * y * y);
+    cbrt: cbrt_pullback / cbrt_pullback_from_value, cbrt_vjp, cbrt_jvp => |x, y, dout| dout / (T::from_usize(3) * y * y);
     /// `y = 1/x`, derivative `−1/x² = −y²`.
-    recip: recip_pullback, recip_vjp, recip_jvp => |x, y, dout| dout * -(y * y);
+    recip: recip_pullback / recip_pullback_from_value, recip_vjp, recip_jvp => |x, y, dout| dout * -(y * y);
     /// `sin x`, derivative `cos x` (see [`sin_cos_pullback`] for a function that has both).
     sin: sin_pullback, sin_vjp, sin_jvp => |x, y, dout| dout * x.cos();
     /// `cos x`, derivative `−sin x` (see [`sin_cos_pullback`] for a function that has both).
     cos: cos_pullback, cos_vjp, cos_jvp => |x, y, dout| dout * -x.sin();
     /// `y = tan x`, derivative `1 + tan² x = 1 + y²`.
-    tan: tan_pullback, tan_vjp, tan_jvp => |x, y, dout| dout * (T::one() + y * y);
+    tan: tan_pullback / tan_pullback_from_value, tan_vjp, tan_jvp => |x, y, dout| dout * (T::one() + y * y);
     /// `asin x`, derivative `1/√(1 − x²)`.
     asin: asin_pullback, asin_vjp, asin_jvp => |x, y, dout| dout / (T::one() - x * x).sqrt();
     /// `acos x`, derivative `−1/√(1 − x²)`.
@@ -278,7 +344,7 @@ unary! {
     /// `cosh x`, derivative `sinh x`.
     cosh: cosh_pullback, cosh_vjp, cosh_jvp => |x, y, dout| dout * x.sinh();
     /// `y = tanh x`, derivative `1 − tanh² x = 1 − y²`.
-    tanh: tanh_pullback, tanh_vjp, tanh_jvp => |x, y, dout| dout * (T::one() - y * y);
+    tanh: tanh_pullback / tanh_pullback_from_value, tanh_vjp, tanh_jvp => |x, y, dout| dout * (T::one() - y * y);
     /// `|x|`, derivative `sign(x)`, with `sign(0) = 0`.
     abs: abs_pullback, abs_vjp, abs_jvp => |x, y, dout| dout * sign(x);
 }

@@ -155,6 +155,44 @@ fn unary_pullbacks_are_their_vjps_and_the_former_formulas() {
     }
 }
 
+/// The forms that read less than the arguments and the value (`NAME_pullback_from_value`,
+/// `add_cotangents`, `mul_constant_pullback`, …) give the full pullback's cotangents bit for bit.
+#[test]
+#[rustfmt::skip]
+fn forms_that_read_less_are_the_full_pullbacks() {
+    use ops::*;
+    type FromValue = (&'static str, fn(f64) -> f64, fn(f64, f64, f64) -> f64, fn(f64, f64) -> f64);
+    let from_value: [FromValue; 8] = [
+        ("exp", f64::exp, exp_pullback, exp_pullback_from_value),
+        ("exp2", f64::exp2, exp2_pullback, exp2_pullback_from_value),
+        ("exp_m1", f64::exp_m1, exp_m1_pullback, exp_m1_pullback_from_value),
+        ("sqrt", f64::sqrt, sqrt_pullback, sqrt_pullback_from_value),
+        ("cbrt", f64::cbrt, cbrt_pullback, cbrt_pullback_from_value),
+        ("recip", f64::recip, recip_pullback, recip_pullback_from_value),
+        ("tan", f64::tan, tan_pullback, tan_pullback_from_value),
+        ("tanh", f64::tanh, tanh_pullback, tanh_pullback_from_value),
+    ];
+    let mut r = rng(650);
+    let draws: Vec<(f64, f64)> = (0..POINTS)
+        .map(|_| (uniform(&mut r, -5.0, 5.0), uniform(&mut r, -2.0, 2.0)))
+        .chain(extremes().into_iter().flat_map(|x| [(x, 1.0), (x, -0.0)]))
+        .collect();
+    for &(x, d) in &draws {
+        for (name, f, full, reduced) in from_value {
+            let y = f(x);
+            assert_same_bits(&format!("{name}({x:e}), dout {d}"), &[reduced(y, d)], &[full(x, y, d)]);
+        }
+        let c = uniform(&mut r, -3.0, 3.0);
+        assert_same_bits("add", &add_cotangents(d).flat(), &add_pullback(x, c, x + c, d).flat());
+        assert_same_bits("sub", &sub_cotangents(d).flat(), &sub_pullback(x, c, x - c, d).flat());
+        assert_same_bits("neg", &[neg_cotangent(d)], &[neg_pullback(x, -x, d)]);
+        assert_same_bits("mul, constant second", &[mul_constant_pullback(c, d)], &[mul_pullback(x, c, x * c, d).0]);
+        assert_same_bits("mul, constant first", &[mul_constant_pullback(c, d)], &[mul_pullback(c, x, c * x, d).1]);
+        assert_same_bits("div", &[div_constant_pullback(c, d)], &[div_pullback(x, c, x / c, d).0]);
+        assert_same_bits("div by extremes", &[div_constant_pullback(x, d)], &[div_pullback(c, x, c / x, d).0]);
+    }
+}
+
 #[test]
 fn sign_is_branch_free_and_as_before() {
     let special = [0.0, -0.0, f64::NAN, -f64::NAN, 1.0, -1.0, 5e-324, -5e-324, f64::INFINITY, f64::NEG_INFINITY];

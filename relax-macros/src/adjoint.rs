@@ -242,29 +242,42 @@ fn stmt(s: &Stmt, ctx: Ctx, touched: Option<&HashSet<BindingId>>) -> TokenStream
             let arg_adj = |k: usize| ctx.adj(args[k]);
             match op {
                 Op::Binary { pullback, .. } => {
-                    // On duals, a product with data, or a quotient by it, scales by the float
-                    // (as the forward sweep's `Dual ⊗ T`).
-                    let constant = match (crate::forward::data_side(args, ctx), *pullback) {
+                    // A product with a constant, or a quotient by one, scales by the constant
+                    // alone (on duals by the float, as the forward sweep's `Dual ⊗ T`): the
+                    // active side's value is not read, so a loop's adjoint need not recompute it.
+                    let (constant_side, module) = match ctx.dual {
+                        Some(_) => (crate::forward::data_side(args, ctx), quote!(dual)),
+                        None => ((0..2).find(|k| !active[args[*k]] && active[args[1 - *k]]), quote!(ops)),
+                    };
+                    let constant = match (constant_side, *pullback) {
                         (Some(k), "mul_vjp") => Some((k, quote!(mul_constant_pullback))),
                         (Some(1), "div_vjp") => Some((1, quote!(div_constant_pullback))),
                         _ => None,
                     };
                     if let Some((k, p)) = constant.filter(|(k, _)| active[args[1 - *k]]) {
                         let c = names::temp(args[k]);
-                        let g = quote!(#krate::dual::#p(#krate::IntoPrimal::into_primal(#c), #d));
+                        let g = quote!(#krate::#module::#p(#krate::IntoPrimal::into_primal(#c), #d));
                         return accumulate(args[1 - k], g, ctx);
+                    }
+                    if let Some(cotangents) = crate::rules::binary_cotangents(pullback) {
+                        let p = format_ident!("{}", cotangents);
+                        return add_cotangents(quote!(#krate::ops::#p(#d)), args, &[true, true], ctx);
                     }
                     let p = format_ident!("{}", pullback.replace("_vjp", "_pullback"));
                     pull(quote!(#krate::ops::#p), Pullback::FromValue(*temp), args, &[true, true], true, &d, ctx)
                 }
-                Op::Neg => {
-                    pull(quote!(#krate::ops::neg_pullback), Pullback::FromValue(*temp), args, &[true], true, &d, ctx)
-                }
+                Op::Neg => add_cotangents(quote!(#krate::ops::neg_cotangent(#d)), args, &[true], ctx),
                 Op::Method { name, float_args } if ctx.siblings.contains_key(temp) => {
                     // The other trigonometric function's value is at hand.
                     let other = operand(ctx.siblings[temp], true, ctx);
                     let p = format_ident!("{}_pullback_from_{}", name, if name == "sin" { "cos" } else { "sin" });
                     add_cotangents(quote!(#krate::ops::#p(#other, #d)), args, float_args, ctx)
+                }
+                Op::Method { name, float_args }
+                    if crate::rules::method_rule(&name.to_string()).is_some_and(|m| m.from_value) =>
+                {
+                    let (p, y) = (format_ident!("{}_pullback_from_value", name), names::temp(*temp));
+                    add_cotangents(quote!(#krate::ops::#p(#y, #d)), args, float_args, ctx)
                 }
                 Op::Method { name, float_args } => {
                     let p = format_ident!("{}_pullback", name);
@@ -513,8 +526,8 @@ fn loop_stmt(l: &Loop, ctx: Ctx, touched: Option<&HashSet<BindingId>>) -> TokenS
     let mut locals: HashSet<BindingId> = l.taped.iter().map(|(b, _)| *b).collect();
     forward::declared_in(&l.body, &mut locals);
     let inner = Ctx { mode: Mode::Recompute { locals: &locals }, innermost_loop: Some(l.id), kept: &l.kept, ..ctx };
-    let recompute = forward::forward(&l.body, inner);
     let adjoint = adjoint(&l.body, inner, None);
+    let recompute = crate::liveness::recompute(&l.body, &adjoint, |s| forward::stmt(s, inner));
     quote! {
         #header {
             #step

@@ -278,7 +278,8 @@ fn tape(what: TokenStream, key: Temp, ctx: Ctx) -> (bool, TokenStream) {
     }
 }
 
-fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
+/// The forward code of one statement.
+pub fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
     let krate = ctx.krate;
     let recompute = matches!(ctx.mode, Mode::Recompute { .. });
     let is_local = |b: &BindingId| match ctx.mode {

@@ -148,43 +148,53 @@ pub struct Method {
     /// A library call (a transcendental function) rather than an instruction or two: a loop that
     /// stores per iteration keeps its value for the adjoint rather than compute it again.
     pub kept: bool,
+    /// The pullback reads the value alone: `ops::NAME_pullback_from_value(y, dout)`, so that a
+    /// loop's adjoint need not recompute the argument (an inner product before `tanh`).
+    pub from_value: bool,
 }
 
 use MethodArg::{Float, Int};
 
 const fn method(name: &'static str, args: &'static [MethodArg]) -> Method {
-    Method { name, args, kept: true }
+    Method { name, args, kept: true, from_value: false }
 }
 
 /// A method that costs about as much as loading its value back.
 const fn cheap(name: &'static str, args: &'static [MethodArg]) -> Method {
-    Method { name, args, kept: false }
+    Method { name, args, kept: false, from_value: false }
+}
+
+impl Method {
+    /// With [`Method::from_value`].
+    const fn of_value(self) -> Method {
+        Method { from_value: true, ..self }
+    }
 }
 
 /// The float methods of SPEC.md; the pullback of `x.NAME(..)` is `ops::NAME_vjp`.
 pub const METHODS: &[Method] = &[
-    method("exp", &[Float]),
-    method("exp2", &[Float]),
-    method("exp_m1", &[Float]),
+    method("exp", &[Float]).of_value(),
+    method("exp2", &[Float]).of_value(),
+    method("exp_m1", &[Float]).of_value(),
     method("ln", &[Float]),
     method("ln_1p", &[Float]),
     method("log2", &[Float]),
     method("log10", &[Float]),
-    cheap("sqrt", &[Float]),
-    method("cbrt", &[Float]),
-    cheap("recip", &[Float]),
+    cheap("sqrt", &[Float]).of_value(),
+    method("cbrt", &[Float]).of_value(),
+    cheap("recip", &[Float]).of_value(),
     method("powi", &[Float, Int]),
     method("powf", &[Float, Float]),
     method("sin", &[Float]),
     method("cos", &[Float]),
-    method("tan", &[Float]),
+    method("tan", &[Float]).of_value(),
     method("asin", &[Float]),
     method("acos", &[Float]),
     method("atan", &[Float]),
     method("atan2", &[Float, Float]),
     method("sinh", &[Float]),
     method("cosh", &[Float]),
-    method("tanh", &[Float]),
+    method("tanh", &[Float]).of_value(),
     cheap("abs", &[Float]),
     cheap("max", &[Float, Float]),
     cheap("min", &[Float, Float]),
@@ -211,6 +221,15 @@ pub fn iterator_method(name: &str) -> bool {
         name,
         "iter" | "into_iter" | "iter_mut" | "map" | "sum" | "product" | "fold" | "zip" | "for_each" | "reduce"
     )
+}
+
+/// The form of a binary operator's pullback that reads `dout` alone, in `relax_core::ops`.
+pub fn binary_cotangents(pullback: &str) -> Option<&'static str> {
+    match pullback {
+        "add_vjp" => Some("add_cotangents"),
+        "sub_vjp" => Some("sub_cotangents"),
+        _ => None,
+    }
 }
 
 /// The pullback of a binary arithmetic operator, in `relax_core::ops`.
