@@ -1215,6 +1215,22 @@ fn h_sampled<R: Rng>(mu: f64, sigma: f64, rng: &mut R) -> f64 {
     y * y * mu + softplus(y * sigma)
 }
 
+/// A tanh layer with biases: the loop's adjoint recomputes neither the inner products (the
+/// pullback of `tanh` reads its value) nor the weights (a product with data reads the data).
+#[differentiable(hvp, wrt(w, b))]
+fn h_layer(w: [[f64; 3]; 2], b: [f64; 2], x: &[f64; 3]) -> f64 {
+    let mut loss = 0.0;
+    for j in 0..2 {
+        let mut z = 0.0;
+        for i in 0..3 {
+            z += w[j][i] * x[i];
+        }
+        let e = (z + b[j]).tanh() - 0.5;
+        loss += e * e;
+    }
+    loss
+}
+
 /// At `POINTS` points from `sample`, along [`direction`]s `v` and `u`: `hvp`'s value is
 /// `f`'s and its gradient `grad`'s, bit for bit; `H·v` matches finite differences of `grad` along
 /// `v` (except within a step of a branch: at most one point in five); and `<u, H·v> = <v, H·u>`.
@@ -1320,6 +1336,16 @@ fn hessian_vector_products() {
         |p| h_slice(p[0], p[1], &xs),
         |p| h_slice_grad(p[0], p[1], &xs),
         |p, v| h_slice_hvp(p[0], p[1], &xs, (v[0], v[1])),
+    );
+    let x = [0.8, -1.1, 0.4];
+    let layer = |p: &[f64]| ([arr(p), arr(&p[3..])], arr(&p[6..]));
+    check_hvp(
+        "h_layer",
+        114,
+        cube(8, -1.5, 1.5),
+        |p| h_layer(layer(p).0, layer(p).1, &x),
+        |p| h_layer_grad(layer(p).0, layer(p).1, &x),
+        |p, v| h_layer_hvp(layer(p).0, layer(p).1, &x, layer(v)),
     );
     let spring = Spring { stiffness: 1.5, rest: 0.7 };
     check_hvp(

@@ -53,11 +53,16 @@ fn needed(s: &Stmt, live: &HashSet<String>) -> bool {
         Stmt::Compute { temp: t, op, .. } => {
             temp(t) || matches!(op, Op::Rule { residual: Some(r), shared: false, .. } if temp(r))
         }
-        Stmt::Let { name, .. } => live.contains(&name.to_string()),
         Stmt::Write { access, .. } => live.contains(&access.name.to_string()),
         Stmt::Loop(l) => !plain_loop(l) || writes_live(&l.body, live),
-        // Draws, calls, branches and the user's passive statements are kept as they are.
-        Stmt::Passive { impure: true, .. } | Stmt::Verbatim { .. } | Stmt::Call { .. } | Stmt::Branch(_) => true,
+        // Draws, calls, branches and the user's passive statements are kept as they are, and so
+        // are bindings: on duals, `let` lifts its value's temporary, whose shape the adjoint
+        // takes its zero from.
+        Stmt::Passive { impure: true, .. }
+        | Stmt::Verbatim { .. }
+        | Stmt::Call { .. }
+        | Stmt::Branch(_)
+        | Stmt::Let { .. } => true,
     }
 }
 
