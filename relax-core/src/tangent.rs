@@ -718,3 +718,48 @@ pub fn differentiated_part<V: Tangent>(v: V) -> V {
     part.add_tangent(v);
     part
 }
+
+/// How the sweeps of a function `#[differentiable]` generates end, once its forward sweep has
+/// the value and the pullback closure: [`ReturnPullback`] hands both to the caller (the split form
+/// other differentiable functions call), [`ApplyPullback`] applies the pullback at once
+/// (`NAME_vjp`). The sweeps are written once, generic over their end, so that rustc checks one
+/// copy of them rather than one per form.
+///
+/// ```
+/// use relax_core::tangent::{ApplyPullback, ReturnPullback, SweepsEnd};
+/// fn square<E: SweepsEnd<f64, f64, f64>>(x: f64, end: E) -> E::Out<impl FnOnce(f64) -> f64> {
+///     end.end(x * x, move |dout: f64| 2.0 * x * dout)
+/// }
+/// assert_eq!(square(3.0, ApplyPullback(1.0)), (9.0, 6.0));
+/// let (value, pullback) = square(3.0, ReturnPullback);
+/// assert_eq!((value, pullback(0.5)), (9.0, 3.0));
+/// ```
+pub trait SweepsEnd<V, D, G> {
+    /// What the sweeps return, given the pullback's type `P`.
+    type Out<P>;
+    /// Ends the sweeps with the value and the pullback.
+    fn end<P: FnOnce(D) -> G>(self, value: V, pullback: P) -> Self::Out<P>;
+}
+
+/// The end of the sweeps that returns the value and the pullback (see [`SweepsEnd`]).
+pub struct ReturnPullback;
+
+impl<V, D, G> SweepsEnd<V, D, G> for ReturnPullback {
+    type Out<P> = (V, P);
+    #[inline(always)]
+    fn end<P: FnOnce(D) -> G>(self, value: V, pullback: P) -> (V, P) {
+        (value, pullback)
+    }
+}
+
+/// The end of the sweeps that applies the pullback to its cotangent `.0` and returns the value
+/// and the cotangents (see [`SweepsEnd`]).
+pub struct ApplyPullback<D>(pub D);
+
+impl<V, D, G> SweepsEnd<V, D, G> for ApplyPullback<D> {
+    type Out<P> = (V, G);
+    #[inline(always)]
+    fn end<P: FnOnce(D) -> G>(self, value: V, pullback: P) -> (V, G) {
+        (value, pullback(self.0))
+    }
+}

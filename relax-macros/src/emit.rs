@@ -2,11 +2,12 @@
 //! `NAME__differentiable` (value and pullback closure, which callers use), `NAME_vjp` and `NAME_grad`;
 //! after errors, the original function, stubs with the generated signatures, and the errors.
 //!
-//! `NAME_vjp` runs the split form's sweeps in place, or calls the split form and its pullback where
-//! that pullback holds only numbers (`scalar_state`); `NAME_grad` calls `NAME_vjp`, `NAME_jvp` the
-//! hidden `NAME__jvp`, `NAME_jacobian` the split form, where `placement` says how to name them
-//! (bare beside a free function, `Self::…` beside an associated one); elsewhere each holds its own
-//! copy of the sweeps.
+//! The sweeps are written once, in the hidden `NAME__sweeps`, generic over how they end
+//! (`relax_core::tangent::SweepsEnd`): the split form returns the value and the pullback,
+//! `NAME_vjp` applies the pullback in place; `NAME_grad` calls `NAME_vjp`, `NAME_jvp` the hidden
+//! `NAME__jvp`, `NAME_jacobian` the split form. That is where `placement` says how to name them
+//! (bare beside a free function, `Self::…` beside an associated one) and the pullback takes no
+//! slice buffers; elsewhere each holds its own copy of the sweeps.
 
 use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote, quote_spanned};
@@ -109,8 +110,8 @@ struct Parts {
     /// The split form's generics and parameters (named lifetimes, named `impl Trait`s).
     split_generics: syn::Generics,
     split_params: Vec<TokenStream>,
-    /// The split form's `use<..>`, where it needs one.
-    captured: Option<TokenStream>,
+    /// What the split form's `use<..>` lists, where it needs one.
+    captured: Option<Vec<TokenStream>>,
     /// The public functions' generics and parameters, as written.
     generics: syn::Generics,
     params: Vec<TokenStream>,
@@ -178,7 +179,7 @@ fn split_signature(
     func: &ItemFn,
     sig: &Signature,
     options: &Options,
-) -> (syn::Generics, Vec<TokenStream>, Option<TokenStream>) {
+) -> (syn::Generics, Vec<TokenStream>, Option<Vec<TokenStream>>) {
     let mut func = func.clone();
     let mut named = NameImplTraits { added: Vec::new() };
     for input in &mut func.sig.inputs {
@@ -222,7 +223,7 @@ fn split_signature(
     }
     let in_impl = sig.receiver.is_some() || options.real.is_some();
     let captured = (!in_impl || takes_mut).then(|| {
-        let captured = generics
+        generics
             .params
             .iter()
             .map(|p| match p {
@@ -230,10 +231,15 @@ fn split_signature(
                 GenericParam::Type(t) => t.ident.to_token_stream(),
                 GenericParam::Const(c) => c.ident.to_token_stream(),
             })
-            .chain(options.real.iter().map(ToTokens::to_token_stream));
-        quote!(+ use<#(#captured),*>)
+            .chain(options.real.iter().map(ToTokens::to_token_stream))
+            .collect()
     });
     (generics, params, captured)
+}
+
+/// `+ use<..>` of the split form's `captured` and `more`, where it needs one.
+fn use_bound(captured: &Option<Vec<TokenStream>>, more: Option<&Ident>) -> Option<TokenStream> {
+    captured.as_ref().map(|c| quote!(+ use<#(#c,)* #more>))
 }
 
 /// The calls the generated functions delegate to (the split form, `NAME_vjp`, the hidden
@@ -241,6 +247,8 @@ fn split_signature(
 struct Siblings {
     /// `NAME__differentiable(args…)`.
     split: TokenStream,
+    /// `NAME__sweeps`, with its type arguments, called with `args` and the sweeps' end.
+    sweeps: TokenStream,
     /// `NAME_vjp` and `NAME__jvp`, called with `args` and the cotangent or the tangents.
     vjp: TokenStream,
     jvp: TokenStream,
@@ -269,16 +277,21 @@ impl Siblings {
             })
             .collect();
         let named_impls = p.split_generics.type_params().count() - func.sig.generics.type_params().count();
-        let (split_generics, own_generics) = if own.is_empty() {
-            (TokenStream::new(), TokenStream::new())
+        let (split_generics, sweeps_generics, own_generics) = if own.is_empty() {
+            (TokenStream::new(), TokenStream::new(), TokenStream::new())
         } else {
             let inferred = std::iter::repeat_n(quote!(_), named_impls);
-            (quote!(::<#(#own,)* #(#inferred),*>), quote!(::<#(#own),*>))
+            let split_generics = quote!(::<#(#own,)* #(#inferred),*>);
+            // The sweeps' end is inferred too.
+            let inferred = std::iter::repeat_n(quote!(_), named_impls + 1);
+            (split_generics, quote!(::<#(#own,)* #(#inferred),*>), quote!(::<#(#own),*>))
         };
         let (fwd, vjp, jvp) = (&p.fwd, format_ident!("{}_vjp", p.name), names::jvp_form(&p.name));
+        let sweeps = names::sweeps_form(&p.name);
         let args = forwarded_args(sig);
         Some(Siblings {
             split: quote!(#prefix #fwd #split_generics (#(#args),*)),
+            sweeps: quote!(#prefix #sweeps #sweeps_generics),
             vjp: quote!(#prefix #vjp #own_generics),
             jvp: quote!(#prefix #jvp #own_generics),
             args,
@@ -288,8 +301,10 @@ impl Siblings {
 
 /// The bodies of the generated functions.
 struct Bodies {
-    /// The split form's: the forward sweep, then the value and the pullback closure.
+    /// The split form's: the forward sweep, then the value and the pullback closure; or a call
+    /// of `NAME__sweeps`, whose body is `sweeps`.
     split: TokenStream,
+    sweeps: Option<TokenStream>,
     /// What the other functions evaluate for the value and the pullback: a call of the split form,
     /// or a copy of its body.
     split_call: TokenStream,
@@ -344,14 +359,14 @@ fn vjp_from_split(sig: &Signature, krate: &syn::Path, split: Split) -> Box<dyn F
     })
 }
 
-/// `NAME_vjp`'s (and `NAME_grad`'s) body as a call of the split form and of its pullback, where
-/// the pullback's captured state is numbers (`scalar_state`): moving it costs nothing.
-fn vjp_from_pullback(sig: &Signature, siblings: &Siblings) -> Box<dyn Fn(TokenStream) -> TokenStream> {
-    let (split, g) = (siblings.split.clone(), picked_gradient(sig));
+/// `NAME_vjp`'s (and `NAME_grad`'s) body as a call of `NAME__sweeps` that applies the pullback
+/// to `dout` where the sweeps end.
+fn vjp_from_sweeps(sig: &Signature, krate: &syn::Path, siblings: &Siblings) -> Box<dyn Fn(TokenStream) -> TokenStream> {
+    let (sweeps, args, g) = (siblings.sweeps.clone(), siblings.args.clone(), picked_gradient(sig));
+    let krate = krate.clone();
     Box::new(move |dout| {
         quote! {
-            let (__v, __p) = #split;
-            let __c = __p(#dout);
+            let (__v, __c) = #sweeps(#(#args,)* #krate::tangent::ApplyPullback(#dout));
             (__v, #g)
         }
     })
@@ -427,15 +442,32 @@ fn functions(p: &Parts, sig: &Signature, krate: &syn::Path, bodies: &Bodies) -> 
         .filter(|ty| is_struct_shape(ty, &sig.real_params))
         .map(|ty| quote_spanned!(ty.span()=> #krate::tangent::require_differentiable::<#ty, _>();));
     let split_body = &bodies.split;
+    let uses = use_bound(captured, None);
+    let sweeps_fn = bodies.sweeps.as_ref().map(|body| {
+        let (sweeps, end) = (names::sweeps_form(name), format_ident!("__RelaxEnd"));
+        let mut generics = split_generics.clone();
+        generics.params.push(syn::parse_quote!(#end: #krate::tangent::SweepsEnd<#output, #output, (#(#cts,)*)>));
+        let uses = use_bound(captured, Some(&end));
+        quote! {
+            #cfgs
+            #[doc(hidden)]
+            #[inline]
+            #allows
+            #vis fn #sweeps #generics (#(#split_params,)* __end: #end) -> #end::Out<impl ::core::ops::FnOnce(#output) -> (#(#cts,)*) #reusable #uses> #split_where {
+                #body
+            }
+        }
+    });
     quote! {
         #cfgs
         #[doc(hidden)]
         #[inline]
         #allows
-        #vis fn #fwd #split_generics (#(#split_params),*) -> (#output, impl ::core::ops::FnOnce(#output, #(&mut [#buffer_elems]),*) -> (#(#cts,)*) #reusable #captured) #split_where {
+        #vis fn #fwd #split_generics (#(#split_params),*) -> (#output, impl ::core::ops::FnOnce(#output, #(&mut [#buffer_elems]),*) -> (#(#cts,)*) #reusable #uses) #split_where {
             #(#checks)*
             #split_body
         }
+        #sweeps_fn
         #vjp_fn
         #grad_fn
         #jvp_fns
@@ -588,18 +620,23 @@ pub fn generated(func: &ItemFn, sig: &Signature, body: &Body, options: &Options)
     let split = split_body(sig, body, ctx, &sig.output.to_token_stream(), &p.cts);
     let siblings = Siblings::new(func, sig, &p, placement::of(func, sig.receiver.is_some()));
     let jvp = sig.slices().next().is_none().then(|| jvp_bodies(sig, body, &facts, options, siblings.as_ref()));
-    let split_body = split.closure();
-    let split_call = siblings.as_ref().map_or_else(|| split_body.clone(), |s| s.split.clone());
-    let vjp = match siblings.as_ref().filter(|_| crate::scalar_state::captures_only_scalars(sig, body)) {
-        Some(s) => vjp_from_pullback(sig, s),
-        None => vjp_from_split(sig, krate, split),
+    let split_call = siblings.as_ref().map_or_else(|| split.closure(), |s| s.split.clone());
+    // The sweeps are written once, generic over their end, where the split form and `_vjp` can
+    // name them and the pullback takes no slice buffers; elsewhere `_vjp` runs its own copy.
+    let (split_body, sweeps, vjp) = match siblings.as_ref().filter(|_| sig.slices().next().is_none()) {
+        Some(s) => {
+            let (sweeps, args) = (&s.sweeps, &s.args);
+            let call = quote!({ #sweeps(#(#args,)* #krate::tangent::ReturnPullback) });
+            (call, Some(split.ending()), vjp_from_sweeps(sig, krate, s))
+        }
+        None => (split.closure(), None, vjp_from_split(sig, krate, split)),
     };
     let grad = siblings.as_ref().map(|s| {
         let (vjp, args, one) = (&s.vjp, &s.args, quote!(#krate::num_traits::One::one()));
         let buffers = slice_buffers(sig).into_iter().map(|(_, _, buffer)| buffer);
         quote!(#vjp(#(#args,)* #one, #(#buffers),*))
     });
-    let bodies = Bodies { split: split_body, split_call, vjp, grad, vjp_declared_as_such: false, jvp };
+    let bodies = Bodies { split: split_body, sweeps, split_call, vjp, grad, vjp_declared_as_such: false, jvp };
     let hvp = options.hvp.then(|| match sig.slices().next() {
         Some(slice) => syn::Error::new_spanned(
             &slice.ident,
@@ -720,6 +757,16 @@ impl Split {
         })
     }
 
+    /// `{ forward; __end.end(value, move |__dout| pullback) }`, the body of `NAME__sweeps` (for a
+    /// pullback without buffers).
+    fn ending(&self) -> TokenStream {
+        let Split { forward, value, output, pullback, .. } = self;
+        quote!({
+            #forward
+            __end.end(#value, #[inline(always)] move |__dout: #output| { #pullback })
+        })
+    }
+
     /// `(value, cotangents)` for the cotangent `dout` and the caller's `buffer_args`, the pullback
     /// run in place. Both are bound before the forward sweep, whose bindings could shadow them.
     fn inline(&self, dout: TokenStream, buffer_args: &[Ident]) -> TokenStream {
@@ -814,6 +861,7 @@ fn hvp_functions(func: &ItemFn, p: &Parts, sig: &Signature, body: &Body, options
         }
     }
     let (split_generics, split_params, captured) = split_signature(&dual_func, sig, options);
+    let uses = use_bound(&captured, None);
     let split_where = &split_generics.where_clause;
     let (vis, cfgs, name) = (&p.vis, &p.cfgs, &p.name);
     let hidden = names::retarget(&names::split_form(name).into_token_stream(), "__hvp");
@@ -871,7 +919,7 @@ fn hvp_functions(func: &ItemFn, p: &Parts, sig: &Signature, body: &Body, options
         #[doc(hidden)]
         #[inline]
         #allows
-        #vis fn #hidden #split_generics (#(#split_params),*) -> (#output, impl ::core::ops::FnOnce(#output) -> (#(#cts,)*) #captured) #split_where {
+        #vis fn #hidden #split_generics (#(#split_params),*) -> (#output, impl ::core::ops::FnOnce(#output) -> (#(#cts,)*) #uses) #split_where {
             #body_tokens
         }
         #attrs
@@ -975,7 +1023,8 @@ pub fn stubs(func: &ItemFn, sig: &Signature, options: &Options) -> TokenStream {
         .then(|| JvpBodies { public: Some(unreachable.clone()), hidden: unreachable.clone() });
     let vjp: Box<dyn Fn(TokenStream) -> TokenStream> = Box::new(move |_| unreachable.clone());
     let split_call = split_body.clone();
-    let bodies = Bodies { split: split_body, split_call, vjp, grad: None, vjp_declared_as_such: false, jvp };
+    let bodies =
+        Bodies { split: split_body, sweeps: None, split_call, vjp, grad: None, vjp_declared_as_such: false, jvp };
     functions(&p, sig, &options.krate, &bodies)
 }
 
@@ -1078,8 +1127,15 @@ pub fn declared(func: &ItemFn, sig: &Signature, options: &Options, vjp: &syn::Pa
         syn::Error::new_spanned(vjp, "`hvp` with a declared `vjp =` is not supported yet: differentiate the body (remove `vjp =`) for `NAME_hvp`").to_compile_error()
     });
     let vjp_declared_as_such = options.names_generated(vjp, &sig.name, "vjp");
-    let bodies =
-        Bodies { split_call: split.clone(), split, vjp: vjp_body, grad: None, vjp_declared_as_such, jvp: Some(jvp) };
+    let bodies = Bodies {
+        split_call: split.clone(),
+        split,
+        sweeps: None,
+        vjp: vjp_body,
+        grad: None,
+        vjp_declared_as_such,
+        jvp: Some(jvp),
+    };
     let functions = functions(&p, sig, krate, &bodies);
     quote!(#functions #hvp)
 }

@@ -26,7 +26,6 @@ mod options;
 mod placement;
 mod relax;
 mod rules;
-mod scalar_state;
 mod signature;
 mod single;
 mod sole;

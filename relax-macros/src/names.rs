@@ -60,6 +60,12 @@ pub fn split_form(f: &Ident) -> Ident {
 
 const SPLIT_SUFFIX: &str = "__differentiable";
 
+/// The sweeps of `f`, generic over how they end (`relax_core::tangent::SweepsEnd`), which the
+/// split form and `f_vjp` call: `f__sweeps`.
+pub fn sweeps_form(f: &Ident) -> Ident {
+    format_ident!("{}__sweeps", f, span = f.span())
+}
+
 /// A fused loop's preaccumulated gradient with respect to one of its inputs.
 pub fn jacobian(id: usize, b: BindingId) -> Ident {
     format_ident!("__j{}_{}", id, b)

@@ -95,13 +95,6 @@ pub fn is_float_type(ty: &Type, reals: &[Ident]) -> bool {
 pub const DISCRETE_PRIMITIVES: &[&str] =
     &["i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize", "bool"];
 
-/// A float type (see [`is_float_type`]) or one of the [`DISCRETE_PRIMITIVES`].
-pub fn is_number(ty: &Type, reals: &[Ident]) -> bool {
-    is_float_type(ty, reals)
-        || matches!(ty, Type::Path(p) if p.qself.is_none()
-            && p.path.get_ident().is_some_and(|i| DISCRETE_PRIMITIVES.iter().any(|n| i == n)))
-}
-
 /// A float type or a (nested) array of one.
 pub fn is_float_array_or_scalar(ty: &Type, reals: &[Ident]) -> bool {
     match ty {
