@@ -9,22 +9,28 @@ use crate::{emit, generic, lower, options, signature};
 /// Expands `#[differentiable(args)] item`. Never panics: every problem is a `syn::Error` at its
 /// span, emitted beside the original function and stubs of the generated ones.
 pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
-    let check = syn::parse2::<syn::ItemFn>(item.clone()).ok().map(|f| emit::context_check(&f));
     let (code, errors) = expand_parts(args, item);
     let errors = errors.into_iter().map(|e| e.to_compile_error());
-    quote!(#check #code #(#errors)*)
+    quote!(#code #(#errors)*)
 }
 
 /// The generated code (the original function, with the generated functions or their stubs) and
 /// the errors, apart.
 pub fn expand_parts(args: TokenStream, item: TokenStream) -> (TokenStream, Vec<syn::Error>) {
-    let mut func: syn::ItemFn = match syn::parse2(item.clone()) {
+    let func: syn::ItemFn = match syn::parse2(item.clone()) {
         Ok(f) => f,
         Err(e) => {
             let e = syn::Error::new(e.span(), format!("#[differentiable] goes on a function: {e}"));
             return (item, vec![e]);
         }
     };
+    let check = emit::context_check(&func);
+    let (code, errors) = expand_function(args, func);
+    (quote!(#check #code), errors)
+}
+
+/// [`expand_parts`] of a parsed function.
+fn expand_function(args: TokenStream, mut func: syn::ItemFn) -> (TokenStream, Vec<syn::Error>) {
     let mut errors = Vec::new();
     let options = options::parse(args).unwrap_or_else(|e| {
         errors.push(e);
