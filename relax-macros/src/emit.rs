@@ -302,8 +302,9 @@ impl Siblings {
 /// The bodies of the generated functions.
 struct Bodies {
     /// The split form's: the forward sweep, then the value and the pullback closure; or a call
-    /// of `NAME__sweeps`, whose body is `sweeps`.
+    /// of `NAME__sweeps`.
     split: TokenStream,
+    /// `NAME__sweeps`'s, where the split form and `NAME_vjp` call it.
     sweeps: Option<TokenStream>,
     /// What the other functions evaluate for the value and the pullback: a call of the split form,
     /// or a copy of its body.
