@@ -4,10 +4,11 @@
 //!
 //! The sweeps are written once, in the hidden `NAME__sweeps`, generic over how they end
 //! (`relax_core::tangent::SweepsEnd`): the split form returns the value and the pullback,
-//! `NAME_vjp` applies the pullback in place; `NAME_grad` calls `NAME_vjp`, `NAME_jvp` the hidden
-//! `NAME__jvp`, `NAME_jacobian` the split form. That is where `placement` says how to name them
-//! (bare beside a free function, `Self::…` beside an associated one) and the pullback takes no
-//! slice buffers; elsewhere each holds its own copy of the sweeps.
+//! `NAME_vjp` applies the pullback in place (on duals `NAME__hvp_sweeps`, for `NAME__hvp` and
+//! `NAME_hvp`); `NAME_grad` calls `NAME_vjp`, `NAME_jvp` the hidden `NAME__jvp`, `NAME_jacobian`
+//! the split form. That is where `placement` says how to name them (bare beside a free function,
+//! `Self::…` beside an associated one) and the pullback takes no slice buffers; elsewhere each
+//! holds its own copy of the sweeps.
 
 use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote, quote_spanned};
@@ -249,6 +250,8 @@ struct Siblings {
     split: TokenStream,
     /// `NAME__sweeps`, with its type arguments, called with `args` and the sweeps' end.
     sweeps: TokenStream,
+    /// The same for the sweeps on duals, `NAME__hvp_sweeps`.
+    hvp_sweeps: TokenStream,
     /// `NAME_vjp` and `NAME__jvp`, called with `args` and the cotangent or the tangents.
     vjp: TokenStream,
     jvp: TokenStream,
@@ -287,11 +290,12 @@ impl Siblings {
             (split_generics, quote!(::<#(#own,)* #(#inferred),*>), quote!(::<#(#own),*>))
         };
         let (fwd, vjp, jvp) = (&p.fwd, format_ident!("{}_vjp", p.name), names::jvp_form(&p.name));
-        let sweeps = names::sweeps_form(&p.name);
+        let (sweeps, hvp_sweeps) = (names::sweeps_form(&p.name), names::hvp_sweeps_form(&p.name));
         let args = forwarded_args(sig);
         Some(Siblings {
             split: quote!(#prefix #fwd #split_generics (#(#args),*)),
             sweeps: quote!(#prefix #sweeps #sweeps_generics),
+            hvp_sweeps: quote!(#prefix #hvp_sweeps #sweeps_generics),
             vjp: quote!(#prefix #vjp #own_generics),
             jvp: quote!(#prefix #jvp #own_generics),
             args,
@@ -445,19 +449,15 @@ fn functions(p: &Parts, sig: &Signature, krate: &syn::Path, bodies: &Bodies) -> 
     let split_body = &bodies.split;
     let uses = use_bound(captured, None);
     let sweeps_fn = bodies.sweeps.as_ref().map(|body| {
-        let (sweeps, end) = (names::sweeps_form(name), format_ident!("__RelaxEnd"));
-        let mut generics = split_generics.clone();
-        generics.params.push(syn::parse_quote!(#end: #krate::tangent::SweepsEnd<#output, #output, (#(#cts,)*)>));
-        let uses = use_bound(captured, Some(&end));
-        quote! {
-            #cfgs
-            #[doc(hidden)]
-            #[inline]
-            #allows
-            #vis fn #sweeps #generics (#(#split_params,)* __end: #end) -> #end::Out<impl ::core::ops::FnOnce(#output) -> (#(#cts,)*) #reusable #uses> #split_where {
-                #body
-            }
-        }
+        let signature = SweepsSignature {
+            generics: split_generics,
+            params: split_params,
+            captured,
+            output: output.to_token_stream(),
+            cts,
+            reusable: reusable.clone(),
+        };
+        sweeps_function(p, &names::sweeps_form(name), &signature, body, krate, quote!(#[inline]))
     });
     quote! {
         #cfgs
@@ -473,6 +473,44 @@ fn functions(p: &Parts, sig: &Signature, krate: &syn::Path, bodies: &Bodies) -> 
         #grad_fn
         #jvp_fns
         #jacobian_fn
+    }
+}
+
+/// What a sweeps function's signature is made of: the split form's generics, parameters and
+/// `use<..>`, the output, the cotangents, and `+ Clone` for a reusable pullback.
+struct SweepsSignature<'a> {
+    generics: &'a syn::Generics,
+    params: &'a [TokenStream],
+    captured: &'a Option<Vec<TokenStream>>,
+    output: TokenStream,
+    cts: &'a [TokenStream],
+    reusable: Option<TokenStream>,
+}
+
+/// The hidden function `name` that runs `body`, the sweeps, generic over how they end
+/// (`relax_core::tangent::SweepsEnd`): `NAME__sweeps`, or `NAME__hvp_sweeps` on duals.
+fn sweeps_function(
+    p: &Parts,
+    name: &Ident,
+    sig: &SweepsSignature,
+    body: &TokenStream,
+    krate: &syn::Path,
+    inline: TokenStream,
+) -> TokenStream {
+    let SweepsSignature { generics, params, captured, output, cts, reusable } = sig;
+    let end = format_ident!("__RelaxEnd");
+    let mut generics = (*generics).clone();
+    generics.params.push(syn::parse_quote!(#end: #krate::tangent::SweepsEnd<#output, #output, (#(#cts,)*)>));
+    let (uses, where_clause, allows) = (use_bound(captured, Some(&end)), &generics.where_clause, lint_allows());
+    let (vis, cfgs) = (&p.vis, &p.cfgs);
+    quote! {
+        #cfgs
+        #[doc(hidden)]
+        #inline
+        #allows
+        #vis fn #name #generics (#(#params,)* __end: #end) -> #end::Out<impl ::core::ops::FnOnce(#output) -> (#(#cts,)*) #reusable #uses> #where_clause {
+            #body
+        }
     }
 }
 
@@ -644,7 +682,7 @@ pub fn generated(func: &ItemFn, sig: &Signature, body: &Body, options: &Options)
             "`hvp` is not generated for functions with differentiated slices: pass an array",
         )
         .to_compile_error(),
-        None => hvp_functions(func, &p, sig, body, options, ctx),
+        None => hvp_functions(func, &p, sig, body, options, ctx, siblings.as_ref()),
     });
     let storage = storage_bytes(func, sig, body, &p, &bodies.split_call);
     let functions = functions(&p, sig, krate, &bodies);
@@ -830,7 +868,15 @@ fn split_body(sig: &Signature, body: &Body, ctx: Ctx, output: &TokenStream, cts:
 /// `NAME_hvp` (value, gradient and Hessian-vector product, forward over reverse: the reverse
 /// sweeps on dual numbers seeded with `v`) and the hidden `NAME__hvp`, the split form on duals
 /// that callers with `hvp` use.
-fn hvp_functions(func: &ItemFn, p: &Parts, sig: &Signature, body: &Body, options: &Options, ctx: Ctx) -> TokenStream {
+fn hvp_functions(
+    func: &ItemFn,
+    p: &Parts,
+    sig: &Signature,
+    body: &Body,
+    options: &Options,
+    ctx: Ctx,
+    siblings: Option<&Siblings>,
+) -> TokenStream {
     let krate = &options.krate;
     if let Some(p) = sig.wrt.iter().map(|i| &sig.params[*i]).find(|p| is_struct_shape(&p.ty, &sig.real_params)) {
         return syn::Error::new_spanned(
@@ -847,7 +893,6 @@ fn hvp_functions(func: &ItemFn, p: &Parts, sig: &Signature, body: &Body, options
     let output = dual.substitute(&sig.output.to_token_stream());
     let cts: Vec<TokenStream> = p.cts.iter().map(|ct| dual.substitute(ct)).collect();
     let split = split_body(sig, body, ctx, &output, &cts);
-    let (body_tokens, run) = (split.closure(), split.inline(quote!(#krate::num_traits::One::one()), &[]));
     // The hidden form: the split form with the differentiated parameters, the output and the
     // cotangents on duals.
     let mut dual_func = func.clone();
@@ -866,6 +911,33 @@ fn hvp_functions(func: &ItemFn, p: &Parts, sig: &Signature, body: &Body, options
     let split_where = &split_generics.where_clause;
     let (vis, cfgs, name) = (&p.vis, &p.cfgs, &p.name);
     let hidden = names::retarget(&names::split_form(name).into_token_stream(), "__hvp");
+    let one = quote!(#krate::num_traits::One::one());
+    let (body_tokens, run, sweeps_fn) = match siblings {
+        Some(s) => {
+            let (sweeps, args) = (&s.hvp_sweeps, &s.args);
+            let signature = SweepsSignature {
+                generics: &split_generics,
+                params: &split_params,
+                captured: &captured,
+                output: output.clone(),
+                cts: &cts,
+                reusable: None,
+            };
+            (
+                quote!({ #sweeps(#(#args,)* #krate::tangent::ReturnPullback) }),
+                quote!(#sweeps(#(#args,)* #krate::tangent::ApplyPullback(#one))),
+                Some(sweeps_function(
+                    p,
+                    &names::hvp_sweeps_form(name),
+                    &signature,
+                    &split.ending(),
+                    krate,
+                    quote!(#[inline(always)]),
+                )),
+            )
+        }
+        None => (split.closure(), split.inline(one, &[]), None),
+    };
     let allows = lint_allows();
     // `NAME_hvp`: seed the differentiated parameters, run, split the gradient.
     let v = if sig.params.iter().any(|p| p.ident == "v") { format_ident!("__v_direction") } else { format_ident!("v") };
@@ -923,6 +995,7 @@ fn hvp_functions(func: &ItemFn, p: &Parts, sig: &Signature, body: &Body, options
         #vis fn #hidden #split_generics (#(#split_params),*) -> (#output, impl ::core::ops::FnOnce(#output) -> (#(#cts,)*) #uses) #split_where {
             #body_tokens
         }
+        #sweeps_fn
         #attrs
         #[doc = #doc]
         #inline

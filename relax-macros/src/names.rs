@@ -66,6 +66,11 @@ pub fn sweeps_form(f: &Ident) -> Ident {
     format_ident!("{}__sweeps", f, span = f.span())
 }
 
+/// The sweeps of `f` on dual numbers, which `f__hvp` and `f_hvp` call: `f__hvp_sweeps`.
+pub fn hvp_sweeps_form(f: &Ident) -> Ident {
+    format_ident!("{}__hvp_sweeps", f, span = f.span())
+}
+
 /// A fused loop's preaccumulated gradient with respect to one of its inputs.
 pub fn jacobian(id: usize, b: BindingId) -> Ident {
     format_ident!("__j{}_{}", id, b)
