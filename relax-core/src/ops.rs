@@ -13,7 +13,7 @@
 //! need (`add_cotangents(dout)`, `tanh_pullback_from_value(y, dout)`, `mul_constant_pullback(c,
 //! dout)` for a product with a constant): a caller that recomputes values for its adjoint (a
 //! loop's adjoint in `#[differentiable]` code) then need not recompute the others. A
-//! //! derivative `1/d` is computed as `dout/d` (one rounding). A cotangent that nothing flows into
+//! derivative `1/d` is computed as `dout/d` (one rounding). A cotangent that nothing flows into
 //! (`max`, `min`, `clamp` to the other arguments) is `−0.0`, [`Tangent`](crate::Tangent)'s zero.
 //! Conventions at kinks, as in PyTorch and JAX, the same in both directions: `abs'(0) = 0`; `max`/`min` split the
 //! gradient evenly at a tie (the tangent there is the mean of the two); `clamp` passes it to `x`
