@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote};
 
-use crate::forward::{self, Ctx, Mode};
+use crate::forward::{self, Ctx, LoopCode, Mode};
 use crate::ir::*;
 use crate::names;
 
@@ -504,15 +504,13 @@ fn loop_stmt(l: &Loop, ctx: Ctx, touched: Option<&HashSet<BindingId>>) -> TokenS
     }
     let k = names::counter(l.id);
     // The iterations that ran, last first.
-    let header = match (&l.head, forward::has_counter(l)) {
-        (LoopHead::Range { index, lo, hi }, counted) => {
+    let code = match (&l.head, forward::has_counter(l), &l.exit) {
+        (LoopHead::Range { index, lo, hi }, true, Some(_)) => {
             let (index, lo, hi) = (names::temp(*index), names::temp(*lo), names::temp(*hi));
-            match (counted, &l.exit) {
-                (true, Some(_)) => quote!(for #index in (#lo..#hi).take(#k).rev()),
-                _ => quote!(for #index in (#lo..#hi).rev()),
-            }
+            LoopCode::header(quote!(for #index in (#lo..#hi).take(#k).rev()))
         }
-        (_, _) => quote!(while #k > 0),
+        (LoopHead::Range { index, lo, hi }, _, _) => LoopCode::reversed(l.id, *index, *lo, *hi),
+        _ => LoopCode::header(quote!(while #k > 0)),
     };
     let step = forward::has_counter(l).then(|| quote!(#k -= 1;));
     let restore = l.taped.iter().map(|(b, name)| {
@@ -528,13 +526,11 @@ fn loop_stmt(l: &Loop, ctx: Ctx, touched: Option<&HashSet<BindingId>>) -> TokenS
     let inner = Ctx { mode: Mode::Recompute { locals: &locals }, innermost_loop: Some(l.id), kept: &l.kept, ..ctx };
     let adjoint = adjoint(&l.body, inner, None);
     let recompute = crate::liveness::recompute(&l.body, &adjoint, |s| forward::stmt(s, inner));
-    quote! {
-        #header {
-            #step
-            #(#restore)*
-            #(#snapshots)*
-            #recompute
-            #adjoint
-        }
-    }
+    code.around(quote! {
+        #step
+        #(#restore)*
+        #(#snapshots)*
+        #recompute
+        #adjoint
+    })
 }

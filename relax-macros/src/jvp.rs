@@ -9,6 +9,7 @@
 use proc_macro2::{Ident, TokenStream};
 use quote::{ToTokens, format_ident, quote};
 
+use crate::forward::LoopCode;
 use crate::ir::*;
 use crate::names;
 
@@ -254,17 +255,9 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
         }
         Stmt::Branch(b) => branch(b, ctx),
         Stmt::Loop(l) => {
-            let header = match &l.head {
-                LoopHead::Range { index, lo, hi } => {
-                    let (index, lo, hi) = (names::temp(*index), names::temp(*lo), names::temp(*hi));
-                    quote!(for #index in #lo..#hi)
-                }
-                LoopHead::While { cond } => quote!(while #cond),
-                LoopHead::Infinite => quote!(loop),
-            };
             let body = jvp(&l.body, ctx);
             let exit = l.exit.as_ref().map(|flags| quote!(if #flags { break; }));
-            quote!(#header { #body #exit })
+            LoopCode::forward(l.id, &l.head).around(quote!(#body #exit))
         }
     }
 }

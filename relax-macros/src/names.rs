@@ -31,6 +31,11 @@ pub fn counter(id: usize) -> Ident {
     format_ident!("__k{}", id)
 }
 
+/// A range loop's cursor: the next index forward, one past the next index backward.
+pub fn cursor(id: usize) -> Ident {
+    format_ident!("__i{}", id)
+}
+
 /// Per-iteration storage of a binding a loop reads and writes.
 pub fn binding_tape(id: usize, b: BindingId) -> Ident {
     format_ident!("__tape{}_{}", id, b)
