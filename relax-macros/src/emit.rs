@@ -246,6 +246,8 @@ fn use_bound(captured: &Option<Vec<TokenStream>>, more: Option<&Ident>) -> Optio
 /// The calls the generated functions delegate to (the split form, `NAME_vjp`, the hidden
 /// forward-mode form), with the function's own parameters as arguments.
 struct Siblings {
+    /// `NAME__differentiable`, with its type arguments.
+    split_fn: TokenStream,
     /// `NAME__differentiable(args…)`.
     split: TokenStream,
     /// `NAME__sweeps`, with its type arguments, called with `args` and the sweeps' end.
@@ -292,8 +294,10 @@ impl Siblings {
         let (fwd, vjp, jvp) = (&p.fwd, format_ident!("{}_vjp", p.name), names::jvp_form(&p.name));
         let (sweeps, hvp_sweeps) = (names::sweeps_form(&p.name), names::hvp_sweeps_form(&p.name));
         let args = forwarded_args(sig);
+        let split_fn = quote!(#prefix #fwd #split_generics);
         Some(Siblings {
-            split: quote!(#prefix #fwd #split_generics (#(#args),*)),
+            split: quote!(#split_fn (#(#args),*)),
+            split_fn,
             sweeps: quote!(#prefix #sweeps #sweeps_generics),
             hvp_sweeps: quote!(#prefix #hvp_sweeps #sweeps_generics),
             vjp: quote!(#prefix #vjp #own_generics),
@@ -684,7 +688,8 @@ pub fn generated(func: &ItemFn, sig: &Signature, body: &Body, options: &Options)
         .to_compile_error(),
         None => hvp_functions(func, &p, sig, body, options, ctx, siblings.as_ref()),
     });
-    let storage = storage_bytes(func, sig, body, &p, &bodies.split_call);
+    let split_fn = siblings.as_ref().map(|s| &s.split_fn);
+    let storage = storage_bytes(func, sig, body, &p, split_fn, &bodies.split_call);
     let functions = functions(&p, sig, krate, &bodies);
     quote!(#functions #hvp #storage)
 }
@@ -720,10 +725,19 @@ impl syn::visit_mut::VisitMut for StaticRefs {
 
 /// `NAME_STORAGE_BYTES`, for a function whose adjoint stores per-iteration values: the size of
 /// the state its pullback keeps between the sweeps. The size is the pullback closure's type's,
-/// which only rustc knows: the `const` takes it from a closure that holds a copy of the split
-/// form's body (never called). Functions with generic parameters, `real = T` or a receiver get
-/// none (a `const` cannot be generic, and `&'static Self` may not be well-formed).
-fn storage_bytes(func: &ItemFn, sig: &Signature, body: &Body, p: &Parts, split: &TokenStream) -> Option<TokenStream> {
+/// which only rustc knows: the `const` takes it from the split form's function item `split_fn`
+/// where the attribute can name it (cheaper for rustc than a closure), else from a closure
+/// around `split_call`, a copy of the split form's body (never called). Functions with generic
+/// parameters, `real = T` or a receiver get none (a `const` cannot be generic, and
+/// `&'static Self` may not be well-formed).
+fn storage_bytes(
+    func: &ItemFn,
+    sig: &Signature,
+    body: &Body,
+    p: &Parts,
+    split_fn: Option<&TokenStream>,
+    split_call: &TokenStream,
+) -> Option<TokenStream> {
     if !stores_per_iteration(&body.block) || !func.sig.generics.params.is_empty() || sig.receiver.is_some() {
         return None;
     }
@@ -748,6 +762,7 @@ fn storage_bytes(func: &ItemFn, sig: &Signature, body: &Body, p: &Parts, split: 
     );
     let generic: Vec<Ident> = (0..types.len()).map(|k| format_ident!("__P{}", k)).collect();
     let allows = lint_allows();
+    let split = split_fn.map_or_else(|| quote!(&|#(#params),*| { #split_call }), |f| quote!(&#f));
     Some(quote! {
         #cfgs
         #[doc = #doc]
@@ -759,7 +774,7 @@ fn storage_bytes(func: &ItemFn, sig: &Signature, body: &Body, p: &Parts, split: 
             {
                 ::core::mem::size_of::<B>()
             }
-            pullback_bytes::<_, #(#types,)* _, _>(&|#(#params),*| { #split })
+            pullback_bytes::<_, #(#types,)* _, _>(#split)
         };
     })
 }
@@ -1341,8 +1356,13 @@ pub fn relaxed(func: &ItemFn, sig: &Signature, body: &Body, options: &Options) -
 /// A hidden `pub(crate)` constant beside the function, whose only purpose is to be an error where
 /// the attribute cannot work: in a trait definition (visibility is not permitted on trait
 /// items) and in a trait `impl` (the constant, like the generated functions, is not a member of
-/// the trait); its name says why. The attribute sees one function, not what surrounds it.
+/// the trait); its name says why. The attribute sees one function, not what surrounds it; where
+/// its source file shows a module or an inherent `impl` around it, no constant is needed (each
+/// costs rustc a quarter of a million instructions).
 pub fn context_check(func: &ItemFn) -> TokenStream {
+    if placement::of(func, func.sig.receiver().is_some()) != Placement::Unknown {
+        return TokenStream::new();
+    }
     let name = format_ident!(
         "__RELAX_DIFFERENTIABLE_GOES_ON_FREE_FUNCTIONS_AND_INHERENT_METHODS_NOT_TRAIT_FUNCTIONS_{}",
         func.sig.ident.to_string().to_uppercase(),
