@@ -309,7 +309,11 @@
 //!     let __t3 = 3;
 //!     let __one1 = ::relax::tangent::one_like(&total);
 //!     let mut __j1_0 = ::relax::Tangent::zero_like(&w);
-//!     for __t1 in __t2..__t3 {
+//!     // A range loop counts a cursor (cheaper for rustc to check than a `for` over a range).
+//!     let mut __i1 = __t2;
+//!     while __i1 < __t3 {
+//!         let __t1 = __i1;
+//!         __i1 += 1;
 //!         let i = __t1;
 //!         let __t4 = w;
 //!         let __t5 = xs[i];
