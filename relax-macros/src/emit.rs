@@ -248,8 +248,6 @@ fn use_bound(captured: &Option<Vec<TokenStream>>, more: Option<&Ident>) -> Optio
 struct Siblings {
     /// `NAME__differentiable`, with its type arguments.
     split_fn: TokenStream,
-    /// `NAME__differentiable(args…)`.
-    split: TokenStream,
     /// `NAME__sweeps`, with its type arguments, called with `args` and the sweeps' end.
     sweeps: TokenStream,
     /// The same for the sweeps on duals, `NAME__hvp_sweeps`.
@@ -294,16 +292,20 @@ impl Siblings {
         let (fwd, vjp, jvp) = (&p.fwd, format_ident!("{}_vjp", p.name), names::jvp_form(&p.name));
         let (sweeps, hvp_sweeps) = (names::sweeps_form(&p.name), names::hvp_sweeps_form(&p.name));
         let args = forwarded_args(sig);
-        let split_fn = quote!(#prefix #fwd #split_generics);
         Some(Siblings {
-            split: quote!(#split_fn (#(#args),*)),
-            split_fn,
+            split_fn: quote!(#prefix #fwd #split_generics),
             sweeps: quote!(#prefix #sweeps #sweeps_generics),
             hvp_sweeps: quote!(#prefix #hvp_sweeps #sweeps_generics),
             vjp: quote!(#prefix #vjp #own_generics),
             jvp: quote!(#prefix #jvp #own_generics),
             args,
         })
+    }
+
+    /// `NAME__differentiable(args…)`.
+    fn split_call(&self) -> TokenStream {
+        let (split_fn, args) = (&self.split_fn, &self.args);
+        quote!(#split_fn (#(#args),*))
     }
 }
 
@@ -655,15 +657,16 @@ fn jvp_tangent_name(sig: &Signature) -> Ident {
 }
 
 /// Everything generated for a function that lowered without error.
-pub fn generated(func: &ItemFn, sig: &Signature, body: &Body, options: &Options) -> TokenStream {
+/// The generated functions of `func` at `placement` (see `placement::of`).
+pub fn generated(func: &ItemFn, sig: &Signature, body: &Body, options: &Options, placement: Placement) -> TokenStream {
     let krate = &options.krate;
     let p = parts(func, sig, options);
     let facts = BodyFacts::of(body, sig);
     let ctx = Ctx { reusable_pullbacks: options.jacobian, ..facts.ctx(krate, &body.active) };
     let split = split_body(sig, body, ctx, &sig.output.to_token_stream(), &p.cts);
-    let siblings = Siblings::new(func, sig, &p, placement::of(func, sig.receiver.is_some()));
+    let siblings = Siblings::new(func, sig, &p, placement);
     let jvp = sig.slices().next().is_none().then(|| jvp_bodies(sig, body, &facts, options, siblings.as_ref()));
-    let split_call = siblings.as_ref().map_or_else(|| split.closure(), |s| s.split.clone());
+    let split_call = siblings.as_ref().map_or_else(|| split.closure(), Siblings::split_call);
     // The sweeps are written once, generic over their end, where the split form and `_vjp` can
     // name them and the pullback takes no slice buffers; elsewhere `_vjp` runs its own copy.
     let (split_body, sweeps, vjp) = match siblings.as_ref().filter(|_| sig.slices().next().is_none()) {
@@ -1284,7 +1287,9 @@ pub fn relaxed(func: &ItemFn, sig: &Signature, body: &Body, options: &Options) -
     let mut relaxed_body = relaxed_body;
     relaxed_body.params.push(relaxed_body.bindings);
     relaxed_body.bindings += 1;
-    let generated = generated(&relaxed_fn, &relaxed_sig, &relaxed_body, &relaxed_options);
+    // The renamed function has no source text of its own: placement `Unknown`, the copies.
+    let placement = placement::of(&relaxed_fn, relaxed_sig.receiver.is_some());
+    let generated = generated(&relaxed_fn, &relaxed_sig, &relaxed_body, &relaxed_options, placement);
     // `NAME_relaxed` itself, and the straight-through functions.
     let p = parts(&relaxed_fn, &relaxed_sig, &relaxed_options);
     let facts = BodyFacts::of(&relaxed_body, &relaxed_sig);
@@ -1359,8 +1364,8 @@ pub fn relaxed(func: &ItemFn, sig: &Signature, body: &Body, options: &Options) -
 /// the trait); its name says why. The attribute sees one function, not what surrounds it; where
 /// its source file shows a module or an inherent `impl` around it, no constant is needed (each
 /// costs rustc a quarter of a million instructions).
-pub fn context_check(func: &ItemFn) -> TokenStream {
-    if placement::of(func, func.sig.receiver().is_some()) != Placement::Unknown {
+pub fn context_check(func: &ItemFn, placement: Placement) -> TokenStream {
+    if placement != Placement::Unknown {
         return TokenStream::new();
     }
     let name = format_ident!(

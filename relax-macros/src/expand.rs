@@ -4,6 +4,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
+use crate::placement::{self, Placement};
 use crate::{emit, generic, lower, options, signature};
 
 /// Expands `#[differentiable(args)] item`. Never panics: every problem is a `syn::Error` at its
@@ -24,13 +25,14 @@ pub fn expand_parts(args: TokenStream, item: TokenStream) -> (TokenStream, Vec<s
             return (item, vec![e]);
         }
     };
-    let check = emit::context_check(&func);
-    let (code, errors) = expand_function(args, func);
+    let placement = placement::of(&func, func.sig.receiver().is_some());
+    let check = emit::context_check(&func, placement);
+    let (code, errors) = expand_function(args, func, placement);
     (quote!(#check #code), errors)
 }
 
-/// [`expand_parts`] of a parsed function.
-fn expand_function(args: TokenStream, mut func: syn::ItemFn) -> (TokenStream, Vec<syn::Error>) {
+/// [`expand_parts`] of a parsed function at `placement`.
+fn expand_function(args: TokenStream, mut func: syn::ItemFn, placement: Placement) -> (TokenStream, Vec<syn::Error>) {
     let mut errors = Vec::new();
     let options = options::parse(args).unwrap_or_else(|e| {
         errors.push(e);
@@ -83,7 +85,7 @@ fn expand_function(args: TokenStream, mut func: syn::ItemFn) -> (TokenStream, Ve
         Ok(body) => {
             // With hard operations only a relaxation differentiates, the function's own gradient
             // would be zero almost everywhere: it gets none (SPEC).
-            let own = (!body.hard).then(|| emit::generated(&func, &sig, &body, &options));
+            let own = (!body.hard).then(|| emit::generated(&func, &sig, &body, &options, placement));
             let relaxed = match options.relaxed.then(|| emit::relaxed(&func, &sig, &body, &options)) {
                 Some(Err(errs)) => return finish(&func, Some(&sig), errs, &options),
                 Some(Ok(relaxed)) => Some(relaxed),
