@@ -84,7 +84,10 @@ fn jvp_agrees_with_vjp_and_keeps_the_value() {
                     "{name} at {p:?}: value {v} vs {want}"
                 );
             }
-            if want.is_nan() {
+            // A value that overflowed (repeated squaring in nested loops) has no derivative for
+            // the two modes to agree on: a zero tangent times the infinite value is NaN in
+            // forward mode, where reverse mode may route a finite cotangent around it.
+            if !want.is_finite() {
                 continue;
             }
             let terms = [dout * tangent, gx[0] * dx[0], gx[1] * dx[1], gx[2] * dx[2], gx[3] * dx[3], ga * da];
