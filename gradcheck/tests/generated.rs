@@ -16,6 +16,14 @@ fn point(k: u64) -> [f64; 5] {
     })
 }
 
+/// Richardson's extrapolation of central differences at steps `h` and `h/2`: `(4·fd_half − fd)/3`,
+/// whose error is O(h⁴) where each one's is O(h²). A generated function can be curved on the
+/// step's scale (a relaxed one at a moderate temperature, say), where the error of `fd` alone
+/// exceeds the comparison's tolerance even though `fd` and `fd_half` agree to 1e-4.
+fn extrapolated(fd: &[f64], fd_half: &[f64]) -> Vec<f64> {
+    fd.iter().zip(fd_half).map(|(a, b)| (4.0 * b - a) / 3.0).collect()
+}
+
 #[test]
 fn generated_functions_match_finite_differences() {
     let mut checked = 0;
@@ -42,7 +50,7 @@ fn generated_functions_match_finite_differences() {
             if (0..5).any(|i| (fd[i] - fd_half[i]).abs() > 1e-4 * (1.0 + fd[i].abs())) {
                 continue;
             }
-            assert_close_to_fd(&format!("{name} at {p:?}"), &g, &fd, 1e-5, 1e-7);
+            assert_close_to_fd(&format!("{name} at {p:?}"), &g, &extrapolated(&fd, &fd_half), 1e-5, 1e-7);
             checked += 1;
         }
     }
@@ -192,7 +200,7 @@ fn relaxed_functions_tend_to_the_original_and_keep_it_straight_through() {
             if g.iter().all(|v| v.abs() < 1e6)
                 && (0..5).all(|i| (fd[i] - fd_half[i]).abs() <= 1e-4 * (1.0 + fd[i].abs()))
             {
-                assert_close_to_fd(&format!("{name}_relaxed at {p:?}"), &g, &fd, 1e-5, 1e-7);
+                assert_close_to_fd(&format!("{name}_relaxed at {p:?}"), &g, &extrapolated(&fd, &fd_half), 1e-5, 1e-7);
                 checked += 1;
             }
             let (dx, da, dout) = ([q[0], q[1], q[2], q[3]], q[4], q[0] - q[1]);
