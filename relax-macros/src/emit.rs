@@ -19,7 +19,7 @@ use crate::adjoint::body_adjoint;
 use crate::forward::{BodyFacts, Ctx, forward};
 use crate::ir::Body;
 use crate::options::Options;
-use crate::placement::{self, Placement};
+use crate::placement::Placement;
 use crate::signature::{ByRef, Signature};
 use crate::{jvp, names};
 
@@ -656,8 +656,8 @@ fn jvp_tangent_name(sig: &Signature) -> Ident {
     if sig.params.iter().any(|p| p.ident == "tangent") { format_ident!("__tangent") } else { format_ident!("tangent") }
 }
 
-/// Everything generated for a function that lowered without error.
-/// The generated functions of `func` at `placement` (see `placement::of`).
+/// Everything generated for a function that lowered without error, at `placement` (see
+/// `placement::of`).
 pub fn generated(func: &ItemFn, sig: &Signature, body: &Body, options: &Options, placement: Placement) -> TokenStream {
     let krate = &options.krate;
     let p = parts(func, sig, options);
@@ -1288,8 +1288,7 @@ pub fn relaxed(func: &ItemFn, sig: &Signature, body: &Body, options: &Options) -
     relaxed_body.params.push(relaxed_body.bindings);
     relaxed_body.bindings += 1;
     // The renamed function has no source text of its own: placement `Unknown`, the copies.
-    let placement = placement::of(&relaxed_fn, relaxed_sig.receiver.is_some());
-    let generated = generated(&relaxed_fn, &relaxed_sig, &relaxed_body, &relaxed_options, placement);
+    let generated = generated(&relaxed_fn, &relaxed_sig, &relaxed_body, &relaxed_options, Placement::Unknown);
     // `NAME_relaxed` itself, and the straight-through functions.
     let p = parts(&relaxed_fn, &relaxed_sig, &relaxed_options);
     let facts = BodyFacts::of(&relaxed_body, &relaxed_sig);
