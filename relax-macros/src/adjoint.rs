@@ -338,7 +338,7 @@ fn stmt(s: &Stmt, ctx: Ctx, touched: Option<&HashSet<BindingId>>) -> TokenStream
             let span = callee.clone().into_iter().last().map_or_else(proc_macro2::Span::call_site, |t| t.span());
             let (d, p, c) = (ctx.adj(*temp), names::temp(*pullback), names::cotangents(*temp));
             let rerun = recompute.then(|| {
-                let call = forward::call_tokens(callee, args, ctx.dual.is_some());
+                let call = forward::call_tokens(callee, args, ctx);
                 quote!(let (_, #p) = #call;)
             });
             let adds = args.iter().enumerate().filter_map(|(k, a)| match a {

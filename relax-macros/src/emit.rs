@@ -1,14 +1,16 @@
 //! Assembles what the attribute expands to: the original function, its split form
-//! `NAME__differentiable` (value and pullback closure, which callers use), `NAME_vjp` and `NAME_grad`;
-//! after errors, the original function, stubs with the generated signatures, and the errors.
+//! `NAME__differentiable` (which callers call with `ReturnPullback` for the value and the
+//! pullback closure), `NAME_vjp` and `NAME_grad`; after errors, the original function, stubs with
+//! the generated signatures, and the errors.
 //!
-//! The sweeps are written once, in the hidden `NAME__sweeps`, generic over how they end
-//! (`relax_core::tangent::SweepsEnd`): the split form returns the value and the pullback,
-//! `NAME_vjp` applies the pullback in place (on duals `NAME__hvp_sweeps`, for `NAME__hvp` and
-//! `NAME_hvp`); `NAME_grad` calls `NAME_vjp`, `NAME_jvp` the hidden `NAME__jvp`, `NAME_jacobian`
-//! the split form. That is where `placement` says how to name them (bare beside a free function,
-//! `Self::…` beside an associated one) and the pullback takes no slice buffers; elsewhere each
-//! holds its own copy of the sweeps.
+//! The sweeps are written once, in the split form, generic over how they end
+//! (`relax_core::tangent::SweepsEnd`): `ReturnPullback` returns the value and the pullback,
+//! `ApplyPullback` (`NAME_vjp`) applies the pullback in place (on duals `NAME__hvp`, for callers
+//! and `NAME_hvp`); `NAME_grad` calls `NAME_vjp`, `NAME_jvp` the hidden `NAME__jvp`,
+//! `NAME_jacobian` the split form. That is where `placement` says how to name them (bare beside a
+//! free function, `Self::…` beside an associated one) and the pullback takes no slice buffers;
+//! elsewhere the split form takes `ReturnPullback` only and each function holds its own copy of
+//! the sweeps.
 
 use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote, quote_spanned};
@@ -246,11 +248,10 @@ fn use_bound(captured: &Option<Vec<TokenStream>>, more: Option<&Ident>) -> Optio
 /// The calls the generated functions delegate to (the split form, `NAME_vjp`, the hidden
 /// forward-mode form), with the function's own parameters as arguments.
 struct Siblings {
-    /// `NAME__differentiable`, with its type arguments.
+    /// The split form `NAME__differentiable` (the sweeps, where the pullback takes no slice
+    /// buffers), with its type arguments, called with `args` and the sweeps' end.
     split_fn: TokenStream,
-    /// `NAME__sweeps`, with its type arguments, called with `args` and the sweeps' end.
-    sweeps: TokenStream,
-    /// The same for the sweeps on duals, `NAME__hvp_sweeps`.
+    /// The same for the sweeps on duals, `NAME__hvp`.
     hvp_sweeps: TokenStream,
     /// `NAME_vjp` and `NAME__jvp`, called with `args` and the cotangent or the tangents.
     vjp: TokenStream,
@@ -280,42 +281,36 @@ impl Siblings {
             })
             .collect();
         let named_impls = p.split_generics.type_params().count() - func.sig.generics.type_params().count();
-        let (split_generics, sweeps_generics, own_generics) = if own.is_empty() {
-            (TokenStream::new(), TokenStream::new(), TokenStream::new())
+        let (split_generics, own_generics) = if own.is_empty() {
+            (TokenStream::new(), TokenStream::new())
         } else {
-            let inferred = std::iter::repeat_n(quote!(_), named_impls);
-            let split_generics = quote!(::<#(#own,)* #(#inferred),*>);
             // The sweeps' end is inferred too.
             let inferred = std::iter::repeat_n(quote!(_), named_impls + 1);
-            (split_generics, quote!(::<#(#own,)* #(#inferred),*>), quote!(::<#(#own),*>))
+            (quote!(::<#(#own,)* #(#inferred),*>), quote!(::<#(#own),*>))
         };
         let (fwd, vjp, jvp) = (&p.fwd, format_ident!("{}_vjp", p.name), names::jvp_form(&p.name));
-        let (sweeps, hvp_sweeps) = (names::sweeps_form(&p.name), names::hvp_sweeps_form(&p.name));
+        let hvp = names::hvp_form(&p.name);
         let args = forwarded_args(sig);
         Some(Siblings {
             split_fn: quote!(#prefix #fwd #split_generics),
-            sweeps: quote!(#prefix #sweeps #sweeps_generics),
-            hvp_sweeps: quote!(#prefix #hvp_sweeps #sweeps_generics),
+            hvp_sweeps: quote!(#prefix #hvp #split_generics),
             vjp: quote!(#prefix #vjp #own_generics),
             jvp: quote!(#prefix #jvp #own_generics),
             args,
         })
     }
 
-    /// `NAME__differentiable(args…)`.
-    fn split_call(&self) -> TokenStream {
+    /// `NAME__differentiable(args…, ReturnPullback)`.
+    fn split_call(&self, krate: &syn::Path) -> TokenStream {
         let (split_fn, args) = (&self.split_fn, &self.args);
-        quote!(#split_fn (#(#args),*))
+        quote!(#split_fn (#(#args,)* #krate::tangent::ReturnPullback))
     }
 }
 
 /// The bodies of the generated functions.
 struct Bodies {
-    /// The split form's: the forward sweep, then the value and the pullback closure; or a call
-    /// of `NAME__sweeps`.
-    split: TokenStream,
-    /// `NAME__sweeps`'s, where the split form and `NAME_vjp` call it.
-    sweeps: Option<TokenStream>,
+    /// The split form's.
+    split: SplitForm,
     /// What the other functions evaluate for the value and the pullback: a call of the split form,
     /// or a copy of its body.
     split_call: TokenStream,
@@ -327,6 +322,16 @@ struct Bodies {
     vjp_declared_as_such: bool,
     /// Forward mode; `None` for functions with differentiated slices (SPEC).
     jvp: Option<JvpBodies>,
+}
+
+/// The body of the split form `NAME__differentiable`, which callers call with the sweeps' end
+/// `ReturnPullback` for the value and the pullback.
+enum SplitForm {
+    /// The sweeps, generic over how they end (`relax_core::tangent::SweepsEnd`), where
+    /// `NAME_vjp` calls them too (with `ApplyPullback`).
+    Sweeps(TokenStream),
+    /// The forward sweep, then the value and the pullback closure, for `ReturnPullback` only.
+    Closure(TokenStream),
 }
 
 /// The gradient `G` picked out of the per-position cotangents `__c`.
@@ -373,7 +378,7 @@ fn vjp_from_split(sig: &Signature, krate: &syn::Path, split: Split) -> Box<dyn F
 /// `NAME_vjp`'s (and `NAME_grad`'s) body as a call of `NAME__sweeps` that applies the pullback
 /// to `dout` where the sweeps end.
 fn vjp_from_sweeps(sig: &Signature, krate: &syn::Path, siblings: &Siblings) -> Box<dyn Fn(TokenStream) -> TokenStream> {
-    let (sweeps, args, g) = (siblings.sweeps.clone(), siblings.args.clone(), picked_gradient(sig));
+    let (sweeps, args, g) = (siblings.split_fn.clone(), siblings.args.clone(), picked_gradient(sig));
     let krate = krate.clone();
     Box::new(move |dout| {
         quote! {
@@ -389,7 +394,6 @@ fn functions(p: &Parts, sig: &Signature, krate: &syn::Path, bodies: &Bodies) -> 
         vis,
         attrs,
         inline,
-        cfgs,
         name,
         fwd,
         split_generics,
@@ -402,6 +406,7 @@ fn functions(p: &Parts, sig: &Signature, krate: &syn::Path, bodies: &Bodies) -> 
         grad,
         dout,
         jacobian,
+        cfgs: _,
     } = p;
     let (vjp, grad_fn) = (format_ident!("{}_vjp", name), format_ident!("{}_grad", name));
     let where_clause = &generics.where_clause;
@@ -439,7 +444,6 @@ fn functions(p: &Parts, sig: &Signature, krate: &syn::Path, bodies: &Bodies) -> 
             }
         }
     });
-    let split_where = &split_generics.where_clause;
     let jvp_fns = bodies.jvp.as_ref().map(|jvp| jvp_functions(p, sig, jvp));
     let jacobian_fn =
         jacobian.then(|| jacobian_function(p, sig, krate, &bodies.split_call).unwrap_or_else(|e| e.to_compile_error()));
@@ -452,29 +456,19 @@ fn functions(p: &Parts, sig: &Signature, krate: &syn::Path, bodies: &Bodies) -> 
         .map(|i| &sig.params[*i].ty)
         .filter(|ty| is_struct_shape(ty, &sig.real_params))
         .map(|ty| quote_spanned!(ty.span()=> #krate::tangent::require_differentiable::<#ty, _>();));
-    let split_body = &bodies.split;
-    let uses = use_bound(captured, None);
-    let sweeps_fn = bodies.sweeps.as_ref().map(|body| {
-        let signature = SweepsSignature {
-            generics: split_generics,
-            params: split_params,
-            captured,
-            output: output.to_token_stream(),
-            cts,
-            reusable: reusable.clone(),
-        };
-        sweeps_function(p, &names::sweeps_form(name), &signature, body, krate, quote!(#[inline]))
-    });
+    let signature = SweepsSignature {
+        generics: split_generics,
+        params: split_params,
+        captured,
+        output: output.to_token_stream(),
+        cts,
+        buffer_elems: &buffer_elems,
+        reusable,
+    };
+    let split_fn =
+        split_form_function(p, fwd, &signature, &bodies.split, quote!(#(#checks)*), krate, quote!(#[inline]));
     quote! {
-        #cfgs
-        #[doc(hidden)]
-        #[inline]
-        #allows
-        #vis fn #fwd #split_generics (#(#split_params),*) -> (#output, impl ::core::ops::FnOnce(#output, #(&mut [#buffer_elems]),*) -> (#(#cts,)*) #reusable #uses) #split_where {
-            #(#checks)*
-            #split_body
-        }
-        #sweeps_fn
+        #split_fn
         #vjp_fn
         #grad_fn
         #jvp_fns
@@ -482,39 +476,58 @@ fn functions(p: &Parts, sig: &Signature, krate: &syn::Path, bodies: &Bodies) -> 
     }
 }
 
-/// What a sweeps function's signature is made of: the split form's generics, parameters and
-/// `use<..>`, the output, the cotangents, and `+ Clone` for a reusable pullback.
+/// What a split form's signature is made of: the generics, parameters and `use<..>` of
+/// `split_signature`, the output, the cotangents, the element types of the pullback's slice
+/// buffers, and `+ Clone` for a reusable pullback.
 struct SweepsSignature<'a> {
     generics: &'a syn::Generics,
     params: &'a [TokenStream],
     captured: &'a Option<Vec<TokenStream>>,
     output: TokenStream,
     cts: &'a [TokenStream],
+    buffer_elems: &'a [&'a TokenStream],
     reusable: Option<TokenStream>,
 }
 
-/// The hidden function `name` that runs `body`, the sweeps, generic over how they end
-/// (`relax_core::tangent::SweepsEnd`): `NAME__sweeps`, or `NAME__hvp_sweeps` on duals.
-fn sweeps_function(
+/// The hidden split form `name` (`NAME__differentiable`, or `NAME__hvp` on duals), whose last
+/// parameter, of the last type parameter, is how the sweeps end: sweeps are generic over it
+/// (`relax_core::tangent::SweepsEnd`); a closure body ignores it (callers pass `ReturnPullback`).
+/// `checks` run first.
+fn split_form_function(
     p: &Parts,
     name: &Ident,
     sig: &SweepsSignature,
-    body: &TokenStream,
+    body: &SplitForm,
+    checks: TokenStream,
     krate: &syn::Path,
     inline: TokenStream,
 ) -> TokenStream {
-    let SweepsSignature { generics, params, captured, output, cts, reusable } = sig;
+    let SweepsSignature { generics, params, captured, output, cts, buffer_elems, reusable } = sig;
+    let (vis, cfgs, allows) = (&p.vis, &p.cfgs, lint_allows());
     let end = format_ident!("__RelaxEnd");
-    let mut generics = (*generics).clone();
-    generics.params.push(syn::parse_quote!(#end: #krate::tangent::SweepsEnd<#output, #output, (#(#cts,)*)>));
-    let (uses, where_clause, allows) = (use_bound(captured, Some(&end)), &generics.where_clause, lint_allows());
-    let (vis, cfgs) = (&p.vis, &p.cfgs);
+    let (uses, mut generics) = (use_bound(captured, Some(&end)), (*generics).clone());
+    let (ret, body) = match body {
+        SplitForm::Sweeps(body) => {
+            generics.params.push(syn::parse_quote!(#end: #krate::tangent::SweepsEnd<#output, #output, (#(#cts,)*)>));
+            (quote!(#end::Out<impl ::core::ops::FnOnce(#output) -> (#(#cts,)*) #reusable #uses>), body)
+        }
+        // The end's type is a parameter all the same, so that a caller's turbofish is the same
+        // for both forms.
+        SplitForm::Closure(body) => {
+            generics.params.push(syn::parse_quote!(#end));
+            let pullback =
+                quote!(impl ::core::ops::FnOnce(#output, #(&mut [#buffer_elems]),*) -> (#(#cts,)*) #reusable #uses);
+            (quote!((#output, #pullback)), body)
+        }
+    };
+    let where_clause = &generics.where_clause;
     quote! {
         #cfgs
         #[doc(hidden)]
         #inline
         #allows
-        #vis fn #name #generics (#(#params,)* __end: #end) -> #end::Out<impl ::core::ops::FnOnce(#output) -> (#(#cts,)*) #reusable #uses> #where_clause {
+        #vis fn #name #generics (#(#params,)* __end: #end) -> #ret #where_clause {
+            #checks
             #body
         }
     }
@@ -666,23 +679,20 @@ pub fn generated(func: &ItemFn, sig: &Signature, body: &Body, options: &Options,
     let split = split_body(sig, body, ctx, &sig.output.to_token_stream(), &p.cts);
     let siblings = Siblings::new(func, sig, &p, placement);
     let jvp = sig.slices().next().is_none().then(|| jvp_bodies(sig, body, &facts, options, siblings.as_ref()));
-    let split_call = siblings.as_ref().map_or_else(|| split.closure(), Siblings::split_call);
-    // The sweeps are written once, generic over their end, where the split form and `_vjp` can
-    // name them and the pullback takes no slice buffers; elsewhere `_vjp` runs its own copy.
-    let (split_body, sweeps, vjp) = match siblings.as_ref().filter(|_| sig.slices().next().is_none()) {
-        Some(s) => {
-            let (sweeps, args) = (&s.sweeps, &s.args);
-            let call = quote!({ #sweeps(#(#args,)* #krate::tangent::ReturnPullback) });
-            (call, Some(split.ending()), vjp_from_sweeps(sig, krate, s))
-        }
-        None => (split.closure(), None, vjp_from_split(sig, krate, split)),
+    let split_call = siblings.as_ref().map_or_else(|| split.closure(), |s| s.split_call(krate));
+    // The split form is the sweeps, generic over their end, where `_vjp` can name it and the
+    // pullback takes no slice buffers; elsewhere it returns the pullback, and `_vjp` runs its own
+    // copy of the sweeps.
+    let (split_form, vjp) = match siblings.as_ref().filter(|_| sig.slices().next().is_none()) {
+        Some(s) => (SplitForm::Sweeps(split.ending()), vjp_from_sweeps(sig, krate, s)),
+        None => (SplitForm::Closure(split.closure()), vjp_from_split(sig, krate, split)),
     };
     let grad = siblings.as_ref().map(|s| {
         let (vjp, args, one) = (&s.vjp, &s.args, quote!(#krate::num_traits::One::one()));
         let buffers = slice_buffers(sig).into_iter().map(|(_, _, buffer)| buffer);
         quote!(#vjp(#(#args,)* #one, #(#buffers),*))
     });
-    let bodies = Bodies { split: split_body, sweeps, split_call, vjp, grad, vjp_declared_as_such: false, jvp };
+    let bodies = Bodies { split: split_form, split_call, vjp, grad, vjp_declared_as_such: false, jvp };
     let hvp = options.hvp.then(|| match sig.slices().next() {
         Some(slice) => syn::Error::new_spanned(
             &slice.ident,
@@ -692,7 +702,7 @@ pub fn generated(func: &ItemFn, sig: &Signature, body: &Body, options: &Options,
         None => hvp_functions(func, &p, sig, body, options, ctx, siblings.as_ref()),
     });
     let split_fn = siblings.as_ref().map(|s| &s.split_fn);
-    let storage = storage_bytes(func, sig, body, &p, split_fn, &bodies.split_call);
+    let storage = storage_bytes(func, sig, body, &p, split_fn, &bodies.split_call, krate);
     let functions = functions(&p, sig, krate, &bodies);
     quote!(#functions #hvp #storage)
 }
@@ -729,8 +739,9 @@ impl syn::visit_mut::VisitMut for StaticRefs {
 /// `NAME_STORAGE_BYTES`, for a function whose adjoint stores per-iteration values: the size of
 /// the state its pullback keeps between the sweeps. The size is the pullback closure's type's,
 /// which only rustc knows: the `const` takes it from the split form's function item `split_fn`
-/// where the attribute can name it (cheaper for rustc than a closure), else from a closure
-/// around `split_call`, a copy of the split form's body (never called). Functions with generic
+/// ending with `ReturnPullback`, where the attribute can name it (cheaper for rustc than a
+/// closure), else from a closure around `split_call`, a copy of the split form's body (never
+/// called). Functions with generic
 /// parameters, `real = T` or a receiver get none (a `const` cannot be generic, and
 /// `&'static Self` may not be well-formed).
 fn storage_bytes(
@@ -740,6 +751,7 @@ fn storage_bytes(
     p: &Parts,
     split_fn: Option<&TokenStream>,
     split_call: &TokenStream,
+    krate: &syn::Path,
 ) -> Option<TokenStream> {
     if !stores_per_iteration(&body.block) || !func.sig.generics.params.is_empty() || sig.receiver.is_some() {
         return None;
@@ -765,7 +777,7 @@ fn storage_bytes(
     );
     let generic: Vec<Ident> = (0..types.len()).map(|k| format_ident!("__P{}", k)).collect();
     let allows = lint_allows();
-    let split = split_fn.map_or_else(|| quote!(&|#(#params),*| { #split_call }), |f| quote!(&#f));
+    let split = split_fn.map_or_else(|| quote!(&|#(#params,)* _| { #split_call }), |f| quote!(&#f));
     Some(quote! {
         #cfgs
         #[doc = #doc]
@@ -773,7 +785,7 @@ fn storage_bytes(
         #vis const #konst: usize = {
             const fn pullback_bytes<F, #(#generic,)* V, B>(_: &F) -> usize
             where
-                F: ::core::ops::Fn(#(#generic),*) -> (V, B),
+                F: ::core::ops::Fn(#(#generic,)* #krate::tangent::ReturnPullback) -> (V, B),
             {
                 ::core::mem::size_of::<B>()
             }
@@ -925,40 +937,29 @@ fn hvp_functions(
         }
     }
     let (split_generics, split_params, captured) = split_signature(&dual_func, sig, options);
-    let uses = use_bound(&captured, None);
-    let split_where = &split_generics.where_clause;
-    let (vis, cfgs, name) = (&p.vis, &p.cfgs, &p.name);
-    let hidden = names::retarget(&names::split_form(name).into_token_stream(), "__hvp");
+    let (vis, name) = (&p.vis, &p.name);
+    let signature = SweepsSignature {
+        generics: &split_generics,
+        params: &split_params,
+        captured: &captured,
+        output: output.clone(),
+        cts: &cts,
+        buffer_elems: &[],
+        reusable: None,
+    };
     let one = quote!(#krate::num_traits::One::one());
     // As for the gradient, the sweeps on duals are written once where they can be named. Always
-    // inlined: left a call, it took `NAME_hvp`'s seeded dual arrays by value (the network's
+    // inlined: left a call, they took `NAME_hvp`'s seeded dual arrays by value (the network's
     // `_hvp` +11 % instructions).
-    let (body_tokens, run, sweeps_fn) = match siblings {
+    let (split_form, inline, run) = match siblings {
         Some(s) => {
             let (sweeps, args) = (&s.hvp_sweeps, &s.args);
-            let signature = SweepsSignature {
-                generics: &split_generics,
-                params: &split_params,
-                captured: &captured,
-                output: output.clone(),
-                cts: &cts,
-                reusable: None,
-            };
-            (
-                quote!({ #sweeps(#(#args,)* #krate::tangent::ReturnPullback) }),
-                quote!(#sweeps(#(#args,)* #krate::tangent::ApplyPullback(#one))),
-                Some(sweeps_function(
-                    p,
-                    &names::hvp_sweeps_form(name),
-                    &signature,
-                    &split.ending(),
-                    krate,
-                    quote!(#[inline(always)]),
-                )),
-            )
+            let run = quote!(#sweeps(#(#args,)* #krate::tangent::ApplyPullback(#one)));
+            (SplitForm::Sweeps(split.ending()), quote!(#[inline(always)]), run)
         }
-        None => (split.closure(), split.inline(one, &[]), None),
+        None => (SplitForm::Closure(split.closure()), quote!(#[inline]), split.inline(one, &[])),
     };
+    let hidden = split_form_function(p, &names::hvp_form(name), &signature, &split_form, quote!(), krate, inline);
     let allows = lint_allows();
     // `NAME_hvp`: seed the differentiated parameters, run, split the gradient.
     let v = if sig.params.iter().any(|p| p.ident == "v") { format_ident!("__v_direction") } else { format_ident!("v") };
@@ -1009,14 +1010,7 @@ fn hvp_functions(
         " Value, gradient and Hessian-vector product of `{name}` along `{v}` (generated by `#[differentiable(hvp)]`, forward over reverse): `{v}` holds one direction per differentiated parameter."
     );
     quote! {
-        #cfgs
-        #[doc(hidden)]
-        #[inline]
-        #allows
-        #vis fn #hidden #split_generics (#(#split_params),*) -> (#output, impl ::core::ops::FnOnce(#output) -> (#(#cts,)*) #uses) #split_where {
-            #body_tokens
-        }
-        #sweeps_fn
+        #hidden
         #attrs
         #[doc = #doc]
         #inline
@@ -1119,7 +1113,7 @@ pub fn stubs(func: &ItemFn, sig: &Signature, options: &Options) -> TokenStream {
     let vjp: Box<dyn Fn(TokenStream) -> TokenStream> = Box::new(move |_| unreachable.clone());
     let split_call = split_body.clone();
     let bodies =
-        Bodies { split: split_body, sweeps: None, split_call, vjp, grad: None, vjp_declared_as_such: false, jvp };
+        Bodies { split: SplitForm::Closure(split_body), split_call, vjp, grad: None, vjp_declared_as_such: false, jvp };
     functions(&p, sig, &options.krate, &bodies)
 }
 
@@ -1224,8 +1218,7 @@ pub fn declared(func: &ItemFn, sig: &Signature, options: &Options, vjp: &syn::Pa
     let vjp_declared_as_such = options.names_generated(vjp, &sig.name, "vjp");
     let bodies = Bodies {
         split_call: split.clone(),
-        split,
-        sweeps: None,
+        split: SplitForm::Closure(split),
         vjp: vjp_body,
         grad: None,
         vjp_declared_as_such,

@@ -422,7 +422,7 @@ pub fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
         }
         Stmt::Call { temp, pullback, callee, args, impure, recompute } => {
             let (t, p) = (names::temp(*temp), names::temp(*pullback));
-            let call = call_tokens(callee, args, ctx.dual.is_some());
+            let call = call_tokens(callee, args, ctx);
             if *recompute {
                 return quote!(let (#t, _) = #call;);
             }
@@ -484,8 +484,13 @@ pub fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
     }
 }
 
-pub fn call_tokens(callee: &TokenStream, args: &[CallArg], dual: bool) -> TokenStream {
-    let callee = if dual { names::retarget(callee, "__hvp") } else { callee.clone() };
+/// A call of a differentiable callee's split form (on duals, of its `__hvp` form), which returns
+/// the value and the pullback: its sweeps end with `ReturnPullback`, whose type a turbofish the
+/// caller wrote leaves to inference.
+pub fn call_tokens(callee: &TokenStream, args: &[CallArg], ctx: Ctx) -> TokenStream {
+    let callee = if ctx.dual.is_some() { names::retarget(callee, "__hvp") } else { callee.clone() };
+    let callee = names::infer_end_type(callee);
+    let krate = ctx.krate;
     let args = args.iter().map(|a| match a {
         CallArg::Active(t) => names::temp(*t).into_token_stream(),
         CallArg::ActiveRef(t) => {
@@ -494,7 +499,7 @@ pub fn call_tokens(callee: &TokenStream, args: &[CallArg], dual: bool) -> TokenS
         }
         CallArg::Data(tokens) => tokens.clone(),
     });
-    quote!(#callee(#(#args),*))
+    quote!(#callee(#(#args,)* #krate::tangent::ReturnPullback))
 }
 
 /// The locals a block defines at its own level, which its adjoint reads, and whether the

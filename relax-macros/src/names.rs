@@ -65,15 +65,9 @@ pub fn split_form(f: &Ident) -> Ident {
 
 const SPLIT_SUFFIX: &str = "__differentiable";
 
-/// The sweeps of `f`, generic over how they end (`relax_core::tangent::SweepsEnd`), which the
-/// split form and `f_vjp` call: `f__sweeps`.
-pub fn sweeps_form(f: &Ident) -> Ident {
-    format_ident!("{}__sweeps", f, span = f.span())
-}
-
-/// The sweeps of `f` on dual numbers, which `f__hvp` and `f_hvp` call: `f__hvp_sweeps`.
-pub fn hvp_sweeps_form(f: &Ident) -> Ident {
-    format_ident!("{}__hvp_sweeps", f, span = f.span())
+/// The split form of `f` on dual numbers, which callers with `hvp` and `f_hvp` call: `f__hvp`.
+pub fn hvp_form(f: &Ident) -> Ident {
+    format_ident!("{}__hvp", f, span = f.span())
 }
 
 /// A fused loop's preaccumulated gradient with respect to one of its inputs.
@@ -101,6 +95,24 @@ pub fn retarget(callee: &proc_macro2::TokenStream, suffix: &str) -> proc_macro2:
             other => other,
         })
         .collect()
+}
+
+/// The split form's path `callee` with `_` added to a turbofish that ends it
+/// (`f__differentiable::<f64, 3>` to `f__differentiable::<f64, 3, _>`): the split form's last type
+/// parameter is its sweeps' end, which the caller's turbofish does not name.
+pub fn infer_end_type(callee: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    use proc_macro2::{Punct, Spacing, TokenTree};
+    let mut tokens: Vec<TokenTree> = callee.into_iter().collect();
+    if !matches!(tokens.last(), Some(TokenTree::Punct(p)) if p.as_char() == '>') {
+        return tokens.into_iter().collect();
+    }
+    let close = tokens.pop();
+    if !matches!(tokens.last(), Some(TokenTree::Punct(p)) if p.as_char() == ',') {
+        tokens.push(TokenTree::Punct(Punct::new(',', Spacing::Alone)));
+    }
+    tokens.push(TokenTree::Ident(proc_macro2::Ident::new("_", proc_macro2::Span::call_site())));
+    tokens.extend(close);
+    tokens.into_iter().collect()
 }
 
 /// The split form of `f`'s relaxation, `f_relaxed__differentiable`, for the split form's path

@@ -543,3 +543,16 @@ fn loop_adjoints_recompute_only_what_pullbacks_read() {
     let sin = adjoint(quote!(sin));
     assert!(sin.contains("w [") && sin.contains("h +="), "{sin}");
 }
+
+/// A caller's turbofish on a split form gets `_` for the sweeps' end type; a path without one is
+/// left as it is.
+#[test]
+fn turbofish_of_a_split_form_leaves_the_end_type_to_inference() {
+    // Compared as text without spaces (`>>` splits into two `>`, the first joint to what follows).
+    let infer =
+        |callee: &str| crate::names::infer_end_type(callee.parse().expect("a path")).to_string().replace(' ', "");
+    assert_eq!(infer("mse__differentiable::<f64, 3>"), "mse__differentiable::<f64,3,_>");
+    assert_eq!(infer("mse__differentiable::<f64, 3,>"), "mse__differentiable::<f64,3,_>");
+    assert_eq!(infer("self.f__differentiable::<Vec<f64>>"), "self.f__differentiable::<Vec<f64>,_>");
+    assert_eq!(infer("Self::f__differentiable"), "Self::f__differentiable");
+}
