@@ -4,7 +4,8 @@
 # functions are `#[inline]`: a crate compiles to machine code the ones it calls), and the
 # attribute's expansion time per function.
 #   bash benches/compile_time.sh
-# Dependencies are built first; what is timed is rebuilding the crate itself (release), median of 5.
+# Dependencies are built first; what is timed is rebuilding each crate itself (release), the three
+# in turn, ROUNDS times (default 11).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 work=$(mktemp -d /tmp/relax-compile-time.XXXXXX)
@@ -37,30 +38,34 @@ TOML
   } >"$work/$1/src/lib.rs"
 }
 
-time_crate() { # median seconds of 5 rebuilds of the crate alone
+rebuild() { # seconds to rebuild the crate $1 alone
+  touch "$work/$1/src/lib.rs"
+  local start end
+  start=$(date +%s.%N)
   (cd "$work/$1" && cargo build --release -q)
-  local times=()
-  for _ in 1 2 3 4 5; do
-    touch "$work/$1/src/lib.rs"
-    local start end
-    start=$(date +%s.%N)
-    (cd "$work/$1" && cargo build --release -q)
-    end=$(date +%s.%N)
-    times+=("$(awk "BEGIN { print $end - $start }")")
-  done
-  printf '%s\n' "${times[@]}" | sort -n | sed -n 3p
+  end=$(date +%s.%N)
+  awk "BEGIN { print $end - $start }"
 }
 
 make_crate with_relax "#[differentiable]"
 make_crate without_relax ""
 make_crate called "#[differentiable]" calls
-with=$(time_crate with_relax)
-without=$(time_crate without_relax)
-called=$(time_crate called)
-echo "crate with 30 functions, release rebuild (median of 5):"
-echo "  plain functions:                  ${without} s"
-echo "  with #[differentiable] on each:   ${with} s"
-echo "  and each one's _grad called:      ${called} s"
+for crate in without_relax with_relax called; do (cd "$work/$crate" && cargo build --release -q); done
+# The three crates are rebuilt in turn, round after round, so that a change in the machine's load
+# between rounds (a shared machine's usual state) falls on all three alike: the figures per
+# function are medians of each round's differences.
+rounds=${ROUNDS:-11}
+for _ in $(seq 1 "$rounds"); do
+  echo "$(rebuild without_relax) $(rebuild with_relax) $(rebuild called)"
+done >"$work/times"
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+column() { printf "%.${2:-3}f" "$(awk "{ print $1 }" "$work/times" | median)"; }
+echo "crate with 30 functions, release rebuild (medians of $rounds rounds, the three crates in turn):"
+echo "  plain functions:                             $(column '$1') s"
+echo "  with #[differentiable] on each:              $(column '$2') s"
+echo "  and each one's _grad called:                 $(column '$3') s"
+echo "  added per function by the attribute:         $(column '($2 - $1) * 1000 / 30' 1) ms"
+echo "  added per function, each _grad called too:   $(column '($3 - $1) * 1000 / 30' 1) ms"
 echo
 echo "expansion alone (outside rustc):"
 cd "$root" && cargo test -q --release -p relax-macros expansion_time -- --ignored --nocapture 2>/dev/null | grep -E "expansion"

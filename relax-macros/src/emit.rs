@@ -252,7 +252,7 @@ struct Siblings {
     /// buffers), with its type arguments, called with `args` and the sweeps' end.
     split_fn: TokenStream,
     /// The same for the sweeps on duals, `NAME__hvp`.
-    hvp_sweeps: TokenStream,
+    hvp_fn: TokenStream,
     /// `NAME_vjp` and `NAME__jvp`, called with `args` and the cotangent or the tangents.
     vjp: TokenStream,
     jvp: TokenStream,
@@ -293,7 +293,7 @@ impl Siblings {
         let args = forwarded_args(sig);
         Some(Siblings {
             split_fn: quote!(#prefix #fwd #split_generics),
-            hvp_sweeps: quote!(#prefix #hvp #split_generics),
+            hvp_fn: quote!(#prefix #hvp #split_generics),
             vjp: quote!(#prefix #vjp #own_generics),
             jvp: quote!(#prefix #jvp #own_generics),
             args,
@@ -375,7 +375,7 @@ fn vjp_from_split(sig: &Signature, krate: &syn::Path, split: Split) -> Box<dyn F
     })
 }
 
-/// `NAME_vjp`'s (and `NAME_grad`'s) body as a call of `NAME__sweeps` that applies the pullback
+/// `NAME_vjp`'s (and `NAME_grad`'s) body as a call of the sweeps that applies the pullback
 /// to `dout` where the sweeps end.
 fn vjp_from_sweeps(sig: &Signature, krate: &syn::Path, siblings: &Siblings) -> Box<dyn Fn(TokenStream) -> TokenStream> {
     let (sweeps, args, g) = (siblings.split_fn.clone(), siblings.args.clone(), picked_gradient(sig));
@@ -826,7 +826,7 @@ impl Split {
         })
     }
 
-    /// `{ forward; __end.end(value, move |__dout| pullback) }`, the body of `NAME__sweeps` (for a
+    /// `{ forward; __end.end(value, move |__dout| pullback) }`, the body of the sweeps (for a
     /// pullback without buffers).
     fn ending(&self) -> TokenStream {
         let Split { forward, value, output, pullback, .. } = self;
@@ -953,7 +953,7 @@ fn hvp_functions(
     // `_hvp` +11 % instructions).
     let (split_form, inline, run) = match siblings {
         Some(s) => {
-            let (sweeps, args) = (&s.hvp_sweeps, &s.args);
+            let (sweeps, args) = (&s.hvp_fn, &s.args);
             let run = quote!(#sweeps(#(#args,)* #krate::tangent::ApplyPullback(#one)));
             (SplitForm::Sweeps(split.ending()), quote!(#[inline(always)]), run)
         }

@@ -1,8 +1,8 @@
 //! Where the attributed function sits: at module level, in an `impl` block, or somewhere the
 //! attribute cannot tell.
 //!
-//! Why it matters: the split form, `NAME_vjp`, `NAME_grad` and `NAME_jvp` are thin calls of the
-//! hidden forms (`NAME__sweeps`, `NAME__jvp`) when the attribute knows how to name them, `NAME__…`
+//! Why it matters: `NAME_vjp`, `NAME_grad` and `NAME_jvp` are thin calls of the hidden forms (the
+//! sweeps `NAME__differentiable`, `NAME__jvp`) when the attribute knows how to name them, `NAME__…`
 //! beside a free function and `Self::NAME__…` beside an associated one; otherwise each holds its
 //! own copy of the sweeps, which rustc type-checks again (each copy costs about as much build time
 //! as the hidden form itself). An attribute sees only the function's tokens (a receiver does not
