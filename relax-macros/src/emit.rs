@@ -456,7 +456,7 @@ fn functions(p: &Parts, sig: &Signature, krate: &syn::Path, bodies: &Bodies) -> 
         .map(|i| &sig.params[*i].ty)
         .filter(|ty| is_struct_shape(ty, &sig.real_params))
         .map(|ty| quote_spanned!(ty.span()=> #krate::tangent::require_differentiable::<#ty, _>();));
-    let signature = SweepsSignature {
+    let signature = SplitSignature {
         generics: split_generics,
         params: split_params,
         captured,
@@ -479,7 +479,7 @@ fn functions(p: &Parts, sig: &Signature, krate: &syn::Path, bodies: &Bodies) -> 
 /// What a split form's signature is made of: the generics, parameters and `use<..>` of
 /// `split_signature`, the output, the cotangents, the element types of the pullback's slice
 /// buffers, and `+ Clone` for a reusable pullback.
-struct SweepsSignature<'a> {
+struct SplitSignature<'a> {
     generics: &'a syn::Generics,
     params: &'a [TokenStream],
     captured: &'a Option<Vec<TokenStream>>,
@@ -496,13 +496,13 @@ struct SweepsSignature<'a> {
 fn split_form_function(
     p: &Parts,
     name: &Ident,
-    sig: &SweepsSignature,
+    sig: &SplitSignature,
     body: &SplitForm,
     checks: TokenStream,
     krate: &syn::Path,
     inline: TokenStream,
 ) -> TokenStream {
-    let SweepsSignature { generics, params, captured, output, cts, buffer_elems, reusable } = sig;
+    let SplitSignature { generics, params, captured, output, cts, buffer_elems, reusable } = sig;
     let (vis, cfgs, allows) = (&p.vis, &p.cfgs, lint_allows());
     let end = format_ident!("__RelaxEnd");
     let (uses, mut generics) = (use_bound(captured, Some(&end)), (*generics).clone());
@@ -741,9 +741,8 @@ impl syn::visit_mut::VisitMut for StaticRefs {
 /// which only rustc knows: the `const` takes it from the split form's function item `split_fn`
 /// ending with `ReturnPullback`, where the attribute can name it (cheaper for rustc than a
 /// closure), else from a closure around `split_call`, a copy of the split form's body (never
-/// called). Functions with generic
-/// parameters, `real = T` or a receiver get none (a `const` cannot be generic, and
-/// `&'static Self` may not be well-formed).
+/// called). Functions with generic parameters, `real = T` or a receiver get none (a `const`
+/// cannot be generic, and `&'static Self` may not be well-formed).
 fn storage_bytes(
     func: &ItemFn,
     sig: &Signature,
@@ -938,7 +937,7 @@ fn hvp_functions(
     }
     let (split_generics, split_params, captured) = split_signature(&dual_func, sig, options);
     let (vis, name) = (&p.vis, &p.name);
-    let signature = SweepsSignature {
+    let signature = SplitSignature {
         generics: &split_generics,
         params: &split_params,
         captured: &captured,
