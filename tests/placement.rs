@@ -77,6 +77,28 @@ macro_rules! free_fn {
 }
 free_fn!(from_macro);
 
+// A generic function a macro writes: its split form returns the pullback (the attribute cannot
+// name its sweeps), and takes the type of the sweeps' end all the same, which a caller's
+// turbofish leaves to inference.
+macro_rules! generic_fn {
+    ($name:ident) => {
+        #[differentiable]
+        fn $name<T: Real, const N: usize>(x: [T; N], s: T) -> T {
+            let mut total = s * s;
+            for i in 0..N {
+                total += (x[i] * s).sin();
+            }
+            total
+        }
+    };
+}
+generic_fn!(macro_generic);
+
+#[differentiable]
+fn calls_macro_generic(x: [f64; 3], s: f64) -> f64 {
+    macro_generic::<f64, 3>(x, s) * s
+}
+
 /// `grad` is `vjp` with cotangent one bit for bit, matches finite differences of `f`, and `jvp`
 /// along a random direction agrees with it.
 fn check(
@@ -128,6 +150,19 @@ fn check_pair(
 fn at_the_top_of_the_file() {
     check_pair("top", top, top_grad, top_vjp, top_jvp);
     check_pair("from_macro", from_macro, from_macro_grad, from_macro_vjp, from_macro_jvp);
+}
+
+#[test]
+fn calling_a_generic_function_a_macro_writes_with_a_turbofish() {
+    let flat = |(v, (dx, ds)): (f64, ([f64; 3], f64))| (v, vec![dx[0], dx[1], dx[2], ds]);
+    check(
+        "calls_macro_generic",
+        4,
+        |p| calls_macro_generic([p[0], p[1], p[2]], p[3]),
+        |p| flat(calls_macro_generic_grad([p[0], p[1], p[2]], p[3])),
+        |p| flat(calls_macro_generic_vjp([p[0], p[1], p[2]], p[3], 1.0)),
+        |p, d| calls_macro_generic_jvp([p[0], p[1], p[2]], p[3], ([d[0], d[1], d[2]], d[3])),
+    );
 }
 
 #[test]
