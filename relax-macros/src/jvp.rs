@@ -231,7 +231,7 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                 }
                 CallArg::Data(_) => quote!(#position(#krate::tangent::NoTangent)),
             });
-            quote!(let (#t, #d) = #callee(#(#values,)* (#(#ds,)*));)
+            quote!(let (#t, #d) = #callee(#(#values,)* #(#ds),*);)
         }
         Stmt::Let { binding, name, mutable, active, ty, value } => {
             let v = names::temp(*value);
