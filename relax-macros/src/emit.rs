@@ -891,8 +891,18 @@ fn split_body(sig: &Signature, body: &Body, ctx: Ctx, output: &TokenStream, cts:
         }
         Some(_) => names::binding_adj(*b).into_token_stream(),
     });
+    // The pullback counts the loops' iterations down in its own locals: counted down in the
+    // closure's captured state, every iteration stored the counter to memory.
+    let counters = body.block.stmts.iter().filter_map(|s| match s {
+        crate::ir::Stmt::Loop(l) if crate::forward::has_counter(l) => {
+            let k = names::counter(l.id);
+            Some(quote!(let mut #k = #k;))
+        }
+        _ => None,
+    });
     let pullback = quote! {
         #(#param_adjoints)*
+        #(#counters)*
         #adj_code
         (#(#cot,)*)
     };

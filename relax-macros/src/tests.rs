@@ -556,3 +556,26 @@ fn turbofish_of_a_split_form_leaves_the_end_type_to_inference() {
     assert_eq!(infer("self.f__differentiable::<Vec<f64>>"), "self.f__differentiable::<Vec<f64>,_>");
     assert_eq!(infer("Self::f__differentiable"), "Self::f__differentiable");
 }
+
+/// The pullback counts a loop's iterations down in a local copy of the counter, not in the
+/// closure's captured state (where each iteration's count was a store to memory).
+#[test]
+fn pullbacks_count_loops_down_in_locals() {
+    let out = expand(
+        TokenStream::new(),
+        quote!(
+            fn f(w: [f64; 4]) -> f64 {
+                let mut s = 0.0;
+                for i in 0..4 {
+                    s += w[i].tanh();
+                }
+                s
+            }
+        ),
+    )
+    .to_string();
+    let pullback = &out[out.find("move | __dout").expect("a pullback closure")..];
+    let copy = pullback.find("let mut __k").expect("the counter copied into a local");
+    let step = pullback.find("-= 1").expect("the counter counted down");
+    assert!(copy < step, "{pullback}");
+}
