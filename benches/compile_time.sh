@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Compile time of a crate with 30 differentiable functions, with and without `#[differentiable]`
 # (the same bodies either way), the same crate calling each function's `_grad` once (the generated
-# functions are `#[inline]`: a crate compiles to machine code the ones it calls), and the
-# attribute's expansion time per function.
+# functions are `#[inline]`: a crate compiles to machine code the ones it calls), the attributed
+# crate again with the macro built optimised (`[profile.release.build-override] opt-level = 3`),
+# and the attribute's expansion time per function.
 #   bash benches/compile_time.sh
-# Dependencies are built first; what is timed is rebuilding each crate itself (release), the three
+# Dependencies are built first; what is timed is rebuilding each crate itself (release), the four
 # in turn, ROUNDS times (default 11).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,6 +29,10 @@ edition = "2024"
 relax = { path = "$root" }
 [workspace]
 TOML
+  # Cargo builds proc macros without optimisation unless the crate asks (README, "Compile time").
+  if [ "$1" = optimised_macro ]; then
+    printf '[profile.release.build-override]\nopt-level = 3\n' >>"$work/$1/Cargo.toml"
+  fi
   {
     echo "#![allow(clippy::all)]"
     echo "use relax::prelude::*;"
@@ -50,22 +55,26 @@ rebuild() { # seconds to rebuild the crate $1 alone
 make_crate with_relax "#[differentiable]"
 make_crate without_relax ""
 make_crate called "#[differentiable]" calls
-for crate in without_relax with_relax called; do (cd "$work/$crate" && cargo build --release -q); done
-# The three crates are rebuilt in turn, round after round, so that a change in the machine's load
-# between rounds (a shared machine's usual state) falls on all three alike: the figures per
+make_crate optimised_macro "#[differentiable]"
+crates="without_relax with_relax called optimised_macro"
+for crate in $crates; do (cd "$work/$crate" && cargo build --release -q); done
+# The crates are rebuilt in turn, round after round, so that a change in the machine's load
+# between rounds (a shared machine's usual state) falls on all of them alike: the figures per
 # function are medians of each round's differences.
 rounds=${ROUNDS:-11}
 for _ in $(seq 1 "$rounds"); do
-  echo "$(rebuild without_relax) $(rebuild with_relax) $(rebuild called)"
+  # shellcheck disable=SC2046 # one line, the times separated by spaces
+  echo $(for crate in $crates; do rebuild "$crate"; done)
 done >"$work/times"
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 column() { printf "%.${2:-3}f" "$(awk "{ print $1 }" "$work/times" | median)"; }
-echo "crate with 30 functions, release rebuild (medians of $rounds rounds, the three crates in turn):"
+echo "crate with 30 functions, release rebuild (medians of $rounds rounds, the crates in turn):"
 echo "  plain functions:                             $(column '$1') s"
 echo "  with #[differentiable] on each:              $(column '$2') s"
 echo "  and each one's _grad called:                 $(column '$3') s"
 echo "  added per function by the attribute:         $(column '($2 - $1) * 1000 / 30' 1) ms"
 echo "  added per function, each _grad called too:   $(column '($3 - $1) * 1000 / 30' 1) ms"
+echo "  added per function, the macro optimised:     $(column '($4 - $1) * 1000 / 30' 1) ms"
 echo
 echo "expansion alone (outside rustc):"
 cd "$root" && cargo test -q --release -p relax-macros expansion_time -- --ignored --nocapture 2>/dev/null | grep -E "expansion"
