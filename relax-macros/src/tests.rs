@@ -9,6 +9,17 @@ use rand::{RngExt, SeedableRng};
 
 use crate::expand::{expand, expand_parts};
 
+/// The attribute's expansion of `item`, without options, as text.
+fn expanded(item: TokenStream) -> String {
+    expand(TokenStream::new(), item).to_string()
+}
+
+/// The part of `out` from the first `from` up to the first `to` after it.
+fn between<'a>(out: &'a str, from: &str, to: &str) -> &'a str {
+    let rest = &out[out.find(from).unwrap_or_else(|| panic!("`{from}` in the expansion"))..];
+    &rest[..rest.find(to).unwrap_or_else(|| panic!("`{to}` after `{from}`"))]
+}
+
 pub(crate) struct Gen(pub(crate) StdRng);
 
 impl Gen {
@@ -354,7 +365,7 @@ fn print_one() {
 #[test]
 fn adjoints_of_reads_once_per_place_are_assigned() {
     let assigns = |body: TokenStream| {
-        let out = expand(TokenStream::new(), quote!(fn f(w: [[f64; 3]; 2], x: &[f64; 3]) -> f64 #body)).to_string();
+        let out = expanded(quote!(fn f(w: [[f64; 3]; 2], x: &[f64; 3]) -> f64 #body));
         out.contains("] = __d")
     };
     assert!(assigns(quote!({
@@ -381,19 +392,14 @@ fn adjoints_of_reads_once_per_place_are_assigned() {
 /// there (`single::single_contributions`); one that a statement subtracts from is declared zero.
 #[test]
 fn adjoints_with_one_contribution_are_declared_there() {
-    let out = expand(
-        TokenStream::new(),
-        quote!(
-            fn f(x: f64, y: f64) -> f64 {
-                let mut s = x.sin();
-                s -= x * y;
-                s
-            }
-        ),
-    )
-    .to_string();
-    let vjp = &out[out.find("fn f_vjp").expect("a _vjp")..];
-    let vjp = &vjp[..vjp.find("fn f_grad").expect("a _grad after it")];
+    let out = expanded(quote!(
+        fn f(x: f64, y: f64) -> f64 {
+            let mut s = x.sin();
+            s -= x * y;
+            s
+        }
+    ));
+    let vjp = between(&out, "fn f_vjp", "fn f_grad");
     let declared = |temp: usize| {
         let (at_contribution, zero) =
             (format!("let __d{temp} ="), format!("let mut __d{temp} = :: relax :: Tangent :: zero_like"));
@@ -411,18 +417,13 @@ fn adjoints_with_one_contribution_are_declared_there() {
 /// something already, or that gets two contributions from the statement, is added to.
 #[test]
 fn untouched_binding_adjoints_are_assigned() {
-    let out = expand(
-        TokenStream::new(),
-        quote!(
-            fn f(x: [f64; 2], y: f64) -> f64 {
-                let a = dot(x, x);
-                a + sum(x) * y
-            }
-        ),
-    )
-    .to_string();
-    let vjp = &out[out.find("fn f_vjp").expect("a _vjp")..];
-    let vjp = &vjp[..vjp.find("fn f_grad").expect("a _grad after it")];
+    let out = expanded(quote!(
+        fn f(x: [f64; 2], y: f64) -> f64 {
+            let a = dot(x, x);
+            a + sum(x) * y
+        }
+    ));
+    let vjp = between(&out, "fn f_vjp", "fn f_grad");
     let counts = |b: usize| {
         (vjp.matches(&format!("; __b{b} =")).count(), vjp.matches(&format!("add_tangent (& mut __b{b} ,")).count())
     };
@@ -437,17 +438,12 @@ fn untouched_binding_adjoints_are_assigned() {
 /// pass that computes it (`NAME_bwd_first_add`), and assigned to one that does not.
 #[test]
 fn softmax_family_cotangents_are_added_in_place() {
-    let out = expand(
-        TokenStream::new(),
-        quote!(
-            fn f(x: [f64; 3]) -> f64 {
-                soft_argmax(x, 0.5) + logsumexp(x, 0.5)
-            }
-        ),
-    )
-    .to_string();
-    let vjp = &out[out.find("fn f_vjp").expect("a _vjp")..];
-    let vjp = &vjp[..vjp.find("fn f_grad").expect("a _grad after it")];
+    let out = expanded(quote!(
+        fn f(x: [f64; 3]) -> f64 {
+            soft_argmax(x, 0.5) + logsumexp(x, 0.5)
+        }
+    ));
+    let vjp = between(&out, "fn f_vjp", "fn f_grad");
     assert!(vjp.contains("__b0 = :: relax :: logsumexp_bwd_first ("), "{vjp}");
     assert!(vjp.contains(":: relax :: soft_argmax_bwd_first_add (") && !vjp.contains("add_tangent"), "{vjp}");
 }
@@ -457,26 +453,18 @@ fn softmax_family_cotangents_are_added_in_place() {
 #[test]
 fn generated_functions_are_inline_unless_the_original_says_otherwise() {
     let bare_inline = |out: &str| out.matches("# [inline]").count();
-    let plain = expand(
-        TokenStream::new(),
-        quote!(
-            fn f(x: f64) -> f64 {
-                x * x
-            }
-        ),
-    )
-    .to_string();
+    let plain = expanded(quote!(
+        fn f(x: f64) -> f64 {
+            x * x
+        }
+    ));
     assert!(bare_inline(&plain) >= 3, "{plain}");
-    let never = expand(
-        TokenStream::new(),
-        quote!(
-            #[inline(never)]
-            fn f(x: f64) -> f64 {
-                x * x
-            }
-        ),
-    )
-    .to_string();
+    let never = expanded(quote!(
+        #[inline(never)]
+        fn f(x: f64) -> f64 {
+            x * x
+        }
+    ));
     // The hidden forms, which callers inline into their own sweeps, stay `#[inline]`.
     assert_eq!(bare_inline(&never), 2, "{never}");
     assert!(never.matches("# [inline (never)]").count() >= 4, "{never}");
@@ -515,25 +503,20 @@ fn jacobian_option_generates_rows_and_a_reusable_pullback() {
 #[test]
 fn loop_adjoints_recompute_only_what_pullbacks_read() {
     let adjoint = |activation: TokenStream| {
-        let out = expand(
-            TokenStream::new(),
-            quote!(
-                fn f(w: [[f64; 3]; 2], v: [f64; 2], x: &[f64; 3]) -> f64 {
-                    let mut out = 0.0;
-                    for j in 0..2 {
-                        let mut h = 0.0;
-                        for i in 0..3 {
-                            h += w[j][i] * x[i];
-                        }
-                        out += v[j] * h.#activation();
+        let out = expanded(quote!(
+            fn f(w: [[f64; 3]; 2], v: [f64; 2], x: &[f64; 3]) -> f64 {
+                let mut out = 0.0;
+                for j in 0..2 {
+                    let mut h = 0.0;
+                    for i in 0..3 {
+                        h += w[j][i] * x[i];
                     }
-                    out
+                    out += v[j] * h.#activation();
                 }
-            ),
-        )
-        .to_string();
-        let vjp = &out[out.find("fn f_vjp").expect("a _vjp")..];
-        let vjp = &vjp[..vjp.find("fn f_grad").expect("a _grad after it")];
+                out
+            }
+        ));
+        let vjp = between(&out, "fn f_vjp", "fn f_grad");
         vjp[vjp.find("let __c =").expect("the adjoint after the forward sweep")..].to_string()
     };
     let tanh = adjoint(quote!(tanh));
@@ -561,19 +544,15 @@ fn turbofish_of_a_split_form_leaves_the_end_type_to_inference() {
 /// closure's captured state (where each iteration's count was a store to memory).
 #[test]
 fn pullbacks_count_loops_down_in_locals() {
-    let out = expand(
-        TokenStream::new(),
-        quote!(
-            fn f(w: [f64; 4]) -> f64 {
-                let mut s = 0.0;
-                for i in 0..4 {
-                    s += w[i].tanh();
-                }
-                s
+    let out = expanded(quote!(
+        fn f(w: [f64; 4]) -> f64 {
+            let mut s = 0.0;
+            for i in 0..4 {
+                s += w[i].tanh();
             }
-        ),
-    )
-    .to_string();
+            s
+        }
+    ));
     let pullback = &out[out.find("move | __dout").expect("a pullback closure")..];
     let copy = pullback.find("let mut __k").expect("the counter copied into a local");
     let step = pullback.find("-= 1").expect("the counter counted down");
