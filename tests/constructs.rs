@@ -671,3 +671,39 @@ fn inline_attributes_of_the_original() {
         },
     );
 }
+
+/// Reads `w[0]` and `w[1]` once each: the adjoint assigns their entries.
+#[relax::differentiable]
+#[allow(clippy::needless_range_loop)]
+fn first_two_assigned(w: [f64; 3]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..2 {
+        s += w[i].sin();
+    }
+    s
+}
+
+/// Reads `w[0]` and `w[1]` twice each: the adjoint adds into their entries.
+#[relax::differentiable]
+#[allow(clippy::needless_range_loop)]
+fn first_two_added(w: [f64; 3]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..2 {
+        s += w[i].sin() * w[i];
+    }
+    s
+}
+
+/// The sign of a gradient entry nothing flows into (`Tangent`'s documentation): `−0.0`, the
+/// additive identity, where the adjoint adds; `+0.0` in an array whose entries it assigns.
+#[test]
+fn zeros_of_entries_nothing_flows_into() {
+    let w = [0.3, -0.7, 1.1];
+    let (_, assigned) = first_two_assigned_grad(w);
+    assert_eq!(assigned.map(f64::to_bits), [w[0].cos(), w[1].cos(), 0.0].map(f64::to_bits));
+    let (_, added) = first_two_added_grad(w);
+    assert_eq!(added[2].to_bits(), (-0.0_f64).to_bits());
+    for i in 0..2 {
+        assert!((added[i] - (w[i].cos() * w[i] + w[i].sin())).abs() < 1e-15, "entry {i}");
+    }
+}

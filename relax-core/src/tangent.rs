@@ -16,7 +16,8 @@ use crate::Real;
 /// starts from it and gets cotangents added is exactly their sum, so the compiler may drop the
 /// first addition (and the zeroing of a gradient that is then filled by additions). A gradient
 /// entry that nothing flows into is therefore `−0.0`, which equals `0.0` (`==`) but prints as
-/// `-0` and has the sign bit set.
+/// `-0` and has the sign bit set; in an array parameter whose entries the adjoint assigns (each
+/// read once, at the place its loops name) it is `+0.0`, [`Tangent::zero_to_overwrite`].
 ///
 /// ```
 /// use relax_core::Tangent;
@@ -31,6 +32,19 @@ pub trait Tangent: Copy {
     fn zero_tangent() -> Self;
     /// The zero of `self`'s shape (`−0.0` for floats).
     fn zero_like(&self) -> Self;
+    /// A zero for a tangent whose entries are then assigned, not added to: `+0.0` for floats,
+    /// which the compiler writes as a `memset` (a fill of `−0.0` is a store per entry). By
+    /// default [`zero_tangent`](Self::zero_tangent).
+    ///
+    /// ```
+    /// use relax_core::Tangent;
+    /// let g = <[f64; 3]>::zero_to_overwrite();
+    /// assert_eq!(g.map(f64::to_bits), [0.0_f64.to_bits(); 3]);
+    /// ```
+    #[inline(always)]
+    fn zero_to_overwrite() -> Self {
+        Self::zero_tangent()
+    }
     /// `self += other`, elementwise.
     fn add_tangent(&mut self, other: Self);
     /// `self -= other`, elementwise.
@@ -47,6 +61,10 @@ macro_rules! float_tangent {
             #[inline(always)]
             fn zero_like(&self) -> Self {
                 -0.0
+            }
+            #[inline(always)]
+            fn zero_to_overwrite() -> Self {
+                0.0
             }
             #[inline(always)]
             fn add_tangent(&mut self, other: Self) {
@@ -85,6 +103,10 @@ impl<V: Tangent, const N: usize> Tangent for [V; N] {
     #[inline(always)]
     fn zero_tangent() -> Self {
         [V::zero_tangent(); N]
+    }
+    #[inline(always)]
+    fn zero_to_overwrite() -> Self {
+        [V::zero_to_overwrite(); N]
     }
     #[inline(always)]
     fn zero_like(&self) -> Self {

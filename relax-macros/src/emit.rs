@@ -859,6 +859,8 @@ impl Split {
 /// output's cotangent, of type `output`, and returns the cotangents `cts`).
 fn split_body(sig: &Signature, body: &Body, ctx: Ctx, output: &TokenStream, cts: &[TokenStream]) -> Split {
     let krate = ctx.krate;
+    let mut assigned = std::collections::HashSet::new();
+    crate::sole::assigned_bindings(&body.block, ctx.sole, &mut assigned);
     // Created inside the pullback from their types, so the closure does not carry them.
     let param_adjoints = sig
         .params
@@ -867,8 +869,9 @@ fn split_body(sig: &Signature, body: &Body, ctx: Ctx, output: &TokenStream, cts:
         .zip(cts)
         .filter(|((p, _), _)| p.diff.is_some_and(|d| d != ByRef::Slice))
         .map(|((_, b), ct)| {
+            let zero = if assigned.contains(b) { quote!(zero_to_overwrite) } else { quote!(zero_tangent) };
             let b = names::binding_adj(*b);
-            quote!(let mut #b: #ct = #krate::Tangent::zero_tangent();)
+            quote!(let mut #b: #ct = #krate::Tangent::#zero();)
         });
     // A slice's adjoint is the caller's buffer, which the pullback takes.
     let slices: Vec<_> = sig

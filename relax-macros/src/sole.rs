@@ -19,6 +19,22 @@ pub fn sole_reads(block: &Block, params: &HashSet<BindingId>) -> HashSet<Temp> {
     out
 }
 
+/// The bindings whose one read is among `sole` (at any depth of `block`): their adjoint is only
+/// ever assigned, so it may start as any zero, `+0.0` included (a fill the compiler writes as a
+/// `memset`, where `−0.0` takes a store per entry).
+pub fn assigned_bindings(block: &Block, sole: &HashSet<Temp>, out: &mut HashSet<BindingId>) {
+    for s in &block.stmts {
+        match s {
+            Stmt::Read { temp, access } if sole.contains(temp) => {
+                out.insert(access.binding);
+            }
+            Stmt::Branch(b) => b.arms.iter().for_each(|arm| assigned_bindings(arm, sole, out)),
+            Stmt::Loop(l) => assigned_bindings(&l.body, sole, out),
+            _ => {}
+        }
+    }
+}
+
 /// How one loop around a statement is named in an index.
 struct LoopVar {
     index: Temp,

@@ -361,12 +361,15 @@ fn print_one() {
 }
 
 /// A parameter read once, at the place its loops name, gets its adjoint assigned
-/// (`sole::sole_reads`); read twice, added.
+/// (`sole::sole_reads`), into a zero filled with `+0.0` (`Tangent::zero_to_overwrite`, a
+/// `memset`); read twice, added to `−0.0`.
 #[test]
 fn adjoints_of_reads_once_per_place_are_assigned() {
     let assigns = |body: TokenStream| {
         let out = expanded(quote!(fn f(w: [[f64; 3]; 2], x: &[f64; 3]) -> f64 #body));
-        out.contains("] = __d")
+        let overwritten = out.contains("Tangent :: zero_to_overwrite ()");
+        assert_eq!(out.contains("] = __d"), overwritten, "assigned exactly where filled with +0.0:\n{out}");
+        overwritten
     };
     assert!(assigns(quote!({
         let mut s = 0.0;
