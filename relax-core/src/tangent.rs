@@ -774,6 +774,54 @@ impl<V, D, G> SweepsEnd<V, D, G> for ReturnPullback {
     }
 }
 
+/// A split form (see [`SweepsEnd`]) ended by [`ReturnPullback`]: a function of the parameters
+/// `Args` (a tuple of up to 16) and [`ReturnPullback`] that returns `R`, the value and the
+/// pullback. [`pullback_bytes`] reads the pullback's type from it.
+pub trait SplitForm<Args, R> {}
+
+macro_rules! split_form {
+    ($(($($p:ident),*))*) => {$(
+        impl<F, R, $($p),*> SplitForm<($($p,)*), R> for F where F: Fn($($p,)* ReturnPullback) -> R {}
+    )*};
+}
+split_form! {
+    ()
+    (A)
+    (A, B)
+    (A, B, C)
+    (A, B, C, D)
+    (A, B, C, D, E)
+    (A, B, C, D, E, G)
+    (A, B, C, D, E, G, H)
+    (A, B, C, D, E, G, H, I)
+    (A, B, C, D, E, G, H, I, J)
+    (A, B, C, D, E, G, H, I, J, K)
+    (A, B, C, D, E, G, H, I, J, K, L)
+    (A, B, C, D, E, G, H, I, J, K, L, M)
+    (A, B, C, D, E, G, H, I, J, K, L, M, N)
+    (A, B, C, D, E, G, H, I, J, K, L, M, N, O)
+    (A, B, C, D, E, G, H, I, J, K, L, M, N, O, Q)
+    (A, B, C, D, E, G, H, I, J, K, L, M, N, O, Q, S)
+}
+
+/// The bytes of the pullback that the split form `f` of parameters `Args` returns: the state its
+/// adjoint keeps between the sweeps (`NAME_STORAGE_BYTES` is this of `NAME`'s split form).
+///
+/// ```
+/// use relax_core::tangent::{ReturnPullback, SweepsEnd, pullback_bytes};
+/// fn sum_of_squares<E: SweepsEnd<f64, f64, [f64; 4]>>(x: [f64; 4], end: E) -> E::Out<impl FnOnce(f64) -> [f64; 4]> {
+///     end.end(x.iter().map(|v| v * v).sum(), move |dout: f64| x.map(|v| 2.0 * v * dout))
+/// }
+/// const BYTES: usize = pullback_bytes::<_, ([f64; 4],), _, _>(&sum_of_squares);
+/// assert_eq!(BYTES, 4 * 8); // the pullback keeps `x`
+/// ```
+pub const fn pullback_bytes<F, Args, V, P>(_: &F) -> usize
+where
+    F: SplitForm<Args, (V, P)>,
+{
+    core::mem::size_of::<P>()
+}
+
 /// The end of the sweeps that applies the pullback to its cotangent `.0` and returns the value
 /// and the cotangents (see [`SweepsEnd`]).
 pub struct ApplyPullback<D>(pub D);
