@@ -4,7 +4,8 @@
 //! The stages, one module each: `options` and `signature` read the attribute and the
 //! signature; `normalize` rewrites early returns; `lower` (with `scope`, `stmts`, `exprs`,
 //! `calls`, `control`) turns the body into the intermediate form of `ir`, using the one table
-//! of rules and methods in `rules`; `forward` and `adjoint` generate the two sweeps (a loop's
+//! of rules and methods in `rules`, where `schedule` then sinks each read to its first use;
+//! `forward` and `adjoint` generate the two sweeps (a loop's
 //! adjoint recomputes what `liveness` finds it reads); `emit`
 //! assembles the generated functions, which call each other where `placement` tells how to name
 //! them; `expand` runs the pipeline and collects the errors.
@@ -26,6 +27,7 @@ mod options;
 mod placement;
 mod relax;
 mod rules;
+mod schedule;
 mod signature;
 mod single;
 mod sole;

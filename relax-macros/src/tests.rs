@@ -561,3 +561,25 @@ fn pullbacks_count_loops_down_in_locals() {
     let step = pullback.find("-= 1").expect("the counter counted down");
     assert!(copy < step, "{pullback}");
 }
+
+/// A read sinks past the computations after it to its first use (`schedule::sink_reads`):
+/// `w[j] * (x * s).tanh()` reads `w[j]` after the call, in the forward sweep and in forward mode.
+#[test]
+fn reads_sink_past_calls_to_their_first_use() {
+    let out = expanded(quote!(
+        fn f(w: [f64; 3], x: f64) -> f64 {
+            let mut s = 0.0;
+            for j in 0..3 {
+                s += w[j] * (x * s).tanh();
+            }
+            s
+        }
+    ));
+    // The forward sweep ends where its pullback starts; forward mode's function comes last.
+    for (form, end) in [("fn f__differentiable", "move | __dout"), ("fn f__jvp", "F_STORAGE_BYTES")] {
+        let sweep = between(&out, form, end);
+        let call = sweep.find("tanh").unwrap_or_else(|| panic!("the call in `{form}`:\n{sweep}"));
+        let read = sweep.find("= w [").unwrap_or_else(|| panic!("the read of `w` in `{form}`:\n{sweep}"));
+        assert!(call < read, "`w[j]` read after the call in `{form}`:\n{sweep}");
+    }
+}

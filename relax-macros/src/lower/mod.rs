@@ -201,6 +201,7 @@ pub fn lower(
             if !l.errors.is_empty() {
                 return Err(l.errors);
             }
+            crate::schedule::sink_reads(&mut body);
             return Ok(Body {
                 block: body,
                 active: l.temps,
