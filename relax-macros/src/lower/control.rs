@@ -228,8 +228,8 @@ impl Lowerer<'_> {
                 let b = &self.all_bindings[id];
                 fused.is_none()
                     && !ctx.writes.contains(id)
-                    && (b.mutable || b.branch_local || self.redeclared.contains(&b.name.to_string()))
-                    && computed_again_with(&body, &b.name.to_string())
+                    && (b.mutable || b.branch_local || self.redeclared.contains(&b.text))
+                    && computed_again_with(&body, &b.text)
             }),
             &self.all_bindings,
         );

@@ -39,6 +39,9 @@ enum Value {
 struct Binding {
     id: BindingId,
     name: Ident,
+    /// `name` as text, which `lookup` compares: comparing two `Ident`s formats both into new
+    /// strings, through the compiler's bridge inside rustc.
+    text: String,
     active: bool,
     mutable: bool,
     deref: bool,

@@ -27,6 +27,7 @@ impl Lowerer<'_> {
         let b = Binding {
             id,
             name: name.clone(),
+            text: name.to_string(),
             active,
             mutable,
             deref,
@@ -63,7 +64,8 @@ impl Lowerer<'_> {
     }
 
     pub(super) fn lookup(&self, name: &Ident) -> Option<&Binding> {
-        self.scopes.iter().rev().flat_map(|s| s.iter().rev()).find(|b| b.name == *name)
+        let text = name.to_string();
+        self.scopes.iter().rev().flat_map(|s| s.iter().rev()).find(|b| b.text == text)
     }
 
     pub(super) fn mark_slice(&mut self, id: BindingId) {
