@@ -4,7 +4,8 @@
 //! - `cargo bench --bench report`: the medians of the primal, relax's gradient, the hand-written
 //!   one, num-dual's forward mode and the `reverse` tape, and of relax's `_jvp` (and a hand-written
 //!   tangent, where the workload has one) and `_hvp` along a fixed direction, as ratios, written into README.md's Performance section; `-- --quick` takes
-//!   fewer rounds, `-- --no-write` leaves README alone.
+//!   fewer rounds, `-- --no-write` leaves README alone, `-- --only ID` times one workload (and
+//!   writes nothing).
 //! - `cargo bench --bench report -- --count` (what `bash benches/count.sh` runs): the
 //!   instructions one call of the primal, relax's gradient, the hand-written one, relax's `_jvp`
 //!   and the hand-written tangent executes, counted under Valgrind, written into README with `--write`; exits with status 1 when
@@ -45,7 +46,10 @@ fn main() {
         }
     } else {
         let quick = flag("--quick");
-        time(&all, quick, !flag("--no-write") && !quick);
+        let only = args.iter().position(|a| a == "--only").map(|i| args.get(i + 1).expect("--only ID").as_str());
+        let timed: Vec<&Workload> = all.iter().filter(|w| only.is_none_or(|id| w.id == id)).collect();
+        assert!(!timed.is_empty(), "no workload `{}`", only.unwrap_or_default());
+        time(&timed, quick, !flag("--no-write") && !quick && only.is_none());
     }
 }
 
@@ -94,7 +98,7 @@ fn run(args: &[String]) {
     }
 }
 
-fn time(all: &[Workload], quick: bool, write: bool) {
+fn time(all: &[&Workload], quick: bool, write: bool) {
     // Batches shorter than a scheduler's time slice: on a loaded machine most of them run
     // without being preempted, and the median is one of those.
     let (rounds, batch) = if quick { (5, Duration::from_millis(1)) } else { (201, Duration::from_millis(1)) };
