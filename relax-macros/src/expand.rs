@@ -32,7 +32,11 @@ pub fn expand_parts(args: TokenStream, item: TokenStream) -> (TokenStream, Vec<s
 }
 
 /// [`expand_parts`] of a parsed function at `placement`.
-fn expand_function(args: TokenStream, mut func: syn::ItemFn, placement: Placement) -> (TokenStream, Vec<syn::Error>) {
+pub(crate) fn expand_function(
+    args: TokenStream,
+    mut func: syn::ItemFn,
+    placement: Placement,
+) -> (TokenStream, Vec<syn::Error>) {
     let mut errors = Vec::new();
     let options = options::parse(args).unwrap_or_else(|e| {
         errors.push(e);

@@ -357,7 +357,12 @@ fn expansion_time() {
 fn print_one() {
     let src = std::env::var("RELAX_SRC").unwrap_or_default();
     let args = std::env::var("RELAX_ARGS").unwrap_or_default();
-    println!("{}", expand(args.parse().unwrap(), src.parse().unwrap()));
+    // As at the top of a file: the functions call the split form, as users' functions do.
+    let func = syn::parse_str(&src).expect("RELAX_SRC is a function");
+    let (code, errors) =
+        crate::expand::expand_function(args.parse().unwrap(), func, crate::placement::Placement::Module);
+    assert!(errors.is_empty(), "{errors:?}");
+    println!("{code}");
 }
 
 /// A parameter read once, at the place its loops name, gets its adjoint assigned
