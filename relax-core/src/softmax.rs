@@ -22,21 +22,26 @@ use crate::arrays::from_index;
 /// does not compute the softmax again: `y = softmax(x, t)`, the maximum and `Σ e^(z_i)` of the
 /// shifted logits `z_i = (x_i − max)/t`, and `x`, `t` themselves.
 ///
+/// The logits are kept in `x: X`, `[T; N]` by default. The `_first` forms of softmax, logsumexp
+/// and soft argmax (the temperature constant) read no logits: their forwards
+/// `NAME_fwd_first` keep none (`X = ()`), half the residual, and every function of these three
+/// rules that reads no logits takes either residual.
+///
 /// ```
 /// let (y, r) = relax_core::softmax_fwd([0.0_f64, 0.0], 1.0);
 /// assert_eq!(y, [0.5, 0.5]);
 /// assert_eq!(relax_core::softmax_bwd(&r, [1.0, 0.0]), ([0.25, -0.25], 0.0));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct SoftmaxResidual<T, const N: usize> {
+pub struct SoftmaxResidual<T, const N: usize, X = [T; N]> {
     /// `softmax(x, t)`.
     pub y: [T; N],
     /// `Σ e^(z_i)`.
     pub sum: T,
     /// The maximum of `x`.
     pub max: T,
-    /// The logits.
-    pub x: [T; N],
+    /// The logits (`()` in the residual of `NAME_fwd_first`).
+    pub x: X,
     /// The temperature.
     pub t: T,
 }
@@ -81,6 +86,13 @@ fn maximum<T: Real, const N: usize>(x: &[T; N], t: T) -> T {
 fn forward<T: Real, const N: usize>(x: [T; N], t: T) -> SoftmaxResidual<T, N> {
     let (max, (y, sum)) = normalized_exp(&x, t);
     SoftmaxResidual { y, sum, max, x, t }
+}
+
+/// [`forward`] without the logits, for the `_first` forms that read none.
+#[inline]
+fn forward_first<T: Real, const N: usize>(x: &[T; N], t: T) -> SoftmaxResidual<T, N, ()> {
+    let (max, (y, sum)) = normalized_exp(x, t);
+    SoftmaxResidual { y, sum, max, x: (), t }
 }
 
 /// The maximum, `e^(z_i) / Σ_j e^(z_j)` and the sum, for the shifted logits `z_i = (x_i − max)/t`
@@ -181,9 +193,22 @@ pub fn softmax_fwd<T: Real, const N: usize>(x: [T; N], t: T) -> ([T; N], Softmax
     (softmax_from(&r), r)
 }
 
+/// [`softmax_fwd`] for [`softmax_bwd_first`] alone: the residual keeps no logits.
+///
+/// ```
+/// let (y, r) = relax_core::softmax_fwd_first([0.0_f64, 0.0], 1.0);
+/// assert_eq!(y, [0.5, 0.5]);
+/// assert_eq!(relax_core::softmax_bwd_first(&r, [1.0, 0.0]), [0.25, -0.25]);
+/// ```
+#[inline]
+pub fn softmax_fwd_first<T: Real, const N: usize>(x: [T; N], t: T) -> ([T; N], SoftmaxResidual<T, N, ()>) {
+    let r = forward_first(&x, t);
+    (softmax_from(&r), r)
+}
+
 /// [`softmax`] from a residual of the same `x` and `t`.
 #[inline]
-pub fn softmax_from<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>) -> [T; N] {
+pub fn softmax_from<T: Real, const N: usize, X>(r: &SoftmaxResidual<T, N, X>) -> [T; N] {
     r.y
 }
 
@@ -202,7 +227,7 @@ pub fn softmax_bwd<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: [T;
 /// assert_eq!(relax_core::softmax_bwd_first(&r, [1.0, 0.0]), [0.25, -0.25]);
 /// ```
 #[inline]
-pub fn softmax_bwd_first<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: [T; N]) -> [T; N] {
+pub fn softmax_bwd_first<T: Real, const N: usize, X>(r: &SoftmaxResidual<T, N, X>, dout: [T; N]) -> [T; N] {
     softmax_cotangent_first(&r.y, r.t, dout.iter().copied())
 }
 
@@ -216,7 +241,7 @@ pub fn softmax_bwd_first<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dou
 /// assert_eq!(acc, [1.25, 0.75]);
 /// ```
 #[inline]
-pub fn softmax_bwd_first_add<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: [T; N], acc: &mut [T; N]) {
+pub fn softmax_bwd_first_add<T: Real, const N: usize, X>(r: &SoftmaxResidual<T, N, X>, dout: [T; N], acc: &mut [T; N]) {
     softmax_cotangent_first_into(&r.y, r.t, dout.iter().copied(), |_| -T::zero(), acc, Put::Add);
 }
 
@@ -512,9 +537,22 @@ pub fn logsumexp_fwd<T: Real, const N: usize>(x: [T; N], t: T) -> (T, SoftmaxRes
     (logsumexp_from(&r), r)
 }
 
+/// [`logsumexp_fwd`] for [`logsumexp_bwd_first`] alone: the residual keeps no logits.
+///
+/// ```
+/// let (v, r) = relax_core::logsumexp_fwd_first([3.0_f64, 3.0], 0.5);
+/// assert_eq!(v, relax_core::logsumexp([3.0, 3.0], 0.5));
+/// assert_eq!(relax_core::logsumexp_bwd_first(&r, 2.0), [1.0, 1.0]);
+/// ```
+#[inline]
+pub fn logsumexp_fwd_first<T: Real, const N: usize>(x: [T; N], t: T) -> (T, SoftmaxResidual<T, N, ()>) {
+    let r = forward_first(&x, t);
+    (logsumexp_from(&r), r)
+}
+
 /// [`logsumexp`] from a residual of the same `x` and `t`.
 #[inline]
-pub fn logsumexp_from<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>) -> T {
+pub fn logsumexp_from<T: Real, const N: usize, X>(r: &SoftmaxResidual<T, N, X>) -> T {
     r.max + r.t * r.sum.ln()
 }
 
@@ -535,7 +573,7 @@ pub fn logsumexp_bwd<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: T
 /// assert_eq!(relax_core::logsumexp_bwd_first(&r, 2.0), [1.0, 1.0]);
 /// ```
 #[inline]
-pub fn logsumexp_bwd_first<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: T) -> [T; N] {
+pub fn logsumexp_bwd_first<T: Real, const N: usize, X>(r: &SoftmaxResidual<T, N, X>, dout: T) -> [T; N] {
     let mut dx = r.y;
     logsumexp_cotangent_first_into(r, dout, &mut dx, Put::Write);
     dx
@@ -551,14 +589,14 @@ pub fn logsumexp_bwd_first<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, d
 /// assert_eq!(acc, [2.0, 0.0]);
 /// ```
 #[inline]
-pub fn logsumexp_bwd_first_add<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: T, acc: &mut [T; N]) {
+pub fn logsumexp_bwd_first_add<T: Real, const N: usize, X>(r: &SoftmaxResidual<T, N, X>, dout: T, acc: &mut [T; N]) {
     logsumexp_cotangent_first_into(r, dout, acc, Put::Add);
 }
 
 /// `dout·y_i`, put into `out`.
 #[inline(always)]
-fn logsumexp_cotangent_first_into<T: Real, const N: usize>(
-    r: &SoftmaxResidual<T, N>,
+fn logsumexp_cotangent_first_into<T: Real, const N: usize, X>(
+    r: &SoftmaxResidual<T, N, X>,
     dout: T,
     out: &mut [T; N],
     put: Put,
@@ -637,9 +675,22 @@ pub fn soft_argmax_fwd<T: Real, const N: usize>(x: [T; N], t: T) -> (T, SoftmaxR
     (soft_argmax_from(&r), r)
 }
 
+/// [`soft_argmax_fwd`] for [`soft_argmax_bwd_first`] alone: the residual keeps no logits.
+///
+/// ```
+/// let (v, r) = relax_core::soft_argmax_fwd_first([0.0_f64, 0.0], 1.0);
+/// assert_eq!(v, 0.5);
+/// assert_eq!(relax_core::soft_argmax_bwd_first(&r, 1.0), [-0.25, 0.25]);
+/// ```
+#[inline]
+pub fn soft_argmax_fwd_first<T: Real, const N: usize>(x: [T; N], t: T) -> (T, SoftmaxResidual<T, N, ()>) {
+    let r = forward_first(&x, t);
+    (soft_argmax_from(&r), r)
+}
+
 /// [`soft_argmax`] from a residual of the same `x` and `t`.
 #[inline]
-pub fn soft_argmax_from<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>) -> T {
+pub fn soft_argmax_from<T: Real, const N: usize, X>(r: &SoftmaxResidual<T, N, X>) -> T {
     dot_indices(&r.y)
 }
 
@@ -656,7 +707,7 @@ pub fn soft_argmax_bwd<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout:
 /// assert_eq!(relax_core::soft_argmax_bwd_first(&r, 1.0), [-0.25, 0.25]);
 /// ```
 #[inline]
-pub fn soft_argmax_bwd_first<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: T) -> [T; N] {
+pub fn soft_argmax_bwd_first<T: Real, const N: usize, X>(r: &SoftmaxResidual<T, N, X>, dout: T) -> [T; N] {
     softmax_cotangent_first(&r.y, r.t, indices().map(move |i| dout * i))
 }
 
@@ -670,7 +721,7 @@ pub fn soft_argmax_bwd_first<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>,
 /// assert_eq!(acc, [0.75, 1.25]);
 /// ```
 #[inline]
-pub fn soft_argmax_bwd_first_add<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dout: T, acc: &mut [T; N]) {
+pub fn soft_argmax_bwd_first_add<T: Real, const N: usize, X>(r: &SoftmaxResidual<T, N, X>, dout: T, acc: &mut [T; N]) {
     softmax_cotangent_first_into(&r.y, r.t, indices().map(move |i| dout * i), |_| -T::zero(), acc, Put::Add);
 }
 

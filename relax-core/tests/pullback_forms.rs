@@ -718,3 +718,54 @@ fn first_argument_pullbacks_are_the_full_ones_first_cotangent() {
         assert_same_bits(&format!("smooth_l1_pullback_first {at}"), &[first], &[full]);
     }
 }
+
+/// `NAME_fwd_first` (softmax, logsumexp, soft argmax) gives bit for bit `NAME_fwd`'s value, and
+/// from its residual, which keeps no logits, the same `NAME_bwd_first` and `NAME_bwd_first_add`.
+#[test]
+fn first_forwards_give_the_full_forwards_values_and_first_cotangents() {
+    assert_eq!(size_of::<SoftmaxResidual<f64, 5, ()>>(), size_of::<SoftmaxResidual<f64, 5>>() - size_of::<[f64; 5]>());
+    let mut r = rng(731);
+    for _ in 0..POINTS {
+        let p = logits_and_temperature(&mut r);
+        let (x, t): ([f64; 5], f64) = (arr(&p), p[5]);
+        let d: [f64; 5] = arr(&point(&mut r, 5, -2.0, 2.0));
+        let acc: [f64; 5] = arr(&point(&mut r, 5, -2.0, 2.0));
+        let s = d[0];
+        let at = format!("at {p:?}, dout {d:?}");
+        let added = |add: &dyn Fn(&mut [f64; 5])| {
+            let mut a = acc;
+            add(&mut a);
+            a
+        };
+        let ((y, lean), (y_full, full)) = (softmax_fwd_first(x, t), softmax_fwd(x, t));
+        assert_same_bits(&format!("softmax_fwd_first {at}"), &y, &y_full);
+        assert_same_bits(
+            &format!("softmax_bwd_first {at}"),
+            &softmax_bwd_first(&lean, d),
+            &softmax_bwd_first(&full, d),
+        );
+        let (got, want) =
+            (added(&|a| softmax_bwd_first_add(&lean, d, a)), added(&|a| softmax_bwd_first_add(&full, d, a)));
+        assert_same_bits(&format!("softmax_bwd_first_add {at}"), &got, &want);
+        let ((v, lean), (v_full, full)) = (logsumexp_fwd_first(x, t), logsumexp_fwd(x, t));
+        assert_same_bits(&format!("logsumexp_fwd_first {at}"), &[v], &[v_full]);
+        assert_same_bits(
+            &format!("logsumexp_bwd_first {at}"),
+            &logsumexp_bwd_first(&lean, s),
+            &logsumexp_bwd_first(&full, s),
+        );
+        let (got, want) =
+            (added(&|a| logsumexp_bwd_first_add(&lean, s, a)), added(&|a| logsumexp_bwd_first_add(&full, s, a)));
+        assert_same_bits(&format!("logsumexp_bwd_first_add {at}"), &got, &want);
+        let ((v, lean), (v_full, full)) = (soft_argmax_fwd_first(x, t), soft_argmax_fwd(x, t));
+        assert_same_bits(&format!("soft_argmax_fwd_first {at}"), &[v], &[v_full]);
+        let (first, first_full) = (soft_argmax_bwd_first(&lean, s), soft_argmax_bwd_first(&full, s));
+        assert_same_bits(&format!("soft_argmax_bwd_first {at}"), &first, &first_full);
+        let (got, want) =
+            (added(&|a| soft_argmax_bwd_first_add(&lean, s, a)), added(&|a| soft_argmax_bwd_first_add(&full, s, a)));
+        assert_same_bits(&format!("soft_argmax_bwd_first_add {at}"), &got, &want);
+        // Values shared from one residual (`NAME_from`) are the rules' own.
+        assert_same_bits(&format!("logsumexp_from {at}"), &[logsumexp_from(&lean)], &[logsumexp(x, t)]);
+        assert_same_bits(&format!("softmax_from {at}"), &softmax_from(&lean), &softmax(x, t));
+    }
+}

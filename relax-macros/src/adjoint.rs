@@ -290,7 +290,7 @@ fn stmt(s: &Stmt, ctx: Ctx, touched: Option<&HashSet<BindingId>>) -> TokenStream
                         return code;
                     }
                     if let Some(r) = residual {
-                        let (bwd, r) = (format_ident!("{}_bwd", name, span = name.span()), names::temp(*r));
+                        let (bwd, r) = (format_ident!("{}_bwd", name, span = name.span()), names::temp(r.temp));
                         return add_cotangents(quote!(#krate::#bwd #turbofish (&#r, #d)), args, float_args, ctx);
                     }
                     // The softmax family without a residual (from the relaxation) computes its
@@ -458,12 +458,12 @@ fn one_sided_rule(s: &Stmt, turbofish: &TokenStream, ctx: Ctx) -> Option<TokenSt
         match residual {
             // Added to the adjoint as it is computed, where it is added at all.
             Some(r) if adds(floats[k], ctx) => {
-                let (bwd, r) = (format_ident!("{}_bwd_first_add", name, span = name.span()), names::temp(*r));
+                let (bwd, r) = (format_ident!("{}_bwd_first_add", name, span = name.span()), names::temp(r.temp));
                 let acc = ctx.adj(floats[k]);
                 return Some(quote!(#krate::#bwd #turbofish (&#r, #d, &mut #acc);));
             }
             Some(r) => {
-                let (bwd, r) = (format_ident!("{}_bwd_first", name, span = name.span()), names::temp(*r));
+                let (bwd, r) = (format_ident!("{}_bwd_first", name, span = name.span()), names::temp(r.temp));
                 quote!(#krate::#bwd #turbofish (&#r, #d))
             }
             // A split rule without a residual (from the relaxation) goes through its `_vjp`.

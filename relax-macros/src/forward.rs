@@ -377,19 +377,23 @@ pub fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                     let (active, data) = (ctx.operand(args[1 - k], false), &a[k]);
                     quote!(#krate::dual::dot_constant(#active, #krate::IntoPrimal::into_primal(#data)))
                 }
-                Op::Rule { name, generics, residual, shared, float_args } => {
+                Op::Rule { name, generics, residual, float_args } => {
                     let a: Vec<TokenStream> = (0..args.len())
                         .map(|k| if float_args[k] { ctx.operand(args[k], false) } else { a[k].clone() })
                         .collect();
                     let generics = ctx.dual.map_or_else(|| generics.clone(), |d| d.substitute(generics));
                     let turbofish = if generics.is_empty() { TokenStream::new() } else { quote!(::#generics) };
-                    if let Some(r) = residual {
+                    if let Some(Residual { temp: r, source }) = residual {
                         let r = names::temp(*r);
-                        if *shared {
-                            let from = quote::format_ident!("{}_from", name, span = name.span());
-                            return quote!(let #t = #krate::#from(&#r););
-                        }
-                        let fwd = quote::format_ident!("{}_fwd", name, span = name.span());
+                        let suffix = match source {
+                            ResidualSource::Shared => {
+                                let from = quote::format_ident!("{}_from", name, span = name.span());
+                                return quote!(let #t = #krate::#from(&#r););
+                            }
+                            ResidualSource::Fwd => "fwd",
+                            ResidualSource::FwdFirst => "fwd_first",
+                        };
+                        let fwd = quote::format_ident!("{}_{}", name, suffix, span = name.span());
                         return quote!(let (#t, #r) = #krate::#fwd #turbofish (#(#a),*););
                     }
                     quote!(#krate::#name #turbofish (#(#a),*))
@@ -509,8 +513,10 @@ pub fn exports(block: &Block) -> Vec<(proc_macro2::Ident, bool)> {
     let read = |name| (name, false);
     for s in &block.stmts {
         match s {
-            Stmt::Compute { temp, op: Op::Rule { residual: Some(r), shared: false, .. }, .. } => {
-                out.extend([read(names::temp(*temp)), read(names::temp(*r))]);
+            Stmt::Compute { temp, op: Op::Rule { residual: Some(r), .. }, .. }
+                if r.source != ResidualSource::Shared =>
+            {
+                out.extend([read(names::temp(*temp)), read(names::temp(r.temp))]);
             }
             Stmt::Passive { temp, .. } | Stmt::Read { temp, .. } | Stmt::Compute { temp, .. } => {
                 out.push(read(names::temp(*temp)))

@@ -50,10 +50,8 @@ pub enum Op {
     /// `recv.name(args…)`; `float_args[k]` says whether argument `k` (receiver first) is a float.
     Method { name: Ident, float_args: Vec<bool> },
     /// A rule of relax-core: `path(args…)`, pullback `path_vjp`; `float_args` as for methods.
-    /// With a `residual`, the forward sweep calls `path_fwd` and keeps its residual there (or, when
-    /// `shared`, takes the value from an earlier rule's residual of the same arguments with
-    /// `path_from`), and the adjoint calls `path_bwd`.
-    Rule { name: Ident, generics: TokenStream, float_args: Vec<bool>, residual: Option<Temp>, shared: bool },
+    /// With a `residual` (the softmax family), the adjoint calls `path_bwd` on it.
+    Rule { name: Ident, generics: TokenStream, float_args: Vec<bool>, residual: Option<Residual> },
     /// `[a, b, …]`.
     Array,
     /// `[a; len]`.
@@ -70,6 +68,26 @@ pub enum Op {
     /// A hard operation on active values that only a `relaxed` function takes: its gradient is
     /// zero almost everywhere, so only its relaxation is ever emitted (see `relax`).
     Hard(Hard),
+}
+
+/// Where a rule's residual comes from.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ResidualSource {
+    /// The forward sweep calls `path_fwd` and keeps it.
+    Fwd,
+    /// The forward sweep calls `path_fwd_first`, whose residual keeps only what the `_first`
+    /// pullbacks read (the later arguments are constant, and no rule that shares it reads more).
+    FwdFirst,
+    /// An earlier rule's, of the same arguments: the forward sweep takes the value from it with
+    /// `path_from`.
+    Shared,
+}
+
+/// A rule's residual (see [`Op::Rule`]): the temporary that holds it, and where it comes from.
+#[derive(Clone, Copy, Debug)]
+pub struct Residual {
+    pub temp: Temp,
+    pub source: ResidualSource,
 }
 
 /// The hard operations of SPEC's relaxation table that 0.1 rejects.

@@ -71,7 +71,6 @@ fn rule(name: &str, args: usize) -> Op {
         generics: TokenStream::new(),
         float_args: vec![true; args],
         residual: None,
-        shared: false,
     }
 }
 

@@ -41,6 +41,10 @@ pub struct Rule {
     /// or, for a split rule, `NAME_bwd_first(&residual, dout)`, the first argument's cotangent,
     /// and `NAME_bwd_first_add(&residual, dout, &mut adjoint)`, which adds it in place.
     pub first_forms: bool,
+    /// A split rule whose `_first` pullbacks read less of the residual than the full ones: its
+    /// forward `NAME_fwd_first(args…)` keeps only that (softmax, logsumexp and soft argmax keep no
+    /// logits).
+    pub first_forward: bool,
 }
 
 impl Rule {
@@ -48,20 +52,25 @@ impl Rule {
     const fn with_first_forms(self) -> Rule {
         Rule { first_forms: true, ..self }
     }
+
+    /// With [`Rule::first_forward`].
+    const fn with_first_forward(self) -> Rule {
+        Rule { first_forward: true, ..self }
+    }
 }
 
 use Arg::{Diff, Hard, Rng};
 
 const fn pullback(name: &'static str, args: &'static [Arg]) -> Rule {
-    Rule { name, args, form: Form::Pullback, first_forms: false }
+    Rule { name, args, form: Form::Pullback, first_forms: false, first_forward: false }
 }
 
 const fn split(name: &'static str, args: &'static [Arg]) -> Rule {
-    Rule { name, args, form: Form::Split, first_forms: false }
+    Rule { name, args, form: Form::Split, first_forms: false, first_forward: false }
 }
 
 const fn passive(name: &'static str) -> Rule {
-    Rule { name, args: &[], form: Form::Passive, first_forms: false }
+    Rule { name, args: &[], form: Form::Passive, first_forms: false, first_forward: false }
 }
 
 const fn sampled(
@@ -71,7 +80,7 @@ const fn sampled(
     explicit: &'static str,
     noise_at: usize,
 ) -> Rule {
-    Rule { name, args, form: Form::Sampled { noise, explicit, noise_at }, first_forms: false }
+    Rule { name, args, form: Form::Sampled { noise, explicit, noise_at }, first_forms: false, first_forward: false }
 }
 
 /// Every rule of SPEC.md's table.
@@ -81,10 +90,10 @@ pub const RULES: &[Rule] = &[
     pullback("sigmoid", &[Diff]),
     pullback("huber", &[Diff, Diff]).with_first_forms(),
     pullback("smooth_l1", &[Diff, Diff]).with_first_forms(),
-    split("softmax", &[Diff, Diff]).with_first_forms(),
+    split("softmax", &[Diff, Diff]).with_first_forms().with_first_forward(),
     split("log_softmax", &[Diff, Diff]).with_first_forms(),
-    split("logsumexp", &[Diff, Diff]).with_first_forms(),
-    split("soft_argmax", &[Diff, Diff]).with_first_forms(),
+    split("logsumexp", &[Diff, Diff]).with_first_forms().with_first_forward(),
+    split("soft_argmax", &[Diff, Diff]).with_first_forms().with_first_forward(),
     split("soft_max", &[Diff, Diff]).with_first_forms(),
     pullback("sum", &[Diff]),
     pullback("mean", &[Diff]),

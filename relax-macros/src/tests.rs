@@ -456,6 +456,24 @@ fn softmax_family_cotangents_are_added_in_place() {
     assert!(vjp.contains(":: relax :: soft_argmax_bwd_first_add (") && !vjp.contains("add_tangent"), "{vjp}");
 }
 
+/// With a constant temperature, the softmax family's residual keeps no logits
+/// (`NAME_fwd_first`), and later rules of the same arguments share it; a rule that reads the
+/// logits (`log_softmax`, `soft_max`) or a temperature that is differentiated gets the full one.
+#[test]
+fn residuals_keep_the_logits_only_for_the_rules_that_read_them() {
+    let forwards = |body: TokenStream| {
+        let out = expanded(quote!(fn f(x: [f64; 3], t: f64) -> f64 #body));
+        let vjp = between(&out, "fn f__differentiable", "fn f_vjp").to_string();
+        let calls =
+            ["soft_argmax_fwd_first", "soft_argmax_fwd ", "logsumexp_from", "log_softmax_fwd ", "soft_max_fwd "];
+        calls.map(|c| vjp.matches(&format!(":: relax :: {c}")).count())
+    };
+    assert_eq!(forwards(quote!({ soft_argmax(x, 0.5) + logsumexp(x, 0.5) })), [1, 0, 1, 0, 0]);
+    assert_eq!(forwards(quote!({ soft_argmax(x, 0.5) + log_softmax(x, 0.5)[0] })), [1, 0, 0, 1, 0]);
+    assert_eq!(forwards(quote!({ soft_max(x, 0.5) + soft_argmax(x, 0.5) })), [0, 0, 0, 0, 1]);
+    assert_eq!(forwards(quote!({ soft_argmax(x, t) + logsumexp(x, t) })), [0, 1, 1, 0, 0]);
+}
+
 /// The generated functions are `#[inline]`, except where the original says how it is inlined:
 /// then they carry that instead.
 #[test]

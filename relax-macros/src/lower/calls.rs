@@ -166,6 +166,9 @@ impl Lowerer<'_> {
                 if !diff_active {
                     return Value::Passive(Box::new(e.clone()));
                 }
+                // The later arguments constant: the adjoint reads the residual with the `_first`
+                // forms alone.
+                let first = rule.first_forward && values.iter().skip(1).all(|v| !self.is_active(v));
                 let mut args: Vec<Temp> = values.into_iter().map(|v| self.materialize(v, out)).collect();
                 let (op_name, float_count) = match rule.form {
                     Form::Sampled { noise, explicit, noise_at } => {
@@ -183,9 +186,8 @@ impl Lowerer<'_> {
                     _ => (ident.clone(), args.len()),
                 };
                 let temp = self.temp(true);
-                let (residual, shared) =
-                    if rule.form == Form::Split { self.residual_for(&args) } else { (None, false) };
-                let op = Op::Rule { name: op_name, generics, float_args: vec![true; float_count], residual, shared };
+                let residual = (rule.form == Form::Split).then(|| self.residual_for(&args, first));
+                let op = Op::Rule { name: op_name, generics, float_args: vec![true; float_count], residual };
                 out.stmts.push(Stmt::Compute { temp, op, args });
                 Value::Active(temp)
             }

@@ -325,18 +325,23 @@ impl Lowerer<'_> {
     }
 
     /// The residual of a softmax-family rule on `args`: an earlier one of equal arguments
-    /// (shared), or a new one, registered for later rules.
-    pub(super) fn residual_for(&mut self, args: &[Temp]) -> (Option<Temp>, bool) {
+    /// (shared), or a new one, registered for later rules. A rule that reads the residual with its
+    /// `_first` forms alone (`first`) shares either kind, and makes one of its own with
+    /// `NAME_fwd_first`, which only such rules share.
+    pub(super) fn residual_for(&mut self, args: &[Temp], first: bool) -> Residual {
         let keys: Option<Vec<&String>> = args.iter().map(|a| self.value_keys.get(a)).collect();
-        let key = keys.map(|k| format!("softmax{k:?}"));
-        if let Some(r) = key.as_deref().and_then(|k| self.available_residual(k)) {
-            return (Some(r), true);
+        let [full, lean] = ["softmax", "softmax_first"].map(|kind| keys.as_ref().map(|k| format!("{kind}{k:?}")));
+        let shareable = if first { 2 } else { 1 };
+        let earlier = [&full, &lean].into_iter().take(shareable).flatten().find_map(|k| self.available_residual(k));
+        if let Some(temp) = earlier {
+            return Residual { temp, source: ResidualSource::Shared };
         }
-        let r = self.temp(false);
+        let temp = self.temp(false);
+        let (key, source) = if first { (lean, ResidualSource::FwdFirst) } else { (full, ResidualSource::Fwd) };
         if let Some(key) = key {
-            self.residuals.last_mut().expect("a scope").1.push((key, r));
+            self.residuals.last_mut().expect("a scope").1.push((key, temp));
         }
-        (Some(r), false)
+        Residual { temp, source }
     }
 
     pub(super) fn push_scope(&mut self, is_loop: bool) {
