@@ -696,7 +696,7 @@ pub fn generated(func: &ItemFn, sig: &Signature, body: &Body, options: &Options,
         // A residual of the softmax family (an array of probabilities) moved into the pullback's
         // state is one more pass over memory, and one more array in the cache: `_vjp`, whose
         // pullback runs at once, runs its own copy of the sweeps, which reads the residual where
-        // the forward sweep left it (the soft-argmax readout: 530 → 6 L1 misses per call).
+        // the forward sweep left it (the soft-argmax readout: 206 → 54 L1 misses per call).
         Some(_) if keeps_residual(&body.block) => {
             (SplitForm::Sweeps(split.ending()), vjp_from_split(sig, krate, split))
         }
