@@ -737,35 +737,23 @@ fn first_forwards_give_the_full_forwards_values_and_first_cotangents() {
             add(&mut a);
             a
         };
-        let ((y, lean), (y_full, full)) = (softmax_fwd_first(x, t), softmax_fwd(x, t));
-        assert_same_bits(&format!("softmax_fwd_first {at}"), &y, &y_full);
-        assert_same_bits(
-            &format!("softmax_bwd_first {at}"),
-            &softmax_bwd_first(&lean, d),
-            &softmax_bwd_first(&full, d),
-        );
-        let (got, want) =
-            (added(&|a| softmax_bwd_first_add(&lean, d, a)), added(&|a| softmax_bwd_first_add(&full, d, a)));
-        assert_same_bits(&format!("softmax_bwd_first_add {at}"), &got, &want);
-        let ((v, lean), (v_full, full)) = (logsumexp_fwd_first(x, t), logsumexp_fwd(x, t));
-        assert_same_bits(&format!("logsumexp_fwd_first {at}"), &[v], &[v_full]);
-        assert_same_bits(
-            &format!("logsumexp_bwd_first {at}"),
-            &logsumexp_bwd_first(&lean, s),
-            &logsumexp_bwd_first(&full, s),
-        );
-        let (got, want) =
-            (added(&|a| logsumexp_bwd_first_add(&lean, s, a)), added(&|a| logsumexp_bwd_first_add(&full, s, a)));
-        assert_same_bits(&format!("logsumexp_bwd_first_add {at}"), &got, &want);
-        let ((v, lean), (v_full, full)) = (soft_argmax_fwd_first(x, t), soft_argmax_fwd(x, t));
-        assert_same_bits(&format!("soft_argmax_fwd_first {at}"), &[v], &[v_full]);
-        let (first, first_full) = (soft_argmax_bwd_first(&lean, s), soft_argmax_bwd_first(&full, s));
-        assert_same_bits(&format!("soft_argmax_bwd_first {at}"), &first, &first_full);
-        let (got, want) =
-            (added(&|a| soft_argmax_bwd_first_add(&lean, s, a)), added(&|a| soft_argmax_bwd_first_add(&full, s, a)));
-        assert_same_bits(&format!("soft_argmax_bwd_first_add {at}"), &got, &want);
-        // Values shared from one residual (`NAME_from`) are the rules' own.
-        assert_same_bits(&format!("logsumexp_from {at}"), &[logsumexp_from(&lean)], &[logsumexp(x, t)]);
+        // The rule's value, `_bwd_first` and `_bwd_first_add` from both residuals; the lean one.
+        macro_rules! same_as_full {
+            ($fwd_first:ident, $fwd:ident, $bwd_first:ident, $bwd_first_add:ident, $dout:expr) => {{
+                let ((v, lean), (v_full, full)) = ($fwd_first(x, t), $fwd(x, t));
+                assert_same_bits(&format!("{} {at}", stringify!($fwd_first)), &v.flat(), &v_full.flat());
+                let (first, first_full) = ($bwd_first(&lean, $dout), $bwd_first(&full, $dout));
+                assert_same_bits(&format!("{} {at}", stringify!($bwd_first)), &first, &first_full);
+                let (got, want) =
+                    (added(&|a| $bwd_first_add(&lean, $dout, a)), added(&|a| $bwd_first_add(&full, $dout, a)));
+                assert_same_bits(&format!("{} {at}", stringify!($bwd_first_add)), &got, &want);
+                lean
+            }};
+        }
+        let lean = same_as_full!(softmax_fwd_first, softmax_fwd, softmax_bwd_first, softmax_bwd_first_add, d);
         assert_same_bits(&format!("softmax_from {at}"), &softmax_from(&lean), &softmax(x, t));
+        let lean = same_as_full!(logsumexp_fwd_first, logsumexp_fwd, logsumexp_bwd_first, logsumexp_bwd_first_add, s);
+        assert_same_bits(&format!("logsumexp_from {at}"), &[logsumexp_from(&lean)], &[logsumexp(x, t)]);
+        same_as_full!(soft_argmax_fwd_first, soft_argmax_fwd, soft_argmax_bwd_first, soft_argmax_bwd_first_add, s);
     }
 }
