@@ -725,9 +725,9 @@ pub fn generated(func: &ItemFn, sig: &Signature, body: &Body, options: &Options,
 
 /// Whether `block` (at any depth) keeps a rule's residual for the adjoint.
 fn keeps_residual(block: &crate::ir::Block) -> bool {
-    use crate::ir::{Op, ResidualSource, Stmt};
+    use crate::ir::{Op, Stmt};
     block.stmts.iter().any(|s| match s {
-        Stmt::Compute { op: Op::Rule { residual: Some(r), .. }, .. } => r.source != ResidualSource::Shared,
+        Stmt::Compute { op: Op::Rule { residual: Some(r), .. }, .. } => r.computed_here(),
         Stmt::Loop(l) => keeps_residual(&l.body),
         Stmt::Branch(b) => b.arms.iter().any(keeps_residual),
         _ => false,

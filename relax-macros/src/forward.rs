@@ -513,9 +513,7 @@ pub fn exports(block: &Block) -> Vec<(proc_macro2::Ident, bool)> {
     let read = |name| (name, false);
     for s in &block.stmts {
         match s {
-            Stmt::Compute { temp, op: Op::Rule { residual: Some(r), .. }, .. }
-                if r.source != ResidualSource::Shared =>
-            {
+            Stmt::Compute { temp, op: Op::Rule { residual: Some(r), .. }, .. } if r.computed_here() => {
                 out.extend([read(names::temp(*temp)), read(names::temp(r.temp))]);
             }
             Stmt::Passive { temp, .. } | Stmt::Read { temp, .. } | Stmt::Compute { temp, .. } => {

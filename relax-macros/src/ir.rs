@@ -90,6 +90,13 @@ pub struct Residual {
     pub source: ResidualSource,
 }
 
+impl Residual {
+    /// Whether the forward sweep computes this residual here (rather than sharing an earlier one).
+    pub fn computed_here(&self) -> bool {
+        self.source != ResidualSource::Shared
+    }
+}
+
 /// The hard operations of SPEC's relaxation table that 0.1 rejects.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Hard {

@@ -51,8 +51,7 @@ fn needed(s: &Stmt, live: &HashSet<String>) -> bool {
     match s {
         Stmt::Passive { temp: t, impure: false, .. } | Stmt::Read { temp: t, .. } => temp(t),
         Stmt::Compute { temp: t, op, .. } => {
-            temp(t)
-                || matches!(op, Op::Rule { residual: Some(r), .. } if r.source != ResidualSource::Shared && temp(&r.temp))
+            temp(t) || matches!(op, Op::Rule { residual: Some(r), .. } if r.computed_here() && temp(&r.temp))
         }
         Stmt::Write { access, .. } => live.contains(&access.name.to_string()),
         Stmt::Loop(l) => !plain_loop(l) || writes_live(&l.body, live),
