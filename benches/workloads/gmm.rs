@@ -144,6 +144,18 @@ fn tape<'t>(p: &[Var<'t>], xs: &[[f64; D]; N]) -> Var<'t> {
     total
 }
 
+/// `log_likelihood_jvp` called on borrowed arrays, as a caller owning them calls it (see [`super::Variant`]).
+#[inline(never)]
+fn jvp_borrowed(
+    alpha: &[f64; K],
+    mu: &[[f64; D]; K],
+    log_sigma: &[[f64; D]; K],
+    xs: &[[f64; D]; N],
+    v: &Params,
+) -> f64 {
+    log_likelihood_jvp(*alpha, *mu, *log_sigma, xs, *v).1
+}
+
 pub fn workload() -> Workload {
     let mut d = Data::new(7);
     let centers: [[f64; D]; K] = core::array::from_fn(|_| d.array::<D>().map(|v| 4.0 * v));
@@ -180,7 +192,7 @@ pub fn workload() -> Workload {
             let p = t.add_vars(p0);
             emit(out, tape(&p, xs).grad().wrt(&p))
         }),
-        jvp: Box::new(move |out| emit(out, log_likelihood_jvp(alpha, mu, log_sigma, xs, v).1)),
+        jvp: Box::new(move |out| emit(out, jvp_borrowed(&alpha, &mu, &log_sigma, xs, &v))),
         hand_jvp: None,
         hvp: Some(Box::new(move |out| {
             let (_, gradient, hv) = log_likelihood_hvp(alpha, mu, log_sigma, xs, v);

@@ -60,6 +60,12 @@ fn tape<'t>(l: &[Var<'t>], g: &[f64; C], costs: &[f64; C]) -> Var<'t> {
     soft - soft.val + costs[k]
 }
 
+/// `objective_jvp` called on borrowed arrays, as a caller owning them calls it (see [`super::Variant`]).
+#[inline(never)]
+fn jvp_borrowed(logits: &[f64; C], g: &[f64; C], costs: &[f64; C], v: &[f64; C]) -> f64 {
+    objective_jvp(*logits, g, costs, *v).1
+}
+
 pub fn workload() -> Workload {
     let mut d = Data::new(5);
     let logits = d.array::<C>();
@@ -85,7 +91,7 @@ pub fn workload() -> Workload {
             emit(out, tape(&p, &g, &costs).grad().wrt(&p))
         }),
         primal_at: Box::new(move |p| vec![soft_objective(core::array::from_fn(|i| p[i]), &g, &costs)]),
-        jvp: Box::new(move |out| emit(out, objective_jvp(logits, &g, &costs, v).1)),
+        jvp: Box::new(move |out| emit(out, jvp_borrowed(&logits, &g, &costs, &v))),
         hand_jvp: None,
         hvp: Some(Box::new(move |out| {
             let (_, gradient, hv) = objective_hvp(logits, &g, &costs, v);

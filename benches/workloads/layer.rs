@@ -96,6 +96,12 @@ fn tape<'t>(p: &[Var<'t>], x: &[f64; H], y: &[f64; H]) -> Var<'t> {
     loss
 }
 
+/// `layer_jvp` called on borrowed arrays, as a caller owning them calls it (see [`super::Variant`]).
+#[inline(never)]
+fn jvp_borrowed(w: &[[f64; H]; H], b: &[f64; H], x: &[f64; H], y: &[f64; H], v: &([[f64; H]; H], [f64; H])) -> f64 {
+    layer_jvp(*w, *b, x, y, *v).1
+}
+
 pub fn workload() -> Workload {
     let mut d = Data::new(6);
     let w: [[f64; H]; H] = core::array::from_fn(|_| d.array::<H>().map(|v| 0.5 * v));
@@ -129,7 +135,7 @@ pub fn workload() -> Workload {
             let p = t.add_vars(p0);
             emit(out, tape(&p, &x, &y).grad().wrt(&p))
         }),
-        jvp: Box::new(move |out| emit(out, layer_jvp(w, b, &x, &y, v).1)),
+        jvp: Box::new(move |out| emit(out, jvp_borrowed(&w, &b, &x, &y, &v))),
         hand_jvp: Some(Box::new(move |out| emit(out, hand_jvp(&w, &b, &x, &y, &v).1))),
         hvp: Some(Box::new(move |out| {
             let (_, gradient, hv) = layer_hvp(w, b, &x, &y, v);

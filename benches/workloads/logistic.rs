@@ -70,6 +70,12 @@ fn tape<'t>(w: &[Var<'t>], xs: &[[f64; F]; M], ys: &[f64; M]) -> Var<'t> {
     total / M as f64
 }
 
+/// `loss_jvp` called on borrowed arrays, as a caller owning them calls it (see [`super::Variant`]).
+#[inline(never)]
+fn jvp_borrowed(w: &[f64; F], xs: &[[f64; F]; M], ys: &[f64; M], v: &[f64; F]) -> f64 {
+    loss_jvp(*w, xs, ys, *v).1
+}
+
 pub fn workload() -> Workload {
     let mut d = Data::new(2);
     let xs: &[[f64; F]; M] = leak(core::array::from_fn(|_| d.array::<F>()));
@@ -95,7 +101,7 @@ pub fn workload() -> Workload {
             emit(out, tape(&p, xs, ys).grad().wrt(&p))
         }),
         primal_at: Box::new(move |p| vec![loss(core::array::from_fn(|i| p[i]), xs, ys)]),
-        jvp: Box::new(move |out| emit(out, loss_jvp(w, xs, ys, v).1)),
+        jvp: Box::new(move |out| emit(out, jvp_borrowed(&w, xs, ys, &v))),
         hand_jvp: None,
         hvp: Some(Box::new(move |out| {
             let (_, gradient, hv) = loss_hvp(w, xs, ys, v);

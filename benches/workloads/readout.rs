@@ -71,6 +71,12 @@ fn tape<'t>(w: &[Var<'t>], feats: &[[f64; F]; K]) -> Var<'t> {
     sa + m + s.ln() * T
 }
 
+/// `readout_jvp` called on borrowed arrays, as a caller owning them calls it (see [`super::Variant`]).
+#[inline(never)]
+fn jvp_borrowed(w: &[f64; F], feats: &[[f64; F]; K], v: &[f64; F]) -> f64 {
+    readout_jvp(*w, feats, *v).1
+}
+
 pub fn workload() -> Workload {
     let mut d = Data::new(3);
     let feats: &[[f64; F]; K] = leak(core::array::from_fn(|_| d.array::<F>()));
@@ -93,7 +99,7 @@ pub fn workload() -> Workload {
             emit(out, tape(&p, feats).grad().wrt(&p))
         }),
         primal_at: Box::new(move |p| vec![readout(core::array::from_fn(|i| p[i]), feats)]),
-        jvp: Box::new(move |out| emit(out, readout_jvp(w, feats, v).1)),
+        jvp: Box::new(move |out| emit(out, jvp_borrowed(&w, feats, &v))),
         hand_jvp: None,
         hvp: Some(Box::new(move |out| {
             let (_, gradient, hv) = readout_hvp(w, feats, v);
