@@ -37,7 +37,7 @@ pub type Objective = Box<dyn Fn(&[f64]) -> Vec<f64>>;
 /// A closure that passes one of its captured arrays by value to a function copies it first: LLVM
 /// reads in place only a closure's first capture (a copy's source must be a function argument to
 /// be read in place, and the later captures are offsets from one). `_jvp`'s tangent is never the
-/// first capture, and on the network its copy was 2 KB and 7 % of the instructions per call, a
+/// first capture, and on the network its copy was 2 KB and 6 % of the instructions per call, a
 /// cost of the benchmark's closures that a caller owning its tangent does not pay. So the `jvp`
 /// variants with array tangents call `_jvp` through a function that borrows its arrays
 /// (`jvp_borrowed`, never inlined), which reads them in place; the bundle's 15 floats are copied
