@@ -689,7 +689,8 @@ pub fn mul_constant_pullback<T: Real>(c: T, dout: Dual<T>) -> Dual<T> {
     dout * c
 }
 
-/// The cotangent of the dual `a` in `a / c` for a constant `c`: `dout / c`.
+/// The cotangent of the dual `a` in `a / c` for a constant `c`: `dout·(1/c)`, as
+/// [`ops::div_constant_pullback`](crate::ops::div_constant_pullback).
 ///
 /// ```
 /// use relax_core::{Dual, dual::div_constant_pullback};
@@ -697,7 +698,7 @@ pub fn mul_constant_pullback<T: Real>(c: T, dout: Dual<T>) -> Dual<T> {
 /// ```
 #[inline(always)]
 pub fn div_constant_pullback<T: Real>(c: T, dout: Dual<T>) -> Dual<T> {
-    dout / c
+    dout * (T::one() / c)
 }
 
 macro_rules! mixed_ops_left {

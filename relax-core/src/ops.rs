@@ -179,23 +179,29 @@ pub fn mul_jvp_second<T: Real>(a: T, b: T, db: T) -> (T, T) {
     (a * b, db * a)
 }
 
-/// `q = a / b`: the cotangents `(dout/b, −dout·a/b²)`, the second from the quotient as
-/// `−dout·q/b`.
+/// `q = a / b`: the cotangents `(dout/b, −dout·a/b²)`, as `dout·(1/b)` and `−(dout·q)·(1/b)`.
+///
+/// Multiplied by the reciprocal rather than divided: `1/b` depends on the forward sweep only, so
+/// the division runs while the adjoint sweep computes `dout`, and a pullback run once per
+/// Jacobian row shares it (the bundle residual's Jacobian: its adjoint's critical path had two
+/// divisions in a row per rotation). Each cotangent is one rounding from the quotient's; for a
+/// subnormal `|b| < 2⁻¹⁰²²` (f64) the reciprocal overflows to ±∞.
 #[inline(always)]
 pub fn div_pullback<T: Real>(a: T, b: T, q: T, dout: T) -> (T, T) {
     let _ = a;
-    (div_constant_pullback(b, dout), -dout * q / b)
+    let r = T::one() / b;
+    (dout * r, -(dout * q) * r)
 }
 
-/// The cotangent of `a` in `a / c` for a constant `c`: `dout/c`, the first of
-/// [`div_pullback`]'s cotangents.
+/// The cotangent of `a` in `a / c` for a constant `c`: `dout·(1/c)`, the first of
+/// [`div_pullback`]'s cotangents (in a loop, the reciprocal of a constant is taken once).
 ///
 /// ```
 /// assert_eq!(relax_core::ops::div_constant_pullback(4.0_f64, 2.0), 0.5);
 /// ```
 #[inline(always)]
 pub fn div_constant_pullback<T: Real>(c: T, dout: T) -> T {
-    dout / c
+    dout * (T::one() / c)
 }
 
 /// `a / b`: `(dout/b, −dout·a/b²)`.
@@ -321,8 +327,9 @@ unary! {
     log2: log2_pullback, log2_vjp, log2_jvp => |x, y, dout| dout / (x * T::LN_2());
     /// `log₁₀ x`, derivative `1/(x·ln 10)`.
     log10: log10_pullback, log10_vjp, log10_jvp => |x, y, dout| dout / (x * T::LN_10());
-    /// `y = √x`, derivative `1/(2√x) = 1/(2y)` (infinite at 0).
-    sqrt: sqrt_pullback / sqrt_pullback_from_value, sqrt_vjp, sqrt_jvp => |x, y, dout| dout / (y + y);
+    /// `y = √x`, derivative `1/(2√x) = 1/(2y)` (infinite at 0), taken as `dout·(1/(2y))`: the
+    /// division reads the value only and runs before `dout` is known (see [`div_pullback`]).
+    sqrt: sqrt_pullback / sqrt_pullback_from_value, sqrt_vjp, sqrt_jvp => |x, y, dout| dout * (T::one() / (y + y));
     /// `y = ∛x`, derivative `1/(3·∛x²) = 1/(3y²)`.
     cbrt: cbrt_pullback / cbrt_pullback_from_value, cbrt_vjp, cbrt_jvp => |x, y, dout| dout / (T::from_usize(3) * y * y);
     /// `y = 1/x`, derivative `−1/x² = −y²`.

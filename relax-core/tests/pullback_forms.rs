@@ -215,7 +215,8 @@ fn binary_pullbacks_are_their_vjps_and_the_former_formulas() {
         (("add", |a, b| a + b, add_vjp), add_pullback, |_, _, d| (d, d)),
         (("sub", |a, b| a - b, sub_vjp), sub_pullback, |_, _, d| (d, -d)),
         (("mul", |a, b| a * b, mul_vjp), mul_pullback, |a, b, d| (d * b, d * a)),
-        (("div", |a, b| a / b, div_vjp), div_pullback, |a, b, d| (d / b, -d * (a / b) / b)),
+        // Since 0.2 by the reciprocal (`div_pullback`), one rounding from `(d / b, -d * (a / b) / b)`.
+        (("div", |a, b| a / b, div_vjp), div_pullback, |a, b, d| (d * (1.0 / b), -(d * (a / b)) * (1.0 / b))),
         (("powf", f64::powf, powf_vjp), powf_pullback, |x, y, d| (d * y * x.powf(y - 1.0), d * x.powf(y) * x.ln())),
         (("atan2", f64::atan2, atan2_vjp), atan2_pullback, |y, x, d| {
             (d * x / (x * x + y * y), -d * y / (x * x + y * y))
