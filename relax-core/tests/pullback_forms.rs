@@ -455,7 +455,9 @@ mod old {
         let z = x.map(|v| (v - max) / t);
         let e = z.map(f64::exp);
         let sum = e.iter().fold(0.0, |s, &v| s + v);
-        Residual { y: e.map(|v| v / sum), z, sum, x, t }
+        // Since 0.2 by the sum's reciprocal, one rounding from `v / sum`.
+        let inv = 1.0 / sum;
+        Residual { y: e.map(|v| v * inv), z, sum, x, t }
     }
 
     fn weighted_z<const N: usize>(g: &[f64; N], z: &[f64; N]) -> f64 {
