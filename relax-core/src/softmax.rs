@@ -112,8 +112,8 @@ fn normalized_exp<T: Real, const N: usize>(x: &[T; N], t: T) -> (T, ([T; N], T))
     }
     let sum = sum_of(&y);
     // One division and N products rather than N divisions (the readout's 512 logits: 1.01–1.06
-    // → 0.95–1.00 of the hand-written gradient's time); `sum ≥ 1` (the largest term is `e⁰`), so
-    // its reciprocal neither overflows nor loses precision.
+    // → 0.95–1.00 of the hand-written gradient's time), one rounding from `e_i/sum`; `sum ≥ 1`
+    // (the largest term is `e⁰`), so its reciprocal never overflows nor goes subnormal.
     let inv = T::one() / sum;
     for v in &mut y {
         *v *= inv;
