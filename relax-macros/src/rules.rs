@@ -48,6 +48,11 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// A rule of `form`, without `_first` forms.
+    const fn of(name: &'static str, args: &'static [Arg], form: Form) -> Rule {
+        Rule { name, args, form, first_forms: false, first_forward: false }
+    }
+
     /// With [`Rule::first_forms`].
     const fn with_first_forms(self) -> Rule {
         Rule { first_forms: true, ..self }
@@ -62,15 +67,15 @@ impl Rule {
 use Arg::{Diff, Hard, Rng};
 
 const fn pullback(name: &'static str, args: &'static [Arg]) -> Rule {
-    Rule { name, args, form: Form::Pullback, first_forms: false, first_forward: false }
+    Rule::of(name, args, Form::Pullback)
 }
 
 const fn split(name: &'static str, args: &'static [Arg]) -> Rule {
-    Rule { name, args, form: Form::Split, first_forms: false, first_forward: false }
+    Rule::of(name, args, Form::Split)
 }
 
 const fn passive(name: &'static str) -> Rule {
-    Rule { name, args: &[], form: Form::Passive, first_forms: false, first_forward: false }
+    Rule::of(name, &[], Form::Passive)
 }
 
 const fn sampled(
@@ -80,7 +85,7 @@ const fn sampled(
     explicit: &'static str,
     noise_at: usize,
 ) -> Rule {
-    Rule { name, args, form: Form::Sampled { noise, explicit, noise_at }, first_forms: false, first_forward: false }
+    Rule::of(name, args, Form::Sampled { noise, explicit, noise_at })
 }
 
 /// Every rule of SPEC.md's table.
