@@ -1080,7 +1080,9 @@ fn jvp_bodies(
     siblings: Option<&Siblings>,
 ) -> JvpBodies {
     let krate = &options.krate;
-    let ctx = jvp::Ctx { krate, active: &body.active, owned: facts.owned(), siblings: facts.siblings() };
+    let aliases = jvp::aliases(body);
+    let ctx =
+        jvp::Ctx { krate, active: &body.active, owned: facts.owned(), siblings: facts.siblings(), aliases: &aliases };
     let code = jvp::jvp(&body.block, ctx);
     let ret = jvp::result(&body.block, ctx);
     let tangents: Vec<TokenStream> = sig

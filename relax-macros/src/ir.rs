@@ -299,6 +299,12 @@ pub struct Body {
     /// Where each `if` on a comparison of active values is (by branch id), for the relaxation's
     /// errors.
     pub compare_ifs: std::collections::BTreeMap<usize, proc_macro2::Span>,
+    /// Temporaries whose names the lowering wrote into tokens (a passive expression or a call's
+    /// data built from temporaries): generated code must define them under their own names.
+    pub named_in_tokens: std::collections::HashSet<Temp>,
+    /// Bindings whose name the function declares more than once: a later declaration may
+    /// shadow them.
+    pub redeclared: std::collections::HashSet<BindingId>,
 }
 
 impl Block {

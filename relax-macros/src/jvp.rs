@@ -6,6 +6,8 @@
 //! operations of the original, so the value is the original's bit for bit. Loops and branches run
 //! as written, with no storage: a `_jvp` takes every loop the language takes.
 
+use std::collections::HashMap;
+
 use proc_macro2::{Ident, TokenStream};
 use quote::{ToTokens, format_ident, quote};
 
@@ -25,6 +27,58 @@ pub struct Ctx<'a> {
     /// The sine and the cosine of one value in one block, each to the other
     /// (`forward::BodyFacts::siblings`).
     pub siblings: &'a std::collections::HashMap<Temp, Temp>,
+    /// Temporaries spelled by what they copy ([`aliases`]).
+    pub aliases: &'a HashMap<Temp, Alias>,
+}
+
+/// What a temporary copies, where forward mode spells it so and leaves its `let` out.
+pub enum Alias {
+    /// A read of a binding's place (not through a bare reference, `*x`).
+    Read(Access),
+    /// A literal.
+    Literal(TokenStream),
+}
+
+/// The temporaries forward mode spells by what they copy: reads of a binding the function declares
+/// once (a read's consumers come before any write of its statement, so the place still holds the
+/// value there), and literals. Such copies were four in ten of a `_jvp`'s statements,
+/// each one more `let` for rustc to check. Temporaries named in tokens (passive expressions, call
+/// data), a loop's range and the values of writes keep their `let`.
+pub fn aliases(body: &Body) -> HashMap<Temp, Alias> {
+    fn walk(block: &Block, body: &Body, out: &mut HashMap<Temp, Alias>, keep: &mut Vec<Temp>) {
+        for s in &block.stmts {
+            match s {
+                Stmt::Read { temp, access } => {
+                    let through_reference = access.deref && access.path.is_empty();
+                    if !through_reference && !body.redeclared.contains(&access.binding) {
+                        out.insert(*temp, Alias::Read(access.clone()));
+                    }
+                }
+                Stmt::Passive { temp, expr, impure: false } => {
+                    let mut tokens = expr.clone().into_iter();
+                    if let (Some(proc_macro2::TokenTree::Literal(_)), None) = (tokens.next(), tokens.next()) {
+                        out.insert(*temp, Alias::Literal(expr.clone()));
+                    }
+                }
+                // `s += s`: the tangent's update borrows the place its value would be read from.
+                Stmt::Write { value, .. } => keep.push(*value),
+                Stmt::Branch(b) => b.arms.iter().for_each(|arm| walk(arm, body, out, keep)),
+                Stmt::Loop(l) => {
+                    if let LoopHead::Range { index, lo, hi } = l.head {
+                        keep.extend([index, lo, hi]);
+                    }
+                    walk(&l.body, body, out, keep);
+                }
+                _ => {}
+            }
+        }
+    }
+    let (mut out, mut keep) = (HashMap::new(), Vec::new());
+    walk(&body.block, body, &mut out, &mut keep);
+    for t in keep.iter().chain(&body.named_in_tokens) {
+        out.remove(t);
+    }
+    out
 }
 
 /// The tangent of a temporary.
@@ -38,12 +92,21 @@ pub fn binding_tangent(b: BindingId) -> Ident {
 }
 
 impl Ctx<'_> {
-    /// `x` itself when active, else `x` read through `IntoPrimal` (a passive operand may be a
-    /// reference, such as the item of `for v in xs`).
+    /// Temporary `t` as forward mode spells it: what it copies, or its name.
+    fn value(&self, t: Temp) -> TokenStream {
+        match self.aliases.get(&t) {
+            Some(Alias::Read(access)) => access_tokens(access, access.name.to_token_stream(), *self),
+            Some(Alias::Literal(literal)) => literal.clone(),
+            None => names::temp(t).into_token_stream(),
+        }
+    }
+
+    /// `x` itself when active or a literal, else `x` read through `IntoPrimal` (a passive operand
+    /// may be a reference, such as the item of `for v in xs`).
     fn operand(&self, t: Temp) -> TokenStream {
-        let (x, krate) = (names::temp(t), self.krate);
-        if self.active[t] || self.owned.contains(&t) {
-            x.into_token_stream()
+        let (x, krate) = (self.value(t), self.krate);
+        if self.active[t] || self.owned.contains(&t) || matches!(self.aliases.get(&t), Some(Alias::Literal(_))) {
+            x
         } else {
             quote!(#krate::IntoPrimal::into_primal(#x))
         }
@@ -52,7 +115,12 @@ impl Ctx<'_> {
     /// The tangent of temporary `t`: its own when active, a zero of its shape when passive.
     pub fn tangent(&self, t: Temp) -> TokenStream {
         if self.active[t] {
-            dt(t).into_token_stream()
+            match self.aliases.get(&t) {
+                Some(Alias::Read(access)) => {
+                    access_tokens(access, binding_tangent(access.binding).into_token_stream(), *self)
+                }
+                _ => dt(t).into_token_stream(),
+            }
         } else {
             let (x, krate) = (self.operand(t), self.krate);
             quote!(#krate::Tangent::zero_like(&#x))
@@ -69,16 +137,29 @@ pub fn jvp(block: &Block, ctx: Ctx) -> TokenStream {
 pub fn result(block: &Block, ctx: Ctx) -> TokenStream {
     match block.result {
         Some(r) => {
-            let (v, d) = (names::temp(r), ctx.tangent(r));
+            let (v, d) = (ctx.value(r), ctx.tangent(r));
             quote!((#v, #d))
         }
         None => quote!(()),
     }
 }
 
-fn access_tokens(a: &Access, base: TokenStream) -> TokenStream {
-    let path = names::projection(&a.path);
+fn access_tokens(a: &Access, base: TokenStream, ctx: Ctx) -> TokenStream {
+    let path = projection(&a.path, ctx);
     quote!(#base #path)
+}
+
+/// The tokens of a projection path, `[i].w[j]`, its indices spelled by [`Ctx::value`].
+fn projection(path: &[Proj], ctx: Ctx) -> TokenStream {
+    path.iter()
+        .map(|p| match p {
+            Proj::Index(t) => {
+                let t = ctx.value(*t);
+                quote!([#t])
+            }
+            Proj::Field(m) => quote!(.#m),
+        })
+        .collect()
 }
 
 /// The tangents of the float arguments, in the layout of a pushforward (a single one bare).
@@ -89,15 +170,13 @@ fn tangents(args: &[Temp], float_args: &[bool], ctx: Ctx) -> TokenStream {
 
 /// The arguments of a pushforward: floats through `IntoPrimal` where passive, others as they are.
 fn values(args: &[Temp], float_args: &[bool], ctx: Ctx) -> Vec<TokenStream> {
-    args.iter()
-        .zip(float_args)
-        .map(|(t, is_float)| if *is_float { ctx.operand(*t) } else { names::temp(*t).into_token_stream() })
-        .collect()
+    args.iter().zip(float_args).map(|(t, is_float)| if *is_float { ctx.operand(*t) } else { ctx.value(*t) }).collect()
 }
 
 fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
     let krate = ctx.krate;
     match s {
+        Stmt::Passive { temp, .. } | Stmt::Read { temp, .. } if ctx.aliases.contains_key(temp) => TokenStream::new(),
         Stmt::Passive { temp, expr, .. } => {
             let t = names::temp(*temp);
             quote!(let #t = #expr;)
@@ -106,11 +185,11 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
         Stmt::Read { temp, access } => {
             let name = &access.name;
             let base = if access.deref && access.path.is_empty() { quote!(*#name) } else { quote!(#name) };
-            let (t, value) = (names::temp(*temp), access_tokens(access, base));
+            let (t, value) = (names::temp(*temp), access_tokens(access, base, ctx));
             if !ctx.active[*temp] {
                 return quote!(let #t = #value;);
             }
-            let (d, tb) = (dt(*temp), access_tokens(access, binding_tangent(access.binding).into_token_stream()));
+            let (d, tb) = (dt(*temp), access_tokens(access, binding_tangent(access.binding).into_token_stream(), ctx));
             quote!(let #t = #value; let #d = #tb;)
         }
         Stmt::Compute { temp, op, args } => {
@@ -127,7 +206,7 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                 _ => None,
             };
             let one_sided_call = |f: TokenStream, k: usize| {
-                let (a, b, dk) = (ctx.operand(args[0]), ctx.operand(args[1]), dt(args[k]));
+                let (a, b, dk) = (ctx.operand(args[0]), ctx.operand(args[1]), ctx.tangent(args[k]));
                 quote!(let (#t, #d) = #f(#a, #b, #dk);)
             };
             match op {
@@ -152,7 +231,7 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                     // trigonometric functions instead of four. The first of the two (temporaries
                     // are numbered in statement order) computes both values, of the one value.
                     let other = ctx.siblings[temp];
-                    let (u, x, dx) = (names::temp(other), names::temp(args[0]), dt(args[0]));
+                    let (u, x, dx) = (names::temp(other), ctx.value(args[0]), ctx.tangent(args[0]));
                     let (f, g) = if name == "sin" { ("sin", "cos") } else { ("cos", "sin") };
                     let p = format_ident!("{}_pullback_from_{}", f, g);
                     let (f, g) = (format_ident!("{}", f), format_ident!("{}", g));
@@ -179,32 +258,32 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                     pushforward(quote!(#krate::#f #turbofish), float_args)
                 }
                 Op::Array => {
-                    let (a, ds) = (args.iter().map(|x| names::temp(*x)), args.iter().map(|x| ctx.tangent(*x)));
+                    let (a, ds) = (args.iter().map(|x| ctx.value(*x)), args.iter().map(|x| ctx.tangent(*x)));
                     quote!(let #t = [#(#a),*]; let #d = [#(#ds),*];)
                 }
                 Op::Repeat { len } => {
-                    let (x, dx) = (names::temp(args[0]), ctx.tangent(args[0]));
+                    let (x, dx) = (ctx.value(args[0]), ctx.tangent(args[0]));
                     quote!(let #t = [#x; #len]; let #d = [#dx; #len];)
                 }
                 Op::Tuple => {
-                    let (a, ds) = (args.iter().map(|x| names::temp(*x)), args.iter().map(|x| ctx.tangent(*x)));
+                    let (a, ds) = (args.iter().map(|x| ctx.value(*x)), args.iter().map(|x| ctx.tangent(*x)));
                     quote!(let #t = (#(#a,)*); let #d = (#(#ds,)*);)
                 }
                 Op::Project { path } => {
-                    let (x, dx, path) = (names::temp(args[0]), ctx.tangent(args[0]), names::projection(path));
+                    let (x, dx, path) = (ctx.value(args[0]), ctx.tangent(args[0]), projection(path, ctx));
                     quote!(let #t = #x #path; let #d = #dx #path;)
                 }
                 Op::Struct { path, fields } => {
-                    let (a, ds) = (args.iter().map(|x| names::temp(*x)), args.iter().map(|x| ctx.tangent(*x)));
+                    let (a, ds) = (args.iter().map(|x| ctx.value(*x)), args.iter().map(|x| ctx.tangent(*x)));
                     quote!(let #t = #path { #(#fields: #a),* }; let #d = #path { #(#fields: #ds),* };)
                 }
                 Op::Copy => {
-                    let (x, dx) = (names::temp(args[0]), ctx.tangent(args[0]));
+                    let (x, dx) = (ctx.value(args[0]), ctx.tangent(args[0]));
                     quote!(let #t = #x; let #d = #dx;)
                 }
                 // Zero almost everywhere.
                 Op::Hard(hard) => {
-                    let a: Vec<TokenStream> = args.iter().map(|x| names::temp(*x).into_token_stream()).collect();
+                    let a: Vec<TokenStream> = args.iter().map(|x| ctx.value(*x)).collect();
                     let value = crate::forward::hard_value(*hard, &a, krate);
                     quote!(let #t = #value; let #d = #krate::Tangent::zero_like(&#t);)
                 }
@@ -217,9 +296,9 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
             let position = names::respan(quote!(#krate::tangent::position), span);
             let callee = crate::names::retarget(callee, "__jvp");
             let values = args.iter().map(|a| match a {
-                CallArg::Active(x) => names::temp(*x).into_token_stream(),
+                CallArg::Active(x) => ctx.value(*x),
                 CallArg::ActiveRef(x) => {
-                    let x = names::temp(*x);
+                    let x = ctx.value(*x);
                     quote!(&#x)
                 }
                 CallArg::Data(tokens) => tokens.clone(),
@@ -234,7 +313,7 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
             quote!(let (#t, #d) = #callee(#(#values,)* #(#ds),*);)
         }
         Stmt::Let { binding, name, mutable, active, ty, value } => {
-            let v = names::temp(*value);
+            let v = ctx.value(*value);
             let m = mutable.then(|| quote!(mut));
             let ty = ty.as_ref().map(|ty| quote!(: #ty));
             if !active {
@@ -244,8 +323,8 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
             quote!(let #m #name #ty = #v; let #m #tb = #dv;)
         }
         Stmt::Write { access, mode, value } => {
-            let (place, v) = (access_tokens(access, access.name.to_token_stream()), names::temp(*value));
-            let tplace = access_tokens(access, binding_tangent(access.binding).into_token_stream());
+            let (place, v) = (access_tokens(access, access.name.to_token_stream(), ctx), ctx.value(*value));
+            let tplace = access_tokens(access, binding_tangent(access.binding).into_token_stream(), ctx);
             let dv = ctx.tangent(*value);
             match mode {
                 WriteMode::Set => quote!(#place = #v; #tplace = #dv;),
@@ -272,7 +351,7 @@ fn branch(b: &Branch, ctx: Ctx) -> TokenStream {
                 quote!({ #code #r })
             }
             (Some(_), Some(r)) => {
-                let r = names::temp(r);
+                let r = ctx.value(r);
                 quote!({ #code #r })
             }
             _ => quote!({ #code }),
@@ -280,7 +359,7 @@ fn branch(b: &Branch, ctx: Ctx) -> TokenStream {
     };
     let chosen = match &b.head {
         BranchHead::If(cond) | BranchHead::Compare { cond, .. } => {
-            let cond = names::temp(*cond);
+            let cond = ctx.value(*cond);
             let (then, otherwise) = (arm(&b.arms[0]), arm(&b.arms[1]));
             quote!(if #cond #then else #otherwise)
         }

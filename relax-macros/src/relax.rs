@@ -38,6 +38,8 @@ pub fn relax(body: &Body, t: &Ident) -> Result<Body, Vec<syn::Error>> {
         hard: false,
         bindings: r.next_binding,
         compare_ifs: BTreeMap::new(),
+        named_in_tokens: body.named_in_tokens.clone(),
+        redeclared: body.redeclared.clone(),
     })
 }
 

@@ -585,8 +585,26 @@ fn pullbacks_count_loops_down_in_locals() {
     assert!(copy < step, "{pullback}");
 }
 
+/// Forward mode spells a read of a binding declared once, and a literal, where they are used
+/// (`jvp::aliases`); a shadowed binding's read keeps its `let`.
+#[test]
+fn forward_mode_spells_reads_and_literals_at_their_use() {
+    let out = expanded(quote!(
+        fn f(w: f64, x: f64) -> f64 {
+            let y = w * 2.0 + x;
+            let x = y * x;
+            x * y
+        }
+    ));
+    let jvp = &out[out.find("fn f__jvp").expect("forward mode's hidden form")..];
+    assert!(jvp.contains("(w , 2.0 ,"), "the read of `w` and the literal at their use:\n{jvp}");
+    assert!(!jvp.contains("= w ;") && !jvp.contains("= 2.0 ;"), "no copies of `w` or `2.0`:\n{jvp}");
+    assert!(jvp.contains("= x ;"), "`x`, declared twice, read into a temporary:\n{jvp}");
+}
+
 /// A read sinks past the computations after it to its first use (`schedule::sink_reads`):
-/// `w[j] * (x * s).tanh()` reads `w[j]` after the call, in the forward sweep and in forward mode.
+/// `w[j] * (x * s).tanh()` reads `w[j]` after the call, in the forward sweep and in forward mode
+/// (which spells the read at its use, `jvp::aliases`).
 #[test]
 fn reads_sink_past_calls_to_their_first_use() {
     let out = expanded(quote!(
@@ -602,7 +620,7 @@ fn reads_sink_past_calls_to_their_first_use() {
     for (form, end) in [("fn f__differentiable", "move | __dout"), ("fn f__jvp", "F_STORAGE_BYTES")] {
         let sweep = between(&out, form, end);
         let call = sweep.find("tanh").unwrap_or_else(|| panic!("the call in `{form}`:\n{sweep}"));
-        let read = sweep.find("= w [").unwrap_or_else(|| panic!("the read of `w` in `{form}`:\n{sweep}"));
+        let read = sweep.find("w [").unwrap_or_else(|| panic!("the read of `w` in `{form}`:\n{sweep}"));
         assert!(call < read, "`w[j]` read after the call in `{form}`:\n{sweep}");
     }
 }

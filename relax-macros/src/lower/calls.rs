@@ -77,7 +77,7 @@ impl Lowerer<'_> {
                     let v = self.lower_expr(a, out);
                     match v {
                         Value::Active(t) => call_args.push(CallArg::Active(t)),
-                        Value::PassiveTemp(t) => call_args.push(CallArg::Data(temp_ident(t).into_token_stream())),
+                        Value::PassiveTemp(t) => call_args.push(CallArg::Data(self.named_temp(t).into_token_stream())),
                         Value::Passive(x) => {
                             let tokens = x.into_token_stream();
                             impure |= self.may_mutate(&tokens);
@@ -101,7 +101,7 @@ impl Lowerer<'_> {
             for a in &mut call_args {
                 if let CallArg::Data(tokens) = a {
                     let t = self.passive_temp(std::mem::take(tokens), out);
-                    *tokens = temp_ident(t).into_token_stream();
+                    *tokens = self.named_temp(t).into_token_stream();
                 }
             }
         }

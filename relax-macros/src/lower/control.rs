@@ -348,7 +348,7 @@ impl Lowerer<'_> {
         body: &mut Block,
     ) -> (Temp, Temp, Temp, Option<TokenStream>) {
         let index = self.temp(false);
-        let index_name = temp_ident(index);
+        let index_name = self.named_temp(index);
         match strip(&f.expr) {
             Expr::Range(r)
                 if matches!(r.limits, syn::RangeLimits::HalfOpen(_)) && r.start.is_some() && r.end.is_some() =>
@@ -421,7 +421,7 @@ impl Lowerer<'_> {
                             );
                         }
                         let src = self.passive_temp(source.to_token_stream(), prelude);
-                        let src_name = temp_ident(src);
+                        let src_name = self.named_temp(src);
                         let hi = self.passive_temp(quote!(#krate::ForItem::for_len(&#src_name)), prelude);
                         self.bind_loop_pattern(pat, quote!(#krate::ForItem::for_item(&#src_name, #index_name)), body);
                         (index, lo, hi, bound)

@@ -127,7 +127,7 @@ impl Lowerer<'_> {
         if !args.iter().any(|a| self.is_active(a)) {
             // Reassemble as a passive expression from temporaries.
             let temps: Vec<Temp> = args.into_iter().map(|a| self.materialize(a, out)).collect();
-            let names = temps.iter().map(|t| temp_ident(*t));
+            let names: Vec<Ident> = temps.iter().map(|t| self.named_temp(*t)).collect();
             let expr: Expr = match &op {
                 Op::Array => syn::parse_quote!([#(#names),*]),
                 Op::Tuple => syn::parse_quote!((#(#names,)*)),

@@ -103,7 +103,7 @@ impl Lowerer<'_> {
         };
         let (lhs, rhs) = (self.lower_expr(a, prelude), self.lower_expr(b, prelude));
         let (lhs, rhs) = (self.materialize(lhs, prelude), self.materialize(rhs, prelude));
-        let (l, r, op) = (temp_ident(lhs), temp_ident(rhs), &bin.op);
+        let (l, r, op) = (self.named_temp(lhs), self.named_temp(rhs), &bin.op);
         let cond = self.passive_temp(quote!(#l #op #r), prelude);
         Some(BranchHead::Compare { cond, way, lhs, rhs })
     }

@@ -91,6 +91,10 @@ struct Lowerer<'a> {
     scopes: Vec<Vec<Binding>>,
     all_bindings: BTreeMap<BindingId, Binding>,
     redeclared: HashSet<String>,
+    /// See [`Body::redeclared`].
+    redeclared_bindings: HashSet<BindingId>,
+    /// See [`Body::named_in_tokens`].
+    named_in_tokens: HashSet<Temp>,
     next_binding: usize,
     next_id: usize,
     temps: Vec<bool>,
@@ -154,6 +158,8 @@ pub fn lower(
             scopes: vec![Vec::new()],
             all_bindings: BTreeMap::new(),
             redeclared: redeclared.clone(),
+            redeclared_bindings: HashSet::new(),
+            named_in_tokens: HashSet::new(),
             next_binding: 0,
             next_id: 0,
             temps: Vec::new(),
@@ -212,6 +218,8 @@ pub fn lower(
                 hard: l.hard,
                 bindings: l.next_binding,
                 compare_ifs: l.compare_ifs,
+                named_in_tokens: l.named_in_tokens,
+                redeclared: l.redeclared_bindings,
             });
         }
         active.extend(l.now_active);

@@ -24,10 +24,14 @@ impl Lowerer<'_> {
         // The first scope is the function's; after it, `residuals` marks loop bodies, and every
         // other scope is an `if` branch.
         let branch_local = depth > 0 && self.residuals.last().is_some_and(|(is_loop, _)| !is_loop);
+        let text = name.to_string();
+        if self.redeclared.contains(&text) {
+            self.redeclared_bindings.insert(id);
+        }
         let b = Binding {
             id,
             name: name.clone(),
-            text: name.to_string(),
+            text,
             active,
             mutable,
             deref,
@@ -270,6 +274,12 @@ impl Lowerer<'_> {
             Value::Active(t) | Value::PassiveTemp(t) => t,
             Value::Passive(e) => self.passive_temp(e.into_token_stream(), out),
         }
+    }
+
+    /// `__t{n}`, for tokens that name temporary `t` (see [`Body::named_in_tokens`]).
+    pub(super) fn named_temp(&mut self, t: Temp) -> Ident {
+        self.named_in_tokens.insert(t);
+        super::temp_ident(t)
     }
 
     pub(super) fn passive_temp(&mut self, expr: TokenStream, out: &mut Block) -> Temp {
