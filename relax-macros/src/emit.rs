@@ -726,21 +726,12 @@ pub fn generated(func: &ItemFn, sig: &Signature, body: &Body, options: &Options,
 /// Whether `block` (at any depth) keeps a rule's residual for the adjoint.
 fn keeps_residual(block: &crate::ir::Block) -> bool {
     use crate::ir::{Op, Stmt};
-    block.stmts.iter().any(|s| match s {
-        Stmt::Compute { op: Op::Rule { residual: Some(r), .. }, .. } => r.computed_here(),
-        Stmt::Loop(l) => keeps_residual(&l.body),
-        Stmt::Branch(b) => b.arms.iter().any(keeps_residual),
-        _ => false,
-    })
+    block.any(&|s| matches!(s, Stmt::Compute { op: Op::Rule { residual: Some(r), .. }, .. } if r.computed_here()))
 }
 
 /// Whether a loop of `block` (at any depth) stores values per iteration.
 fn stores_per_iteration(block: &crate::ir::Block) -> bool {
-    block.stmts.iter().any(|s| match s {
-        crate::ir::Stmt::Loop(l) => crate::forward::has_storage(l) || stores_per_iteration(&l.body),
-        crate::ir::Stmt::Branch(b) => b.arms.iter().any(stores_per_iteration),
-        _ => false,
-    })
+    block.any(&|s| matches!(s, crate::ir::Stmt::Loop(l) if crate::forward::has_storage(l)))
 }
 
 /// Every reference of a type made `&'static`; `ok` turns false on anything a `const` cannot

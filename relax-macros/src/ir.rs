@@ -278,6 +278,19 @@ pub struct Block {
 }
 
 impl Block {
+    /// Whether `pred` holds for a statement of the block, at any depth (loop bodies and branch
+    /// arms included).
+    pub fn any(&self, pred: &dyn Fn(&Stmt) -> bool) -> bool {
+        self.stmts.iter().any(|s| {
+            pred(s)
+                || match s {
+                    Stmt::Loop(l) => l.body.any(pred),
+                    Stmt::Branch(b) => b.arms.iter().any(|arm| arm.any(pred)),
+                    _ => false,
+                }
+        })
+    }
+
     /// Holds nothing to differentiate: it can be emitted as written.
     pub fn is_passive(&self) -> bool {
         self.result.is_none() && self.stmts.iter().all(|s| matches!(s, Stmt::Verbatim { .. }))

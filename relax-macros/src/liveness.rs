@@ -89,9 +89,5 @@ fn plain_loop(l: &Loop) -> bool {
 
 /// Whether a statement of `block` (at any depth) writes a binding `live` names.
 fn writes_live(block: &Block, live: &HashSet<String>) -> bool {
-    block.stmts.iter().any(|s| match s {
-        Stmt::Write { access, .. } => live.contains(&access.name.to_string()),
-        Stmt::Loop(l) => writes_live(&l.body, live),
-        _ => false,
-    })
+    block.any(&|s| matches!(s, Stmt::Write { access, .. } if live.contains(&access.name.to_string())))
 }
