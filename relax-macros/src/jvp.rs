@@ -151,15 +151,7 @@ fn access_tokens(a: &Access, base: TokenStream, ctx: Ctx) -> TokenStream {
 
 /// The tokens of a projection path, `[i].w[j]`, its indices spelled by [`Ctx::value`].
 fn projection(path: &[Proj], ctx: Ctx) -> TokenStream {
-    path.iter()
-        .map(|p| match p {
-            Proj::Index(t) => {
-                let t = ctx.value(*t);
-                quote!([#t])
-            }
-            Proj::Field(m) => quote!(.#m),
-        })
-        .collect()
+    names::projection_spelled(path, |t| ctx.value(t))
 }
 
 /// The tangents of the float arguments, in the layout of a pushforward (a single one bare).

@@ -137,10 +137,18 @@ pub fn jvp_form(f: &Ident) -> Ident {
 
 /// The tokens of a projection path: `[__t3].w[__t4]`.
 pub fn projection(path: &[crate::ir::Proj]) -> proc_macro2::TokenStream {
+    projection_spelled(path, |t| quote::ToTokens::into_token_stream(temp(t)))
+}
+
+/// [`projection`] with each index temporary spelled by `index`.
+pub fn projection_spelled(
+    path: &[crate::ir::Proj],
+    index: impl Fn(Temp) -> proc_macro2::TokenStream,
+) -> proc_macro2::TokenStream {
     path.iter()
         .map(|p| match p {
             crate::ir::Proj::Index(t) => {
-                let t = temp(*t);
+                let t = index(*t);
                 quote::quote!([#t])
             }
             crate::ir::Proj::Field(m) => quote::quote!(.#m),
