@@ -95,7 +95,7 @@ impl Ctx<'_> {
     /// Temporary `t` as forward mode spells it: what it copies, or its name.
     fn value(&self, t: Temp) -> TokenStream {
         match self.aliases.get(&t) {
-            Some(Alias::Read(access)) => access_tokens(access, access.name.to_token_stream(), *self),
+            Some(Alias::Read(access)) => read_tokens(access, *self),
             Some(Alias::Literal(literal)) => literal.clone(),
             None => names::temp(t).into_token_stream(),
         }
@@ -144,6 +144,13 @@ pub fn result(block: &Block, ctx: Ctx) -> TokenStream {
     }
 }
 
+/// The value a read takes: the place, or `*x` through a bare reference.
+fn read_tokens(a: &Access, ctx: Ctx) -> TokenStream {
+    let name = &a.name;
+    let base = if a.deref && a.path.is_empty() { quote!(*#name) } else { quote!(#name) };
+    access_tokens(a, base, ctx)
+}
+
 fn access_tokens(a: &Access, base: TokenStream, ctx: Ctx) -> TokenStream {
     let path = projection(&a.path, ctx);
     quote!(#base #path)
@@ -175,9 +182,7 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
         }
         Stmt::Verbatim { tokens, .. } => tokens.clone(),
         Stmt::Read { temp, access } => {
-            let name = &access.name;
-            let base = if access.deref && access.path.is_empty() { quote!(*#name) } else { quote!(#name) };
-            let (t, value) = (names::temp(*temp), access_tokens(access, base, ctx));
+            let (t, value) = (names::temp(*temp), read_tokens(access, ctx));
             if !ctx.active[*temp] {
                 return quote!(let #t = #value;);
             }
