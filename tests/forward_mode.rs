@@ -869,41 +869,6 @@ fn methods_read_data_compose_and_change_it_once() {
     check_forward("Integrator::run", 179, cube(2, -1.5, 1.5), run(200), run_jvp(200));
 }
 
-/// A pendulum of any float type: `real = T` declares the impl's parameter a float type.
-#[derive(Clone, Copy)]
-struct Pendulum<T> {
-    length: T,
-    gravity: T,
-}
-
-impl<T: Real> Pendulum<T> {
-    /// Literals and an `as T` cast rewritten for `T`.
-    #[differentiable(real = T)]
-    fn energy(&self, theta: T, omega: T) -> T {
-        0.5 * omega * omega + self.gravity / self.length * (1.0 - theta.cos()) * (2 as T) * 0.5
-    }
-
-    #[differentiable(real = T)]
-    fn damping(omega: T) -> T {
-        1.0 / (1.0 + omega * omega)
-    }
-
-    /// Semi-implicit Euler until the pendulum swings back through zero (an active `break`),
-    /// composed with `self.energy` and `Self::damping`.
-    #[differentiable(real = T)]
-    fn swing(&self, theta: T, omega: T) -> T {
-        let (mut th, mut om) = (theta, omega);
-        for _ in 0..30 {
-            om = om - 0.05 * self.gravity / self.length * th.sin();
-            th = th + 0.05 * om;
-            if th < 0.0 {
-                break;
-            }
-        }
-        self.energy(th, om) * Self::damping(om) + th
-    }
-}
-
 #[test]
 fn generic_impls_at_f64_and_f32() {
     let p64 = Pendulum { length: 1.3, gravity: 9.81 };

@@ -1033,53 +1033,6 @@ fn mut_self_side_effects_happen_once() {
     });
 }
 
-/// A pendulum of any float type: `real = T` declares the impl's parameter a float type.
-#[derive(Clone, Copy)]
-struct Pendulum<T> {
-    length: T,
-    gravity: T,
-}
-
-impl<T: Real> Pendulum<T> {
-    /// Energy, with literals and an `as T` cast rewritten for `T`.
-    #[differentiable(real = T)]
-    fn energy(&self, theta: T, omega: T) -> T {
-        0.5 * omega * omega + self.gravity / self.length * (1.0 - theta.cos()) * (2 as T) * 0.5
-    }
-
-    #[differentiable(real = T)]
-    fn damping(omega: T) -> T {
-        1.0 / (1.0 + omega * omega)
-    }
-
-    /// Semi-implicit Euler until the pendulum swings back through zero (an active `break`),
-    /// composed with `self.energy` and `Self::damping`.
-    #[differentiable(real = T)]
-    fn swing(&self, theta: T, omega: T) -> T {
-        let (mut th, mut om) = (theta, omega);
-        for _ in 0..30 {
-            om = om - 0.05 * self.gravity / self.length * th.sin();
-            th = th + 0.05 * om;
-            if th < 0.0 {
-                break;
-            }
-        }
-        self.energy(th, om) * Self::damping(om) + th
-    }
-
-    /// A `while` on an active condition with `max_iter`.
-    #[differentiable(real = T, max_iter = 400)]
-    fn steps_to_fall(&self, theta: T) -> T {
-        let mut th = theta;
-        let mut om = 0.0;
-        while th > 0.1 {
-            om = om - 0.01 * self.gravity / self.length * th.sin();
-            th = th + 0.01 * om;
-        }
-        th + om
-    }
-}
-
 #[test]
 fn generic_impls_with_real_in_f64_and_f32() {
     let mut r = rng(92);

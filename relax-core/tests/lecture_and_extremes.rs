@@ -1,6 +1,7 @@
 //! The lecture's printed numbers, and every rule finite on extreme input.
 
 use relax_core::*;
+use relax_testkit::{finite, magnitudes};
 
 const X: [f64; 4] = [1.1, 4.0, -0.1, 2.3];
 
@@ -42,17 +43,6 @@ fn lecture_tables() {
         assert_eq!(huber(d, 1.0), want);
         assert_eq!(smooth_l1(d, 1.0), want);
     }
-}
-
-fn finite(v: &[f64]) -> bool {
-    v.iter().all(|x| x.is_finite())
-}
-
-/// Magnitudes from 1e-300 to MAX, both signs.
-fn magnitudes() -> Vec<f64> {
-    let mut v: Vec<f64> = (-300..=308).step_by(4).map(|e| 10f64.powi(e)).collect();
-    v.extend([f64::MAX, f64::MIN_POSITIVE, 0.0]);
-    v.iter().flat_map(|&m| [m, -m]).collect()
 }
 
 #[test]

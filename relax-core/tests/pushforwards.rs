@@ -6,7 +6,9 @@
 use rand::RngExt;
 use rand::rngs::StdRng;
 use relax_core::*;
-use relax_testkit::{Flat, POINTS, arr, check_along, logits_and_temperature, off_kink, point as vec_in, rng, uniform};
+use relax_testkit::{
+    Flat, POINTS, arr, check_along, finite, logits_and_temperature, magnitudes, off_kink, point as vec_in, rng, uniform,
+};
 
 #[track_caller]
 fn assert_bits(name: &str, p: &[f64], got: &[f64], want: &[f64]) {
@@ -580,17 +582,6 @@ fn powf_with_a_constant_argument() {
         let d = ops::powf_jvp(p[0], p[1], (dx, 0.0)).1;
         check_along("powf (constant exponent)", &p, &[dx, 0.0], &|q| vec![q[0].powf(p[1])], &[d]);
     }
-}
-
-fn finite(v: &[f64]) -> bool {
-    v.iter().all(|x| x.is_finite())
-}
-
-/// Magnitudes from 1e-300 to MAX, both signs.
-fn magnitudes() -> Vec<f64> {
-    let mut v: Vec<f64> = (-300..=308).step_by(4).map(|e| 10f64.powi(e)).collect();
-    v.extend([f64::MAX, f64::MIN_POSITIVE, 0.0]);
-    v.iter().flat_map(|&m| [m, -m]).collect()
 }
 
 #[test]

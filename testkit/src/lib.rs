@@ -139,3 +139,16 @@ pub fn fd_jacobian(f: impl Fn(&[f64]) -> Vec<f64>, p: &[f64]) -> Vec<f64> {
     let rows = Options::new().step(1e-6).numerical_jacobian(|q: Vec<f64>| f(&q), p.to_vec());
     rows.concat()
 }
+
+/// Whether every entry of `v` is finite (neither infinite nor NaN).
+pub fn finite(v: &[f64]) -> bool {
+    v.iter().all(|x| x.is_finite())
+}
+
+/// Magnitudes from 1e-300 to `f64::MAX`, with `MIN_POSITIVE` and 0, both signs: the extreme
+/// inputs on which the rules must stay finite.
+pub fn magnitudes() -> Vec<f64> {
+    let mut v: Vec<f64> = (-300..=308).step_by(4).map(|e| 10f64.powi(e)).collect();
+    v.extend([f64::MAX, f64::MIN_POSITIVE, 0.0]);
+    v.iter().flat_map(|&m| [m, -m]).collect()
+}

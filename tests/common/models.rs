@@ -1,6 +1,6 @@
 //! Models with differentiable methods, shared by the tests of methods in reverse and forward mode:
 //! springs read as data (`&self`, `self`, `obj.f(x)`, associated functions) and an integrator
-//! whose `&mut self` methods count their steps.
+//! whose `&mut self` methods count their steps, and a pendulum generic over its float type.
 
 // The models are written the way relax's language reads best: index loops, `v = v - …`.
 #![allow(clippy::needless_range_loop, clippy::assign_op_pattern)]
@@ -102,5 +102,53 @@ impl Integrator {
             s += self.kick(x, v);
         }
         if x > 0.0 { s * self.kick(v, x) } else { s }
+    }
+}
+
+/// A pendulum of any float type (`real = T` declares the impl's parameter a float type), for the
+/// generic impls in reverse and forward mode.
+#[derive(Clone, Copy)]
+pub struct Pendulum<T> {
+    pub length: T,
+    pub gravity: T,
+}
+
+impl<T: Real> Pendulum<T> {
+    /// Energy, with literals and an `as T` cast rewritten for `T`.
+    #[differentiable(real = T)]
+    pub fn energy(&self, theta: T, omega: T) -> T {
+        0.5 * omega * omega + self.gravity / self.length * (1.0 - theta.cos()) * (2 as T) * 0.5
+    }
+
+    #[differentiable(real = T)]
+    pub fn damping(omega: T) -> T {
+        1.0 / (1.0 + omega * omega)
+    }
+
+    /// Semi-implicit Euler until the pendulum swings back through zero (an active `break`),
+    /// composed with `self.energy` and `Self::damping`.
+    #[differentiable(real = T)]
+    pub fn swing(&self, theta: T, omega: T) -> T {
+        let (mut th, mut om) = (theta, omega);
+        for _ in 0..30 {
+            om = om - 0.05 * self.gravity / self.length * th.sin();
+            th = th + 0.05 * om;
+            if th < 0.0 {
+                break;
+            }
+        }
+        self.energy(th, om) * Self::damping(om) + th
+    }
+
+    /// A `while` on an active condition with `max_iter`.
+    #[differentiable(real = T, max_iter = 400)]
+    pub fn steps_to_fall(&self, theta: T) -> T {
+        let mut th = theta;
+        let mut om = 0.0;
+        while th > 0.1 {
+            om = om - 0.01 * self.gravity / self.length * th.sin();
+            th = th + 0.01 * om;
+        }
+        th + om
     }
 }
