@@ -315,9 +315,9 @@ pub struct Body {
     /// Temporaries whose names the lowering wrote into tokens (a passive expression or a call's
     /// data built from temporaries): generated code must define them under their own names.
     pub named_in_tokens: std::collections::HashSet<Temp>,
-    /// Bindings whose name the function declares more than once: a later declaration may
-    /// shadow them.
-    pub redeclared: std::collections::HashSet<BindingId>,
+    /// The names the function declares more than once: a later declaration may shadow a
+    /// binding of such a name.
+    pub redeclared: std::collections::HashSet<String>,
 }
 
 impl Block {

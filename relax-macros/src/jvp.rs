@@ -50,7 +50,7 @@ pub fn aliases(body: &Body) -> HashMap<Temp, Alias> {
             match s {
                 Stmt::Read { temp, access } => {
                     let through_reference = access.deref && access.path.is_empty();
-                    if !through_reference && !body.redeclared.contains(&access.binding) {
+                    if !through_reference && !body.redeclared.contains(&access.name.to_string()) {
                         out.insert(*temp, Alias::Read(access.clone()));
                     }
                 }
@@ -116,9 +116,7 @@ impl Ctx<'_> {
     pub fn tangent(&self, t: Temp) -> TokenStream {
         if self.active[t] {
             match self.aliases.get(&t) {
-                Some(Alias::Read(access)) => {
-                    access_tokens(access, binding_tangent(access.binding).into_token_stream(), *self)
-                }
+                Some(Alias::Read(access)) => tangent_tokens(access, *self),
                 _ => dt(t).into_token_stream(),
             }
         } else {
@@ -149,6 +147,11 @@ fn read_tokens(a: &Access, ctx: Ctx) -> TokenStream {
     let name = &a.name;
     let base = if a.deref && a.path.is_empty() { quote!(*#name) } else { quote!(#name) };
     access_tokens(a, base, ctx)
+}
+
+/// The tangent's place of an access: the same projection of the binding's tangent.
+fn tangent_tokens(a: &Access, ctx: Ctx) -> TokenStream {
+    access_tokens(a, binding_tangent(a.binding).into_token_stream(), ctx)
 }
 
 fn access_tokens(a: &Access, base: TokenStream, ctx: Ctx) -> TokenStream {
@@ -186,7 +189,7 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
             if !ctx.active[*temp] {
                 return quote!(let #t = #value;);
             }
-            let (d, tb) = (dt(*temp), access_tokens(access, binding_tangent(access.binding).into_token_stream(), ctx));
+            let (d, tb) = (dt(*temp), tangent_tokens(access, ctx));
             quote!(let #t = #value; let #d = #tb;)
         }
         Stmt::Compute { temp, op, args } => {
@@ -321,7 +324,7 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
         }
         Stmt::Write { access, mode, value } => {
             let (place, v) = (access_tokens(access, access.name.to_token_stream(), ctx), ctx.value(*value));
-            let tplace = access_tokens(access, binding_tangent(access.binding).into_token_stream(), ctx);
+            let tplace = tangent_tokens(access, ctx);
             let dv = ctx.tangent(*value);
             match mode {
                 WriteMode::Set => quote!(#place = #v; #tplace = #dv;),

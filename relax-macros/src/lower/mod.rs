@@ -90,9 +90,8 @@ struct Lowerer<'a> {
     now_active: HashSet<BindingId>,
     scopes: Vec<Vec<Binding>>,
     all_bindings: BTreeMap<BindingId, Binding>,
-    redeclared: HashSet<String>,
     /// See [`Body::redeclared`].
-    redeclared_bindings: HashSet<BindingId>,
+    redeclared: HashSet<String>,
     /// See [`Body::named_in_tokens`].
     named_in_tokens: HashSet<Temp>,
     next_binding: usize,
@@ -158,7 +157,6 @@ pub fn lower(
             scopes: vec![Vec::new()],
             all_bindings: BTreeMap::new(),
             redeclared: redeclared.clone(),
-            redeclared_bindings: HashSet::new(),
             named_in_tokens: HashSet::new(),
             next_binding: 0,
             next_id: 0,
@@ -219,7 +217,7 @@ pub fn lower(
                 bindings: l.next_binding,
                 compare_ifs: l.compare_ifs,
                 named_in_tokens: l.named_in_tokens,
-                redeclared: l.redeclared_bindings,
+                redeclared: l.redeclared,
             });
         }
         active.extend(l.now_active);

@@ -24,14 +24,10 @@ impl Lowerer<'_> {
         // The first scope is the function's; after it, `residuals` marks loop bodies, and every
         // other scope is an `if` branch.
         let branch_local = depth > 0 && self.residuals.last().is_some_and(|(is_loop, _)| !is_loop);
-        let text = name.to_string();
-        if self.redeclared.contains(&text) {
-            self.redeclared_bindings.insert(id);
-        }
         let b = Binding {
             id,
             name: name.clone(),
-            text,
+            text: name.to_string(),
             active,
             mutable,
             deref,
