@@ -16,7 +16,8 @@
 //!
 //! Besides, the relaxed values against the table's closed forms (computed here from their
 //! definitions), the error at the ties (`t·ln 2` for the logsumexp family, exactly proportional
-//! to `t`), composition (a relaxed callee is relaxed at the caller's temperature) and hard
+//! to `t`), composition (a relaxed callee is relaxed at the caller's temperature; a relaxed caller
+//! of callees without hard operations keeps its own `_grad`, `_jvp` and `_hvp`) and hard
 //! operations on data (left as written).
 #![deny(warnings)]
 // The fixtures are written the way relax's language reads best: index loops.
@@ -1044,6 +1045,104 @@ fn in_calls_and_methods() {
         steps_only: false,
         fns: fns!(QUANTIZER.f[p[0], p[1]] |p, v, d| ((v[0], v[1]), d[0]) scalar),
     });
+}
+
+/// A relaxed callee without hard operations has its own gradient (SPEC: it keeps them all), and so
+/// has a relaxed function that calls it: its own `_grad`, `_jvp` and `_hvp` go through the
+/// callee's own ones (its smooth forms), its relaxation through the callee's relaxation.
+mod smooth_callee {
+    use super::*;
+    #[differentiable(relaxed, hvp)]
+    pub fn f(a: f64, b: f64) -> f64 {
+        a.max(b) * a + (a - b).abs()
+    }
+}
+
+mod smooth_caller {
+    use super::*;
+    #[differentiable(relaxed, hvp)]
+    pub fn f(x: [f64; 3]) -> f64 {
+        let mut s = 0.0;
+        for i in 0..2 {
+            let c = super::smooth_callee::f(x[i], x[i + 1]);
+            s += if c > x[2] { 0.5 * c * c } else { super::smooth_callee::f(x[2], c) };
+        }
+        s
+    }
+}
+
+/// The same through methods: `self.scaled(…)` and `Self::clipped(…)`.
+struct Shaper {
+    scale: f64,
+}
+
+impl Shaper {
+    #[differentiable(relaxed)]
+    fn scaled(&self, x: f64) -> f64 {
+        (x * self.scale).abs()
+    }
+
+    #[differentiable(relaxed)]
+    fn clipped(x: f64) -> f64 {
+        x.min(1.0) * x
+    }
+
+    #[differentiable(relaxed)]
+    fn f(&self, x: f64, y: f64) -> f64 {
+        self.scaled(x) * y + Self::clipped(y)
+    }
+}
+
+const SHAPER: Shaper = Shaper { scale: -1.5 };
+
+#[test]
+fn smooth_callees_keep_the_callers_own_gradient() {
+    let mut r = rng(85);
+    let v = |p: &[f64]| vec![smooth_caller::f(arr(p))];
+    let mut checked = 0;
+    while checked < POINTS {
+        let p = point(&mut r, 3, -3.0, 3.0);
+        // Off the kinks: `max` and `abs` at ties of their arguments, the `if` at `c = x[2]`.
+        let c = |a: f64, b: f64| smooth_callee::f(a, b);
+        let kinks =
+            [(p[0] - p[1]).abs(), (p[1] - p[2]).abs(), (c(p[0], p[1]) - p[2]).abs(), (c(p[1], p[2]) - p[2]).abs()];
+        if kinks.iter().any(|k| *k < MARGIN) {
+            continue;
+        }
+        checked += 1;
+        let dir = direction(&mut r, 3);
+        let (value, g) = smooth_caller::f_grad(arr(p.as_slice()));
+        assert_same_bits("_grad value", &[value], &v(&p));
+        assert_grad(&format!("_grad at {p:?}"), &g, &fd(|q| v(q)[0], &p));
+        let (jvp_value, d) = smooth_caller::f_jvp(arr(&p), arr(&dir));
+        assert_same_bits("_jvp value", &[jvp_value], &v(&p));
+        check_along("_jvp", &p, &dir, &v, &[d]);
+        let (hvp_value, hvp_g, hv) = smooth_caller::f_hvp(arr(&p), arr(&dir));
+        assert_same_bits("_hvp value and gradient", &[hvp_value], &[value]);
+        assert_close("_hvp gradient", &hvp_g, &g, 1e-12, 0.0);
+        let grad_along = |q: &[f64]| smooth_caller::f_grad(arr(q)).1.to_vec();
+        check_along("_hvp", &p, &dir, &grad_along, &hv);
+        // The relaxation is still the callee's relaxation at the caller's temperature.
+        let t = 0.1;
+        let relaxed = |q: &[f64]| smooth_caller::f_relaxed(arr(q), t);
+        let (_, relaxed_g) = smooth_caller::f_relaxed_grad(arr(&p), t);
+        assert_grad(&format!("_relaxed_grad at {p:?}"), &relaxed_g, &fd(relaxed, &p));
+    }
+    let mut checked = 0;
+    while checked < POINTS {
+        let p = point(&mut r, 2, -3.0, 3.0);
+        if p[0].abs() < MARGIN || (p[1] - 1.0).abs() < MARGIN {
+            continue;
+        }
+        checked += 1;
+        let f = |q: &[f64]| SHAPER.f(q[0], q[1]);
+        let (value, (gx, gy)) = SHAPER.f_grad(p[0], p[1]);
+        assert_same_bits("method _grad value", &[value], &[f(&p)]);
+        assert_grad(&format!("method _grad at {p:?}"), &[gx, gy], &fd(f, &p));
+        let dir = direction(&mut r, 2);
+        let (_, d) = SHAPER.f_jvp(p[0], p[1], (dir[0], dir[1]));
+        check_along("method _jvp", &p, &dir, &|q| vec![f(q)], &[d]);
+    }
 }
 
 // -- closed forms, ties, data -------------------------------------------------------------------

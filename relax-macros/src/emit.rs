@@ -124,6 +124,9 @@ struct Parts {
     dout: Ident,
     /// `jacobian`: the split form's pullback is `Clone`, and `NAME_jacobian` is generated.
     jacobian: bool,
+    /// `relaxed`: the hidden forms come twice, the second time as the smooth forms
+    /// (`names::smooth`) that relaxed callers' own gradients call.
+    smooth: bool,
 }
 
 fn parts(func: &ItemFn, sig: &Signature, options: &Options) -> Parts {
@@ -152,6 +155,7 @@ fn parts(func: &ItemFn, sig: &Signature, options: &Options) -> Parts {
         grad,
         dout,
         jacobian: options.jacobian,
+        smooth: options.relaxed,
     }
 }
 
@@ -300,6 +304,13 @@ impl Siblings {
         })
     }
 
+    /// The hidden form `form` (`split_fn`, `hvp_fn`) called with `args` and the sweeps' end: a
+    /// smooth form's body.
+    fn ended_call(&self, form: &TokenStream) -> TokenStream {
+        let args = &self.args;
+        quote!(#form(#(#args,)* __end))
+    }
+
     /// `NAME__differentiable(args…, ReturnPullback)`.
     fn split_call(&self, krate: &syn::Path) -> TokenStream {
         let (split_fn, args) = (&self.split_fn, &self.args);
@@ -322,10 +333,13 @@ struct Bodies {
     vjp_declared_as_such: bool,
     /// Forward mode; `None` for functions with differentiated slices (SPEC).
     jvp: Option<JvpBodies>,
+    /// The smooth split form's body where it calls the split form (otherwise a copy of `split`).
+    smooth_split: Option<TokenStream>,
 }
 
 /// The body of the split form `NAME__differentiable`, which callers call with the sweeps' end
 /// `ReturnPullback` for the value and the pullback.
+#[derive(Clone)]
 enum SplitForm {
     /// The sweeps, generic over how they end (`relax_core::tangent::SweepsEnd`), where
     /// `NAME_vjp` calls them too (with `ApplyPullback`).
@@ -407,6 +421,7 @@ fn functions(p: &Parts, sig: &Signature, krate: &syn::Path, bodies: &Bodies) -> 
         dout,
         jacobian,
         cfgs: _,
+        smooth,
     } = p;
     let (vjp, grad_fn) = (format_ident!("{}_vjp", name), format_ident!("{}_grad", name));
     let where_clause = &generics.where_clause;
@@ -467,8 +482,14 @@ fn functions(p: &Parts, sig: &Signature, krate: &syn::Path, bodies: &Bodies) -> 
     };
     let split_fn =
         split_form_function(p, fwd, &signature, &bodies.split, quote!(#(#checks)*), krate, quote!(#[inline]));
+    let smooth_split_fn = smooth.then(|| {
+        let body = bodies.smooth_split.clone().map_or_else(|| bodies.split.clone(), SplitForm::Sweeps);
+        let smooth = names::split_form(&names::smooth(name));
+        split_form_function(p, &smooth, &signature, &body, TokenStream::new(), krate, quote!(#[inline]))
+    });
     quote! {
         #split_fn
+        #smooth_split_fn
         #vjp_fn
         #grad_fn
         #jvp_fns
@@ -619,11 +640,19 @@ struct JvpBodies {
     /// every call from the caller's memory).
     patterns: Vec<TokenStream>,
     hidden: TokenStream,
+    /// The smooth form's body where it calls the hidden form, with the tangents
+    /// `smooth_tangents` (otherwise a copy of `hidden`).
+    smooth_call: Option<TokenStream>,
+}
+
+/// The tangent parameters of a smooth forward-mode form that calls the hidden one.
+fn smooth_tangents(sig: &Signature) -> Vec<Ident> {
+    (0..sig.params.len()).map(|k| format_ident!("__smooth_tangent{}", k)).collect()
 }
 
 /// `NAME_jvp` and the hidden form callers use, `NAME__jvp`.
 fn jvp_functions(p: &Parts, sig: &Signature, bodies: &JvpBodies) -> TokenStream {
-    let Parts { vis, attrs, inline, cfgs, name, generics, params, output, cts, grad, .. } = p;
+    let Parts { vis, attrs, inline, cfgs, name, generics, params, output, cts, grad, smooth, .. } = p;
     let where_clause = &generics.where_clause;
     let (public, hidden) = (format_ident!("{}_jvp", name), names::jvp_form(name));
     let tangent = jvp_tangent_name(sig);
@@ -643,6 +672,22 @@ fn jvp_functions(p: &Parts, sig: &Signature, bodies: &JvpBodies) -> TokenStream 
             }
         }
     });
+    let smooth = smooth.then(|| {
+        let (patterns, body) = match &bodies.smooth_call {
+            Some(call) => (smooth_tangents(sig).iter().map(ToTokens::to_token_stream).collect(), call),
+            None => (patterns.clone(), hidden_body),
+        };
+        let smooth = names::jvp_form(&names::smooth(name));
+        quote! {
+            #cfgs
+            #[doc(hidden)]
+            #[inline]
+            #allows
+            #vis fn #smooth #generics (#(#params,)* #(#patterns: #cts),*) -> (#output, #output) #where_clause {
+                #body
+            }
+        }
+    });
     quote! {
         #public
         #cfgs
@@ -652,6 +697,7 @@ fn jvp_functions(p: &Parts, sig: &Signature, bodies: &JvpBodies) -> TokenStream 
         #vis fn #hidden #generics (#(#params,)* #(#patterns: #cts),*) -> (#output, #output) #where_clause {
             #hidden_body
         }
+        #smooth
     }
 }
 
@@ -708,7 +754,8 @@ pub fn generated(func: &ItemFn, sig: &Signature, body: &Body, options: &Options,
         let buffers = slice_buffers(sig).into_iter().map(|(_, _, buffer)| buffer);
         quote!(#vjp(#(#args,)* #one, #(#buffers),*))
     });
-    let bodies = Bodies { split: split_form, split_call, vjp, grad, vjp_declared_as_such: false, jvp };
+    let smooth_split = siblings.as_ref().map(|s| s.ended_call(&s.split_fn));
+    let bodies = Bodies { split: split_form, split_call, vjp, grad, vjp_declared_as_such: false, jvp, smooth_split };
     let hvp = options.hvp.then(|| match sig.slices().next() {
         Some(slice) => syn::Error::new_spanned(
             &slice.ident,
@@ -935,45 +982,15 @@ fn hvp_functions(
     siblings: Option<&Siblings>,
 ) -> TokenStream {
     let krate = &options.krate;
-    if let Some(p) = sig.wrt.iter().map(|i| &sig.params[*i]).find(|p| is_struct_shape(&p.ty, &sig.real_params)) {
-        return syn::Error::new_spanned(
-            &p.ident,
-            "`hvp` with a parameter struct is not supported yet: pass its fields (floats or arrays) as parameters",
-        )
-        .to_compile_error();
-    }
-    let Some(float) = float_ident(&sig.output).filter(|_| sig.scalar_output) else {
-        return syn::Error::new_spanned(&sig.output, "`hvp` needs a scalar output (f32, f64 or a `T: Real`): the Hessian-vector product is that of a scalar function").to_compile_error();
+    let dual_split = match DualSplit::of(func, p, sig, options) {
+        Ok(d) => d,
+        Err(e) => return e.to_compile_error(),
     };
-    let dual = crate::forward::Dual { float: float.clone(), ty: quote!(#krate::Dual<#float>) };
-    let ctx = Ctx { dual: Some(&dual), ..ctx };
-    let output = dual.substitute(&sig.output.to_token_stream());
-    let cts: Vec<TokenStream> = p.cts.iter().map(|ct| dual.substitute(ct)).collect();
-    let split = split_body(sig, body, ctx, &output, &cts);
-    // The hidden form: the split form with the differentiated parameters, the output and the
-    // cotangents on duals.
-    let mut dual_func = func.clone();
-    let mut k = 0;
-    for input in &mut dual_func.sig.inputs {
-        if let syn::FnArg::Typed(pt) = input {
-            if sig.params[k].diff.is_some() {
-                let ty = dual.substitute(&pt.ty.to_token_stream());
-                *pt.ty = syn::parse_quote!(#ty);
-            }
-            k += 1;
-        }
-    }
-    let (split_generics, split_params, captured) = split_signature(&dual_func, sig, options);
+    let DualSplit { dual, output, cts, .. } = &dual_split;
+    let ctx = Ctx { dual: Some(dual), ..ctx };
+    let split = split_body(sig, body, ctx, output, cts);
     let (vis, name) = (&p.vis, &p.name);
-    let signature = SplitSignature {
-        generics: &split_generics,
-        params: &split_params,
-        captured: &captured,
-        output: output.clone(),
-        cts: &cts,
-        buffer_elems: &[],
-        reusable: None,
-    };
+    let signature = dual_split.signature();
     let one = quote!(#krate::num_traits::One::one());
     // As for the gradient, the sweeps on duals are written once where they can be named. Always
     // inlined: left a call, they took `NAME_hvp`'s seeded dual arrays by value (the network's
@@ -986,7 +1003,13 @@ fn hvp_functions(
         }
         None => (SplitForm::Closure(split.closure()), quote!(#[inline]), split.inline(one, &[])),
     };
-    let hidden = split_form_function(p, &names::hvp_form(name), &signature, &split_form, quote!(), krate, inline);
+    let hidden =
+        split_form_function(p, &names::hvp_form(name), &signature, &split_form, quote!(), krate, inline.clone());
+    let smooth = p.smooth.then(|| {
+        let body = siblings.map_or_else(|| split_form.clone(), |s| SplitForm::Sweeps(s.ended_call(&s.hvp_fn)));
+        let smooth = names::hvp_form(&names::smooth(name));
+        split_form_function(p, &smooth, &signature, &body, quote!(), krate, inline)
+    });
     let allows = lint_allows();
     // `NAME_hvp`: seed the differentiated parameters, run, split the gradient.
     let v = if sig.params.iter().any(|p| p.ident == "v") { format_ident!("__v_direction") } else { format_ident!("v") };
@@ -1038,6 +1061,7 @@ fn hvp_functions(
     );
     quote! {
         #hidden
+        #smooth
         #attrs
         #[doc = #doc]
         #inline
@@ -1047,6 +1071,64 @@ fn hvp_functions(
             let (__value, __c) = #run;
             #(#split_lets)*
             (__value.v, #g, #hv)
+        }
+    }
+}
+
+/// The signature of the hidden form `NAME__hvp`: the split form's, with the differentiated
+/// parameters, the output and the cotangents on duals.
+struct DualSplit {
+    dual: crate::forward::Dual,
+    output: TokenStream,
+    cts: Vec<TokenStream>,
+    generics: syn::Generics,
+    params: Vec<TokenStream>,
+    captured: Option<Vec<TokenStream>>,
+}
+
+impl DualSplit {
+    /// An error where `hvp` does not apply.
+    fn of(func: &ItemFn, p: &Parts, sig: &Signature, options: &Options) -> syn::Result<DualSplit> {
+        let krate = &options.krate;
+        if let Some(p) = sig.wrt.iter().map(|i| &sig.params[*i]).find(|p| is_struct_shape(&p.ty, &sig.real_params)) {
+            return Err(syn::Error::new_spanned(
+                &p.ident,
+                "`hvp` with a parameter struct is not supported yet: pass its fields (floats or arrays) as parameters",
+            ));
+        }
+        let Some(float) = float_ident(&sig.output).filter(|_| sig.scalar_output) else {
+            return Err(syn::Error::new_spanned(
+                &sig.output,
+                "`hvp` needs a scalar output (f32, f64 or a `T: Real`): the Hessian-vector product is that of a scalar function",
+            ));
+        };
+        let dual = crate::forward::Dual { float: float.clone(), ty: quote!(#krate::Dual<#float>) };
+        let output = dual.substitute(&sig.output.to_token_stream());
+        let cts = p.cts.iter().map(|ct| dual.substitute(ct)).collect();
+        let mut dual_func = func.clone();
+        let mut k = 0;
+        for input in &mut dual_func.sig.inputs {
+            if let syn::FnArg::Typed(pt) = input {
+                if sig.params[k].diff.is_some() {
+                    let ty = dual.substitute(&pt.ty.to_token_stream());
+                    *pt.ty = syn::parse_quote!(#ty);
+                }
+                k += 1;
+            }
+        }
+        let (generics, params, captured) = split_signature(&dual_func, sig, options);
+        Ok(DualSplit { dual, output, cts, generics, params, captured })
+    }
+
+    fn signature(&self) -> SplitSignature<'_> {
+        SplitSignature {
+            generics: &self.generics,
+            params: &self.params,
+            captured: &self.captured,
+            output: self.output.clone(),
+            cts: &self.cts,
+            buffer_elems: &[],
+            reusable: None,
         }
     }
 }
@@ -1119,6 +1201,10 @@ fn jvp_bodies(
         )),
         patterns: tangents,
         hidden: quote!(#parts #code #ret),
+        smooth_call: siblings.map(|siblings| {
+            let (jvp, args, tangents) = (&siblings.jvp, &siblings.args, smooth_tangents(sig));
+            quote!(#jvp(#(#args,)* #(#tangents),*))
+        }),
     }
 }
 
@@ -1139,12 +1225,95 @@ pub fn stubs(func: &ItemFn, sig: &Signature, options: &Options) -> TokenStream {
         public: Some(unreachable.clone()),
         patterns: vec![quote!(_); sig.params.len()],
         hidden: unreachable.clone(),
+        smooth_call: None,
     });
     let vjp: Box<dyn Fn(TokenStream) -> TokenStream> = Box::new(move |_| unreachable.clone());
     let split_call = split_body.clone();
-    let bodies =
-        Bodies { split: SplitForm::Closure(split_body), split_call, vjp, grad: None, vjp_declared_as_such: false, jvp };
+    let bodies = Bodies {
+        split: SplitForm::Closure(split_body),
+        split_call,
+        vjp,
+        grad: None,
+        vjp_declared_as_such: false,
+        jvp,
+        smooth_split: None,
+    };
     functions(&p, sig, &options.krate, &bodies)
+}
+
+/// The smooth forms (`names::smooth`) of a relaxed function with hard operations, which has no
+/// gradient of its own (SPEC): stubs with the forms' signatures whose instantiation is a compile
+/// error, so that a relaxed caller's own gradient compiles, and fails where it is used, with this
+/// function's name in the message and the call in rustc's notes. The error waits for
+/// instantiation through a constant of a type that depends on the stub's type parameter (the
+/// sweeps' end, or a tangent's type).
+pub fn smooth_stubs(func: &ItemFn, sig: &Signature, options: &Options) -> TokenStream {
+    let krate = &options.krate;
+    let p = parts(func, sig, options);
+    let Parts { vis, cfgs, name, generics, params, output, cts, .. } = &p;
+    let message = format!(
+        "`{name}` has hard operations, so it has no gradient of its own (`#[differentiable(relaxed)]`), and neither has a function that calls it: take the caller's `_relaxed_grad` or `_st_grad`"
+    );
+    // The constant is read in the stub itself where it has a type parameter (the sweeps' end), so
+    // that rustc's note on the instantiation points at the caller's call.
+    let no_gradient = quote! {
+        struct __NoGradient<E>(E);
+        impl<E> __NoGradient<E> {
+            const OF_ITS_OWN: () = if ::core::mem::size_of::<E>() < usize::MAX { ::core::panic!(#message) };
+        }
+    };
+    let sweeps = |output: &TokenStream, cts: &[TokenStream]| {
+        SplitForm::Sweeps(quote! {
+            #no_gradient
+            let () = __NoGradient::<__RelaxEnd>::OF_ITS_OWN;
+            __end.end(::core::unreachable!(), move |_: #output| -> (#(#cts,)*) { ::core::unreachable!() })
+        })
+    };
+    let smooth = names::smooth(name);
+    let signature = SplitSignature {
+        generics: &p.split_generics,
+        params: &p.split_params,
+        captured: &p.captured,
+        output: output.to_token_stream(),
+        cts,
+        buffer_elems: &[],
+        reusable: p.jacobian.then(|| quote!(+ ::core::clone::Clone)),
+    };
+    let split_body = sweeps(&signature.output, cts);
+    let split = split_form_function(
+        &p,
+        &names::split_form(&smooth),
+        &signature,
+        &split_body,
+        quote!(),
+        krate,
+        quote!(#[inline]),
+    );
+    // Each tangent of its own type, `impl Sized` (which a caller's turbofish leaves out): the
+    // constant is read in a function of the first one's.
+    let tangents = smooth_tangents(sig);
+    let jvp = tangents.first().map(|first| {
+        let (jvp, allows, where_clause) = (names::jvp_form(&smooth), lint_allows(), &generics.where_clause);
+        quote! {
+            #cfgs
+            #[doc(hidden)]
+            #[inline]
+            #allows
+            #vis fn #jvp #generics (#(#params,)* #(#tangents: impl ::core::marker::Sized),*) -> (#output, #output) #where_clause {
+                #no_gradient
+                fn __refuse<E>(_: &E) {
+                    let () = __NoGradient::<E>::OF_ITS_OWN;
+                }
+                __refuse(&#first);
+                ::core::unreachable!()
+            }
+        }
+    });
+    let hvp = options.hvp.then(|| DualSplit::of(func, &p, sig, options).ok()).flatten().map(|d| {
+        let body = sweeps(&d.output, &d.cts);
+        split_form_function(&p, &names::hvp_form(&smooth), &d.signature(), &body, quote!(), krate, quote!(#[inline]))
+    });
+    quote!(#split #jvp #hvp)
 }
 
 /// A parameter struct or an array of them.
@@ -1181,6 +1350,7 @@ fn declared_jvp(sig: &Signature, path: &syn::Path, named_jvp: bool) -> JvpBodies
         public: (!named_jvp).then(|| quote!(#path(#(#args,)* #tangent))),
         patterns,
         hidden: quote!(#path(#(#args,)* #g)),
+        smooth_call: None,
     }
 }
 
@@ -1192,7 +1362,7 @@ fn jvp_from_declared_vjp(sig: &Signature, path: &syn::Path, krate: &syn::Path) -
     let (patterns, g) = gradient_from_positions(sig);
     let from = |t: TokenStream| quote!(#krate::tangent::jvp_from_pullback(&#t, |__d| #path(#(#args,)* __d)));
     let (public, hidden) = (from(tangent.into_token_stream()), from(g));
-    JvpBodies { public: Some(public), patterns, hidden }
+    JvpBodies { public: Some(public), patterns, hidden, smooth_call: None }
 }
 
 /// A function with a declared pullback (`vjp = path`): its body is not transformed. The split form
@@ -1254,6 +1424,7 @@ pub fn declared(func: &ItemFn, sig: &Signature, options: &Options, vjp: &syn::Pa
         grad: None,
         vjp_declared_as_such,
         jvp: Some(jvp),
+        smooth_split: None,
     };
     let functions = functions(&p, sig, krate, &bodies);
     quote!(#functions #hvp)
@@ -1304,6 +1475,8 @@ pub fn relaxed(func: &ItemFn, sig: &Signature, body: &Body, options: &Options) -
     let mut relaxed_options = options.clone();
     relaxed_options.wrt = Some(sig.wrt.iter().map(|i| sig.params[*i].ident.clone()).collect());
     relaxed_options.hvp = false;
+    // The relaxation has no relaxation, and its callers call it as it is: no smooth forms.
+    relaxed_options.relaxed = false;
     let mut errors = Vec::new();
     let Some(relaxed_sig) = crate::signature::analyse(&relaxed_fn.sig, &relaxed_options, &mut errors) else {
         return Err(errors);

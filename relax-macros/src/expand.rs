@@ -88,8 +88,12 @@ pub(crate) fn expand_function(
     match lower::lower(&func.block, &sig, &func.sig.generics, &options) {
         Ok(body) => {
             // With hard operations only a relaxation differentiates, the function's own gradient
-            // would be zero almost everywhere: it gets none (SPEC).
-            let own = (!body.hard).then(|| emit::generated(&func, &sig, &body, &options, placement));
+            // would be zero almost everywhere: it gets none (SPEC), only the smooth forms' stubs.
+            let own = if body.hard {
+                emit::smooth_stubs(&func, &sig, &options)
+            } else {
+                emit::generated(&func, &sig, &body, &options, placement)
+            };
             let relaxed = match options.relaxed.then(|| emit::relaxed(&func, &sig, &body, &options)) {
                 Some(Err(errs)) => return finish(&func, Some(&sig), errs, &options),
                 Some(Ok(relaxed)) => Some(relaxed),

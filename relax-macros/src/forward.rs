@@ -503,7 +503,9 @@ pub fn call_tokens(callee: &TokenStream, args: &[CallArg], ctx: Ctx) -> TokenStr
         }
         CallArg::Data(tokens) => tokens.clone(),
     });
-    quote!(#callee(#(#args,)* #krate::tangent::ReturnPullback))
+    // The call at the callee's span, so that rustc's notes on the callee's instantiation point
+    // at the call the user wrote.
+    quote_spanned!(names::form_span(&callee)=> #callee(#(#args,)* #krate::tangent::ReturnPullback))
 }
 
 /// The locals a block defines at its own level, which its adjoint reads, and whether the

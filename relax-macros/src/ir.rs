@@ -304,8 +304,8 @@ pub struct Body {
     pub active: Vec<bool>,
     /// The bindings of the parameters, in parameter order.
     pub params: Vec<BindingId>,
-    /// The body holds a hard operation that only a relaxed function takes ([`Op::Hard`]), or
-    /// (in a relaxed function) a call of another differentiable function, which may have one.
+    /// The body holds a hard operation that only a relaxed function takes ([`Op::Hard`]). (A
+    /// callee's hard operations are the callee's: a relaxed caller calls its smooth form.)
     pub hard: bool,
     /// The number of bindings: new ones are numbered from here.
     pub bindings: usize,

@@ -67,8 +67,10 @@ const SPLIT_SUFFIX: &str = "__differentiable";
 
 /// The split form of `f` on dual numbers, which callers with `hvp` and `f_hvp` call: `f__hvp`.
 pub fn hvp_form(f: &Ident) -> Ident {
-    format_ident!("{}__hvp", f, span = f.span())
+    format_ident!("{}{}", f, HVP_SUFFIX, span = f.span())
 }
+
+const HVP_SUFFIX: &str = "__hvp";
 
 /// A fused loop's preaccumulated gradient with respect to one of its inputs.
 pub fn jacobian(id: usize, b: BindingId) -> Ident {
@@ -83,18 +85,40 @@ pub fn unit(id: usize) -> Ident {
 /// The split form's path `callee` (`f__differentiable`, `Self::f__differentiable`,
 /// `self.f__differentiable`) with the suffix of another hidden form (`__jvp`).
 pub fn retarget(callee: &proc_macro2::TokenStream, suffix: &str) -> proc_macro2::TokenStream {
+    retarget_suffix(callee, SPLIT_SUFFIX, suffix)
+}
+
+/// The path `callee` of a form by the suffix `from` with the suffix `to` instead.
+fn retarget_suffix(callee: &proc_macro2::TokenStream, from: &str, to: &str) -> proc_macro2::TokenStream {
     callee
         .clone()
         .into_iter()
         .map(|tt| match tt {
-            proc_macro2::TokenTree::Ident(i) if i.to_string().ends_with(SPLIT_SUFFIX) => {
+            proc_macro2::TokenTree::Ident(i) if i.to_string().ends_with(from) => {
                 let name = i.to_string();
-                let base = &name[..name.len() - SPLIT_SUFFIX.len()];
-                proc_macro2::TokenTree::Ident(format_ident!("{}{}", base, suffix, span = i.span()))
+                let base = &name[..name.len() - from.len()];
+                proc_macro2::TokenTree::Ident(format_ident!("{}{}", base, to, span = i.span()))
             }
             other => other,
         })
         .collect()
+}
+
+/// The span of the hidden form's name in the path `callee` (`f__differentiable`, `f__hvp`): that
+/// of the function's name in the call the user wrote.
+pub fn form_span(callee: &proc_macro2::TokenStream) -> proc_macro2::Span {
+    callee
+        .clone()
+        .into_iter()
+        .find_map(|tt| match tt {
+            proc_macro2::TokenTree::Ident(i)
+                if [SPLIT_SUFFIX, HVP_SUFFIX].iter().any(|suffix| i.to_string().ends_with(suffix)) =>
+            {
+                Some(i.span())
+            }
+            _ => None,
+        })
+        .unwrap_or_else(proc_macro2::Span::call_site)
 }
 
 /// The split form's path `callee` with `_` added to a turbofish that ends it
@@ -115,17 +139,43 @@ pub fn infer_end_type(callee: proc_macro2::TokenStream) -> proc_macro2::TokenStr
     tokens.into_iter().collect()
 }
 
-/// The split form of `f`'s relaxation, `f_relaxed__differentiable`, for the split form's path
-/// `callee` (`f__differentiable`, `Self::f__differentiable`, `self.f__differentiable`); `None`
-/// when `f` is itself a relaxation (its name ends in `_relaxed`), which a relaxed caller keeps.
-/// rustc's "cannot find function `f_relaxed__differentiable`" is the error for an `f` without
-/// `relaxed`.
+/// The smooth form of `f` for the split form's path `callee` (`f__differentiable`,
+/// `Self::f__differentiable`, `self.f__differentiable`): `f__smooth__differentiable`, which a
+/// relaxed caller's own gradient calls (`f__smooth__jvp`, `f__smooth__hvp` alike). Every relaxed
+/// `f` has it: its own split form again where `f` has no hard operation, otherwise a stub whose
+/// instantiation is a compile error (`f` has no gradient of its own, SPEC), so that the caller's
+/// own gradient exists in either case and fails only where it is used. A call of a relaxation
+/// itself (`f_relaxed`, which a relaxed caller keeps as written) stays as it is.
+pub fn smooth_form(callee: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    if is_form_of(&callee, &format!("_relaxed{SPLIT_SUFFIX}")) {
+        return callee;
+    }
+    retarget(&callee, SMOOTH_SUFFIX)
+}
+
+const SMOOTH_SUFFIX: &str = "__smooth__differentiable";
+
+/// The name whose forms are `f`'s smooth forms: `f__smooth` (`split_form`, `jvp_form` and
+/// `hvp_form` of it).
+pub fn smooth(f: &Ident) -> Ident {
+    format_ident!("{}__smooth", f, span = f.span())
+}
+
+/// The split form of `f`'s relaxation, `f_relaxed__differentiable`, for the path `callee` of `f`'s
+/// smooth form (`smooth_form`); `None` for any other callee (a relaxation, which a relaxed caller
+/// keeps). rustc's "cannot find function `f_relaxed__differentiable`" is the error for an `f`
+/// without `relaxed`.
 pub fn relaxed_form(callee: &proc_macro2::TokenStream) -> Option<proc_macro2::TokenStream> {
-    let relaxed_suffix = format!("_relaxed{SPLIT_SUFFIX}");
-    let ends_in = |tt: &proc_macro2::TokenTree, suffix: &str| matches!(tt, proc_macro2::TokenTree::Ident(i) if i.to_string().ends_with(suffix));
-    let tokens: Vec<proc_macro2::TokenTree> = callee.clone().into_iter().collect();
-    (tokens.iter().any(|tt| ends_in(tt, SPLIT_SUFFIX)) && !tokens.iter().any(|tt| ends_in(tt, &relaxed_suffix)))
-        .then(|| retarget(callee, &relaxed_suffix))
+    is_form_of(callee, SMOOTH_SUFFIX)
+        .then(|| retarget_suffix(callee, SMOOTH_SUFFIX, &format!("_relaxed{SPLIT_SUFFIX}")))
+}
+
+/// Whether the path `callee` names a form by `suffix`.
+fn is_form_of(callee: &proc_macro2::TokenStream, suffix: &str) -> bool {
+    callee
+        .clone()
+        .into_iter()
+        .any(|tt| matches!(tt, proc_macro2::TokenTree::Ident(i) if i.to_string().ends_with(suffix)))
 }
 
 /// The forward-mode form of a differentiable function `f`: `f__jvp`, which takes one tangent

@@ -105,11 +105,9 @@ impl Lowerer<'_> {
                 }
             }
         }
-        // A relaxed function calls its callees' relaxations; whether a callee has a gradient of
-        // its own (no hard operation) the attribute cannot see: the caller gets none either.
-        if self.relaxed && crate::names::relaxed_form(&callee).is_some() {
-            self.hard = true;
-        }
+        // A relaxed function's own gradient calls its callees' smooth forms, which exist whether
+        // or not a callee has hard operations; its relaxation, their relaxations (`relax`).
+        let callee = if self.relaxed { crate::names::smooth_form(callee) } else { callee };
         let temp = self.temp(true);
         let pullback = self.temp(false);
         if impure && let Some(l) = self.loops.last_mut() {

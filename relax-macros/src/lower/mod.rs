@@ -114,7 +114,7 @@ struct Lowerer<'a> {
     max_iter: Option<TokenStream>,
     /// `relaxed`: hard operations on active values are taken (as [`Op::Hard`]).
     relaxed: bool,
-    /// A hard operation was taken, or a call that the relaxation retargets.
+    /// A hard operation was taken.
     hard: bool,
     /// Scope depths of the arms of relaxed `if`s being lowered, and the spans of their `if`s: an
     /// outer binding they write becomes active, so that the relaxation can blend it.
