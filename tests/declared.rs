@@ -9,7 +9,9 @@
 //! finite differences of the original along a random cotangent, `_jvp` against central finite
 //! differences along a random direction, values bit for bit the original's, and relax's own
 //! checker (`relax::check::check_vjp` / `check_jvp`, the whole Jacobian). A deliberately wrong
-//! declared pullback (and pushforward) is caught by the checker, which names the coordinate.
+//! declared pullback (and pushforward) is caught by the checker, which names the coordinate. With
+//! `hvp`, second order through declared pullbacks that are differentiable themselves: `_hvp`
+//! against finite differences of `_grad`, alone and composed.
 #![deny(warnings)]
 // The fixtures are written the way relax's language reads best: index loops.
 #![allow(clippy::needless_range_loop)]
@@ -302,6 +304,65 @@ fn by_mode(x: f64, y: f64, mode: u8, table: &[f64; N]) -> f64 {
 #[differentiable]
 fn through_anomaly(m: f64, s: f64, table: &[f64; N]) -> f64 {
     s * anomaly_lookup(m * s, table)
+}
+
+// -- second order through declared pullbacks (`hvp`) --------------------------------------------
+
+/// `ln(1 + eˣ)` written stably (`ln_1p(e^−|x|) + max(x, 0)`, whose kinks at 0 cancel), with a
+/// declared pullback `σ(x)·dout` that is `#[differentiable]` itself: `hvp` is its forward mode.
+#[differentiable(hvp, vjp = stable_softplus_pullback)]
+fn stable_softplus(x: f64) -> f64 {
+    (-x.abs()).exp().ln_1p() + x.max(0.0)
+}
+
+#[differentiable]
+fn stable_softplus_pullback(x: f64, dout: f64) -> (f64, f64) {
+    (softplus(x), sigmoid(x) * dout)
+}
+
+/// `Σ_k w_k·cosh(x_k − c)`, summed by an iterator (which the attribute does not take): an array
+/// and a scalar differentiated, a reference as data.
+#[differentiable(hvp, vjp = energy_pullback)]
+fn energy(x: [f64; 3], c: f64, weights: &[f64; 3]) -> f64 {
+    x.iter().zip(weights).map(|(xk, wk)| wk * (xk - c).cosh()).sum()
+}
+
+#[differentiable]
+fn energy_pullback(x: [f64; 3], c: f64, weights: &[f64; 3], dout: f64) -> (f64, ([f64; 3], f64)) {
+    let mut value = 0.0;
+    let mut d_x = [0.0; 3];
+    let mut d_c = 0.0;
+    for k in 0..3 {
+        value += weights[k] * (x[k] - c).cosh();
+        let slope = weights[k] * (x[k] - c).sinh() * dout;
+        d_x[k] = slope;
+        d_c -= slope;
+    }
+    (value, (d_x, d_c))
+}
+
+/// A differentiable caller with `hvp`: its second order goes through the declared functions'
+/// hidden `NAME__hvp` forms.
+#[differentiable(hvp)]
+fn declared_second_order(x: [f64; 3], c: f64, weights: &[f64; 3]) -> f64 {
+    energy(x, c, weights) * stable_softplus(x[0] - c) + c * c
+}
+
+/// A method with a declared pullback that is a differentiable method (`Self::…`).
+struct Spring {
+    stiffness: f64,
+}
+
+impl Spring {
+    #[differentiable(hvp, vjp = Self::potential_pullback)]
+    fn potential(&self, x: f64) -> f64 {
+        self.stiffness * x.powi(4) / 4.0
+    }
+
+    #[differentiable]
+    fn potential_pullback(&self, x: f64, dout: f64) -> (f64, f64) {
+        (self.stiffness * x.powi(4) / 4.0, self.stiffness * x * x * x * dout)
+    }
 }
 
 // -- the harness -------------------------------------------------------------------------------
@@ -800,4 +861,48 @@ fn split_declaration_timing() {
         recomputing / primal,
         split / primal
     );
+}
+
+/// `_hvp` of a scalar function at `POINTS` points from `draw`, along random directions: the value
+/// and the gradient bit for bit `_grad`'s, `H·v` against central finite differences of `_grad`
+/// along `v`.
+#[track_caller]
+fn check_hvp<P: Coordinates + Clone + std::fmt::Debug>(
+    name: &str,
+    seed: u64,
+    draw: impl Fn(&mut StdRng) -> P,
+    grad: impl Fn(P) -> (f64, P),
+    hvp: impl Fn(P, P) -> (f64, P, P),
+) {
+    let mut r = rng(seed);
+    for _ in 0..POINTS {
+        let p = draw(&mut r);
+        let v = random_like(&mut r, &p);
+        let (value, g) = grad(p.clone());
+        let (hvp_value, hvp_g, hv) = hvp(p.clone(), v.clone());
+        assert_same_bits(&format!("{name}_hvp value at {p:?}"), &[hvp_value], &[value]);
+        assert_same_bits(&format!("{name}_hvp gradient at {p:?}"), &hvp_g.flat(), &g.flat());
+        let grad_at = |q: &[f64]| grad(with_coordinates(&p, q)).1.flat();
+        check_along(&format!("{name}_hvp"), &p.flat(), &v.flat(), &grad_at, &hv.flat());
+    }
+}
+
+#[test]
+fn second_order_through_declared_pullbacks() {
+    let weights = [0.5, 1.5, -0.75];
+    let spring = Spring { stiffness: 2.5 };
+    let scalar = |r: &mut StdRng| uniform(r, -4.0, 4.0);
+    let arrays = |r: &mut StdRng| (arr::<3>(&point(r, 3, -2.0, 2.0)), uniform(r, -1.0, 1.0));
+    check_grad("stable_softplus", 71, scalar, stable_softplus, stable_softplus_grad);
+    check_hvp("stable_softplus", 72, scalar, stable_softplus_grad, stable_softplus_hvp);
+    check_grad("energy", 73, arrays, |(x, c)| energy(x, c, &weights), |(x, c)| energy_grad(x, c, &weights));
+    check_hvp("energy", 74, arrays, |(x, c)| energy_grad(x, c, &weights), |(x, c), v| energy_hvp(x, c, &weights, v));
+    check_hvp(
+        "declared_second_order",
+        75,
+        arrays,
+        |(x, c)| declared_second_order_grad(x, c, &weights),
+        |(x, c), v| declared_second_order_hvp(x, c, &weights, v),
+    );
+    check_hvp("Spring::potential", 76, scalar, |x| spring.potential_grad(x), |x, v| spring.potential_hvp(x, v));
 }

@@ -14,8 +14,9 @@ pub struct Options {
     pub krate: syn::Path,
     /// `max_iter = N`: how many iterations the storage of a loop without a compile-time bound holds.
     pub max_iter: Option<TokenStream>,
-    /// `hvp`: also generate `NAME_hvp` (forward over reverse).
-    pub hvp: bool,
+    /// `hvp`: also generate `NAME_hvp` (forward over reverse); where the option is written, for
+    /// the errors it causes.
+    pub hvp: Option<proc_macro2::Span>,
     /// `jacobian`: a pullback that can run more than once (its closure is `Clone`), and for an
     /// output `[T; N]` of floats also `NAME_jacobian`.
     pub jacobian: bool,
@@ -35,7 +36,7 @@ impl Default for Options {
             wrt: None,
             krate: syn::parse_quote!(::relax),
             max_iter: None,
-            hvp: false,
+            hvp: None,
             jacobian: false,
             relaxed: false,
             vjp: None,
@@ -86,7 +87,7 @@ pub fn parse(args: TokenStream) -> syn::Result<Options> {
                 }
                 o.max_iter = Some(quote::ToTokens::into_token_stream(value));
             }
-            "hvp" => o.hvp = true,
+            "hvp" => o.hvp = Some(syn::spanned::Spanned::span(&meta.path)),
             "jacobian" => o.jacobian = true,
             "relaxed" => o.relaxed = true,
             "vjp" => o.vjp = Some(meta.value()?.parse()?),
