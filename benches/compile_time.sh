@@ -7,6 +7,10 @@
 #   bash benches/compile_time.sh
 # Dependencies are built first; what is timed is rebuilding each crate itself (release), the four
 # in turn, ROUNDS times (default 11).
+#   bash benches/compile_time.sh --count
+# counts instead the instructions rustc executes building the plain crate and the attributed one
+# (macro expansion included), with Valgrind's cachegrind (installed where missing): the same on
+# every run and every machine, where the times follow the machine's speed and load.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 work=$(mktemp -d /tmp/relax-compile-time.XXXXXX)
@@ -54,6 +58,32 @@ rebuild() { # seconds to rebuild the crate $1 alone
 
 make_crate with_relax "#[differentiable]"
 make_crate without_relax ""
+
+if [ "${1:-}" = --count ]; then
+  source "$root/benches/valgrind.sh"
+  # Cargo runs rustc through the wrapper: the crate measured under cachegrind, its dependencies
+  # (built first, in the same target directory) as they are.
+  cat >"$work/rustc-wrapper" <<'SH'
+#!/usr/bin/env bash
+if [[ " $* " == *" --crate-name $RELAX_COUNTED "* ]]; then
+  exec valgrind -q --tool=cachegrind --cache-sim=no --cachegrind-out-file="$RELAX_COUNT_OUT" "$@"
+fi
+exec "$@"
+SH
+  chmod +x "$work/rustc-wrapper"
+  count() { # millions of instructions rustc executes building the crate $1
+    (cd "$work/$1" && cargo build --release -q && touch src/lib.rs &&
+      RUSTC_WRAPPER="$work/rustc-wrapper" RELAX_COUNTED="$1" RELAX_COUNT_OUT="$work/$1.cg" cargo build --release -q)
+    awk '/^summary:/ { printf "%.0f", $2 / 1e6 }' "$work/$1.cg"
+  }
+  plain=$(count without_relax)
+  with=$(count with_relax)
+  echo "crate with 30 functions, rustc's instructions building it (release, cachegrind):"
+  echo "  plain functions:                             $plain M"
+  echo "  with #[differentiable] on each:              $with M"
+  echo "  added per function by the attribute:         $(awk "BEGIN { printf \"%.1f\", ($with - $plain) / 30 }") M"
+  exit 0
+fi
 make_crate called "#[differentiable]" calls
 make_crate optimised_macro "#[differentiable]"
 crates="without_relax with_relax called optimised_macro"

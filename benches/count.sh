@@ -8,10 +8,5 @@
 # Installs valgrind from the system's packages (apt-get) when it is missing.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-if ! command -v valgrind >/dev/null; then
-  sudo=""
-  if [ "$(id -u)" -ne 0 ]; then sudo=sudo; fi
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq valgrind >/dev/null
-fi
+source benches/valgrind.sh
 cargo bench --bench report -- --count "$@"
