@@ -1095,6 +1095,27 @@ impl Shaper {
 
 const SHAPER: Shaper = Shaper { scale: -1.5 };
 
+/// The same for generic functions, one called with a turbofish, written by a macro (where the
+/// attribute cannot see how to name the hidden forms, so the smooth forms are copies).
+macro_rules! generic_relaxed_pair {
+    () => {
+        mod generic_smooth {
+            use relax::prelude::*;
+
+            #[differentiable(relaxed)]
+            pub fn callee<T: Real>(a: T, b: T) -> T {
+                a.min(b) * b
+            }
+
+            #[differentiable(relaxed)]
+            pub fn caller<T: Real>(x: [T; 2]) -> T {
+                callee::<T>(x[0], x[1]).tanh() + callee(x[1], x[0] * x[0])
+            }
+        }
+    };
+}
+generic_relaxed_pair!();
+
 #[test]
 fn smooth_callees_keep_the_callers_own_gradient() {
     let mut r = rng(85);
@@ -1142,6 +1163,21 @@ fn smooth_callees_keep_the_callers_own_gradient() {
         let dir = direction(&mut r, 2);
         let (_, d) = SHAPER.f_jvp(p[0], p[1], (dir[0], dir[1]));
         check_along("method _jvp", &p, &dir, &|q| vec![f(q)], &[d]);
+    }
+    let mut checked = 0;
+    while checked < POINTS {
+        let p = point(&mut r, 2, -2.0, 2.0);
+        if (p[0] - p[1]).abs() < MARGIN || (p[1] - p[0] * p[0]).abs() < MARGIN {
+            continue;
+        }
+        checked += 1;
+        let f = |q: &[f64]| generic_smooth::caller::<f64>(arr(q));
+        let (value, g) = generic_smooth::caller_grad::<f64>(arr(&p));
+        assert_same_bits("generic _grad value", &[value], &[f(&p)]);
+        assert_grad(&format!("generic _grad at {p:?}"), &g, &fd(f, &p));
+        let dir = direction(&mut r, 2);
+        let (_, d) = generic_smooth::caller_jvp::<f64>(arr(&p), arr(&dir));
+        check_along("generic _jvp", &p, &dir, &|q| vec![f(q)], &[d]);
     }
 }
 
