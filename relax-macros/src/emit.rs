@@ -159,6 +159,21 @@ fn parts(func: &ItemFn, sig: &Signature, options: &Options) -> Parts {
     }
 }
 
+impl Parts {
+    /// The split form's signature, its pullback taking slice buffers of `buffer_elems`.
+    fn split_signature<'a>(&'a self, buffer_elems: &'a [&'a TokenStream]) -> SplitSignature<'a> {
+        SplitSignature {
+            generics: &self.split_generics,
+            params: &self.split_params,
+            captured: &self.captured,
+            output: self.output.to_token_stream(),
+            cts: &self.cts,
+            buffer_elems,
+            reusable: self.jacobian.then(|| quote!(+ ::core::clone::Clone)),
+        }
+    }
+}
+
 /// Replaces every `impl Trait` in a parameter type by a named type parameter, which `use<..>`
 /// can list.
 struct NameImplTraits {
@@ -404,25 +419,7 @@ fn vjp_from_sweeps(sig: &Signature, krate: &syn::Path, siblings: &Siblings) -> B
 
 /// The split form, `NAME_vjp`, `NAME_grad` and forward mode around their bodies.
 fn functions(p: &Parts, sig: &Signature, krate: &syn::Path, bodies: &Bodies) -> TokenStream {
-    let Parts {
-        vis,
-        attrs,
-        inline,
-        name,
-        fwd,
-        split_generics,
-        split_params,
-        captured,
-        generics,
-        params,
-        output,
-        cts,
-        grad,
-        dout,
-        jacobian,
-        cfgs: _,
-        smooth,
-    } = p;
+    let Parts { vis, attrs, inline, name, fwd, generics, params, output, grad, dout, jacobian, smooth, .. } = p;
     let (vjp, grad_fn) = (format_ident!("{}_vjp", name), format_ident!("{}_grad", name));
     let where_clause = &generics.where_clause;
     let buffers = slice_buffers(sig);
@@ -462,7 +459,6 @@ fn functions(p: &Parts, sig: &Signature, krate: &syn::Path, bodies: &Bodies) -> 
     let jvp_fns = bodies.jvp.as_ref().map(|jvp| jvp_functions(p, sig, jvp));
     let jacobian_fn =
         jacobian.then(|| jacobian_function(p, sig, krate, &bodies.split_call).unwrap_or_else(|e| e.to_compile_error()));
-    let reusable = jacobian.then(|| quote!(+ ::core::clone::Clone));
     // A parameter struct in `wrt` must derive `Differentiable`: rustc's error at its type, worded
     // by the trait.
     let checks = sig
@@ -471,15 +467,7 @@ fn functions(p: &Parts, sig: &Signature, krate: &syn::Path, bodies: &Bodies) -> 
         .map(|i| &sig.params[*i].ty)
         .filter(|ty| is_struct_shape(ty, &sig.real_params))
         .map(|ty| quote_spanned!(ty.span()=> #krate::tangent::require_differentiable::<#ty, _>();));
-    let signature = SplitSignature {
-        generics: split_generics,
-        params: split_params,
-        captured,
-        output: output.to_token_stream(),
-        cts,
-        buffer_elems: &buffer_elems,
-        reusable,
-    };
+    let signature = p.split_signature(&buffer_elems);
     let split_fn =
         split_form_function(p, fwd, &signature, &bodies.split, quote!(#(#checks)*), krate, quote!(#[inline]));
     let smooth_split_fn = smooth.then(|| {
@@ -1378,15 +1366,7 @@ pub fn smooth_stubs(func: &ItemFn, sig: &Signature, options: &Options) -> TokenS
         })
     };
     let smooth = names::smooth(name);
-    let signature = SplitSignature {
-        generics: &p.split_generics,
-        params: &p.split_params,
-        captured: &p.captured,
-        output: output.to_token_stream(),
-        cts,
-        buffer_elems: &[],
-        reusable: p.jacobian.then(|| quote!(+ ::core::clone::Clone)),
-    };
+    let signature = p.split_signature(&[]);
     let split_body = sweeps(&signature.output, cts);
     let split = split_form_function(
         &p,
