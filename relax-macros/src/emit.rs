@@ -11,6 +11,11 @@
 //! free function, `Self::…` beside an associated one) and the pullback takes no slice buffers;
 //! elsewhere the split form takes `ReturnPullback` only and each function holds its own copy of
 //! the sweeps.
+//!
+//! A `relaxed` function's hidden forms come a second time as its smooth forms, which relaxed
+//! callers' own gradients call (`names::smooth_form`): calls of the hidden forms, or for a function
+//! with hard operations stubs that are a compile error where they are instantiated
+//! (`smooth_stubs`).
 
 use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote, quote_spanned};
