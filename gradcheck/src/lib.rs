@@ -17,8 +17,8 @@ use relax::prelude::*;
 
 /// Helpers the generated functions call: a tuple output, and a reference in `wrt`. The free
 /// helpers without calls are `relaxed` too, so that the `relaxed` functions may call them (a
-/// `relaxed` function's callees must be; one that calls any has no gradient of its own). All
-/// take `jacobian`, so that every third generated function may take it too (its callees must).
+/// `relaxed` function's callees must be). All take `jacobian`, so that every third generated
+/// function may take it too (its callees must).
 #[differentiable(relaxed, jacobian)]
 pub fn pair<T: Real>(u: T, v: T) -> (T, T) {
     ((u * v).tanh(), u - 0.5 * v)
