@@ -341,11 +341,23 @@ fn energy_pullback(x: [f64; 3], c: f64, weights: &[f64; 3], dout: f64) -> (f64, 
     (value, (d_x, d_c))
 }
 
+/// `scale·x⁴`, generic, `scale` a float that is data, and a pullback that does not differentiate
+/// its `dout` (`wrt(x)`): the second order adds the cotangent's tangent by linearity.
+#[differentiable(hvp, wrt(x), vjp = quartic_pullback)]
+fn quartic<T: Real>(x: T, scale: T) -> T {
+    scale * x.powi(4)
+}
+
+#[differentiable(wrt(x))]
+fn quartic_pullback<T: Real>(x: T, scale: T, dout: T) -> (T, T) {
+    (scale * x.powi(4), 4.0 * scale * x * x * x * dout)
+}
+
 /// A differentiable caller with `hvp`: its second order goes through the declared functions'
 /// hidden `NAME__hvp` forms.
 #[differentiable(hvp)]
 fn declared_second_order(x: [f64; 3], c: f64, weights: &[f64; 3]) -> f64 {
-    energy(x, c, weights) * stable_softplus(x[0] - c) + c * c
+    energy(x, c, weights) * stable_softplus(x[0] - c) + quartic(c * x[1], 0.25) * x[2] + c * c
 }
 
 /// A method with a declared pullback that is a differentiable method (`Self::…`).
@@ -905,4 +917,5 @@ fn second_order_through_declared_pullbacks() {
         |(x, c), v| declared_second_order_hvp(x, c, &weights, v),
     );
     check_hvp("Spring::potential", 76, scalar, |x| spring.potential_grad(x), |x, v| spring.potential_hvp(x, v));
+    check_hvp("quartic", 77, scalar, |x| quartic_grad(x, 1.5), |x, v| quartic_hvp(x, 1.5, v));
 }

@@ -1087,8 +1087,8 @@ fn hvp_public(p: &Parts, sig: &Signature, body: TokenStream) -> TokenStream {
 /// function `PATH__jvp`" is the error, at the option `hvp`. `NAME_hvp` is the pullback's tangent
 /// at `dout = 1` along `v`; the hidden `NAME__hvp`, which callers with `hvp` call on duals,
 /// returns the value with its tangent along the parameters' tangents, and a pullback on duals:
-/// the declared pullback's gradient with its tangent along the parameters' and the cotangent's
-/// tangents.
+/// the declared pullback's gradient with its tangent along the parameters' tangents, plus the
+/// pullback of the cotangent's tangent.
 fn declared_hvp(
     func: &ItemFn,
     p: &Parts,
@@ -1160,7 +1160,10 @@ fn declared_hvp(
         let ((__v, _), (__dv, _)) = #pushforward(#(#args,)* #one, #(#parameter_tangents,)* #zero);
         (<#float as #krate::dual::Seed>::seed(__v, __dv), move |__dout: #output| {
             let (__d, __dd) = <#float as #krate::dual::Seed>::split(__dout);
-            let ((_, __g), (_, __dg)) = #pushforward(#(#args,)* __d, #(#parameter_tangents,)* __dd);
+            let ((_, __g), (_, mut __dg)) = #pushforward(#(#args,)* __d, #(#parameter_tangents,)* #zero);
+            // A pullback is linear in its cotangent: what the cotangent's tangent adds is its
+            // pullback (so the pullback need not differentiate its `dout`).
+            #krate::Tangent::add_tangent(&mut __dg, #vjp(#(#args,)* __dd).1);
             (#(#cotangents,)*)
         })
     };
