@@ -1,6 +1,7 @@
 //! Writes `generated.rs`: `FUNCTIONS` random differentiable functions and a table of
 //! `(name, original, gradient)`, and one of `(name, original, _jvp, _vjp)` for forward mode; and
-//! `RELAXED` functions with hard operations under `#[differentiable(relaxed)]`, with their table.
+//! `RELAXED` functions with hard operations under `#[differentiable(relaxed)]`, with their table,
+//! and `RELAXED_SMOOTH` `relaxed` ones without, in the first tables (they keep their gradients).
 //! Functions that take a parameter struct or are methods get wrappers over the flat arguments
 //! `(x: [T; 4], a: T)`, so that every table has one shape.
 
@@ -10,6 +11,10 @@ const FUNCTIONS: usize = 200;
 
 /// How many functions with hard operations `#[differentiable(relaxed)]` generates besides.
 const RELAXED: usize = 40;
+
+/// How many `relaxed` functions without hard operations: they keep their own gradient, through
+/// their callees' smooth forms.
+const RELAXED_SMOOTH: usize = 20;
 
 /// The grammar's seed when `RELAX_GRADCHECK_SEED` is unset.
 const DEFAULT_SEED: u64 = 0;
@@ -52,9 +57,11 @@ struct Scope {
     loops: Vec<String>,
     /// How the body names the `Model` whose methods it calls: `model`, or `self` in a method.
     model: &'static str,
-    /// In a `relaxed` function: hard operations may appear, and an `if` on active values must
+    /// In a `relaxed` function: its callees are `relaxed` too, and an `if` on active values must
     /// not leave a loop or the function (its arms are blended).
-    hard: bool,
+    relaxed: bool,
+    /// Hard operations may appear (in a `relaxed` function).
+    hard_ops: bool,
 }
 
 impl Scope {
@@ -97,7 +104,7 @@ impl Gen {
         let d = depth - 1;
         // Parenthesised, so that substitution keeps precedence (`(1.0 + a * a)` stays ≥ 1).
         let (a, b) = (format!("({})", self.expr(s, d)), format!("({})", self.expr(s, d)));
-        match self.below(if s.hard { 38 } else { 29 }) {
+        match self.below(if s.hard_ops { 38 } else { 29 }) {
             0 | 1 => format!("({a} + {b})"),
             2 => format!("({a} - {b})"),
             3 | 4 => format!("({a} * {b}).tanh()"),
@@ -118,15 +125,15 @@ impl Gen {
             19 => format!("logsumexp([{a}, {b}], 0.5)"),
             20 => format!("soft_argmax([{a}, {b}, {}], 0.8)", self.atom(s)),
             21 => format!("dot([{a}, {b}], [{}, 0.5])", self.atom(s)),
-            22 => format!("(if {a} > {} {{ {b} }} else {{ {a} * 0.5 }})", self.threshold(s.hard)),
+            22 => format!("(if {a} > {} {{ {b} }} else {{ {a} * 0.5 }})", self.threshold(s.relaxed)),
             23 if self.below(2) == 0 => format!("pair({a}, {b}).{}", self.below(2)),
             23 if self.below(2) == 0 => format!("weigh(&[{a}, {b}, 0.2, {}], 0.7)", self.atom(s)),
             // A declared derivative has no relaxation: not in `relaxed` functions.
-            23 if !s.hard => format!("cube({a}.tanh())"),
+            23 if !s.relaxed => format!("cube({a}.tanh())"),
             23 => format!("pair({a}, {b}).1"),
             // The methods are not `relaxed` (`squash` calls `bump`, and would lose its gradient).
-            24 if !s.hard => format!("{}.squash({a})", s.model),
-            25 if !s.hard => format!("{}::bump({a})", s.model_type()),
+            24 if !s.relaxed => format!("{}.squash({a})", s.model),
+            25 if !s.relaxed => format!("{}::bump({a})", s.model_type()),
             24 | 25 => format!("({a} * {b}).tanh()"),
             // `match` as an expression, on the loop index where there is one.
             26 => match &s.index {
@@ -135,7 +142,7 @@ impl Gen {
             },
             // `stop_gradient` changes the derivative: cancelled, so finite differences still apply.
             27 => format!("({b} + 0.5 * (stop_gradient({a}) - stop_gradient({a})))"),
-            28 if !s.hard => format!("relu({a}) - relu(-({b}))"),
+            28 if !s.hard_ops => format!("relu({a}) - relu(-({b}))"),
             // The hard operations of SPEC's relaxation table (in `relaxed` functions only). Their
             // operands are offset by 0.137 (`o`): the grammar's constants are multiples of 0.01,
             // and hard results are integers, which would otherwise put some operations exactly on
@@ -194,11 +201,11 @@ impl Gen {
                 }
                 5 if depth > 0 => {
                     let c = self.expr(s, 1);
-                    let k = self.threshold(s.hard);
+                    let k = self.threshold(s.relaxed);
                     writeln!(out, "if {c} > {k} {{").unwrap();
                     // A relaxed `if` blends its arms: they may not leave a loop around it.
                     let mut arm = s.clone();
-                    if s.hard {
+                    if s.relaxed {
                         arm.loops.clear();
                     }
                     self.block(&arm, muts, depth - 1, out, fresh);
@@ -232,7 +239,7 @@ impl Gen {
                     s.scalars.push(format!("{p}b"));
                     s.scalars.push(format!("{q}[{}]", self.below(4)));
                 }
-                7 if !s.hard && self.below(3) == 0 => {
+                7 if !s.relaxed && self.below(3) == 0 => {
                     let c = self.expr(s, 1);
                     let e = self.expr(s, 2);
                     writeln!(out, "if {c} > {} {{ return {e}; }}", self.constant()).unwrap();
@@ -242,7 +249,7 @@ impl Gen {
                 9 if depth > 0 => {
                     let cond = match self.below(2) {
                         0 => format!("n{f} < 3"),
-                        _ => format!("{} < {}", self.expr(s, 1), self.threshold(s.hard)),
+                        _ => format!("{} < {}", self.expr(s, 1), self.threshold(s.relaxed)),
                     };
                     writeln!(out, "let mut n{f} = 0;\n'l{f}: while {cond} {{\nn{f} += 1;\nif n{f} > 3 {{ break; }}")
                         .unwrap();
@@ -256,12 +263,12 @@ impl Gen {
                 }
                 // `break` or `continue` under an active condition, to the innermost loop or a labelled one.
                 // A relaxed `if` on active values cannot leave a loop: on the index, it can.
-                11 if s.hard && !s.loops.is_empty() && s.index.is_some() => {
+                11 if s.relaxed && !s.loops.is_empty() && s.index.is_some() => {
                     let i = s.index.clone().unwrap_or_default();
                     let jump = self.pick(&["break", "continue"]);
                     writeln!(out, "if {i} == {} {{ {jump}; }}", self.below(4)).unwrap();
                 }
-                11 if !s.hard && !s.loops.is_empty() => {
+                11 if !s.relaxed && !s.loops.is_empty() => {
                     let c = self.expr(s, 1);
                     let k = self.constant();
                     let target =
@@ -301,7 +308,7 @@ impl Gen {
                 // function of its arguments, for finite differences): a Gaussian whose scale stays
                 // positive, a Gumbel-softmax. Not in `relaxed` functions (a relaxed `if` may not
                 // sample) nor in nested loops (the language does not take it there).
-                14 if !s.hard && s.loops.len() <= 1 => {
+                14 if !s.relaxed && s.loops.len() <= 1 => {
                     self.1 = true;
                     let (e1, e2) = (self.expr(s, 1), self.expr(s, 1));
                     if self.below(2) == 0 {
@@ -354,7 +361,7 @@ fn main() {
             2 => Shape::Method,
             _ => Shape::Free,
         };
-        let body = function_body(&mut g, shape, false);
+        let body = function_body(&mut g, shape, false, false);
         let (generics, t, at) = if generic { ("<T: Real>", "T", "::<f64>") } else { ("", "f64", "") };
         // Every third function's pullback is reusable (`jacobian`): it must compile through
         // every construct, and leave the gradients as they are.
@@ -380,18 +387,18 @@ fn main() {
         let value = |t: &str| format!("fn([{t}; 4], {t}) -> {t}");
         let grad = |t: &str| format!("fn([{t}; 4], {t}) -> ({t}, ([{t}; 4], {t}))");
         writeln!(table, "(\"g{k}\", {base}{at} as {}, {base}_grad{at} as {}),", value("f64"), grad("f64")).unwrap();
-        forward.push_str(&forward_entry(k, &base, at, "f64"));
+        forward.push_str(&forward_entry(&format!("g{k}"), &base, at, "f64"));
         if generic {
             writeln!(table32, "(\"g{k}\", {base}::<f32> as {}, {base}_grad::<f32> as {}),", value("f32"), grad("f32"))
                 .unwrap();
-            forward32.push_str(&forward_entry(k, &base, "::<f32>", "f32"));
+            forward32.push_str(&forward_entry(&format!("g{k}"), &base, "::<f32>", "f32"));
         }
     }
     // Functions with hard operations, `relaxed`: (name, original, `_relaxed`, `_relaxed_grad`,
     // `_st_grad`, `_relaxed_jvp`, `_relaxed_vjp`).
     let mut relaxed = String::new();
     for k in 0..RELAXED {
-        let body = function_body(&mut g, Shape::Free, true);
+        let body = function_body(&mut g, Shape::Free, true, true);
         writeln!(out, "#[differentiable(relaxed, max_iter = 8)]\npub fn r{k}(x: [f64; 4], a: f64) -> f64 {body}")
             .unwrap();
         writeln!(
@@ -399,6 +406,17 @@ fn main() {
             "(\"r{k}\", r{k}, r{k}_relaxed, r{k}_relaxed_grad, r{k}_st_grad, r{k}_relaxed_jvp, r{k}_relaxed_vjp),"
         )
         .unwrap();
+    }
+    for k in 0..RELAXED_SMOOTH {
+        let body = function_body(&mut g, Shape::Free, true, false);
+        writeln!(out, "#[differentiable(relaxed, max_iter = 8)]\npub fn s{k}(x: [f64; 4], a: f64) -> f64 {body}")
+            .unwrap();
+        writeln!(
+            table,
+            "(\"s{k}\", s{k} as fn([f64; 4], f64) -> f64, s{k}_grad as fn([f64; 4], f64) -> (f64, ([f64; 4], f64))),"
+        )
+        .unwrap();
+        forward.push_str(&forward_entry(&format!("s{k}"), &format!("s{k}"), "", "f64"));
     }
     writeln!(
         out,
@@ -424,8 +442,9 @@ pub type Grad = fn([f64; 4], f64, f64) -> (f64, ([f64; 4], f64));"
     std::fs::write(path, out).unwrap();
 }
 
-/// A random function body over `x` and `a` (bound from `p` for `Shape::Struct`), in braces.
-fn function_body(g: &mut Gen, shape: Shape, hard: bool) -> String {
+/// A random function body over `x` and `a` (bound from `p` for `Shape::Struct`), in braces; of a
+/// `relaxed` function, with hard operations or without.
+fn function_body(g: &mut Gen, shape: Shape, relaxed: bool, hard_ops: bool) -> String {
     let model = if shape == Shape::Method { "self" } else { "model" };
     let mut s = Scope {
         scalars: vec!["a".into(), "x[0]".into(), "x[3]".into()],
@@ -433,7 +452,8 @@ fn function_body(g: &mut Gen, shape: Shape, hard: bool) -> String {
         index: None,
         loops: Vec::new(),
         model,
-        hard,
+        relaxed,
+        hard_ops,
     };
     let mut body = String::new();
     if shape == Shape::Struct {
@@ -510,9 +530,9 @@ fn forward_entry_type(t: &str) -> String {
     format!("(&str, {value}, {jvp}, {vjp})")
 }
 
-/// The forward-mode entry of `g{k}` (functions named from `base`, with the turbofish `at`) at
+/// The forward-mode entry of `name` (functions named from `base`, with the turbofish `at`) at
 /// float type `t`.
-fn forward_entry(k: usize, base: &str, at: &str, t: &str) -> String {
+fn forward_entry(name: &str, base: &str, at: &str, t: &str) -> String {
     let [value, jvp, vjp] = forward_types(t);
-    format!("(\"g{k}\", {base}{at} as {value}, {base}_jvp{at} as {jvp}, {base}_vjp{at} as {vjp}),\n")
+    format!("(\"{name}\", {base}{at} as {value}, {base}_jvp{at} as {jvp}, {base}_vjp{at} as {vjp}),\n")
 }
