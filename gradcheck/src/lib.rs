@@ -6,7 +6,8 @@
 //! and associated functions, a declared derivative, float methods and rules; every other function
 //! is generic over `T: Real`, every fourth takes a parameter struct and some are methods. Besides,
 //! `relaxed` functions with hard operations (rounding, comparisons made numbers, `argmax`, `max`,
-//! `abs`, `if` on active values). `tests/generated.rs` checks each one. The build reads the
+//! `abs`, `if` on active values), and `relaxed` ones without, which keep their own gradients
+//! (through the relaxed helpers' smooth forms). `tests/generated.rs` checks each one. The build reads the
 //! grammar's seed from `RELAX_GRADCHECK_SEED` (an integer; unset, the default seed): CI runs the
 //! default, and ten seeds passed when the grammar last changed.
 #![allow(unused_mut, unused_variables, unused_assignments, unused_parens, unused_labels, unreachable_code, clippy::all)]
