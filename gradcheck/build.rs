@@ -397,10 +397,12 @@ fn main() {
     // Functions with hard operations, `relaxed`: (name, original, `_relaxed`, `_relaxed_grad`,
     // `_st_grad`, `_relaxed_jvp`, `_relaxed_vjp`).
     let mut relaxed = String::new();
+    let relaxed_function = |g: &mut Gen, name: &str, hard_ops: bool| {
+        let body = function_body(g, Shape::Free, true, hard_ops);
+        format!("#[differentiable(relaxed, max_iter = 8)]\npub fn {name}(x: [f64; 4], a: f64) -> f64 {body}")
+    };
     for k in 0..RELAXED {
-        let body = function_body(&mut g, Shape::Free, true, true);
-        writeln!(out, "#[differentiable(relaxed, max_iter = 8)]\npub fn r{k}(x: [f64; 4], a: f64) -> f64 {body}")
-            .unwrap();
+        writeln!(out, "{}", relaxed_function(&mut g, &format!("r{k}"), true)).unwrap();
         writeln!(
             relaxed,
             "(\"r{k}\", r{k}, r{k}_relaxed, r{k}_relaxed_grad, r{k}_st_grad, r{k}_relaxed_jvp, r{k}_relaxed_vjp),"
@@ -408,9 +410,7 @@ fn main() {
         .unwrap();
     }
     for k in 0..RELAXED_SMOOTH {
-        let body = function_body(&mut g, Shape::Free, true, false);
-        writeln!(out, "#[differentiable(relaxed, max_iter = 8)]\npub fn s{k}(x: [f64; 4], a: f64) -> f64 {body}")
-            .unwrap();
+        writeln!(out, "{}", relaxed_function(&mut g, &format!("s{k}"), false)).unwrap();
         writeln!(
             table,
             "(\"s{k}\", s{k} as fn([f64; 4], f64) -> f64, s{k}_grad as fn([f64; 4], f64) -> (f64, ([f64; 4], f64))),"

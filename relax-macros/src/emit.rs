@@ -700,11 +700,7 @@ fn jvp_from_hidden(sig: &Signature, krate: &syn::Path, siblings: &Siblings) -> T
     let tangent = jvp_tangent_name(sig);
     let positions = gradient_positions(sig);
     let tangents = sig.params.iter().enumerate().map(|(i, param)| match positions.iter().position(|j| *j == i) {
-        Some(_) if positions.len() == 1 => tangent.to_token_stream(),
-        Some(k) => {
-            let k = syn::Index::from(k);
-            quote!(#tangent.#k)
-        }
+        Some(k) => gradient_part(&tangent, k, positions.len() == 1),
         None if matches!(param.diff, None | Some(ByRef::Slice)) => quote!(()),
         None => quote!(#krate::Tangent::zero_tangent()),
     });
@@ -905,6 +901,17 @@ impl Split {
     }
 }
 
+/// Part `k` of `whole`, a value laid out as `G` (one entry per differentiated parameter): `whole`
+/// itself when it has one entry (`single`).
+fn gradient_part(whole: &dyn ToTokens, k: usize, single: bool) -> TokenStream {
+    if single {
+        whole.to_token_stream()
+    } else {
+        let k = syn::Index::from(k);
+        quote!(#whole.#k)
+    }
+}
+
 /// The split form's body: the forward sweep, then the value and the pullback (which takes the
 /// output's cotangent, of type `output`, and returns the cotangents `cts`).
 fn split_body(sig: &Signature, body: &Body, ctx: Ctx, output: &TokenStream, cts: &[TokenStream]) -> Split {
@@ -1008,15 +1015,7 @@ fn hvp_functions(
     let single = sig.wrt.len() == 1;
     let seeds = sig.wrt.iter().enumerate().map(|(k, i)| {
         let param = &sig.params[*i];
-        let (x, dir) = (
-            &param.ident,
-            if single {
-                quote!(#v)
-            } else {
-                let k = syn::Index::from(k);
-                quote!(#v.#k)
-            },
-        );
+        let (x, dir) = (&param.ident, gradient_part(&v, k, single));
         match (&param.diff, &param.ty) {
             (Some(ByRef::Yes), Type::Reference(r)) => {
                 let elem = &r.elem;
@@ -1110,17 +1109,13 @@ fn declared_hvp(
     let zero = quote!(#krate::tangent::position(#krate::tangent::NoTangent));
     let (args, one) = (forwarded_args(sig), quote!(#krate::num_traits::One::one()));
     let single = sig.wrt.len() == 1;
-    let part = |whole: &TokenStream, k: usize| {
-        let k = syn::Index::from(k);
-        if single { whole.clone() } else { quote!(#whole.#k) }
-    };
     // The pullback's tangents, one per parameter position: the differentiated parameters' by `of`
     // (their `k`-th), a zero elsewhere (`()` where the pullback takes data).
     let tangents = |of: &dyn Fn(usize) -> TokenStream| -> Vec<TokenStream> {
         (0..sig.params.len()).map(|i| sig.wrt.iter().position(|j| *j == i).map_or_else(|| zero.clone(), of)).collect()
     };
-    let v = hvp_direction_name(sig).into_token_stream();
-    let directions = tangents(&|k| part(&v, k));
+    let v = hvp_direction_name(sig);
+    let directions = tangents(&|k| gradient_part(&v, k, single));
     let public = hvp_public(
         p,
         sig,
@@ -1149,7 +1144,8 @@ fn declared_hvp(
     let float = &dual_split.dual.float;
     let cotangents = (0..sig.params.len()).map(|i| match sig.wrt.iter().position(|j| *j == i) {
         Some(k) => {
-            let (seed, g, dg) = (seed(&p.cts[i]), part(&quote!(__g), k), part(&quote!(__dg), k));
+            let (seed, g, dg) =
+                (seed(&p.cts[i]), gradient_part(&quote!(__g), k, single), gradient_part(&quote!(__dg), k, single));
             quote!(#seed::seed(#g, #dg))
         }
         None => quote!(()),
@@ -1484,11 +1480,7 @@ pub fn declared(func: &ItemFn, sig: &Signature, options: &Options, vjp: &syn::Pa
     let positions = (0..sig.params.len()).map(|i| {
         let g = gradient_positions(sig);
         match g.iter().position(|j| *j == i) {
-            Some(_) if g.len() == 1 => quote!(__g),
-            Some(k) => {
-                let k = syn::Index::from(k);
-                quote!(__g.#k)
-            }
+            Some(k) => gradient_part(&quote!(__g), k, g.len() == 1),
             None => quote!(()),
         }
     });
