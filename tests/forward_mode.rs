@@ -1389,6 +1389,16 @@ fn constant_temperatures(x: [f64; 4], g: &[f64; 4]) -> f64 {
         + smooth_l1(x[0] * x[1], 0.3)
 }
 
+/// Every rule of the softmax family on the same logits at one constant temperature: one softmax
+/// for all (a lean residual, shared by the rules that read no logits, a full one by the others),
+/// each tangent from it.
+#[differentiable(wrt(x))]
+fn one_constant_temperature(x: [f64; 4]) -> f64 {
+    let p = softmax(x, 0.7);
+    let l = log_softmax(x, 0.7);
+    p[0] * l[1] + logsumexp(x, 0.7) + soft_argmax(x, 0.7) * soft_max(x, 0.7) + softmax(x, 0.7)[3] * l[2]
+}
+
 /// The straight-through Gumbel-softmax with constant noise and temperature, and its soft twin,
 /// whose derivative it takes.
 #[differentiable(wrt(x))]
@@ -1411,6 +1421,14 @@ fn rules_with_constant_temperatures_and_thresholds() {
         |p| constant_temperatures(arr(p), &g),
         |p, v| constant_temperatures_jvp(arr(p), &g, arr(v)),
         |p, d| constant_temperatures_vjp(arr(p), &g, d[0]),
+    );
+    check(
+        "one_constant_temperature",
+        49,
+        cube(4, -2.0, 2.0),
+        |p| one_constant_temperature(arr(p)),
+        |p, v| one_constant_temperature_jvp(arr(p), arr(v)),
+        |p, d| one_constant_temperature_vjp(arr(p), d[0]),
     );
     check(
         "constant_temperature_soft_twin",

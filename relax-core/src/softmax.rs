@@ -149,7 +149,7 @@ fn weighted_tangent<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dx: &[T;
 
 /// [`softmax_tangent`] with `t` constant: `w_i = y_i·dx_i`, no shifted logits read.
 #[inline]
-fn softmax_tangent_first<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dx: &[T; N]) -> [T; N] {
+fn softmax_tangent_first<T: Real, const N: usize, X>(r: &SoftmaxResidual<T, N, X>, dx: &[T; N]) -> [T; N] {
     let mut w = *dx;
     for (v, &y) in w.iter_mut().zip(&r.y) {
         *v *= y;
@@ -367,7 +367,20 @@ pub fn softmax_vjp<T: Real, const N: usize>(x: [T; N], t: T, dout: [T; N]) -> ([
 #[inline]
 pub fn softmax_jvp<T: Real, const N: usize>(x: [T; N], t: T, (dx, dt): ([T; N], T)) -> ([T; N], [T; N]) {
     let (y, r) = softmax_fwd(x, t);
-    (y, softmax_tangent(&r, &dx, dt))
+    (y, softmax_jvp_from(&r, (dx, dt)))
+}
+
+/// The tangent of [`softmax_jvp`] from a residual of the same `x` and `t`: a function that takes
+/// several rules of the family on the same logits computes the softmax once for all their
+/// tangents (`NAME_fwd`, then `NAME_from` and `NAME_jvp_from` of each).
+///
+/// ```
+/// let (_, r) = relax_core::softmax_fwd([0.0_f64, 0.0], 1.0);
+/// assert_eq!(relax_core::softmax_jvp_from(&r, ([1.0, 0.0], 0.0)), [0.25, -0.25]);
+/// ```
+#[inline]
+pub fn softmax_jvp_from<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, (dx, dt): ([T; N], T)) -> [T; N] {
+    softmax_tangent(r, &dx, dt)
 }
 
 /// [`softmax_jvp`] with `t` constant (its tangent zero, as it is for a literal):
@@ -379,8 +392,19 @@ pub fn softmax_jvp<T: Real, const N: usize>(x: [T; N], t: T, (dx, dt): ([T; N], 
 /// ```
 #[inline]
 pub fn softmax_jvp_first<T: Real, const N: usize>(x: [T; N], t: T, dx: [T; N]) -> ([T; N], [T; N]) {
-    let (y, r) = softmax_fwd(x, t);
-    (y, softmax_tangent_first(&r, &dx))
+    let (y, r) = softmax_fwd_first(x, t);
+    (y, softmax_jvp_first_from(&r, dx))
+}
+
+/// The tangent of [`softmax_jvp_first`] from a residual of the same `x` and `t`, either kind.
+///
+/// ```
+/// let (_, r) = relax_core::softmax_fwd_first([0.0_f64, 0.0], 1.0);
+/// assert_eq!(relax_core::softmax_jvp_first_from(&r, [1.0, 0.0]), [0.25, -0.25]);
+/// ```
+#[inline]
+pub fn softmax_jvp_first_from<T: Real, const N: usize, X>(r: &SoftmaxResidual<T, N, X>, dx: [T; N]) -> [T; N] {
+    softmax_tangent_first(r, &dx)
 }
 
 /// Log-softmax with temperature: `x_i/t − logsumexp(x/t)`, computed as `z_i − ln Σ e^(z_j)` with
@@ -492,13 +516,24 @@ pub fn log_softmax_vjp<T: Real, const N: usize>(x: [T; N], t: T, dout: [T; N]) -
 #[inline]
 pub fn log_softmax_jvp<T: Real, const N: usize>(x: [T; N], t: T, (dx, dt): ([T; N], T)) -> ([T; N], [T; N]) {
     let (v, r) = log_softmax_fwd(x, t);
-    let centre = sum(weighted_tangent(&r, &dx, dt));
-    let inv_t = t.recip();
+    (v, log_softmax_jvp_from(&r, (dx, dt)))
+}
+
+/// The tangent of [`log_softmax_jvp`] from a residual of the same `x` and `t`.
+///
+/// ```
+/// let (_, r) = relax_core::log_softmax_fwd([0.0_f64, 0.0], 1.0);
+/// assert_eq!(relax_core::log_softmax_jvp_from(&r, ([1.0, 0.0], 0.0)), [0.5, -0.5]);
+/// ```
+#[inline]
+pub fn log_softmax_jvp_from<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, (dx, dt): ([T; N], T)) -> [T; N] {
+    let centre = sum(weighted_tangent(r, &dx, dt));
+    let inv_t = r.t.recip();
     let mut dl = dx;
     for (i, d) in dl.iter_mut().enumerate() {
         *d = (*d - r.shifted_logit(i) * dt - centre) * inv_t;
     }
-    (v, dl)
+    dl
 }
 
 /// [`log_softmax_jvp`] with `t` constant: `dl_i = (dx_i − Σ_j y_j dx_j)/t`.
@@ -510,13 +545,24 @@ pub fn log_softmax_jvp<T: Real, const N: usize>(x: [T; N], t: T, (dx, dt): ([T; 
 #[inline]
 pub fn log_softmax_jvp_first<T: Real, const N: usize>(x: [T; N], t: T, dx: [T; N]) -> ([T; N], [T; N]) {
     let (v, r) = log_softmax_fwd(x, t);
+    (v, log_softmax_jvp_first_from(&r, dx))
+}
+
+/// The tangent of [`log_softmax_jvp_first`] from a residual of the same `x` and `t`, either kind.
+///
+/// ```
+/// let (_, r) = relax_core::softmax_fwd_first([0.0_f64, 0.0], 1.0);
+/// assert_eq!(relax_core::log_softmax_jvp_first_from(&r, [1.0, 0.0]), [0.5, -0.5]);
+/// ```
+#[inline]
+pub fn log_softmax_jvp_first_from<T: Real, const N: usize, X>(r: &SoftmaxResidual<T, N, X>, dx: [T; N]) -> [T; N] {
     let centre = dot(r.y, dx);
-    let inv_t = t.recip();
+    let inv_t = r.t.recip();
     let mut dl = dx;
     for d in &mut dl {
         *d = (*d - centre) * inv_t;
     }
-    (v, dl)
+    dl
 }
 
 /// Log-sum-exp with temperature: `t·ln Σ e^(x_i/t)`, computed as `max + t·ln Σ e^(z_i)`: a smooth
@@ -631,7 +677,18 @@ pub fn logsumexp_vjp<T: Real, const N: usize>(x: [T; N], t: T, dout: T) -> (T, (
 #[inline]
 pub fn logsumexp_jvp<T: Real, const N: usize>(x: [T; N], t: T, (dx, dt): ([T; N], T)) -> (T, T) {
     let (v, r) = logsumexp_fwd(x, t);
-    (v, dot(r.y, dx) + (r.sum.ln() - weighted_z(&r.y, &r.x, r.max, r.t)) * dt)
+    (v, logsumexp_jvp_from(&r, (dx, dt)))
+}
+
+/// The tangent of [`logsumexp_jvp`] from a residual of the same `x` and `t`.
+///
+/// ```
+/// let (_, r) = relax_core::logsumexp_fwd([3.0_f64, 3.0], 0.5);
+/// assert_eq!(relax_core::logsumexp_jvp_from(&r, ([1.0, 3.0], 0.0)), 2.0);
+/// ```
+#[inline]
+pub fn logsumexp_jvp_from<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, (dx, dt): ([T; N], T)) -> T {
+    dot(r.y, dx) + (r.sum.ln() - weighted_z(&r.y, &r.x, r.max, r.t)) * dt
 }
 
 /// [`logsumexp_jvp`] with `t` constant: `y·dx`.
@@ -642,8 +699,19 @@ pub fn logsumexp_jvp<T: Real, const N: usize>(x: [T; N], t: T, (dx, dt): ([T; N]
 /// ```
 #[inline]
 pub fn logsumexp_jvp_first<T: Real, const N: usize>(x: [T; N], t: T, dx: [T; N]) -> (T, T) {
-    let (v, r) = logsumexp_fwd(x, t);
-    (v, dot(r.y, dx))
+    let (v, r) = logsumexp_fwd_first(x, t);
+    (v, logsumexp_jvp_first_from(&r, dx))
+}
+
+/// The tangent of [`logsumexp_jvp_first`] from a residual of the same `x` and `t`, either kind.
+///
+/// ```
+/// let (_, r) = relax_core::logsumexp_fwd_first([3.0_f64, 3.0], 0.5);
+/// assert_eq!(relax_core::logsumexp_jvp_first_from(&r, [1.0, 3.0]), 2.0);
+/// ```
+#[inline]
+pub fn logsumexp_jvp_first_from<T: Real, const N: usize, X>(r: &SoftmaxResidual<T, N, X>, dx: [T; N]) -> T {
+    dot(r.y, dx)
 }
 
 /// `0, 1, 2, …` without end. The index is counted in `T` (exact below 2²⁴ for `f32`, 2⁵³ for
@@ -751,7 +819,18 @@ pub fn soft_argmax_vjp<T: Real, const N: usize>(x: [T; N], t: T, dout: T) -> (T,
 #[inline]
 pub fn soft_argmax_jvp<T: Real, const N: usize>(x: [T; N], t: T, (dx, dt): ([T; N], T)) -> (T, T) {
     let (v, r) = soft_argmax_fwd(x, t);
-    (v, dot_indices(&softmax_tangent(&r, &dx, dt)))
+    (v, soft_argmax_jvp_from(&r, (dx, dt)))
+}
+
+/// The tangent of [`soft_argmax_jvp`] from a residual of the same `x` and `t`.
+///
+/// ```
+/// let (_, r) = relax_core::soft_argmax_fwd([0.0_f64, 0.0], 1.0);
+/// assert_eq!(relax_core::soft_argmax_jvp_from(&r, ([0.0, 1.0], 0.0)), 0.25);
+/// ```
+#[inline]
+pub fn soft_argmax_jvp_from<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, (dx, dt): ([T; N], T)) -> T {
+    dot_indices(&softmax_tangent(r, &dx, dt))
 }
 
 /// [`soft_argmax_jvp`] with `t` constant.
@@ -762,8 +841,19 @@ pub fn soft_argmax_jvp<T: Real, const N: usize>(x: [T; N], t: T, (dx, dt): ([T; 
 /// ```
 #[inline]
 pub fn soft_argmax_jvp_first<T: Real, const N: usize>(x: [T; N], t: T, dx: [T; N]) -> (T, T) {
-    let (v, r) = soft_argmax_fwd(x, t);
-    (v, dot_indices(&softmax_tangent_first(&r, &dx)))
+    let (v, r) = soft_argmax_fwd_first(x, t);
+    (v, soft_argmax_jvp_first_from(&r, dx))
+}
+
+/// The tangent of [`soft_argmax_jvp_first`] from a residual of the same `x` and `t`, either kind.
+///
+/// ```
+/// let (_, r) = relax_core::soft_argmax_fwd_first([0.0_f64, 0.0], 1.0);
+/// assert_eq!(relax_core::soft_argmax_jvp_first_from(&r, [0.0, 1.0]), 0.25);
+/// ```
+#[inline]
+pub fn soft_argmax_jvp_first_from<T: Real, const N: usize, X>(r: &SoftmaxResidual<T, N, X>, dx: [T; N]) -> T {
+    dot_indices(&softmax_tangent_first(r, &dx))
 }
 
 /// Soft max: `softmax(x, t) · x`, a smooth maximum that tends to `max(x)` as `t → 0`.
@@ -864,7 +954,18 @@ pub fn soft_max_vjp<T: Real, const N: usize>(x: [T; N], t: T, dout: T) -> (T, ([
 #[inline]
 pub fn soft_max_jvp<T: Real, const N: usize>(x: [T; N], t: T, (dx, dt): ([T; N], T)) -> (T, T) {
     let (v, r) = soft_max_fwd(x, t);
-    (v, dot(softmax_tangent(&r, &dx, dt), x) + dot(r.y, dx))
+    (v, soft_max_jvp_from(&r, (dx, dt)))
+}
+
+/// The tangent of [`soft_max_jvp`] from a residual of the same `x` and `t`.
+///
+/// ```
+/// let (_, r) = relax_core::soft_max_fwd([1.0_f64, 1.0], 1.0);
+/// assert_eq!(relax_core::soft_max_jvp_from(&r, ([1.0, 3.0], 0.0)), 2.0);
+/// ```
+#[inline]
+pub fn soft_max_jvp_from<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, (dx, dt): ([T; N], T)) -> T {
+    dot(softmax_tangent(r, &dx, dt), r.x) + dot(r.y, dx)
 }
 
 /// [`soft_max_jvp`] with `t` constant.
@@ -876,7 +977,18 @@ pub fn soft_max_jvp<T: Real, const N: usize>(x: [T; N], t: T, (dx, dt): ([T; N],
 #[inline]
 pub fn soft_max_jvp_first<T: Real, const N: usize>(x: [T; N], t: T, dx: [T; N]) -> (T, T) {
     let (v, r) = soft_max_fwd(x, t);
-    (v, dot(softmax_tangent_first(&r, &dx), x) + dot(r.y, dx))
+    (v, soft_max_jvp_first_from(&r, dx))
+}
+
+/// The tangent of [`soft_max_jvp_first`] from a residual of the same `x` and `t`.
+///
+/// ```
+/// let (_, r) = relax_core::soft_max_fwd([1.0_f64, 1.0], 1.0);
+/// assert_eq!(relax_core::soft_max_jvp_first_from(&r, [1.0, 3.0]), 2.0);
+/// ```
+#[inline]
+pub fn soft_max_jvp_first_from<T: Real, const N: usize>(r: &SoftmaxResidual<T, N>, dx: [T; N]) -> T {
+    dot(softmax_tangent_first(r, &dx), r.x) + dot(r.y, dx)
 }
 
 /// The index of the first maximum of `x`. NaN entries are never chosen unless all are NaN (then

@@ -242,20 +242,39 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                     let f = format_ident!("{}_jvp", name);
                     pushforward(quote!(#krate::ops::#f), float_args)
                 }
-                Op::Rule { name, generics, float_args, .. } => {
+                Op::Rule { name, generics, float_args, residual } => {
                     let turbofish = if generics.is_empty() { TokenStream::new() } else { quote!(::#generics) };
                     // Only the first float argument active (a temperature, a threshold, the noise
                     // constant): its one-sided form, without the products with zero tangents.
-                    if crate::rules::has_first_forms(&name.to_string())
-                        && crate::rules::sole_active_float(args, float_args, ctx.active) == Some(0)
-                    {
-                        let f = format_ident!("{}_jvp_first", name, span = name.span());
+                    let first = crate::rules::has_first_forms(&name.to_string())
+                        && crate::rules::sole_active_float(args, float_args, ctx.active) == Some(0);
+                    let (suffix, ds) = if first {
                         let first = args.iter().zip(float_args).find(|(_, f)| **f).map(|(t, _)| ctx.tangent(*t));
-                        let vs = values(args, float_args, ctx);
-                        return quote!(let (#t, #d) = #krate::#f #turbofish (#(#vs,)* #first););
+                        ("_jvp_first", first.into_token_stream())
+                    } else {
+                        ("_jvp", tangents(args, float_args, ctx))
+                    };
+                    let vs = values(args, float_args, ctx);
+                    // The softmax family: one softmax for every rule of the same logits, as in the
+                    // reverse sweeps; each rule's value and tangent from the residual.
+                    if let Some(Residual { temp: r, source }) = residual {
+                        let r = names::temp(*r);
+                        let value = match source {
+                            ResidualSource::Shared => {
+                                let from = format_ident!("{}_from", name, span = name.span());
+                                quote!(let #t = #krate::#from(&#r);)
+                            }
+                            ResidualSource::Fwd | ResidualSource::FwdFirst => {
+                                let lean = if *source == ResidualSource::FwdFirst { "_first" } else { "" };
+                                let fwd = format_ident!("{}_fwd{}", name, lean, span = name.span());
+                                quote!(let (#t, #r) = #krate::#fwd #turbofish (#(#vs),*);)
+                            }
+                        };
+                        let f = format_ident!("{}{}_from", name, suffix, span = name.span());
+                        return quote!(#value let #d = #krate::#f(&#r, #ds););
                     }
-                    let f = format_ident!("{}_jvp", name, span = name.span());
-                    pushforward(quote!(#krate::#f #turbofish), float_args)
+                    let f = format_ident!("{}{}", name, suffix, span = name.span());
+                    quote!(let (#t, #d) = #krate::#f #turbofish (#(#vs,)* #ds);)
                 }
                 Op::Array => {
                     let (a, ds) = (args.iter().map(|x| ctx.value(*x)), args.iter().map(|x| ctx.tangent(*x)));
