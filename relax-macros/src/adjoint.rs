@@ -483,6 +483,39 @@ fn one_sided_rule(s: &Stmt, turbofish: &TokenStream, ctx: Ctx) -> Option<TokenSt
     Some(accumulate(floats[k], g, ctx))
 }
 
+/// Whether a loop's adjoint may run its iterations in any order, and so first to last, which
+/// writes a gradient's rows in the order memory lies (last first cost the two-layer network's
+/// gradient 6 % on one processor): nothing stored per iteration, and every outer binding the body
+/// changes only added to and never read in it. Then each iteration's adjoint reads only
+/// loop-invariant cotangents (those of the changed bindings: `h += v` passes `dh` to `v` as it
+/// is) and adds to the others, and the only difference an order makes is how sums of
+/// contributions round. Branches, nested loops and calls keep the reverse order.
+fn iterations_commute(l: &Loop) -> bool {
+    if forward::has_storage(l) || !l.snapshots.is_empty() {
+        return false;
+    }
+    let mut locals = HashSet::new();
+    forward::declared_in(&l.body, &mut locals);
+    let (mut changed, mut read) = (HashSet::new(), HashSet::new());
+    for s in &l.body.stmts {
+        match s {
+            Stmt::Write { access, mode, .. } if !locals.contains(&access.binding) => {
+                if *mode == WriteMode::Set {
+                    return false;
+                }
+                changed.insert(access.binding);
+            }
+            Stmt::Read { access, .. } => {
+                read.insert(access.binding);
+            }
+            Stmt::Verbatim { assigns, .. } if assigns.iter().any(|(b, _)| !locals.contains(b)) => return false,
+            Stmt::Branch(_) | Stmt::Loop(_) | Stmt::Call { .. } => return false,
+            _ => {}
+        }
+    }
+    changed.is_disjoint(&read)
+}
+
 fn loop_stmt(l: &Loop, ctx: Ctx, touched: Option<&HashSet<BindingId>>) -> TokenStream {
     if let Some(fused) = &l.fused {
         // The forward sweep preaccumulated the loop's gradient: scale it by the accumulator's
@@ -509,6 +542,7 @@ fn loop_stmt(l: &Loop, ctx: Ctx, touched: Option<&HashSet<BindingId>>) -> TokenS
             let (index, lo, hi) = (names::temp(*index), names::temp(*lo), names::temp(*hi));
             LoopCode::header(quote!(for #index in (#lo..#hi).take(#k).rev()))
         }
+        (LoopHead::Range { .. }, false, None) if iterations_commute(l) => LoopCode::forward(l.id, &l.head),
         (LoopHead::Range { index, lo, hi }, _, _) => LoopCode::reversed(l.id, *index, *lo, *hi),
         _ => LoopCode::header(quote!(while #k > 0)),
     };

@@ -553,6 +553,50 @@ fn loop_adjoints_recompute_only_what_pullbacks_read() {
     assert!(sin.contains("w [") && sin.contains("h +="), "{sin}");
 }
 
+/// An adjoint loop whose iterations commute (nothing stored, outer bindings only added to and not
+/// read) runs first to last; one that reads what it changes (a product) runs last to first.
+#[test]
+fn adjoint_loops_run_forward_where_their_iterations_commute() {
+    let adjoint = |body: TokenStream| {
+        let out = expanded(quote!(fn f(w: [f64; 3], x: &[f64; 3]) -> f64 #body));
+        let vjp = between(&out, "fn f_vjp", "fn f_grad");
+        vjp[vjp.find("let __c =").expect("the adjoint after the forward sweep")..].replace(' ', "")
+    };
+    let layer = adjoint(quote!({
+        let mut h = 0.0;
+        for i in 0..3 {
+            h += w[i] * x[i];
+        }
+        h.sin()
+    }));
+    assert!(layer.contains("while__i1<") && !layer.contains("while__i1>"), "{layer}");
+    let product = adjoint(quote!({
+        let mut p = 1.0;
+        for i in 0..3 {
+            p *= w[i] + x[i];
+        }
+        p
+    }));
+    assert!(product.contains("while__i1>") && !product.contains("while__i1<"), "{product}");
+}
+
+/// Forward mode computes one softmax for the softmax-family rules of the same arguments, as the
+/// reverse sweeps do, and takes each rule's value and tangent from its residual.
+#[test]
+fn forward_mode_shares_the_softmax_family_residual() {
+    let out = expanded(quote!(
+        fn f(x: [f64; 3], t: f64) -> f64 {
+            soft_argmax(x, t) + logsumexp(x, t) * soft_argmax(x, 0.5) + logsumexp(x, 0.5)
+        }
+    ));
+    let jvp = out[out.find("fn f__jvp").expect("the forward mode's body")..].replace(' ', "");
+    let count = |c: &str| jvp.matches(&format!("::relax::{c}(")).count();
+    assert_eq!((count("soft_argmax_fwd"), count("soft_argmax_fwd_first")), (1, 1), "{jvp}");
+    assert_eq!((count("logsumexp_from"), count("soft_argmax_jvp"), count("logsumexp_jvp")), (2, 0, 0), "{jvp}");
+    assert_eq!((count("soft_argmax_jvp_from"), count("logsumexp_jvp_from")), (1, 1), "{jvp}");
+    assert_eq!((count("soft_argmax_jvp_first_from"), count("logsumexp_jvp_first_from")), (1, 1), "{jvp}");
+}
+
 /// A caller's turbofish on a split form gets `_` for the sweeps' end type; a path without one is
 /// left as it is.
 #[test]
