@@ -559,6 +559,11 @@ impl<T: Real> Tangent for Dual<T> {
     fn zero_like(&self) -> Self {
         Self::zero_tangent()
     }
+    /// `+0.0` in both parts, as for floats: a `memset` for an array of duals.
+    #[inline(always)]
+    fn zero_to_overwrite() -> Self {
+        Dual { v: T::zero_to_overwrite(), d: T::zero_to_overwrite() }
+    }
     #[inline(always)]
     fn add_tangent(&mut self, other: Self) {
         *self += other;
@@ -779,14 +784,12 @@ pub trait Seed: Sized {
     /// Values `value` with tangents `tangent`.
     fn seed(value: Self, tangent: Self) -> Self::Dual;
     /// The values and the tangents.
-    #[inline(always)]
-    fn split(dual: Self::Dual) -> (Self, Self) {
-        (Self::values(&dual), Self::tangents(&dual))
-    }
-    /// The values alone; read in place, so that a large array of duals is not copied.
-    fn values(dual: &Self::Dual) -> Self;
-    /// The tangents alone, read in place.
-    fn tangents(dual: &Self::Dual) -> Self;
+    fn split(dual: Self::Dual) -> (Self, Self);
+    /// [`seed`](Self::seed) written into `out`, row by row of a nested array without a
+    /// temporary per row.
+    fn seed_into(value: &Self, tangent: &Self, out: &mut Self::Dual);
+    /// [`split`](Self::split) written into `values` and `tangents`.
+    fn split_into(dual: &Self::Dual, values: &mut Self, tangents: &mut Self);
     /// `value` with tangent zero: a constant of the dual shape.
     fn constant(value: Self) -> Self::Dual;
 }
@@ -798,12 +801,16 @@ impl<T: Real> Seed for T {
         Dual { v, d }
     }
     #[inline(always)]
-    fn values(x: &Dual<T>) -> T {
-        x.v
+    fn split(x: Dual<T>) -> (T, T) {
+        (x.v, x.d)
     }
     #[inline(always)]
-    fn tangents(x: &Dual<T>) -> T {
-        x.d
+    fn seed_into(v: &T, d: &T, out: &mut Dual<T>) {
+        *out = Dual { v: *v, d: *d };
+    }
+    #[inline(always)]
+    fn split_into(x: &Dual<T>, v: &mut T, d: &mut T) {
+        (*v, *d) = (x.v, x.d);
     }
     #[inline(always)]
     fn constant(v: T) -> Dual<T> {
@@ -811,22 +818,37 @@ impl<T: Real> Seed for T {
     }
 }
 
-impl<A: Seed + Copy, const N: usize> Seed for [A; N]
+// Written in place into zeros (a `memset`): through `core::array::from_fn`, called out of line
+// (see `crate::arrays`), seeding and splitting a 16 × 16 matrix took 3 981 instructions, more
+// than the two-layer network's whole gradient; through a temporary per row, twice that.
+impl<A: Seed + Copy + Tangent, const N: usize> Seed for [A; N]
 where
-    A::Dual: Copy,
+    A::Dual: Copy + Tangent,
 {
     type Dual = [A::Dual; N];
     #[inline(always)]
     fn seed(v: Self, d: Self) -> [A::Dual; N] {
-        core::array::from_fn(|i| A::seed(v[i], d[i]))
+        let mut out = <[A::Dual; N]>::zero_to_overwrite();
+        Self::seed_into(&v, &d, &mut out);
+        out
     }
     #[inline(always)]
-    fn values(x: &[A::Dual; N]) -> Self {
-        core::array::from_fn(|i| A::values(&x[i]))
+    fn split(x: [A::Dual; N]) -> (Self, Self) {
+        let (mut v, mut d) = (Self::zero_to_overwrite(), Self::zero_to_overwrite());
+        Self::split_into(&x, &mut v, &mut d);
+        (v, d)
     }
     #[inline(always)]
-    fn tangents(x: &[A::Dual; N]) -> Self {
-        core::array::from_fn(|i| A::tangents(&x[i]))
+    fn seed_into(v: &Self, d: &Self, out: &mut [A::Dual; N]) {
+        for i in 0..N {
+            A::seed_into(&v[i], &d[i], &mut out[i]);
+        }
+    }
+    #[inline(always)]
+    fn split_into(x: &[A::Dual; N], v: &mut Self, d: &mut Self) {
+        for i in 0..N {
+            A::split_into(&x[i], &mut v[i], &mut d[i]);
+        }
     }
     #[inline(always)]
     fn constant(v: Self) -> [A::Dual; N] {
