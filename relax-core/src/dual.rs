@@ -792,6 +792,8 @@ pub trait Seed: Sized {
     fn split_into(dual: &Self::Dual, values: &mut Self, tangents: &mut Self);
     /// `value` with tangent zero: a constant of the dual shape.
     fn constant(value: Self) -> Self::Dual;
+    /// [`constant`](Self::constant) written into `out`.
+    fn constant_into(value: &Self, out: &mut Self::Dual);
 }
 
 impl<T: Real> Seed for T {
@@ -816,9 +818,13 @@ impl<T: Real> Seed for T {
     fn constant(v: T) -> Dual<T> {
         Dual::passive(v)
     }
+    #[inline(always)]
+    fn constant_into(v: &T, out: &mut Dual<T>) {
+        *out = Dual::passive(*v);
+    }
 }
 
-// Written in place into zeros (a `memset`): through `core::array::from_fn`, called out of line
+// Written in place into zeros (a `memset`): through `core::array::from_fn` or `map`, called out of line
 // (see `crate::arrays`), seeding and splitting a 16 × 16 matrix took 3 981 instructions, more
 // than the two-layer network's whole gradient; through a temporary per row, twice that.
 impl<A: Seed + Copy + Tangent, const N: usize> Seed for [A; N]
@@ -852,6 +858,14 @@ where
     }
     #[inline(always)]
     fn constant(v: Self) -> [A::Dual; N] {
-        v.map(A::constant)
+        let mut out = <[A::Dual; N]>::zero_to_overwrite();
+        Self::constant_into(&v, &mut out);
+        out
+    }
+    #[inline(always)]
+    fn constant_into(v: &Self, out: &mut [A::Dual; N]) {
+        for i in 0..N {
+            A::constant_into(&v[i], &mut out[i]);
+        }
     }
 }
