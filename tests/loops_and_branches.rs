@@ -1694,3 +1694,80 @@ fn composition_exits_in_arms_and_conditions_with_side_effects() {
         },
     );
 }
+
+// -- adjoint loops whose iterations commute run first to last ----------------------------------
+
+/// Rows of a matrix into one sine each: the inner loop's adjoint runs first to last inside the
+/// outer loop's, which stores the sines' inputs.
+#[differentiable]
+fn rows_of_sines(w: [[f64; 3]; 4], x: [f64; 3]) -> f64 {
+    let mut out = 0.0;
+    for j in 0..4 {
+        let mut h = 0.0;
+        for i in 0..3 {
+            h += w[j][i] * x[i];
+        }
+        out += h.sin() * x[j % 3];
+    }
+    out
+}
+
+/// Contributions added to two entries in turn, and a weight read by every iteration: the order
+/// of the adjoint's iterations only rounds the sums differently.
+#[differentiable]
+fn alternate_sums(w: [f64; 6], x: [f64; 6], c: f64) -> f64 {
+    let mut acc = [0.0; 2];
+    for i in 0..6 {
+        acc[i % 2] += w[i] * x[i] - c * x[5 - i];
+    }
+    acc[0].sin() * acc[1] + acc[1] * acc[1]
+}
+
+/// A loop that reads what it adds to (a product) keeps the last-first order.
+#[differentiable]
+fn running_products(w: [f64; 5], c: f64) -> f64 {
+    let mut s = 1.0;
+    let mut t = 0.0;
+    for i in 0..5 {
+        s = s * (w[i] + c);
+        t += s * w[4 - i];
+    }
+    t
+}
+
+#[test]
+fn adjoint_loops_in_either_order() {
+    check(
+        "rows_of_sines",
+        140,
+        15,
+        (-1.5, 1.5),
+        |p| rows_of_sines(core::array::from_fn(|j| arr(&p[3 * j..])), arr(&p[12..])),
+        |p| {
+            let (v, (gw, gx)) = rows_of_sines_grad(core::array::from_fn(|j| arr(&p[3 * j..])), arr(&p[12..]));
+            (v, (gw, gx).flat())
+        },
+    );
+    check(
+        "alternate_sums",
+        141,
+        13,
+        (-1.5, 1.5),
+        |p| alternate_sums(arr(p), arr(&p[6..]), p[12]),
+        |p| {
+            let (v, (gw, gx, gc)) = alternate_sums_grad(arr(p), arr(&p[6..]), p[12]);
+            (v, (gw, gx, gc).flat())
+        },
+    );
+    check(
+        "running_products",
+        142,
+        6,
+        (-1.5, 1.5),
+        |p| running_products(arr(p), p[5]),
+        |p| {
+            let (v, (gw, gc)) = running_products_grad(arr(p), p[5]);
+            (v, (gw, gc).flat())
+        },
+    );
+}
