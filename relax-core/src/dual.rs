@@ -824,9 +824,9 @@ impl<T: Real> Seed for T {
     }
 }
 
-// Written in place into zeros (a `memset`): through `core::array::from_fn` or `map`, called out of line
-// (see `crate::arrays`), seeding and splitting a 16 × 16 matrix took 3 981 instructions, more
-// than the two-layer network's whole gradient; through a temporary per row, twice that.
+// Written in place into zeros (a `memset`): through `core::array::from_fn` or `map`, called out
+// of line (see `crate::arrays`), seeding and splitting a 16 × 16 matrix took 3 981 instructions,
+// more than the two-layer network's whole gradient; through a temporary per row, twice that.
 impl<A: Seed + Copy + Tangent, const N: usize> Seed for [A; N]
 where
     A::Dual: Copy + Tangent,
