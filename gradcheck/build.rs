@@ -384,13 +384,10 @@ fn main() {
         }
         .unwrap();
         let base = if shape == Shape::Free { format!("g{k}") } else { format!("g{k}_flat") };
-        let value = |t: &str| format!("fn([{t}; 4], {t}) -> {t}");
-        let grad = |t: &str| format!("fn([{t}; 4], {t}) -> ({t}, ([{t}; 4], {t}))");
-        writeln!(table, "(\"g{k}\", {base}{at} as {}, {base}_grad{at} as {}),", value("f64"), grad("f64")).unwrap();
+        table.push_str(&gradient_entry(&format!("g{k}"), &base, at, "f64"));
         forward.push_str(&forward_entry(&format!("g{k}"), &base, at, "f64"));
         if generic {
-            writeln!(table32, "(\"g{k}\", {base}::<f32> as {}, {base}_grad::<f32> as {}),", value("f32"), grad("f32"))
-                .unwrap();
+            table32.push_str(&gradient_entry(&format!("g{k}"), &base, "::<f32>", "f32"));
             forward32.push_str(&forward_entry(&format!("g{k}"), &base, "::<f32>", "f32"));
         }
     }
@@ -411,11 +408,7 @@ fn main() {
     }
     for k in 0..RELAXED_SMOOTH {
         writeln!(out, "{}", relaxed_function(&mut g, &format!("s{k}"), false)).unwrap();
-        writeln!(
-            table,
-            "(\"s{k}\", s{k} as fn([f64; 4], f64) -> f64, s{k}_grad as fn([f64; 4], f64) -> (f64, ([f64; 4], f64))),"
-        )
-        .unwrap();
+        table.push_str(&gradient_entry(&format!("s{k}"), &format!("s{k}"), "", "f64"));
         forward.push_str(&forward_entry(&format!("s{k}"), &format!("s{k}"), "", "f64"));
     }
     writeln!(
@@ -528,6 +521,13 @@ fn forward_types(t: &str) -> [String; 3] {
 fn forward_entry_type(t: &str) -> String {
     let [value, jvp, vjp] = forward_types(t);
     format!("(&str, {value}, {jvp}, {vjp})")
+}
+
+/// The gradient-table entry of `name` (functions named from `base`, with the turbofish `at`) at
+/// float type `t`.
+fn gradient_entry(name: &str, base: &str, at: &str, t: &str) -> String {
+    let (value, grad) = (format!("fn([{t}; 4], {t}) -> {t}"), format!("fn([{t}; 4], {t}) -> ({t}, ([{t}; 4], {t}))"));
+    format!("(\"{name}\", {base}{at} as {value}, {base}_grad{at} as {grad}),\n")
 }
 
 /// The forward-mode entry of `name` (functions named from `base`, with the turbofish `at`) at

@@ -264,6 +264,30 @@ fn access_tokens(a: &Access) -> TokenStream {
     if a.deref && a.path.is_empty() { quote!(*#name) } else { quote!(#name #path) }
 }
 
+/// `let` of temporary `t`, the value of the softmax-family rule `name` on `args`, and of its
+/// residual where it is computed here: `NAME_fwd` or `NAME_fwd_first`, or `NAME_from` an earlier
+/// rule's residual of the same arguments. Both sweeps and forward mode compute the value so.
+pub fn residual_value(
+    name: &proc_macro2::Ident,
+    turbofish: &TokenStream,
+    args: &[TokenStream],
+    t: Temp,
+    residual: &Residual,
+    krate: &syn::Path,
+) -> TokenStream {
+    let (t, r) = (names::temp(t), names::temp(residual.temp));
+    let suffix = match residual.source {
+        ResidualSource::Shared => {
+            let from = quote::format_ident!("{}_from", name, span = name.span());
+            return quote!(let #t = #krate::#from(&#r););
+        }
+        ResidualSource::Fwd => "fwd",
+        ResidualSource::FwdFirst => "fwd_first",
+    };
+    let fwd = quote::format_ident!("{}_{}", name, suffix, span = name.span());
+    quote!(let (#t, #r) = #krate::#fwd #turbofish (#(#args),*);)
+}
+
 /// Reads a stored value of the innermost loop back (`Recompute`) or stores it (`Forward`).
 fn tape(what: TokenStream, key: Temp, ctx: Ctx) -> (bool, TokenStream) {
     let Some(id) = ctx.innermost_loop else {
@@ -383,18 +407,8 @@ pub fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                         .collect();
                     let generics = ctx.dual.map_or_else(|| generics.clone(), |d| d.substitute(generics));
                     let turbofish = if generics.is_empty() { TokenStream::new() } else { quote!(::#generics) };
-                    if let Some(Residual { temp: r, source }) = residual {
-                        let r = names::temp(*r);
-                        let suffix = match source {
-                            ResidualSource::Shared => {
-                                let from = quote::format_ident!("{}_from", name, span = name.span());
-                                return quote!(let #t = #krate::#from(&#r););
-                            }
-                            ResidualSource::Fwd => "fwd",
-                            ResidualSource::FwdFirst => "fwd_first",
-                        };
-                        let fwd = quote::format_ident!("{}_{}", name, suffix, span = name.span());
-                        return quote!(let (#t, #r) = #krate::#fwd #turbofish (#(#a),*););
+                    if let Some(residual) = residual {
+                        return residual_value(name, &turbofish, &a, *temp, residual, krate);
                     }
                     quote!(#krate::#name #turbofish (#(#a),*))
                 }

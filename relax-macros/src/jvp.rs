@@ -257,20 +257,10 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                     let vs = values(args, float_args, ctx);
                     // The softmax family: one softmax for every rule of the same logits, as in the
                     // reverse sweeps; each rule's value and tangent from the residual.
-                    if let Some(Residual { temp: r, source }) = residual {
-                        let r = names::temp(*r);
-                        let value = match source {
-                            ResidualSource::Shared => {
-                                let from = format_ident!("{}_from", name, span = name.span());
-                                quote!(let #t = #krate::#from(&#r);)
-                            }
-                            ResidualSource::Fwd | ResidualSource::FwdFirst => {
-                                let lean = if *source == ResidualSource::FwdFirst { "_first" } else { "" };
-                                let fwd = format_ident!("{}_fwd{}", name, lean, span = name.span());
-                                quote!(let (#t, #r) = #krate::#fwd #turbofish (#(#vs),*);)
-                            }
-                        };
-                        let f = format_ident!("{}{}_from", name, suffix, span = name.span());
+                    if let Some(residual) = residual {
+                        let value = crate::forward::residual_value(name, &turbofish, &vs, *temp, residual, krate);
+                        let (f, r) =
+                            (format_ident!("{}{}_from", name, suffix, span = name.span()), names::temp(residual.temp));
                         return quote!(#value let #d = #krate::#f(&#r, #ds););
                     }
                     let f = format_ident!("{}{}", name, suffix, span = name.span());
