@@ -21,6 +21,8 @@ pub(crate) fn sign<T: Real>(x: T) -> T {
 ///
 /// Derivative with respect to `x`: `x` inside, `delta·sign(x)` outside; with respect to `delta`:
 /// 0 inside, `|x| − delta` outside. At `|x| = delta` the outside formulas apply (both agree there).
+/// Computed branch-free as `s·(x − 0.5·s)` with `s = x` clamped to `[−delta, delta]` (the slope),
+/// which is the two formulas bit for bit; so `huber(−0.0, delta)` is `−0.0`.
 ///
 /// ```
 /// assert_eq!(relax_core::huber(0.5_f64, 1.0), 0.125);
@@ -28,15 +30,17 @@ pub(crate) fn sign<T: Real>(x: T) -> T {
 /// ```
 #[inline]
 pub fn huber<T: Real>(x: T, delta: T) -> T {
-    let (a, half) = (x.abs(), T::select(0.5, 0.5));
+    let half = T::select(0.5, 0.5);
     if delta > T::zero() {
-        // Both pieces as `m·(|x| − 0.5·m)` with `m = min(|x|, delta)`: branch-free, and bit for bit
-        // the two formulas (inside, `|x| − 0.5|x|` is exactly `0.5|x|`, so the product is
-        // `0.5x²` rounded once). The test of `delta` folds away for a constant one.
-        let m = a.min(delta);
-        m * (a - half * m)
+        // Both pieces as `s·(x − 0.5·s)` with `s` the slope, `x` clamped to `[−delta, delta]`:
+        // branch-free, bit for bit the two formulas (inside, `x − 0.5x` is exactly `0.5x`, so the
+        // product is `0.5x²` rounded once; outside, `±delta·(x ∓ 0.5·delta)`) but for the sign
+        // of a zero at `x = −0`, and the slope is the one the derivative takes, computed once
+        // where a gradient needs both. The test of `delta` folds away for a constant one.
+        let s = huber_slope(x, delta);
+        s * (x - half * s)
     } else {
-        delta * (a - half * delta)
+        delta * (x.abs() - half * delta)
     }
 }
 
