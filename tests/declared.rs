@@ -354,7 +354,7 @@ fn quartic_pullback<T: Real>(x: T, scale: T, dout: T) -> (T, T) {
 }
 
 /// A differentiable caller with `hvp`: its second order goes through the declared functions'
-/// hidden `NAME__hvp` forms.
+/// hidden `NAME__hvp_with_option_hvp` forms.
 #[differentiable(hvp)]
 fn declared_second_order(x: [f64; 3], c: f64, weights: &[f64; 3]) -> f64 {
     energy(x, c, weights) * stable_softplus(x[0] - c) + quartic(c * x[1], 0.25) * x[2] + c * c

@@ -5,7 +5,7 @@
 //!
 //! The sweeps are written once, in the split form, generic over how they end
 //! (`relax_core::tangent::SweepsEnd`): `ReturnPullback` returns the value and the pullback,
-//! `ApplyPullback` (`NAME_vjp`) applies the pullback in place (on duals `NAME__hvp`, for callers
+//! `ApplyPullback` (`NAME_vjp`) applies the pullback in place (on duals `NAME__hvp_with_option_hvp`, for callers
 //! and `NAME_hvp`); `NAME_grad` calls `NAME_vjp`, `NAME_jvp` the hidden `NAME__jvp`,
 //! `NAME_jacobian` the split form. That is where `placement` says how to name them (bare beside a
 //! free function, `Self::…` beside an associated one) and the pullback takes no slice buffers;
@@ -275,7 +275,7 @@ struct Siblings {
     /// The split form `NAME__differentiable` (the sweeps, where the pullback takes no slice
     /// buffers), with its type arguments, called with `args` and the sweeps' end.
     split_fn: TokenStream,
-    /// The same for the sweeps on duals, `NAME__hvp`.
+    /// The same for the sweeps on duals, `NAME__hvp_with_option_hvp`.
     hvp_fn: TokenStream,
     /// `NAME_vjp` and `NAME__jvp`, called with `args` and the cotangent or the tangents.
     vjp: TokenStream,
@@ -503,7 +503,7 @@ struct SplitSignature<'a> {
     reusable: Option<TokenStream>,
 }
 
-/// The hidden split form `name` (`NAME__differentiable`, or `NAME__hvp` on duals), whose last
+/// The hidden split form `name` (`NAME__differentiable`, or `NAME__hvp_with_option_hvp` on duals), whose last
 /// parameter, of the last type parameter, is how the sweeps end: sweeps are generic over it
 /// (`relax_core::tangent::SweepsEnd`); a closure body ignores it (callers pass `ReturnPullback`).
 /// `checks` run first.
@@ -970,7 +970,7 @@ fn split_body(sig: &Signature, body: &Body, ctx: Ctx, output: &TokenStream, cts:
 }
 
 /// `NAME_hvp` (value, gradient and Hessian-vector product, forward over reverse: the reverse
-/// sweeps on dual numbers seeded with `v`) and the hidden `NAME__hvp`, the split form on duals
+/// sweeps on dual numbers seeded with `v`) and the hidden `NAME__hvp_with_option_hvp`, the split form on duals
 /// that callers with `hvp` use.
 fn hvp_functions(
     func: &ItemFn,
@@ -1084,7 +1084,7 @@ fn hvp_public(p: &Parts, sig: &Signature, body: TokenStream) -> TokenStream {
 /// Second order through a declared pullback (`vjp = path` with `hvp`): forward mode through the
 /// pullback, which must be `#[differentiable]` itself (SPEC); otherwise rustc's "cannot find
 /// function `PATH__jvp`" is the error, at the option `hvp`. `NAME_hvp` is the pullback's tangent
-/// at `dout = 1` along `v`; the hidden `NAME__hvp`, which callers with `hvp` call on duals,
+/// at `dout = 1` along `v`; the hidden `NAME__hvp_with_option_hvp`, which callers with `hvp` call on duals,
 /// returns the value with its tangent along the parameters' tangents, and a pullback on duals:
 /// the declared pullback's gradient with its tangent along the parameters' tangents, plus the
 /// pullback of the cotangent's tangent.
@@ -1175,7 +1175,7 @@ fn declared_hvp(
     quote!(#hidden #public)
 }
 
-/// The signature of the hidden form `NAME__hvp`: the split form's, with the differentiated
+/// The signature of the hidden form `NAME__hvp_with_option_hvp`: the split form's, with the differentiated
 /// parameters, the output and the cotangents on duals.
 struct DualSplit {
     dual: crate::forward::Dual,

@@ -65,12 +65,16 @@ pub fn split_form(f: &Ident) -> Ident {
 
 const SPLIT_SUFFIX: &str = "__differentiable";
 
-/// The split form of `f` on dual numbers, which callers with `hvp` and `f_hvp` call: `f__hvp`.
+/// The split form of `f` on dual numbers, which callers with `hvp` and `f_hvp` call:
+/// `f__hvp_with_option_hvp`. Only an `f` with the option `hvp` has it, and the name is rustc's
+/// error at the call when `f` lacks it: "cannot find function `f__hvp_with_option_hvp`" says what
+/// to add (a shorter `f__hvp` said nothing, and drew rustc's suggestion of `f__jvp`).
 pub fn hvp_form(f: &Ident) -> Ident {
     format_ident!("{}{}", f, HVP_SUFFIX, span = f.span())
 }
 
-const HVP_SUFFIX: &str = "__hvp";
+/// The suffix of [`hvp_form`].
+pub const HVP_SUFFIX: &str = "__hvp_with_option_hvp";
 
 /// A fused loop's preaccumulated gradient with respect to one of its inputs.
 pub fn jacobian(id: usize, b: BindingId) -> Ident {
@@ -104,7 +108,7 @@ fn retarget_suffix(callee: &proc_macro2::TokenStream, from: &str, to: &str) -> p
         .collect()
 }
 
-/// The span of the hidden form's name in the path `callee` (`f__differentiable`, `f__hvp`): that
+/// The span of the hidden form's name in the path `callee` (`f__differentiable`, [`hvp_form`]): that
 /// of the function's name in the call the user wrote.
 pub fn form_span(callee: &proc_macro2::TokenStream) -> proc_macro2::Span {
     callee
@@ -141,7 +145,7 @@ pub fn infer_end_type(callee: proc_macro2::TokenStream) -> proc_macro2::TokenStr
 
 /// The smooth form of `f` for the split form's path `callee` (`f__differentiable`,
 /// `Self::f__differentiable`, `self.f__differentiable`): `f__smooth__differentiable`, which a
-/// relaxed caller's own gradient calls (`f__smooth__jvp`, `f__smooth__hvp` alike). Every relaxed
+/// relaxed caller's own gradient calls (`f__smooth__jvp` and the `hvp_form` of `f__smooth` alike). Every relaxed
 /// `f` has it: its own split form again where `f` has no hard operation, otherwise a stub whose
 /// instantiation is a compile error (`f` has no gradient of its own, SPEC), so that the caller's
 /// own gradient exists in either case and fails only where it is used. A call of a relaxation
