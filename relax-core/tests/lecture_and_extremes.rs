@@ -126,24 +126,15 @@ fn f32_at_its_own_limits() {
 /// the threshold, in f64 and f32.
 #[test]
 fn huber_is_the_two_piece_formula_bit_for_bit() {
-    fn two_piece(x: f64, delta: f64) -> f64 {
-        let negative_zero = x == 0.0 && x.is_sign_negative() && delta > 0.0;
+    fn two_piece<T: Real>(x: T, delta: T) -> T {
+        let (zero, half) = (T::zero(), T::select(0.5, 0.5));
+        let negative_zero = x == zero && x.is_sign_negative() && delta > zero;
         if negative_zero {
-            -0.0
+            -zero
         } else if x.abs() < delta {
-            0.5 * x * x
+            half * x * x
         } else {
-            delta * (x.abs() - 0.5 * delta)
-        }
-    }
-    fn two_piece_f32(x: f32, delta: f32) -> f32 {
-        let negative_zero = x == 0.0 && x.is_sign_negative() && delta > 0.0;
-        if negative_zero {
-            -0.0
-        } else if x.abs() < delta {
-            0.5 * x * x
-        } else {
-            delta * (x.abs() - 0.5 * delta)
+            delta * (x.abs() - half * delta)
         }
     }
     let same = |a: f64, b: f64| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
@@ -167,7 +158,7 @@ fn huber_is_the_two_piece_formula_bit_for_bit() {
         let what = format!("huber({x:e}, {delta:e})");
         assert!(same(huber(x, delta), two_piece(x, delta)), "{what}: {:e}", huber(x, delta));
         let (x32, delta32) = (x as f32, delta as f32);
-        let (got, want) = (huber(x32, delta32), two_piece_f32(x32, delta32));
+        let (got, want) = (huber(x32, delta32), two_piece(x32, delta32));
         assert!(same(got.into(), want.into()), "{what} in f32: {got:e} against {want:e}");
     }
 }
