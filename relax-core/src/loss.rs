@@ -22,7 +22,8 @@ pub(crate) fn sign<T: Real>(x: T) -> T {
 /// Derivative with respect to `x`: `x` inside, `delta·sign(x)` outside; with respect to `delta`:
 /// 0 inside, `|x| − delta` outside. At `|x| = delta` the outside formulas apply (both agree there).
 /// Computed branch-free as `s·(x − 0.5·s)` with `s = x` clamped to `[−delta, delta]` (the slope),
-/// which is the two formulas bit for bit; so `huber(−0.0, delta)` is `−0.0`.
+/// which is the two formulas bit for bit but for the sign of one zero: for `delta > 0`,
+/// `huber(−0.0, delta)` is `−0.0`.
 ///
 /// ```
 /// assert_eq!(relax_core::huber(0.5_f64, 1.0), 0.125);

@@ -5,12 +5,12 @@
 //!
 //! The sweeps are written once, in the split form, generic over how they end
 //! (`relax_core::tangent::SweepsEnd`): `ReturnPullback` returns the value and the pullback,
-//! `ApplyPullback` (`NAME_vjp`) applies the pullback in place (on duals `NAME__hvp_with_option_hvp`, for callers
-//! and `NAME_hvp`); `NAME_grad` calls `NAME_vjp`, `NAME_jvp` the hidden `NAME__jvp`,
-//! `NAME_jacobian` the split form. That is where `placement` says how to name them (bare beside a
-//! free function, `Self::…` beside an associated one) and the pullback takes no slice buffers;
-//! elsewhere the split form takes `ReturnPullback` only and each function holds its own copy of
-//! the sweeps.
+//! `ApplyPullback` (`NAME_vjp`) applies the pullback in place (on duals
+//! `NAME__hvp_with_option_hvp`, for callers and `NAME_hvp`); `NAME_grad` calls `NAME_vjp`,
+//! `NAME_jvp` the hidden `NAME__jvp`, `NAME_jacobian` the split form. That is where `placement`
+//! says how to name them (bare beside a free function, `Self::…` beside an associated one) and the
+//! pullback takes no slice buffers; elsewhere the split form takes `ReturnPullback` only and each
+//! function holds its own copy of the sweeps.
 //!
 //! A `relaxed` function's hidden forms come a second time as its smooth forms, which relaxed
 //! callers' own gradients call (`names::smooth_form`): calls of the hidden forms, or for a function
@@ -503,10 +503,10 @@ struct SplitSignature<'a> {
     reusable: Option<TokenStream>,
 }
 
-/// The hidden split form `name` (`NAME__differentiable`, or `NAME__hvp_with_option_hvp` on duals), whose last
-/// parameter, of the last type parameter, is how the sweeps end: sweeps are generic over it
-/// (`relax_core::tangent::SweepsEnd`); a closure body ignores it (callers pass `ReturnPullback`).
-/// `checks` run first.
+/// The hidden split form `name` (`NAME__differentiable`, or `NAME__hvp_with_option_hvp` on
+/// duals), whose last parameter, of the last type parameter, is how the sweeps end: sweeps are
+/// generic over it (`relax_core::tangent::SweepsEnd`); a closure body ignores it (callers pass
+/// `ReturnPullback`). `checks` run first.
 fn split_form_function(
     p: &Parts,
     name: &Ident,
@@ -970,8 +970,8 @@ fn split_body(sig: &Signature, body: &Body, ctx: Ctx, output: &TokenStream, cts:
 }
 
 /// `NAME_hvp` (value, gradient and Hessian-vector product, forward over reverse: the reverse
-/// sweeps on dual numbers seeded with `v`) and the hidden `NAME__hvp_with_option_hvp`, the split form on duals
-/// that callers with `hvp` use.
+/// sweeps on dual numbers seeded with `v`) and the hidden `NAME__hvp_with_option_hvp`, the split
+/// form on duals that callers with `hvp` use.
 fn hvp_functions(
     func: &ItemFn,
     p: &Parts,
@@ -1084,10 +1084,10 @@ fn hvp_public(p: &Parts, sig: &Signature, body: TokenStream) -> TokenStream {
 /// Second order through a declared pullback (`vjp = path` with `hvp`): forward mode through the
 /// pullback, which must be `#[differentiable]` itself (SPEC); otherwise rustc's "cannot find
 /// function `PATH__jvp`" is the error, at the option `hvp`. `NAME_hvp` is the pullback's tangent
-/// at `dout = 1` along `v`; the hidden `NAME__hvp_with_option_hvp`, which callers with `hvp` call on duals,
-/// returns the value with its tangent along the parameters' tangents, and a pullback on duals:
-/// the declared pullback's gradient with its tangent along the parameters' tangents, plus the
-/// pullback of the cotangent's tangent.
+/// at `dout = 1` along `v`; the hidden `NAME__hvp_with_option_hvp`, which callers with `hvp` call
+/// on duals, returns the value with its tangent along the parameters' tangents, and a pullback on
+/// duals: the declared pullback's gradient with its tangent along the parameters' tangents, plus
+/// the pullback of the cotangent's tangent.
 fn declared_hvp(
     func: &ItemFn,
     p: &Parts,
@@ -1175,8 +1175,8 @@ fn declared_hvp(
     quote!(#hidden #public)
 }
 
-/// The signature of the hidden form `NAME__hvp_with_option_hvp`: the split form's, with the differentiated
-/// parameters, the output and the cotangents on duals.
+/// The signature of the hidden form `NAME__hvp_with_option_hvp`: the split form's, with the
+/// differentiated parameters, the output and the cotangents on duals.
 struct DualSplit {
     dual: crate::forward::Dual,
     output: TokenStream,
