@@ -502,9 +502,9 @@ pub fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
     }
 }
 
-/// A call of a differentiable callee's split form (on duals, of its `names::hvp_form`), which returns
-/// the value and the pullback: its sweeps end with `ReturnPullback`, whose type a turbofish the
-/// caller wrote leaves to inference.
+/// A call of a differentiable callee's split form (on duals, of its `names::hvp_form`), which
+/// returns the value and the pullback: its sweeps end with `ReturnPullback`, whose type a
+/// turbofish the caller wrote leaves to inference.
 pub fn call_tokens(callee: &TokenStream, args: &[CallArg], ctx: Ctx) -> TokenStream {
     let callee = if ctx.dual.is_some() { names::retarget(callee, names::HVP_SUFFIX) } else { callee.clone() };
     let callee = names::infer_end_type(callee);

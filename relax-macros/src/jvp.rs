@@ -303,7 +303,7 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
             // At the callee's name: where a differentiated value passed as data is reported.
             let span = callee.clone().into_iter().last().map_or_else(proc_macro2::Span::call_site, |t| t.span());
             let position = names::respan(quote!(#krate::tangent::position), span);
-            let callee = crate::names::retarget(callee, "__jvp");
+            let callee = crate::names::retarget(callee, crate::names::JVP_SUFFIX);
             let values = args.iter().map(|a| match a {
                 CallArg::Active(x) => ctx.value(*x),
                 CallArg::ActiveRef(x) => {

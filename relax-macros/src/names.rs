@@ -108,8 +108,8 @@ fn retarget_suffix(callee: &proc_macro2::TokenStream, from: &str, to: &str) -> p
         .collect()
 }
 
-/// The span of the hidden form's name in the path `callee` (`f__differentiable`, [`hvp_form`]): that
-/// of the function's name in the call the user wrote.
+/// The span of the hidden form's name in the path `callee` (`f__differentiable`, [`hvp_form`]):
+/// that of the function's name in the call the user wrote.
 pub fn form_span(callee: &proc_macro2::TokenStream) -> proc_macro2::Span {
     callee
         .clone()
@@ -145,11 +145,12 @@ pub fn infer_end_type(callee: proc_macro2::TokenStream) -> proc_macro2::TokenStr
 
 /// The smooth form of `f` for the split form's path `callee` (`f__differentiable`,
 /// `Self::f__differentiable`, `self.f__differentiable`): `f__smooth__differentiable`, which a
-/// relaxed caller's own gradient calls (`f__smooth__jvp` and the `hvp_form` of `f__smooth` alike). Every relaxed
-/// `f` has it: its own split form again where `f` has no hard operation, otherwise a stub whose
-/// instantiation is a compile error (`f` has no gradient of its own, SPEC), so that the caller's
-/// own gradient exists in either case and fails only where it is used. A call of a relaxation
-/// itself (`f_relaxed`, which a relaxed caller keeps as written) stays as it is.
+/// relaxed caller's own gradient calls (`f__smooth__jvp` and the `hvp_form` of `f__smooth`
+/// alike). Every relaxed `f` has it: its own split form again where `f` has no hard operation,
+/// otherwise a stub whose instantiation is a compile error (`f` has no gradient of its own,
+/// SPEC), so that the caller's own gradient exists in either case and fails only where it is
+/// used. A call of a relaxation itself (`f_relaxed`, which a relaxed caller keeps as written)
+/// stays as it is.
 pub fn smooth_form(callee: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
     if is_form_of(&callee, &format!("_relaxed{SPLIT_SUFFIX}")) {
         return callee;
@@ -186,8 +187,11 @@ fn is_form_of(callee: &proc_macro2::TokenStream, suffix: &str) -> bool {
 /// per parameter position (`()` for data), so that callers need not know which are
 /// differentiated.
 pub fn jvp_form(f: &Ident) -> Ident {
-    format_ident!("{}__jvp", f, span = f.span())
+    format_ident!("{}{}", f, JVP_SUFFIX, span = f.span())
 }
+
+/// The suffix of [`jvp_form`].
+pub const JVP_SUFFIX: &str = "__jvp";
 
 /// The tokens of a projection path: `[__t3].w[__t4]`.
 pub fn projection(path: &[crate::ir::Proj]) -> proc_macro2::TokenStream {
