@@ -127,8 +127,85 @@ impl Ctx<'_> {
 }
 
 /// The forward-mode code of `block`'s statements (not its result).
+///
+/// Each statement's tangent is computed beside its value, but after a library call (`tanh`,
+/// `exp`) the tangents wait: the values computed from the call's result come first, then the
+/// tangents, then the last of those statements (value and tangent, which a write consumes next).
+/// With every tangent beside its value, LLVM's register allocator kept the 8×8 tanh layer's
+/// tangent accumulator through its stack slot across the call (a store and a reload more per
+/// iteration, its `_jvp` 1.57 × the primal instead of 1.44); all values first anywhere lost as
+/// much elsewhere (the two-layer network, the Huber loop). A statement that writes, branches,
+/// loops or calls ends the run and first emits what waits.
 pub fn jvp(block: &Block, ctx: Ctx) -> TokenStream {
-    block.stmts.iter().map(|s| stmt(s, ctx)).collect()
+    let mut code = TokenStream::new();
+    // Since the run's library call: the tangents waiting, and the last statement, held.
+    let mut after_call: Option<(TokenStream, Split)> = None;
+    for s in &block.stmts {
+        match stmt(s, ctx) {
+            Code::Split(split) if split.value.is_empty() && split.tangent.is_empty() => {}
+            Code::Split(split) if after_call.is_none() && !split.call => code.extend(split.together()),
+            Code::Split(split) => match &mut after_call {
+                None => after_call = Some((TokenStream::new(), split)),
+                Some((waiting, held)) => {
+                    let held = std::mem::replace(held, split);
+                    code.extend(held.value);
+                    waiting.extend(held.tangent);
+                }
+            },
+            Code::Whole(tokens) => {
+                flush(&mut code, after_call.take());
+                code.extend(tokens);
+            }
+        }
+    }
+    flush(&mut code, after_call.take());
+    code
+}
+
+/// The tangents waiting since a call, then the statement held.
+fn flush(code: &mut TokenStream, after_call: Option<(TokenStream, Split)>) {
+    if let Some((waiting, held)) = after_call {
+        code.extend(waiting);
+        code.extend(held.together());
+    }
+}
+
+/// One statement's forward-mode code.
+enum Code {
+    Split(Split),
+    /// Code that writes, branches, loops, calls or draws.
+    Whole(TokenStream),
+}
+
+/// A statement's value's code, and its tangent's, which may wait: it only reads temporaries,
+/// tangents and bindings that no statement until the next [`Code::Whole`] writes.
+struct Split {
+    value: TokenStream,
+    tangent: TokenStream,
+    /// One statement computing both, where a pushforward does (`let (t, dt) = ops::mul_jvp(..)`).
+    both: Option<TokenStream>,
+    /// Whether the value is a library call.
+    call: bool,
+}
+
+impl Split {
+    /// The value's code and the tangent's together.
+    fn together(self) -> TokenStream {
+        self.both.unwrap_or_else(|| {
+            let (value, tangent) = (self.value, self.tangent);
+            quote!(#value #tangent)
+        })
+    }
+}
+
+impl Code {
+    fn split(value: TokenStream, tangent: TokenStream) -> Code {
+        Code::Split(Split { value, tangent, both: None, call: false })
+    }
+
+    fn value(value: TokenStream) -> Code {
+        Code::split(value, TokenStream::new())
+    }
 }
 
 /// `(value, tangent)` of a block's result, after its statements.
@@ -175,129 +252,27 @@ fn values(args: &[Temp], float_args: &[bool], ctx: Ctx) -> Vec<TokenStream> {
     args.iter().zip(float_args).map(|(t, is_float)| if *is_float { ctx.operand(*t) } else { ctx.value(*t) }).collect()
 }
 
-fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
+fn stmt(s: &Stmt, ctx: Ctx) -> Code {
     let krate = ctx.krate;
     match s {
-        Stmt::Passive { temp, .. } | Stmt::Read { temp, .. } if ctx.aliases.contains_key(temp) => TokenStream::new(),
-        Stmt::Passive { temp, expr, .. } => {
-            let t = names::temp(*temp);
-            quote!(let #t = #expr;)
+        Stmt::Passive { temp, .. } | Stmt::Read { temp, .. } if ctx.aliases.contains_key(temp) => {
+            Code::value(TokenStream::new())
         }
-        Stmt::Verbatim { tokens, .. } => tokens.clone(),
+        Stmt::Passive { temp, expr, impure } => {
+            let t = names::temp(*temp);
+            let code = quote!(let #t = #expr;);
+            if *impure { Code::Whole(code) } else { Code::value(code) }
+        }
+        Stmt::Verbatim { tokens, .. } => Code::Whole(tokens.clone()),
         Stmt::Read { temp, access } => {
             let (t, value) = (names::temp(*temp), read_tokens(access, ctx));
             if !ctx.active[*temp] {
-                return quote!(let #t = #value;);
+                return Code::value(quote!(let #t = #value;));
             }
             let (d, tb) = (dt(*temp), tangent_tokens(access, ctx));
-            quote!(let #t = #value; let #d = #tb;)
+            Code::split(quote!(let #t = #value;), quote!(let #d = #tb;))
         }
-        Stmt::Compute { temp, op, args } => {
-            let (t, d) = (names::temp(*temp), dt(*temp));
-            let pushforward = |f: TokenStream, float_args: &[bool]| {
-                let (vs, ds) = (values(args, float_args, ctx), tangents(args, float_args, ctx));
-                quote!(let (#t, #d) = #f(#(#vs,)* #ds);)
-            };
-            // With one of two arguments constant (data), its one-sided form: the other side's
-            // product with a zero tangent is not computed.
-            let one_sided = |f: String| match (ctx.active[args[0]], ctx.active[args[1]]) {
-                (true, false) => Some((format_ident!("{}_first", f), 0)),
-                (false, true) => Some((format_ident!("{}_second", f), 1)),
-                _ => None,
-            };
-            let one_sided_call = |f: TokenStream, k: usize| {
-                let (a, b, dk) = (ctx.operand(args[0]), ctx.operand(args[1]), ctx.tangent(args[k]));
-                quote!(let (#t, #d) = #f(#a, #b, #dk);)
-            };
-            match op {
-                Op::Binary { pullback, .. } => {
-                    let name = pullback.replace("_vjp", "_jvp");
-                    if let Some((f, k)) = one_sided(name.clone()) {
-                        return one_sided_call(quote!(#krate::ops::#f), k);
-                    }
-                    let f = format_ident!("{}", name);
-                    pushforward(quote!(#krate::ops::#f), &[true, true])
-                }
-                Op::Rule { name, generics, .. } if name == "dot" && args.len() == 2 => {
-                    let turbofish = if generics.is_empty() { TokenStream::new() } else { quote!(::#generics) };
-                    match one_sided("dot_jvp".to_string()) {
-                        Some((f, k)) => one_sided_call(quote!(#krate::#f #turbofish), k),
-                        None => pushforward(quote!(#krate::dot_jvp #turbofish), &[true, true]),
-                    }
-                }
-                Op::Neg => pushforward(quote!(#krate::ops::neg_jvp), &[true]),
-                Op::Method { name, .. } if ctx.siblings.contains_key(temp) && ctx.active[args[0]] => {
-                    // Sine and cosine of one value: each tangent from the other's value, two
-                    // trigonometric functions instead of four. The first of the two (temporaries
-                    // are numbered in statement order) computes both values, of the one value.
-                    let other = ctx.siblings[temp];
-                    let (u, x, dx) = (names::temp(other), ctx.value(args[0]), ctx.tangent(args[0]));
-                    let (f, g) = if name == "sin" { ("sin", "cos") } else { ("cos", "sin") };
-                    let p = format_ident!("{}_pullback_from_{}", f, g);
-                    let (f, g) = (format_ident!("{}", f), format_ident!("{}", g));
-                    let values = (*temp < other).then(|| quote!(let #t = #x.#f(); let #u = #x.#g();));
-                    quote!(#values let #d = #krate::ops::#p(#u, #dx);)
-                }
-                Op::Method { name, float_args } => {
-                    let f = format_ident!("{}_jvp", name);
-                    pushforward(quote!(#krate::ops::#f), float_args)
-                }
-                Op::Rule { name, generics, float_args, residual } => {
-                    let turbofish = if generics.is_empty() { TokenStream::new() } else { quote!(::#generics) };
-                    // Only the first float argument active (a temperature, a threshold, the noise
-                    // constant): its one-sided form, without the products with zero tangents.
-                    let first = crate::rules::has_first_forms(&name.to_string())
-                        && crate::rules::sole_active_float(args, float_args, ctx.active) == Some(0);
-                    let (suffix, ds) = if first {
-                        let first = args.iter().zip(float_args).find(|(_, f)| **f).map(|(t, _)| ctx.tangent(*t));
-                        ("_jvp_first", first.into_token_stream())
-                    } else {
-                        ("_jvp", tangents(args, float_args, ctx))
-                    };
-                    let vs = values(args, float_args, ctx);
-                    // The softmax family: one softmax for every rule of the same logits, as in the
-                    // reverse sweeps; each rule's value and tangent from the residual.
-                    if let Some(residual) = residual {
-                        let value = crate::forward::residual_value(name, &turbofish, &vs, *temp, residual, krate);
-                        let (f, r) =
-                            (format_ident!("{}{}_from", name, suffix, span = name.span()), names::temp(residual.temp));
-                        return quote!(#value let #d = #krate::#f(&#r, #ds););
-                    }
-                    let f = format_ident!("{}{}", name, suffix, span = name.span());
-                    quote!(let (#t, #d) = #krate::#f #turbofish (#(#vs,)* #ds);)
-                }
-                Op::Array => {
-                    let (a, ds) = (args.iter().map(|x| ctx.value(*x)), args.iter().map(|x| ctx.tangent(*x)));
-                    quote!(let #t = [#(#a),*]; let #d = [#(#ds),*];)
-                }
-                Op::Repeat { len } => {
-                    let (x, dx) = (ctx.value(args[0]), ctx.tangent(args[0]));
-                    quote!(let #t = [#x; #len]; let #d = [#dx; #len];)
-                }
-                Op::Tuple => {
-                    let (a, ds) = (args.iter().map(|x| ctx.value(*x)), args.iter().map(|x| ctx.tangent(*x)));
-                    quote!(let #t = (#(#a,)*); let #d = (#(#ds,)*);)
-                }
-                Op::Project { path } => {
-                    let (x, dx, path) = (ctx.value(args[0]), ctx.tangent(args[0]), projection(path, ctx));
-                    quote!(let #t = #x #path; let #d = #dx #path;)
-                }
-                Op::Struct { path, fields } => {
-                    let (a, ds) = (args.iter().map(|x| ctx.value(*x)), args.iter().map(|x| ctx.tangent(*x)));
-                    quote!(let #t = #path { #(#fields: #a),* }; let #d = #path { #(#fields: #ds),* };)
-                }
-                Op::Copy => {
-                    let (x, dx) = (ctx.value(args[0]), ctx.tangent(args[0]));
-                    quote!(let #t = #x; let #d = #dx;)
-                }
-                // Zero almost everywhere.
-                Op::Hard(hard) => {
-                    let a: Vec<TokenStream> = args.iter().map(|x| ctx.value(*x)).collect();
-                    let value = crate::forward::hard_value(*hard, &a, krate);
-                    quote!(let #t = #value; let #d = #krate::Tangent::zero_like(&#t);)
-                }
-            }
-        }
+        Stmt::Compute { temp, op, args } => compute(*temp, op, args, ctx),
         Stmt::Call { temp, callee, args, .. } => {
             let (t, d) = (names::temp(*temp), dt(*temp));
             // At the callee's name: where a differentiated value passed as data is reported.
@@ -319,33 +294,186 @@ fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                 }
                 CallArg::Data(_) => quote!(#position(#krate::tangent::NoTangent)),
             });
-            quote!(let (#t, #d) = #callee(#(#values,)* #(#ds),*);)
+            Code::Whole(quote!(let (#t, #d) = #callee(#(#values,)* #(#ds),*);))
         }
         Stmt::Let { binding, name, mutable, active, ty, value } => {
             let v = ctx.value(*value);
             let m = mutable.then(|| quote!(mut));
             let ty = ty.as_ref().map(|ty| quote!(: #ty));
+            let value_code = quote!(let #m #name #ty = #v;);
             if !active {
-                return quote!(let #m #name #ty = #v;);
+                return Code::value(value_code);
             }
             let (tb, dv) = (binding_tangent(*binding), ctx.tangent(*value));
-            quote!(let #m #name #ty = #v; let #m #tb = #dv;)
+            Code::split(value_code, quote!(let #m #tb = #dv;))
         }
         Stmt::Write { access, mode, value } => {
             let (place, v) = (access_tokens(access, access.name.to_token_stream(), ctx), ctx.value(*value));
             let tplace = tangent_tokens(access, ctx);
             let dv = ctx.tangent(*value);
-            match mode {
+            Code::Whole(match mode {
                 WriteMode::Set => quote!(#place = #v; #tplace = #dv;),
                 WriteMode::Add => quote!(#place += #v; #krate::Tangent::add_tangent(&mut #tplace, #dv);),
                 WriteMode::Sub => quote!(#place -= #v; #krate::Tangent::sub_tangent(&mut #tplace, #dv);),
-            }
+            })
         }
-        Stmt::Branch(b) => branch(b, ctx),
+        Stmt::Branch(b) => Code::Whole(branch(b, ctx)),
         Stmt::Loop(l) => {
             let body = jvp(&l.body, ctx);
             let exit = l.exit.as_ref().map(|flags| quote!(if #flags { break; }));
-            LoopCode::forward(l.id, &l.head).around(quote!(#body #exit))
+            Code::Whole(LoopCode::forward(l.id, &l.head).around(quote!(#body #exit)))
+        }
+    }
+}
+
+/// An operation's value and tangent. An arithmetic operator or a float method of one argument
+/// computes its value as the original does (the pushforward's value, bit for bit) and its tangent
+/// with the pushforward after it; a rule computes both in one call.
+fn compute(temp: Temp, op: &Op, args: &[Temp], ctx: Ctx) -> Code {
+    let krate = ctx.krate;
+    let (t, d) = (names::temp(temp), dt(temp));
+    let pushforward = |f: TokenStream, float_args: &[bool]| {
+        let (vs, ds) = (values(args, float_args, ctx), tangents(args, float_args, ctx));
+        quote!(#f(#(#vs,)* #ds))
+    };
+    // With one of two arguments constant (data), its one-sided form: the other side's
+    // product with a zero tangent is not computed.
+    let one_sided = |f: String| match (ctx.active[args[0]], ctx.active[args[1]]) {
+        (true, false) => Some((format_ident!("{}_first", f), 0)),
+        (false, true) => Some((format_ident!("{}_second", f), 1)),
+        _ => None,
+    };
+    let one_sided_call = |f: TokenStream, k: usize| {
+        let (a, b, dk) = (ctx.operand(args[0]), ctx.operand(args[1]), ctx.tangent(args[k]));
+        quote!(#f(#a, #b, #dk))
+    };
+    // The value, then the pushforward's tangent (its value computed again, which the compiler
+    // merges with the first).
+    let split = |value: TokenStream, pushforward: TokenStream| {
+        Code::Split(Split {
+            value: quote!(let #t = #value;),
+            tangent: quote!(let (_, #d) = #pushforward;),
+            both: Some(quote!(let (#t, #d) = #pushforward;)),
+            call: false,
+        })
+    };
+    let value_and_tangent =
+        |value: TokenStream, tangent: TokenStream| Code::split(quote!(let #t = #value;), quote!(let #d = #tangent;));
+    match op {
+        Op::Binary { op, pullback } => {
+            let value = {
+                let (a, b) = (ctx.operand(args[0]), ctx.operand(args[1]));
+                quote!(#a #op #b)
+            };
+            let name = pullback.replace("_vjp", "_jvp");
+            if let Some((f, k)) = one_sided(name.clone()) {
+                return split(value, one_sided_call(quote!(#krate::ops::#f), k));
+            }
+            let f = format_ident!("{}", name);
+            split(value, pushforward(quote!(#krate::ops::#f), &[true, true]))
+        }
+        Op::Rule { name, generics, .. } if name == "dot" && args.len() == 2 => {
+            let turbofish = if generics.is_empty() { TokenStream::new() } else { quote!(::#generics) };
+            let call = match one_sided("dot_jvp".to_string()) {
+                Some((f, k)) => one_sided_call(quote!(#krate::#f #turbofish), k),
+                None => pushforward(quote!(#krate::dot_jvp #turbofish), &[true, true]),
+            };
+            Code::Whole(quote!(let (#t, #d) = #call;))
+        }
+        Op::Neg => {
+            let x = ctx.operand(args[0]);
+            split(quote!(-#x), pushforward(quote!(#krate::ops::neg_jvp), &[true]))
+        }
+        Op::Method { name, .. } if ctx.siblings.contains_key(&temp) && ctx.active[args[0]] => {
+            // Sine and cosine of one value: each tangent from the other's value, two
+            // trigonometric functions instead of four. The first of the two (temporaries
+            // are numbered in statement order) computes both values, of the one value.
+            let other = ctx.siblings[&temp];
+            let (u, x, dx) = (names::temp(other), ctx.value(args[0]), ctx.tangent(args[0]));
+            let (f, g) = if name == "sin" { ("sin", "cos") } else { ("cos", "sin") };
+            let p = format_ident!("{}_pullback_from_{}", f, g);
+            let (f, g) = (format_ident!("{}", f), format_ident!("{}", g));
+            let values = (temp < other).then(|| quote!(let #t = #x.#f(); let #u = #x.#g();));
+            let call = values.is_some();
+            let (value, tangent) = (values.unwrap_or_default(), quote!(let #d = #krate::ops::#p(#u, #dx);));
+            Code::Split(Split { value, tangent, both: None, call })
+        }
+        // One float in, one out: the pushforward is the pullback's product with the tangent
+        // (`ops::NAME_jvp` is defined so), from the value where the rule has that form.
+        Op::Method { name, float_args } if float_args.as_slice() == [true] && ctx.active[args[0]] => {
+            let (x, dx) = (&values(args, float_args, ctx)[0], ctx.tangent(args[0]));
+            let value = quote!(let #t = #x.#name(););
+            let (tangent, call) = match crate::rules::method_rule(&name.to_string()) {
+                Some(m) if m.from_value => {
+                    let p = format_ident!("{}_pullback_from_value", name);
+                    (quote!(let #d = #krate::ops::#p(#t, #dx);), m.kept)
+                }
+                m => {
+                    let p = format_ident!("{}_pullback", name);
+                    (quote!(let #d = #krate::ops::#p(#x, #t, #dx);), m.is_some_and(|m| m.kept))
+                }
+            };
+            let f = format_ident!("{}_jvp", name);
+            let both = quote!(let (#t, #d) = #krate::ops::#f(#x, #dx););
+            Code::Split(Split { value, tangent, both: Some(both), call })
+        }
+        Op::Method { name, float_args } => {
+            let f = format_ident!("{}_jvp", name);
+            let call = pushforward(quote!(#krate::ops::#f), float_args);
+            Code::Whole(quote!(let (#t, #d) = #call;))
+        }
+        Op::Rule { name, generics, float_args, residual } => {
+            let turbofish = if generics.is_empty() { TokenStream::new() } else { quote!(::#generics) };
+            // Only the first float argument active (a temperature, a threshold, the noise
+            // constant): its one-sided form, without the products with zero tangents.
+            let first = crate::rules::has_first_forms(&name.to_string())
+                && crate::rules::sole_active_float(args, float_args, ctx.active) == Some(0);
+            let (suffix, ds) = if first {
+                let first = args.iter().zip(float_args).find(|(_, f)| **f).map(|(t, _)| ctx.tangent(*t));
+                ("_jvp_first", first.into_token_stream())
+            } else {
+                ("_jvp", tangents(args, float_args, ctx))
+            };
+            let vs = values(args, float_args, ctx);
+            // The softmax family: one softmax for every rule of the same logits, as in the
+            // reverse sweeps; each rule's value and tangent from the residual.
+            if let Some(residual) = residual {
+                let value = crate::forward::residual_value(name, &turbofish, &vs, temp, residual, krate);
+                let (f, r) = (format_ident!("{}{}_from", name, suffix, span = name.span()), names::temp(residual.temp));
+                return Code::Whole(quote!(#value let #d = #krate::#f(&#r, #ds);));
+            }
+            let f = format_ident!("{}{}", name, suffix, span = name.span());
+            Code::Whole(quote!(let (#t, #d) = #krate::#f #turbofish (#(#vs,)* #ds);))
+        }
+        Op::Array => {
+            let (a, ds) = (args.iter().map(|x| ctx.value(*x)), args.iter().map(|x| ctx.tangent(*x)));
+            value_and_tangent(quote!([#(#a),*]), quote!([#(#ds),*]))
+        }
+        Op::Repeat { len } => {
+            let (x, dx) = (ctx.value(args[0]), ctx.tangent(args[0]));
+            value_and_tangent(quote!([#x; #len]), quote!([#dx; #len]))
+        }
+        Op::Tuple => {
+            let (a, ds) = (args.iter().map(|x| ctx.value(*x)), args.iter().map(|x| ctx.tangent(*x)));
+            value_and_tangent(quote!((#(#a,)*)), quote!((#(#ds,)*)))
+        }
+        Op::Project { path } => {
+            let (x, dx, path) = (ctx.value(args[0]), ctx.tangent(args[0]), projection(path, ctx));
+            value_and_tangent(quote!(#x #path), quote!(#dx #path))
+        }
+        Op::Struct { path, fields } => {
+            let (a, ds) = (args.iter().map(|x| ctx.value(*x)), args.iter().map(|x| ctx.tangent(*x)));
+            value_and_tangent(quote!(#path { #(#fields: #a),* }), quote!(#path { #(#fields: #ds),* }))
+        }
+        Op::Copy => {
+            let (x, dx) = (ctx.value(args[0]), ctx.tangent(args[0]));
+            value_and_tangent(x, dx)
+        }
+        // Zero almost everywhere.
+        Op::Hard(hard) => {
+            let a: Vec<TokenStream> = args.iter().map(|x| ctx.value(*x)).collect();
+            let value = crate::forward::hard_value(*hard, &a, krate);
+            value_and_tangent(value, quote!(#krate::Tangent::zero_like(&#t)))
         }
     }
 }

@@ -668,3 +668,26 @@ fn reads_sink_past_calls_to_their_first_use() {
         assert!(call < read, "`w[j]` read after the call in `{form}`:\n{sweep}");
     }
 }
+
+/// After a library call, forward mode computes the values that follow before their tangents, and
+/// the last statement before a write whole (`jvp::jvp`): `e = t − y` before `tanh`'s tangent,
+/// `e·e` after it. Elsewhere each tangent stays beside its value.
+#[test]
+fn forward_mode_computes_values_first_after_a_call() {
+    let out = expanded(quote!(
+        fn f(z: f64, y: f64) -> f64 {
+            let mut loss = 0.0;
+            let a = z * 3.0;
+            let e = a.tanh() - y;
+            loss += e * e;
+            loss
+        }
+    ));
+    let jvp = &out[out.find("fn f__jvp").expect("forward mode's hidden form")..];
+    let at = |what: &str| jvp.find(what).unwrap_or_else(|| panic!("`{what}` in:\n{jvp}"));
+    let (product, call, difference) = (at("mul_jvp_first"), at("tanh ()"), at("__t5 - y"));
+    let (tangent, square) = (at("tanh_pullback_from_value"), at("mul_jvp (e , e"));
+    assert!(product < call, "`z·3` with its tangent before the call:\n{jvp}");
+    assert!(call < difference && difference < tangent, "`tanh z − y` before `tanh`'s tangent:\n{jvp}");
+    assert!(tangent < square, "`e·e`, the last before the write, after the tangents:\n{jvp}");
+}
