@@ -211,7 +211,10 @@ pub fn div_vjp<T: Real>(a: T, b: T, dout: T) -> (T, (T, T)) {
     (q, div_pullback(a, b, q, dout))
 }
 
-/// `a / b`: `da/b − db·a/b²`, with `a/b²` computed as `(a/b)/b`.
+/// `a / b`: `da/b − db·a/b²`, taken as `(da − db·q)·(1/b)` with `q = a/b`: one division for the
+/// tangent, by a reciprocal that reads `b` alone, so that quotients by one divisor share it (as
+/// [`div_pullback`]'s cotangents do; the rotation's `r/θ`, the projection's `q/q₂`). The tangent
+/// is one rounding from `da/b − db·q/b`.
 ///
 /// ```
 /// assert_eq!(relax_core::ops::div_jvp(1.0_f64, 2.0, (1.0, 1.0)), (0.5, 0.25));
@@ -219,20 +222,21 @@ pub fn div_vjp<T: Real>(a: T, b: T, dout: T) -> (T, (T, T)) {
 #[inline(always)]
 pub fn div_jvp<T: Real>(a: T, b: T, (da, db): (T, T)) -> (T, T) {
     let q = a / b;
-    (q, da / b - db * q / b)
+    (q, (da - db * q) * (T::one() / b))
 }
 
-/// [`div_jvp`] with `b` constant: `(a/b, da/b)`.
+/// [`div_jvp`] with `b` constant: `(a/b, da·(1/b))` (in a loop, the reciprocal of a constant is
+/// taken once, as in [`div_constant_pullback`]).
 #[inline(always)]
 pub fn div_jvp_first<T: Real>(a: T, b: T, da: T) -> (T, T) {
-    (a / b, da / b)
+    (a / b, da * (T::one() / b))
 }
 
-/// [`div_jvp`] with `a` constant: `(a/b, −db·q/b)`.
+/// [`div_jvp`] with `a` constant: `(a/b, −db·q·(1/b))`.
 #[inline(always)]
 pub fn div_jvp_second<T: Real>(a: T, b: T, db: T) -> (T, T) {
     let q = a / b;
-    (q, -db * q / b)
+    (q, -(db * q) * (T::one() / b))
 }
 
 /// `−a`: the cotangent `−dout`.
