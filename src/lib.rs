@@ -264,8 +264,9 @@
 //! times the loop's bound, on the stack of the generated function. That needs a compile-time
 //! bound (a literal, a `const`, a const generic, `xs.len()` or `for v in xs` of an array) or the
 //! option `max_iter = N`; otherwise the error says what to change. Beside such a function
-//! (without generic parameters or a receiver), `NAME_STORAGE_BYTES` is the bytes its gradient
-//! keeps between the sweeps, for sizing a stack:
+//! (without a receiver), `NAME_STORAGE_BYTES` is the bytes its gradient keeps between the
+//! sweeps, for sizing a stack; for a function with generic parameters, which a `const` cannot
+//! have, `const fn NAME_storage_bytes::<…>()` gives it for one choice of them:
 //!
 //! ```
 //! # use relax::prelude::*;
@@ -279,6 +280,18 @@
 //! }
 //! // `p` and its sine at each of the 16 iterations, and `x`, which the adjoint reads.
 //! assert!(PRODUCT_STORAGE_BYTES >= 2 * 16 * 8 + 16 * 8);
+//!
+//! #[differentiable]
+//! fn product_of<T: Real, const N: usize>(x: [T; N]) -> T {
+//!     let mut p = T::one();
+//!     for i in 0..N {
+//!         p = (p * x[i]).sin();
+//!     }
+//!     p
+//! }
+//! const F32_BYTES: usize = product_of_storage_bytes::<f32, 16>();
+//! assert!(F32_BYTES >= 2 * 16 * 4 + 16 * 4);
+//! assert_eq!(product_of_storage_bytes::<f64, 16>(), PRODUCT_STORAGE_BYTES);
 //! ```
 //!
 //! # What the attribute generates

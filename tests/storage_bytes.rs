@@ -61,6 +61,26 @@ fn iterate(x: f64, n: usize) -> f64 {
     p
 }
 
+/// The `f32` recurrence generic over the float: `recurrence8_generic_storage_bytes::<T>()`.
+#[differentiable]
+fn recurrence8_generic<T: Real>(x: [T; 8]) -> T {
+    let mut p = T::one();
+    for i in 0..8 {
+        p = (p * x[i]).sin();
+    }
+    p
+}
+
+/// The `f32` recurrence over `N` entries: `recurrence_n_storage_bytes::<N>()`.
+#[differentiable]
+fn recurrence_n<const N: usize>(x: [f32; N]) -> f32 {
+    let mut p = 1.0;
+    for i in 0..N {
+        p = (p * x[i]).sin();
+    }
+    p
+}
+
 #[test]
 fn storage_grows_by_the_values_of_an_iteration() {
     // `p` and `sin`: two values per iteration.
@@ -87,4 +107,32 @@ fn storage_is_what_the_gradient_needs() {
     assert_eq!(value.to_bits(), recurrence8(&x).to_bits());
     let (value, _) = iterate_grad(0.7, 32);
     assert_eq!(value.to_bits(), iterate(0.7, 32).to_bits());
+}
+
+#[test]
+fn generic_functions_get_a_const_fn_of_their_parameters() {
+    // Each choice of the parameters is the concrete function's number, usable in a `const`.
+    const F32: usize = recurrence8_generic_storage_bytes::<f32>();
+    assert_eq!(F32, RECURRENCE8_F32_STORAGE_BYTES);
+    assert_eq!(recurrence_n_storage_bytes::<8>(), RECURRENCE8_F32_STORAGE_BYTES);
+    assert_eq!(recurrence_n_storage_bytes::<16>(), RECURRENCE16_F32_STORAGE_BYTES);
+    // In `f64` the stored values and the parameter take twice the bytes.
+    assert_eq!(
+        recurrence8_generic_storage_bytes::<f64>() - recurrence8_generic_storage_bytes::<f32>(),
+        8 * 2 * (size_of::<f64>() - size_of::<f32>()) + size_of::<[f64; 8]>() - size_of::<[f32; 8]>()
+    );
+    // Inside a function body, where the attribute cannot name the split form: the same number.
+    #[differentiable]
+    fn nested8<T: Real>(x: [T; 8]) -> T {
+        let mut p = T::one();
+        for i in 0..8 {
+            p = (p * x[i]).sin();
+        }
+        p
+    }
+    assert_eq!(nested8_storage_bytes::<f32>(), F32);
+    let x = [0.5_f32; 8];
+    assert_eq!(recurrence8_generic(x).to_bits(), recurrence8_f32(x).to_bits());
+    assert_eq!(nested8(x).to_bits(), recurrence8_f32(x).to_bits());
+    assert_eq!(recurrence_n(x).to_bits(), recurrence8_f32(x).to_bits());
 }
