@@ -263,10 +263,11 @@
 //! `exp`, `sin`, …: loading one back is cheaper than computing it again): `size_of` of each,
 //! times the loop's bound, on the stack of the generated function. That needs a compile-time
 //! bound (a literal, a `const`, a const generic, `xs.len()` or `for v in xs` of an array) or the
-//! option `max_iter = N`; otherwise the error says what to change. Beside such a function
-//! (without a receiver), `NAME_STORAGE_BYTES` is the bytes its gradient keeps between the
-//! sweeps, for sizing a stack; for a function with generic parameters, which a `const` cannot
-//! have, `const fn NAME_storage_bytes::<…>()` gives it for one choice of them:
+//! option `max_iter = N`; otherwise the error says what to change. Beside such a function,
+//! `NAME_STORAGE_BYTES` is the bytes its gradient keeps between the sweeps, for sizing a stack;
+//! for a function with generic parameters, which a `const` cannot have, or a method,
+//! `const fn NAME_storage_bytes::<…>()` gives it for one choice of them
+//! (`Model::cost_storage_bytes()` for a method):
 //!
 //! ```
 //! # use relax::prelude::*;

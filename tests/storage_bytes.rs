@@ -81,6 +81,33 @@ fn recurrence_n<const N: usize>(x: [f32; N]) -> f32 {
     p
 }
 
+/// Data a method reads through `self`.
+struct Scales {
+    x: [f64; 4],
+}
+
+impl Scales {
+    /// A recurrence through `self`'s scales: `Scales::chain_storage_bytes()`.
+    #[differentiable]
+    fn chain(&self, w: [f64; 4]) -> f64 {
+        let mut p = 1.0;
+        for i in 0..4 {
+            p = (p * w[i] * self.x[i]).sin();
+        }
+        p
+    }
+}
+
+/// The method as a free function of the same data.
+#[differentiable(wrt(w))]
+fn chain(scales: &Scales, w: [f64; 4]) -> f64 {
+    let mut p = 1.0;
+    for i in 0..4 {
+        p = (p * w[i] * scales.x[i]).sin();
+    }
+    p
+}
+
 #[test]
 fn storage_grows_by_the_values_of_an_iteration() {
     // `p` and `sin`: two values per iteration.
@@ -135,4 +162,12 @@ fn generic_functions_get_a_const_fn_of_their_parameters() {
     assert_eq!(recurrence8_generic(x).to_bits(), recurrence8_f32(x).to_bits());
     assert_eq!(nested8(x).to_bits(), recurrence8_f32(x).to_bits());
     assert_eq!(recurrence_n(x).to_bits(), recurrence8_f32(x).to_bits());
+}
+
+#[test]
+fn methods_get_a_const_fn_as_the_free_function_a_const() {
+    const METHOD: usize = Scales::chain_storage_bytes();
+    assert_eq!(METHOD, CHAIN_STORAGE_BYTES);
+    let (scales, w) = (Scales { x: [0.5, 1.5, -0.25, 2.0] }, [0.3, -0.7, 1.1, 0.9]);
+    assert_eq!(scales.chain(w).to_bits(), chain(&scales, w).to_bits());
 }

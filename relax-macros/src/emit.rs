@@ -795,10 +795,12 @@ impl syn::visit_mut::VisitMut for StaticRefs {
 /// which only rustc knows: the `const` takes it from the split form's function item `split_fn`
 /// ending with `ReturnPullback`, where the attribute can name it (cheaper for rustc than a
 /// closure), else from a closure around `split_call`, a copy of the split form's body (never
-/// called), through `tangent::pullback_bytes`. A function with generic parameters gets a generic
-/// `const fn NAME_storage_bytes::<T, ..>()` instead (a `const` cannot be generic; a closure may be
-/// made, not called, in a `const fn`). Functions with a receiver or more than 16 parameters get none
-/// (`&'static Self` may not be well-formed, and `tangent::SplitForm` takes up to 16).
+/// called), through `tangent::pullback_bytes`. A function with generic parameters or a receiver
+/// gets a `const fn NAME_storage_bytes::<…>()` instead: a `const` cannot be generic, and in an
+/// `impl` with a lifetime `&'static Self` is well-formed only under `Self: 'static`, a bound a
+/// function may state (a closure may be made, not called, in a `const fn`; a method's split form
+/// is named, a closure cannot take `self`). Functions of more than 16 parameters get none
+/// (`tangent::SplitForm` takes up to 16).
 fn storage_bytes(
     func: &ItemFn,
     sig: &Signature,
@@ -808,21 +810,22 @@ fn storage_bytes(
     split_call: &TokenStream,
     krate: &syn::Path,
 ) -> Option<TokenStream> {
-    let generic = !func.sig.generics.params.is_empty();
-    if !stores_per_iteration(&body.block) || sig.receiver.is_some() || func.sig.inputs.len() > 16 {
+    let method = sig.receiver.is_some();
+    if !stores_per_iteration(&body.block) || (method && split_fn.is_none()) || func.sig.inputs.len() > 16 {
         return None;
     }
     let mut params = Vec::new();
     let mut types = Vec::new();
     for input in &func.sig.inputs {
-        let syn::FnArg::Typed(pt) = input else { return None };
-        let mut ty = (*pt.ty).clone();
+        let (pat, mut ty) = match input {
+            syn::FnArg::Typed(pt) => (pt.pat.to_token_stream(), (*pt.ty).clone()),
+            syn::FnArg::Receiver(r) => (quote!(self), receiver_type(r)),
+        };
         let mut statics = StaticRefs { ok: true };
         syn::visit_mut::VisitMut::visit_type_mut(&mut statics, &mut ty);
         if !statics.ok {
             return None;
         }
-        let pat = &pt.pat;
         params.push(quote!(#pat: #ty));
         types.push(ty);
     }
@@ -834,15 +837,16 @@ fn storage_bytes(
     let split = split_fn
         .map_or_else(|| quote!(&|#(#params,)* _: #krate::tangent::ReturnPullback| { #split_call }), |f| quote!(&#f));
     let bytes = quote!(#krate::tangent::pullback_bytes::<_, (#(#types,)*), _, _>(#split));
-    if generic {
+    if method || !func.sig.generics.params.is_empty() {
         let function = format_ident!("{}_storage_bytes", name, span = name.span());
         // The parameters' references are `&'static` (above), so each type parameter is `'static`.
         let generics = &func.sig.generics;
         let statics = generics.type_params().map(|t| &t.ident);
+        let receiver = method.then(|| quote!(Self: 'static,));
         let predicates = generics.where_clause.as_ref().map(|w| &w.predicates);
-        let where_clause = quote!(where #(#statics: 'static,)* #predicates);
+        let where_clause = quote!(where #receiver #(#statics: 'static,)* #predicates);
         doc.push_str(&format!(
-            " A `const fn` of `{name}`'s generic parameters (a `const` cannot be generic): `{function}::<…>()` is the number for one choice of them, usable where a `const` is."
+            " A `const fn` (a `const` cannot be generic, nor state `Self: 'static`): `{function}::<…>()` is the number for one choice of the generic parameters, usable where a `const` is."
         ));
         return Some(quote! {
             #cfgs
@@ -858,6 +862,16 @@ fn storage_bytes(
         #allows
         #vis const #konst: usize = #bytes;
     })
+}
+
+/// The type a receiver gives `self`: `&Self`, `&mut Self`, `Self`, or the one written.
+fn receiver_type(r: &syn::Receiver) -> Type {
+    match &r.kind {
+        syn::ReceiverKind::Reference(_, _, Some(_)) => syn::parse_quote!(&mut Self),
+        syn::ReceiverKind::Reference(..) => syn::parse_quote!(&Self),
+        syn::ReceiverKind::Typed(_, ty) => (**ty).clone(),
+        _ => syn::parse_quote!(Self),
+    }
 }
 
 /// The split form's body in its parts, so that `NAME_vjp` and `NAME_grad` can run the pullback's
