@@ -173,7 +173,8 @@ fn flush(code: &mut TokenStream, after_call: Option<(TokenStream, Split)>) {
 /// One statement's forward-mode code.
 enum Code {
     Split(Split),
-    /// Code that writes, branches, loops, calls or draws.
+    /// Code that writes, branches, loops or draws, or computes a value and its tangent in one
+    /// call (a rule, a differentiable callee).
     Whole(TokenStream),
 }
 
