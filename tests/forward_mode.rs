@@ -1515,3 +1515,36 @@ fn hessian_vector_products_with_data() {
         );
     }
 }
+
+/// After a library call forward mode computes the values before their tangents (`jvp::jvp`): the
+/// tangents that wait read a binding the next write changes (`a`, declared once, read in place),
+/// arrays and their entries, a second call's value; each write, call and loop first emits them.
+#[differentiable]
+fn values_first_after_calls(x: f64, y: f64) -> f64 {
+    let mut a = x * y;
+    let e = a.exp();
+    let b = e * a - y;
+    let pair = [b, e / (1.0 + a * a)];
+    a += pair[0] * 0.25;
+    let s = (a * 0.5).sin();
+    let c = s * pair[1] + (b * 0.1).tanh();
+    let g = c - a * a;
+    let mut t = 0.0;
+    for k in 0..3 {
+        let u = (g + k as f64 * 0.1).tanh();
+        t += u * u - pair[1];
+    }
+    t * s + g
+}
+
+#[test]
+fn values_before_tangents_after_a_call() {
+    check(
+        "values_first_after_calls",
+        114,
+        cube(2, -1.0, 1.0),
+        |p| values_first_after_calls(p[0], p[1]),
+        |p, v| values_first_after_calls_jvp(p[0], p[1], (v[0], v[1])),
+        |p, d| values_first_after_calls_vjp(p[0], p[1], d[0]),
+    );
+}
