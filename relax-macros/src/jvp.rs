@@ -400,20 +400,13 @@ fn compute(temp: Temp, op: &Op, args: &[Temp], ctx: Ctx) -> Code {
             Code::Split(Split { value, tangent, both: None, call })
         }
         // One float in, one out: the pushforward is the pullback's product with the tangent
-        // (`ops::NAME_jvp` is defined so), from the value where the rule has that form.
+        // (`ops::NAME_jvp` is defined so), which reads the value rather than call again.
         Op::Method { name, float_args } if float_args.as_slice() == [true] && ctx.active[args[0]] => {
             let (x, dx) = (&values(args, float_args, ctx)[0], ctx.tangent(args[0]));
             let value = quote!(let #t = #x.#name(););
-            let (tangent, call) = match crate::rules::method_rule(&name.to_string()) {
-                Some(m) if m.from_value => {
-                    let p = format_ident!("{}_pullback_from_value", name);
-                    (quote!(let #d = #krate::ops::#p(#t, #dx);), m.kept)
-                }
-                m => {
-                    let p = format_ident!("{}_pullback", name);
-                    (quote!(let #d = #krate::ops::#p(#x, #t, #dx);), m.is_some_and(|m| m.kept))
-                }
-            };
+            let p = format_ident!("{}_pullback", name);
+            let tangent = quote!(let #d = #krate::ops::#p(#x, #t, #dx););
+            let call = crate::rules::method_rule(&name.to_string()).is_some_and(|m| m.kept);
             let f = format_ident!("{}_jvp", name);
             let both = quote!(let (#t, #d) = #krate::ops::#f(#x, #dx););
             Code::Split(Split { value, tangent, both: Some(both), call })
