@@ -353,6 +353,7 @@ fn main() {
     let mut table = String::new();
     let mut table32 = String::new();
     let (mut forward, mut forward32) = (String::new(), String::new());
+    let mut rows = String::new();
     for k in 0..FUNCTIONS {
         // Every other function is generic: literals and rules then go through `T: Real`.
         let generic = k % 2 == 1;
@@ -383,6 +384,15 @@ fn main() {
             ),
         }
         .unwrap();
+        // A caller of each free one with `jacobian`, whose two rows run its pullback in lanes.
+        if !jacobian.is_empty() && shape == Shape::Free {
+            writeln!(
+                out,
+                "#[differentiable(jacobian)]\npub fn rows{k}(x: [f64; 4], a: f64) -> [f64; 2] {{ [g{k}(x, a), g{k}([x[3], x[2], x[1], x[0]], 0.5 * a)] }}"
+            )
+            .unwrap();
+            writeln!(rows, "(\"rows{k}\", g{k}_grad{at}, rows{k}_jacobian, rows{k}_vjp),").unwrap();
+        }
         let base = if shape == Shape::Free { format!("g{k}") } else { format!("g{k}_flat") };
         table.push_str(&gradient_entry(&format!("g{k}"), &base, at, "f64"));
         forward.push_str(&forward_entry(&format!("g{k}"), &base, at, "f64"));
@@ -427,6 +437,12 @@ pub type Grad = fn([f64; 4], f64, f64) -> (f64, ([f64; 4], f64));"
     )
     .unwrap();
     writeln!(out, "/// The generic ones at f32.\npub const FUNCTIONS_F32: &[{e32}] = &[\n{table32}];").unwrap();
+    writeln!(
+        out,
+        "/// Callers of the free functions with `jacobian`: name, the callee's `_grad`, the caller's `_jacobian` and `_vjp`.
+pub const ROWS: &[(&str, fn([f64; 4], f64) -> (f64, ([f64; 4], f64)), fn([f64; 4], f64) -> ([f64; 2], [([f64; 4], f64); 2]), fn([f64; 4], f64, [f64; 2]) -> ([f64; 2], ([f64; 4], f64)))] = &[\n{rows}];"
+    )
+    .unwrap();
     let (f64_ty, f32_ty) = (forward_entry_type("f64"), forward_entry_type("f32"));
     writeln!(out, "/// Every generated function: name, original, `_jvp`, `_vjp`.\npub const FORWARD: &[{f64_ty}] = &[\n{forward}];")
         .unwrap();

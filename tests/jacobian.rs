@@ -1,9 +1,10 @@
 //! `#[differentiable(jacobian)]`: at `POINTS` random points per function, `NAME_jacobian`'s value
 //! is the original's bit for bit, its row `i` is `NAME_vjp`'s gradient for the unit cotangent
 //! `e_i` bit for bit, and the rows match central finite differences of the original. The
-//! functions cover the written-out rows (up to four) and the loop over rows (more), callees with
-//! the option (an array output, a scalar one, a tuple) called once and in a loop, loops that store per
-//! iteration, branches, a generic `T: Real` at f32 and f64, and a method.
+//! functions cover the rows pulled back side by side in one sweep (two to four, one lane each)
+//! and the loop over rows (more), callees with the option (an array output, a scalar one, a
+//! tuple) called once and in a loop, loops that store per iteration, accumulation loops, a
+//! `while` loop, branches and an early return, a generic `T: Real` at f32 and f64, and a method.
 #![deny(warnings)]
 #![allow(clippy::needless_range_loop)]
 
@@ -62,6 +63,30 @@ fn chained_pair(x: [f64; 2]) -> [f64; 3] {
 fn features(x: [f64; 2]) -> [f64; 6] {
     let r2 = x[0] * x[0] + x[1] * x[1];
     [x[0], x[1], x[0] * x[1], r2.sqrt(), (x[0] - x[1]).exp(), sigmoid(r2)]
+}
+
+/// Four rows: accumulation loops (their adjoint scales a Jacobian the forward sweep accumulated,
+/// once per row), a `while` loop that may stop early, and an early return.
+#[differentiable(wrt(w), jacobian, max_iter = 4)]
+fn moments(w: [f64; 3], xs: &[f64; 3]) -> [f64; 4] {
+    let mut s = 0.0;
+    for i in 0..3 {
+        s += w[i] * xs[i];
+    }
+    let mut q = 0.0;
+    for i in 0..3 {
+        q += (w[i] - s).tanh();
+    }
+    let mut t = s;
+    let mut k = 0;
+    while k < 4 && t < 3.0 {
+        t = t * 1.5 + q * q;
+        k += 1;
+    }
+    if q > 1.0 {
+        return [s, q, t, 0.5 * t];
+    }
+    [s, q * s, t, s.exp()]
 }
 
 /// Generic over the float type.
@@ -144,6 +169,18 @@ fn rows_written_out_are_the_pullbacks_of_unit_cotangents() {
         |q| polar(q[0], q[1]),
         |q| polar_jacobian(q[0], q[1]),
         |q, i| polar_vjp(q[0], q[1], unit(i)).1,
+    );
+}
+
+#[test]
+fn four_rows_through_accumulations_a_while_loop_and_a_return() {
+    let xs = [0.7, -0.4, 1.3];
+    check(
+        "moments",
+        (3, -1.5, 1.5),
+        |q| moments(arr(q), &xs),
+        |q| moments_jacobian(arr(q), &xs),
+        |q, i| moments_vjp(arr(q), &xs, unit(i)).1,
     );
 }
 

@@ -1,7 +1,8 @@
 //! Every generated function: the value of `_grad` is the original's bit for bit, and the gradient
 //! agrees with central finite differences at random points; `_jvp` keeps the value and agrees
-//! with `_vjp`. Every generated `relaxed` function: its relaxation tends to it as t → 0, and
-//! straight-through keeps its value.
+//! with `_vjp`; those with `jacobian` run their pullbacks in lanes for a caller's rows. Every
+//! generated `relaxed` function: its relaxation tends to it as t → 0, and straight-through keeps
+//! its value.
 
 use relax_testkit::{assert_close_to_fd, fd, fd_with_step};
 
@@ -106,6 +107,39 @@ fn jvp_agrees_with_vjp_and_keeps_the_value() {
                 "{name} at {p:?} along {q:?}, dout {dout}: <dout, Jv> = {:e}, <J^T dout, v> = {backward:e}",
                 terms[0]
             );
+        }
+    }
+}
+
+/// The callers of the functions with `jacobian` (`rows{k}`: the callee at `(x, a)` and at
+/// `(reversed x, a/2)`), whose two rows run the callee's pullback in lanes: each row is the
+/// caller's `_vjp` of its unit cotangent bit for bit, and the callee's gradient (checked against
+/// finite differences above) by the chain rule.
+#[test]
+fn jacobian_rows_run_pullbacks_in_lanes() {
+    assert!(relax_gradcheck::ROWS.len() >= 10, "only {} callers", relax_gradcheck::ROWS.len());
+    for (name, grad, jacobian, vjp) in relax_gradcheck::ROWS {
+        for k in 0..20 {
+            let p = point(k + 1);
+            let (x, a) = ([p[0], p[1], p[2], p[3]], p[4]);
+            let (value, rows) = jacobian(x, a);
+            for (i, e) in [[1.0, -0.0], [-0.0, 1.0]].into_iter().enumerate() {
+                let (v, (gx, ga)) = vjp(x, a, e);
+                let bits = |w: &[f64]| w.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&value), bits(&v), "{name} at {p:?}: value");
+                assert_eq!(bits(&rows[i].0), bits(&gx), "{name} at {p:?}: row {i} against _vjp");
+                assert_eq!(rows[i].1.to_bits(), ga.to_bits(), "{name} at {p:?}: row {i} against _vjp");
+            }
+            let (_, (gx, ga)) = grad(x, a);
+            let (_, (hx, ha)) = grad([x[3], x[2], x[1], x[0]], 0.5 * a);
+            let want = [[gx[0], gx[1], gx[2], gx[3], ga], [hx[3], hx[2], hx[1], hx[0], 0.5 * ha]];
+            for (i, want) in want.iter().enumerate() {
+                let row = [rows[i].0[0], rows[i].0[1], rows[i].0[2], rows[i].0[3], rows[i].1];
+                for (r, w) in row.iter().zip(want) {
+                    let same = r == w || (r.is_nan() && w.is_nan()) || (r - w).abs() <= 1e-12 * w.abs();
+                    assert!(same, "{name} at {p:?}: row {i} {row:?}, the callee's gradient {want:?}");
+                }
+            }
         }
     }
 }

@@ -12,8 +12,26 @@ use crate::forward::{self, Ctx, LoopCode, Mode};
 use crate::ir::*;
 use crate::names;
 
+/// What is added to the adjoint of a block's result before its adjoint code runs.
+#[derive(Clone, Copy)]
+pub enum Seed {
+    /// The pullback's parameter `__dout` (one per lane: `__dout_l{lane}`).
+    Dout,
+    /// The adjoint of a temporary (a branch's result).
+    Adjoint(Temp),
+}
+
+impl Seed {
+    fn tokens(self, ctx: Ctx) -> TokenStream {
+        match self {
+            Seed::Dout => ctx.in_lane(format_ident!("__dout")).into_token_stream(),
+            Seed::Adjoint(t) => ctx.adj(t).into_token_stream(),
+        }
+    }
+}
+
 /// The adjoint code of `block`; `seed` is added to the adjoint of its result.
-pub fn adjoint(block: &Block, ctx: Ctx, seed: Option<TokenStream>) -> TokenStream {
+pub fn adjoint(block: &Block, ctx: Ctx, seed: Option<Seed>) -> TokenStream {
     adjoint_tracked(block, ctx, seed, None)
 }
 
@@ -22,7 +40,7 @@ pub fn adjoint(block: &Block, ctx: Ctx, seed: Option<TokenStream>) -> TokenStrea
 /// adjoint (`Ctx::assign`), rather than being added to it, when nothing added to it before.
 /// `buffers` are the bindings whose adjoint is a buffer the caller passes (a slice's), never
 /// assigned.
-pub fn body_adjoint(block: &Block, ctx: Ctx, seed: Option<TokenStream>, buffers: &[BindingId]) -> TokenStream {
+pub fn body_adjoint(block: &Block, ctx: Ctx, seed: Option<Seed>, buffers: &[BindingId]) -> TokenStream {
     adjoint_tracked(block, ctx, seed, Some(buffers.iter().copied().collect()))
 }
 
@@ -32,10 +50,11 @@ pub fn body_adjoint(block: &Block, ctx: Ctx, seed: Option<TokenStream>, buffers:
 fn adjoint_tracked(
     block: &Block,
     ctx: Ctx,
-    seed: Option<TokenStream>,
+    seed: Option<Seed>,
     mut touched: Option<HashSet<BindingId>>,
 ) -> TokenStream {
     let (krate, active) = (ctx.krate, ctx.active);
+    let lanes = ctx.each_lane();
     let mut decls = TokenStream::new();
     for s in &block.stmts {
         let temps: Vec<Temp> = match s {
@@ -47,12 +66,18 @@ fn adjoint_tracked(
         // contribution is the seed of the block's value and there is none.
         let declared_later = |t: &Temp| ctx.single.contains(t) && (seed.is_some() || block.result != Some(*t));
         for t in temps.into_iter().filter(|t| active[*t] && !ctx.reads.contains_key(t) && !declared_later(t)) {
-            let (d, v) = (names::adj(t), names::temp(t));
-            decls.extend(quote!(let mut #d = #krate::Tangent::zero_like(&#v);));
+            let v = names::temp(t);
+            for lane in &lanes {
+                let d = lane.adj(t);
+                decls.extend(quote!(let mut #d = #krate::Tangent::zero_like(&#v);));
+            }
         }
         if let Stmt::Let { binding, active: true, value, .. } = s {
-            let (b, v) = (ctx.binding_adj(*binding), names::temp(*value));
-            decls.extend(quote!(let mut #b = #krate::Tangent::zero_like(&#v);));
+            let v = names::temp(*value);
+            for lane in &lanes {
+                let b = lane.binding_adj(*binding);
+                decls.extend(quote!(let mut #b = #krate::Tangent::zero_like(&#v);));
+            }
         }
     }
     let seed = match (seed, block.result) {
@@ -60,7 +85,7 @@ fn adjoint_tracked(
             if let (Some(touched), Some(b)) = (&mut touched, ctx.reads.get(&r)) {
                 touched.insert(*b);
             }
-            accumulate(r, seed, ctx)
+            lanes.iter().map(|lane| accumulate(r, seed.tokens(*lane), *lane)).collect()
         }
         _ => TokenStream::new(),
     };
@@ -70,7 +95,13 @@ fn adjoint_tracked(
         .rev()
         .map(|s| {
             let assign = touched.as_ref().map_or_else(Vec::new, |touched| assignable(s, ctx, touched));
-            let code = stmt(s, Ctx { assign: &assign, ..ctx }, touched.as_ref());
+            let ctx = Ctx { assign: &assign, ..ctx };
+            // Branches, loops and calls emit their lanes inside; other statements' adjoints, one
+            // per lane, side by side.
+            let code = match s {
+                Stmt::Branch(_) | Stmt::Loop(_) | Stmt::Call { .. } => stmt(s, ctx, touched.as_ref()),
+                _ => ctx.each_lane().iter().map(|lane| stmt(s, *lane, touched.as_ref())).collect(),
+            };
             if let Some(touched) = &mut touched {
                 touch(s, ctx.reads, touched);
             }
@@ -336,20 +367,34 @@ fn stmt(s: &Stmt, ctx: Ctx, touched: Option<&HashSet<BindingId>>) -> TokenStream
         Stmt::Call { temp, pullback, callee, args, recompute, .. } => {
             // At the callee's name: where a differentiated value passed as data is reported.
             let span = callee.clone().into_iter().last().map_or_else(proc_macro2::Span::call_site, |t| t.span());
-            let (d, p, c) = (ctx.adj(*temp), names::temp(*pullback), names::cotangents(*temp));
+            let p = names::temp(*pullback);
             let rerun = recompute.then(|| {
                 let call = forward::call_tokens(callee, args, ctx);
                 quote!(let (_, #p) = #call;)
             });
-            let adds = args.iter().enumerate().filter_map(|(k, a)| match a {
-                CallArg::Active(t) | CallArg::ActiveRef(t) if active[*t] => {
-                    let (da, k) = (ctx.adj(*t), syn::Index::from(k));
-                    let add = names::respan(quote!(#krate::tangent::add_cotangent), span);
-                    Some(quote!(#add(&mut #da, #c.#k);))
-                }
-                _ => None,
+            let lanes = ctx.each_lane();
+            let adds = lanes.iter().flat_map(|lane| {
+                let c = lane.in_lane(names::cotangents(*temp));
+                args.iter().enumerate().filter_map(move |(k, a)| match a {
+                    CallArg::Active(t) | CallArg::ActiveRef(t) if active[*t] => {
+                        let (da, k) = (lane.adj(*t), syn::Index::from(k));
+                        let add = names::respan(quote!(#krate::tangent::add_cotangent), span);
+                        Some(quote!(#add(&mut #da, #c.#k);))
+                    }
+                    _ => None,
+                })
             });
-            quote!(#rerun let #c = #p(#d); #(#adds)*)
+            // With several lanes, the callee's lanes form's pullback takes one cotangent each.
+            let (ds, cs) = (
+                lanes.iter().map(|lane| lane.adj(*temp)),
+                lanes.iter().map(|lane| lane.in_lane(names::cotangents(*temp))),
+            );
+            let pull = if lanes.len() == 1 {
+                quote!(let #(#cs)* = #p(#(#ds)*);)
+            } else {
+                quote!(let [#(#cs),*] = #p([#(#ds),*]);)
+            };
+            quote!(#rerun #pull #(#adds)*)
         }
         Stmt::Let { binding, active: true, value, .. } if active[*value] => {
             accumulate(*value, ctx.binding_adj(*binding).into_token_stream(), ctx)
@@ -377,7 +422,7 @@ fn stmt(s: &Stmt, ctx: Ctx, touched: Option<&HashSet<BindingId>>) -> TokenStream
         Stmt::Branch(b) => {
             let br = names::branch(b.id);
             let n = b.arms.len();
-            let seed = b.result.filter(|r| active[*r]).map(|r| ctx.adj(r).into_token_stream());
+            let seed = b.result.filter(|r| active[*r]).map(Seed::Adjoint);
             let arms = b.arms.iter().enumerate().map(|(k, block)| {
                 let ex: Vec<TokenStream> = forward::exports(block)
                     .into_iter()
@@ -385,7 +430,7 @@ fn stmt(s: &Stmt, ctx: Ctx, touched: Option<&HashSet<BindingId>>) -> TokenStream
                     .collect();
                 let pattern =
                     (0..n).map(|j| if j == k { quote!(::core::option::Option::Some((#(#ex,)*))) } else { quote!(_) });
-                let code = adjoint_tracked(block, ctx, seed.clone(), touched.cloned());
+                let code = adjoint_tracked(block, ctx, seed, touched.cloned());
                 quote!((#(#pattern,)*) => { #code })
             });
             quote! {
@@ -521,16 +566,20 @@ fn loop_stmt(l: &Loop, ctx: Ctx, touched: Option<&HashSet<BindingId>>) -> TokenS
         // The forward sweep preaccumulated the loop's gradient: scale it by the accumulator's
         // adjoint; where nothing added to the input's adjoint yet, in place and taken as it
         // (neither zeros added to nor a copy of the Jacobian).
-        let (krate, acc) = (ctx.krate, ctx.binding_adj(fused.acc.0));
-        return fused
-            .inputs
+        let krate = ctx.krate;
+        let lanes = ctx.each_lane();
+        return lanes
             .iter()
-            .map(|(b, _, _)| {
-                let (target, j) = (ctx.binding_adj(*b), names::jacobian(l.id, *b));
-                if touched.is_some_and(|t| !t.contains(b)) {
-                    quote!(#krate::AddScaled::scale(&mut #j, #acc); #target = #j;)
-                } else {
-                    quote!(#krate::AddScaled::add_scaled(&mut #target, #acc, #j);)
+            .flat_map(|lane| fused.inputs.iter().map(move |(b, _, _)| (*lane, *b)))
+            .map(|(lane, b)| {
+                let (target, j, acc) = (lane.binding_adj(b), names::jacobian(l.id, b), lane.binding_adj(fused.acc.0));
+                match touched {
+                    // One lane takes the Jacobian itself; several, each a copy.
+                    Some(t) if !t.contains(&b) && lanes.len() == 1 => {
+                        quote!(#krate::AddScaled::scale(&mut #j, #acc); #target = #j;)
+                    }
+                    Some(t) if !t.contains(&b) => quote!(#target = #j; #krate::AddScaled::scale(&mut #target, #acc);),
+                    _ => quote!(#krate::AddScaled::add_scaled(&mut #target, #acc, #j);),
                 }
             })
             .collect();

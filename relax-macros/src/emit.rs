@@ -22,7 +22,7 @@ use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{GenericParam, Ident, ItemFn, Lifetime, Type};
 
-use crate::adjoint::body_adjoint;
+use crate::adjoint::{Seed, body_adjoint};
 use crate::forward::{BodyFacts, Ctx, forward};
 use crate::ir::Body;
 use crate::options::Options;
@@ -355,6 +355,13 @@ struct Bodies {
     jvp: Option<JvpBodies>,
     /// The smooth split form's body where it calls the split form (otherwise a copy of `split`).
     smooth_split: Option<TokenStream>,
+    /// The lanes forms' bodies (`names::lanes_form`), of 2 to [`UNROLLED_ROWS`] lanes in order:
+    /// with the `jacobian` option and no differentiated slices.
+    lanes: Vec<TokenStream>,
+    /// What `NAME_jacobian` evaluates for the value and the pullback of its rows in one sweep, one
+    /// lane each, where the rows are few (`jacobian_lanes`): a call of the lanes form, or a copy
+    /// of its body.
+    jacobian_lanes: Option<TokenStream>,
 }
 
 /// The body of the split form `NAME__differentiable`, which callers call with the sweeps' end
@@ -366,6 +373,9 @@ enum SplitForm {
     Sweeps(TokenStream),
     /// The forward sweep, then the value and the pullback closure, for `ReturnPullback` only.
     Closure(TokenStream),
+    /// A lanes form's: the forward sweep, then the value and the pullback of this many
+    /// cotangents, for `ReturnPullback` only.
+    Lanes(TokenStream, usize),
 }
 
 /// The gradient `G` picked out of the per-position cotangents `__c`.
@@ -463,7 +473,7 @@ fn functions(p: &Parts, sig: &Signature, krate: &syn::Path, bodies: &Bodies) -> 
     });
     let jvp_fns = bodies.jvp.as_ref().map(|jvp| jvp_functions(p, sig, jvp));
     let jacobian_fn =
-        jacobian.then(|| jacobian_function(p, sig, krate, &bodies.split_call).unwrap_or_else(|e| e.to_compile_error()));
+        jacobian.then(|| jacobian_function(p, sig, krate, bodies).unwrap_or_else(|e| e.to_compile_error()));
     // A parameter struct in `wrt` must derive `Differentiable`: rustc's error at its type, worded
     // by the trait.
     let checks = sig
@@ -480,9 +490,20 @@ fn functions(p: &Parts, sig: &Signature, krate: &syn::Path, bodies: &Bodies) -> 
         let smooth = names::split_form(&names::smooth(name));
         split_form_function(p, &smooth, &signature, &body, TokenStream::new(), krate, quote!(#[inline]))
     });
+    // The lanes forms, and a smooth function's smooth ones, which are the same.
+    let lanes_fns = bodies.lanes.iter().zip(2..).flat_map(|(body, n)| {
+        let form = SplitForm::Lanes(body.clone(), n);
+        let names = std::iter::once(name.clone()).chain(smooth.then(|| names::smooth(name)));
+        names
+            .map(|f| {
+                split_form_function(p, &names::lanes_form(&f, n), &signature, &form, quote!(), krate, quote!(#[inline]))
+            })
+            .collect::<Vec<_>>()
+    });
     quote! {
         #split_fn
         #smooth_split_fn
+        #(#lanes_fns)*
         #vjp_fn
         #grad_fn
         #jvp_fns
@@ -533,6 +554,10 @@ fn split_form_function(
                 quote!(impl ::core::ops::FnOnce(#output, #(&mut [#buffer_elems]),*) -> (#(#cts,)*) #reusable #uses);
             (end.to_token_stream(), quote!((#output, #pullback)), body)
         }
+        SplitForm::Lanes(body, n) => {
+            let pullback = quote!(impl ::core::ops::FnOnce([#output; #n]) -> [(#(#cts,)*); #n] #reusable #uses);
+            (end.to_token_stream(), quote!((#output, #pullback)), body)
+        }
     };
     // The end's parameter after the function's own, as tokens: parsed into `syn::Generics` and
     // printed back, it cost rustc 7.7 M instructions on the 30 functions of compile_time.sh.
@@ -551,21 +576,68 @@ fn split_form_function(
     }
 }
 
-/// `NAME_jacobian` writes out the rows of Jacobians with up to this many rows, one pullback call
-/// each, and loops over the rows of larger ones.
+/// `NAME_jacobian` pulls back the rows of Jacobians with up to this many rows in one adjoint sweep,
+/// one lane per row (or, without the sweeps at hand, one unrolled pullback call per row), and
+/// loops over the rows of larger ones.
 const UNROLLED_ROWS: usize = 4;
 
-/// `NAME_jacobian`, for an output `[T; N]` of floats: one forward sweep, then the pullback once
-/// per output component (a clone of it each time, so the split form's closure must be `Clone`:
-/// the `jacobian` option promises that of every function it is given to).
-fn jacobian_function(p: &Parts, sig: &Signature, krate: &syn::Path, split: &TokenStream) -> syn::Result<TokenStream> {
+/// The number of rows of `NAME_jacobian` for an output `[T; N]` of floats, `N` as written.
+fn jacobian_rows<'a>(output: &'a Type, sig: &Signature) -> Option<&'a syn::Expr> {
+    match output {
+        Type::Array(a) if crate::signature::is_float_type(&a.elem, &sig.real_params) => Some(&a.len),
+        _ => None,
+    }
+}
+
+/// The lanes of `NAME_jacobian`'s one adjoint sweep: its literal number of rows, from 2 to
+/// [`UNROLLED_ROWS`], for a function without differentiated slices.
+fn jacobian_lanes(sig: &Signature, options: &Options) -> Option<usize> {
+    let rows = match jacobian_rows(&sig.output, sig)? {
+        syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(n), .. }) => n.base10_parse::<usize>().ok()?,
+        _ => return None,
+    };
+    (options.jacobian && sig.slices().next().is_none() && (2..=UNROLLED_ROWS).contains(&rows)).then_some(rows)
+}
+
+/// The numbers of lanes of a function's lanes forms (`names::lanes_form`): 2 to [`UNROLLED_ROWS`]
+/// with the `jacobian` option, none without it or with differentiated slices.
+fn lane_counts(p: &Parts, sig: &Signature) -> impl Iterator<Item = usize> {
+    (2..=UNROLLED_ROWS).filter(|_| p.jacobian && sig.slices().next().is_none())
+}
+
+/// Lanes forms' bodies that run the pullback of `split` (the split form's body, or a call of it)
+/// once per lane, a copy each but the last: for functions whose sweeps are not generated (a
+/// declared pullback, stubs).
+fn lanes_by_copies(p: &Parts, sig: &Signature, split: &TokenStream) -> Vec<TokenStream> {
+    let output = &p.output;
+    lane_counts(p, sig)
+        .map(|n| {
+            let douts: Vec<Ident> = (0..n).map(|i| format_ident!("__dout_l{}", i)).collect();
+            let pulls = douts.iter().enumerate().map(|(i, d)| {
+                if i + 1 < n { quote!(::core::clone::Clone::clone(&__pullback)(#d)) } else { quote!(__pullback(#d)) }
+            });
+            quote!({
+                let (__v, __pullback) = #split;
+                (__v, move |__dout: [#output; #n]| {
+                    let [#(#douts),*] = __dout;
+                    [#(#pulls),*]
+                })
+            })
+        })
+        .collect()
+}
+
+/// `NAME_jacobian`, for an output `[T; N]` of floats: one forward sweep, then the rows. A few rows
+/// (`jacobian_lanes`) are pulled back in one adjoint sweep, each statement's adjoint once per
+/// row side by side, so that LLVM packs the rows' arithmetic into vector instructions (and
+/// branches and loops run once); otherwise one pullback call per row (a clone of the pullback,
+/// so the split form's closure must be `Clone`: the `jacobian` option promises that of every
+/// function it is given to).
+fn jacobian_function(p: &Parts, sig: &Signature, krate: &syn::Path, bodies: &Bodies) -> syn::Result<TokenStream> {
     let Parts { vis, attrs, inline, name, generics, params, output, grad, .. } = p;
     // Other outputs (a scalar, a tuple, a struct, nested arrays) only get the reusable pullback,
     // so that `jacobian` functions can call them.
-    let rows = match output {
-        Type::Array(a) if crate::signature::is_float_type(&a.elem, &sig.real_params) => &a.len,
-        _ => return Ok(TokenStream::new()),
-    };
+    let Some(rows) = jacobian_rows(output, sig) else { return Ok(TokenStream::new()) };
     if let Some(slice) = sig.slices().next() {
         return Err(syn::Error::new_spanned(
             &slice.ident,
@@ -576,38 +648,61 @@ fn jacobian_function(p: &Parts, sig: &Signature, krate: &syn::Path, split: &Toke
     let where_clause = &generics.where_clause;
     let allows = lint_allows();
     let picked = picked_gradient(sig);
-    let row = |i: TokenStream, pullback: TokenStream| {
+    let unit = |i: TokenStream| {
         quote! {{
             let mut __e: #output = #krate::Tangent::zero_tangent();
             __e[#i] = #krate::tangent::one_like(&__v[#i]);
-            let __c = #pullback(__e);
-            #picked
+            __e
         }}
     };
-    let cloned = quote!(::core::clone::Clone::clone(&__pullback));
-    // A literal number of rows is unrolled (the last row takes the pullback itself): each row's
-    // unit cotangent is then a constant the optimiser folds into that row's adjoint.
     let literal = match rows {
         syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(n), .. }) => n.base10_parse::<usize>().ok(),
         _ => None,
     };
-    let rows_code = match literal {
-        Some(n) if (1..=UNROLLED_ROWS).contains(&n) => {
-            let each = (0..n).map(|i| row(quote!(#i), if i + 1 < n { cloned.clone() } else { quote!(__pullback) }));
-            quote!(let __rows: [#grad; #rows] = [#(#each),*];)
-        }
-        _ => {
-            let each = row(quote!(__i), cloned);
+    let body = match (&bodies.jacobian_lanes, literal) {
+        (Some(lanes), Some(n)) => {
+            let units = (0..n).map(|i| unit(quote!(#i)));
+            let rows: Vec<Ident> = (0..n).map(|i| format_ident!("__c_l{}", i)).collect();
             quote! {
-                let mut __rows: [#grad; #rows] = #krate::Tangent::zero_tangent();
-                for (__i, __row) in __rows.iter_mut().enumerate() {
-                    *__row = #each;
+                let (__v, __pullback) = #lanes;
+                let [#(#rows),*] = __pullback([#(#units),*]);
+                (__v, [#({ let __c = #rows; #picked }),*])
+            }
+        }
+        // A literal number of rows is unrolled (the last row takes the pullback itself): each
+        // row's unit cotangent is then a constant the optimiser folds into that row's adjoint.
+        (_, literal) => {
+            let split = &bodies.split_call;
+            let row = |i: TokenStream, pullback: TokenStream| {
+                let e = unit(i);
+                quote!({ let __c = #pullback(#e); #picked })
+            };
+            let cloned = quote!(::core::clone::Clone::clone(&__pullback));
+            let rows_code = match literal {
+                Some(n) if (1..=UNROLLED_ROWS).contains(&n) => {
+                    let each =
+                        (0..n).map(|i| row(quote!(#i), if i + 1 < n { cloned.clone() } else { quote!(__pullback) }));
+                    quote!(let __rows: [#grad; #rows] = [#(#each),*];)
                 }
+                _ => {
+                    let each = row(quote!(__i), cloned);
+                    quote! {
+                        let mut __rows: [#grad; #rows] = #krate::Tangent::zero_tangent();
+                        for (__i, __row) in __rows.iter_mut().enumerate() {
+                            *__row = #each;
+                        }
+                    }
+                }
+            };
+            quote! {
+                let (__v, mut __pullback) = #split;
+                #rows_code
+                (__v, __rows)
             }
         }
     };
     let doc = format!(
-        " Value and Jacobian of `{name}` (generated by `#[differentiable(jacobian)]`): row `i` is the gradient of output component `i`, laid out as `{name}_vjp`'s gradient. One forward sweep, then one pullback per row."
+        " Value and Jacobian of `{name}` (generated by `#[differentiable(jacobian)]`): row `i` is the gradient of output component `i`, laid out as `{name}_vjp`'s gradient. One forward sweep, then the pullback of every row."
     );
     Ok(quote! {
         #attrs
@@ -615,9 +710,7 @@ fn jacobian_function(p: &Parts, sig: &Signature, krate: &syn::Path, split: &Toke
         #inline
         #allows
         #vis fn #jacobian #generics (#(#params),*) -> (#output, [#grad; #rows]) #where_clause {
-            let (__v, mut __pullback) = #split;
-            #rows_code
-            (__v, __rows)
+            #body
         }
     })
 }
@@ -744,7 +837,24 @@ pub fn generated(func: &ItemFn, sig: &Signature, body: &Body, options: &Options,
         quote!(#vjp(#(#args,)* #one, #(#buffers),*))
     });
     let smooth_split = siblings.as_ref().map(|s| s.ended_call(&s.split_fn));
-    let bodies = Bodies { split: split_form, split_call, vjp, grad, vjp_declared_as_such: false, jvp, smooth_split };
+    let lanes: Vec<TokenStream> = lane_counts(&p, sig)
+        .map(|lanes| split_body(sig, body, Ctx { lanes, ..ctx }, &sig.output.to_token_stream(), &p.cts).lanes_closure())
+        .collect();
+    let jacobian_lanes = jacobian_lanes(sig, options).map(|n| match siblings.as_ref() {
+        Some(s) => names::retarget(&s.split_call(krate), &names::lanes_suffix(n)),
+        None => lanes[n - 2].clone(),
+    });
+    let bodies = Bodies {
+        split: split_form,
+        split_call,
+        vjp,
+        grad,
+        vjp_declared_as_such: false,
+        jvp,
+        smooth_split,
+        lanes,
+        jacobian_lanes,
+    };
     let hvp = options.hvp.is_some().then(|| match sig.slices().next() {
         Some(slice) => syn::Error::new_spanned(
             &slice.ident,
@@ -888,8 +998,11 @@ struct Split {
     /// The pullback's parameters after `__dout`: each differentiated slice's adjoint, a buffer
     /// `__bN: &mut [E]`.
     buffers: Vec<(Ident, TokenStream)>,
-    /// The pullback's body: from `__dout` and the buffers to the per-position cotangents.
+    /// The pullback's body: from `__dout` and the buffers to the per-position cotangents (with
+    /// several lanes, from each lane's `__dout_l{lane}` to an array of them).
     pullback: TokenStream,
+    /// The cotangents pulled back side by side (`Ctx::lanes`).
+    lanes: usize,
 }
 
 impl Split {
@@ -898,11 +1011,26 @@ impl Split {
     /// but called once per row (`NAME_jacobian`) it would otherwise stay a call, and its
     /// caller's stored values would go through memory.
     fn closure(&self) -> TokenStream {
-        let Split { forward, value, output, buffers, pullback } = self;
+        let Split { forward, value, output, buffers, pullback, .. } = self;
         let buffers = buffers.iter().map(|(b, elem)| quote!(#b: &mut [#elem]));
         quote!({
             #forward
             (#value, #[inline(always)] move |__dout: #output, #(#buffers),*| { #pullback })
+        })
+    }
+
+    /// `{ forward; (value, move |__dout: [output; lanes]| pullback) }`, a lanes form's body, for a
+    /// split body of several lanes (whose pullback reads `__dout_l{lane}`).
+    fn lanes_closure(&self) -> TokenStream {
+        let Split { forward, value, output, pullback, .. } = self;
+        let douts: Vec<Ident> = (0..self.lanes).map(|i| format_ident!("__dout_l{}", i)).collect();
+        let n = self.lanes;
+        quote!({
+            #forward
+            (#value, #[inline(always)] move |__dout: [#output; #n]| {
+                let [#(#douts),*] = __dout;
+                #pullback
+            })
         })
     }
 
@@ -919,7 +1047,7 @@ impl Split {
     /// `(value, cotangents)` for the cotangent `dout` and the caller's `buffer_args`, the pullback
     /// run in place. Both are bound before the forward sweep, whose bindings could shadow them.
     fn inline(&self, dout: TokenStream, buffer_args: &[Ident]) -> TokenStream {
-        let Split { forward, value, output, buffers, pullback } = self;
+        let Split { forward, value, output, buffers, pullback, .. } = self;
         let buffers = buffers.iter().zip(buffer_args).map(|((b, elem), arg)| quote!(let #b: &mut [#elem] = #arg;));
         quote!({
             let __dout: #output = #dout;
@@ -948,18 +1076,23 @@ fn split_body(sig: &Signature, body: &Body, ctx: Ctx, output: &TokenStream, cts:
     let krate = ctx.krate;
     let mut assigned = std::collections::HashSet::new();
     crate::sole::assigned_bindings(&body.block, ctx.sole, &mut assigned);
+    let lanes = ctx.each_lane();
     // Created inside the pullback from their types, so the closure does not carry them.
-    let param_adjoints = sig
-        .params
+    let param_adjoints: Vec<TokenStream> = lanes
         .iter()
-        .zip(&body.params)
-        .zip(cts)
-        .filter(|((p, _), _)| p.diff.is_some_and(|d| d != ByRef::Slice))
-        .map(|((_, b), ct)| {
-            let zero = if assigned.contains(b) { quote!(zero_to_overwrite) } else { quote!(zero_tangent) };
-            let b = names::binding_adj(*b);
-            quote!(let mut #b: #ct = #krate::Tangent::#zero();)
-        });
+        .flat_map(|lane| {
+            sig.params
+                .iter()
+                .zip(&body.params)
+                .zip(cts)
+                .filter(|((p, _), _)| p.diff.is_some_and(|d| d != ByRef::Slice))
+                .map(|((_, b), ct)| {
+                    let zero = if assigned.contains(b) { quote!(zero_to_overwrite) } else { quote!(zero_tangent) };
+                    let b = lane.binding_adj(*b);
+                    quote!(let mut #b: #ct = #krate::Tangent::#zero();)
+                })
+        })
+        .collect();
     // A slice's adjoint is the caller's buffer, which the pullback takes.
     let slices: Vec<_> = sig
         .wrt
@@ -971,16 +1104,21 @@ fn split_body(sig: &Signature, body: &Body, ctx: Ctx, output: &TokenStream, cts:
     let forward = forward(&body.block, ctx);
     let value = names::temp(body.block.result.expect("lowering checked the result"));
     let buffer_bindings: Vec<_> = slices.iter().map(|(_, b)| *b).collect();
-    let adj_code = body_adjoint(&body.block, ctx, Some(quote!(__dout)), &buffer_bindings);
-    let cot = sig.params.iter().zip(&body.params).map(|(p, b)| match p.diff {
-        Some(ByRef::Slice) | None => quote!(()),
-        // A struct's data fields get no gradient, whatever flowed into them.
-        Some(_) if is_struct_shape(&p.ty, &sig.real_params) => {
-            let b = names::binding_adj(*b);
-            quote!(#krate::tangent::differentiated_part(#b))
-        }
-        Some(_) => names::binding_adj(*b).into_token_stream(),
+    let adj_code = body_adjoint(&body.block, ctx, Some(Seed::Dout), &buffer_bindings);
+    let cotangents = lanes.iter().map(|lane| {
+        let cot = sig.params.iter().zip(&body.params).map(|(p, b)| match p.diff {
+            Some(ByRef::Slice) | None => quote!(()),
+            // A struct's data fields get no gradient, whatever flowed into them.
+            Some(_) if is_struct_shape(&p.ty, &sig.real_params) => {
+                let b = lane.binding_adj(*b);
+                quote!(#krate::tangent::differentiated_part(#b))
+            }
+            Some(_) => lane.binding_adj(*b).into_token_stream(),
+        });
+        quote!((#(#cot,)*))
     });
+    // Several lanes return the cotangents of each.
+    let cotangents = if lanes.len() == 1 { quote!(#(#cotangents)*) } else { quote!([#(#cotangents),*]) };
     // The pullback counts the loops' iterations down in its own locals: counted down in the
     // closure's captured state, every iteration stored the counter to memory.
     let counters = body.block.stmts.iter().filter_map(|s| match s {
@@ -994,9 +1132,9 @@ fn split_body(sig: &Signature, body: &Body, ctx: Ctx, output: &TokenStream, cts:
         #(#param_adjoints)*
         #(#counters)*
         #adj_code
-        (#(#cot,)*)
+        #cotangents
     };
-    Split { forward, value, output: output.clone(), buffers, pullback }
+    Split { forward, value, output: output.clone(), buffers, pullback, lanes: ctx.lanes }
 }
 
 /// `NAME_hvp` (value, gradient and Hessian-vector product, forward over reverse: the reverse
@@ -1358,7 +1496,7 @@ pub fn stubs(func: &ItemFn, sig: &Signature, options: &Options) -> TokenStream {
         smooth_call: None,
     });
     let vjp: Box<dyn Fn(TokenStream) -> TokenStream> = Box::new(move |_| unreachable.clone());
-    let split_call = split_body.clone();
+    let (split_call, lanes) = (split_body.clone(), lanes_by_copies(&p, sig, &split_body));
     let bodies = Bodies {
         split: SplitForm::Closure(split_body),
         split_call,
@@ -1367,6 +1505,8 @@ pub fn stubs(func: &ItemFn, sig: &Signature, options: &Options) -> TokenStream {
         vjp_declared_as_such: false,
         jvp,
         smooth_split: None,
+        lanes,
+        jacobian_lanes: None,
     };
     functions(&p, sig, &options.krate, &bodies)
 }
@@ -1411,6 +1551,17 @@ pub fn smooth_stubs(func: &ItemFn, sig: &Signature, options: &Options) -> TokenS
         krate,
         quote!(#[inline]),
     );
+    let lanes = lane_counts(&p, sig).map(|n| {
+        let body = SplitForm::Lanes(
+            quote! {
+                #no_gradient
+                let () = __NoGradient::<__RelaxEnd>::OF_ITS_OWN;
+                (::core::unreachable!(), move |_: [#output; #n]| -> [(#(#cts,)*); #n] { ::core::unreachable!() })
+            },
+            n,
+        );
+        split_form_function(&p, &names::lanes_form(&smooth, n), &signature, &body, quote!(), krate, quote!(#[inline]))
+    });
     // Each tangent of its own type, `impl Sized` (which a caller's turbofish leaves out): the
     // constant is read in a function of the first one's.
     let tangents = smooth_tangents(sig);
@@ -1435,7 +1586,7 @@ pub fn smooth_stubs(func: &ItemFn, sig: &Signature, options: &Options) -> TokenS
         let body = sweeps(&d.output, &d.cts);
         split_form_function(&p, &names::hvp_form(&smooth), &d.signature(), &body, quote!(), krate, quote!(#[inline]))
     });
-    quote!(#split #jvp #hvp)
+    quote!(#split #(#lanes)* #jvp #hvp)
 }
 
 /// A parameter struct or an array of them.
@@ -1533,6 +1684,7 @@ pub fn declared(func: &ItemFn, sig: &Signature, options: &Options, vjp: &syn::Pa
     };
     let hvp = options.hvp.map(|at| declared_hvp(func, &p, sig, options, vjp, at));
     let vjp_declared_as_such = options.names_generated(vjp, &sig.name, "vjp");
+    let lanes = lanes_by_copies(&p, sig, &split);
     let bodies = Bodies {
         split_call: split.clone(),
         split: SplitForm::Closure(split),
@@ -1541,6 +1693,8 @@ pub fn declared(func: &ItemFn, sig: &Signature, options: &Options, vjp: &syn::Pa
         vjp_declared_as_such,
         jvp: Some(jvp),
         smooth_split: None,
+        lanes,
+        jacobian_lanes: None,
     };
     let functions = functions(&p, sig, krate, &bodies);
     quote!(#functions #hvp)

@@ -59,6 +59,13 @@ pub struct Ctx<'a> {
     /// `jacobian`: the pullback runs once per row, so each call's pullback must be `Clone`,
     /// which the forward sweep checks at the call (rustc's error would be at the attribute).
     pub reusable_pullbacks: bool,
+    /// How many cotangents the adjoint pulls back side by side (`NAME_jacobian`'s rows in one
+    /// sweep: each statement's adjoint once per lane, next to each other, which LLVM packs into
+    /// vector instructions); 1 elsewhere.
+    pub lanes: usize,
+    /// The lane whose adjoint code is being emitted, where there are several: the adjoints' names
+    /// end in `_l{lane}`.
+    pub lane: Option<usize>,
 }
 
 /// The float type of a function and its dual, for the sweeps of `NAME_hvp` (forward over
@@ -150,6 +157,8 @@ impl BodyFacts {
             assign: &[],
             dual: None,
             reusable_pullbacks: false,
+            lanes: 1,
+            lane: None,
         }
     }
 }
@@ -175,14 +184,35 @@ impl Ctx<'_> {
 
     /// The adjoint of binding `b` here: `__b{b}`, or where a fused loop redirects it.
     pub fn binding_adj(&self, b: BindingId) -> proc_macro2::Ident {
-        self.redirect.iter().find(|(id, _)| *id == b).map_or_else(|| names::binding_adj(b), |(_, name)| name.clone())
+        let name = self
+            .redirect
+            .iter()
+            .find(|(id, _)| *id == b)
+            .map_or_else(|| names::binding_adj(b), |(_, name)| name.clone());
+        self.in_lane(name)
+    }
+
+    /// The name `name` of a cotangent in this lane: `{name}_l{lane}`, or `name` with one lane.
+    pub fn in_lane(&self, name: proc_macro2::Ident) -> proc_macro2::Ident {
+        match self.lane {
+            Some(lane) if self.lanes > 1 => quote::format_ident!("{}_l{}", name, lane),
+            _ => name,
+        }
+    }
+
+    /// The context of each lane, where code for all of them is being emitted; else this one.
+    pub fn each_lane(&self) -> Vec<Self> {
+        match self.lane {
+            None if self.lanes > 1 => (0..self.lanes).map(|lane| Ctx { lane: Some(lane), ..*self }).collect(),
+            _ => vec![*self],
+        }
     }
 
     /// The adjoint of temporary `t`: `__d{t}`, or, for a read of a whole binding, the binding's
     /// adjoint itself. That is sound because a read's consumers are in the same expression,
     /// before any write of the statement, so no write's adjoint can come between them.
     pub fn adj(&self, t: Temp) -> proc_macro2::Ident {
-        self.reads.get(&t).map_or_else(|| names::adj(t), |b| self.binding_adj(*b))
+        self.reads.get(&t).map_or_else(|| self.in_lane(names::adj(t)), |b| self.binding_adj(*b))
     }
 }
 
@@ -502,11 +532,18 @@ pub fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
     }
 }
 
-/// A call of a differentiable callee's split form (on duals, of its `names::hvp_form`), which
+/// A call of a differentiable callee's split form (on duals, of its `names::hvp_form`; with
+/// several lanes, of its `names::lanes_form`), which
 /// returns the value and the pullback: its sweeps end with `ReturnPullback`, whose type a
 /// turbofish the caller wrote leaves to inference.
 pub fn call_tokens(callee: &TokenStream, args: &[CallArg], ctx: Ctx) -> TokenStream {
-    let callee = if ctx.dual.is_some() { names::retarget(callee, names::HVP_SUFFIX) } else { callee.clone() };
+    let callee = if ctx.dual.is_some() {
+        names::retarget(callee, names::HVP_SUFFIX)
+    } else if ctx.lanes > 1 {
+        names::retarget(callee, &names::lanes_suffix(ctx.lanes))
+    } else {
+        callee.clone()
+    };
     let callee = names::infer_end_type(callee);
     let krate = ctx.krate;
     let args = args.iter().map(|a| match a {
@@ -731,7 +768,8 @@ fn fused_loop(l: &Loop, fused: &Fused, ctx: Ctx) -> TokenStream {
     });
     let mut redirect: Vec<(BindingId, proc_macro2::Ident)> = vec![(fused.acc.0, one.clone())];
     redirect.extend(fused.inputs.iter().map(|(b, _, _)| (*b, names::jacobian(l.id, *b))));
-    let inner = Ctx { innermost_loop: None, kept: &[], redirect: &redirect, ..ctx };
+    // Preaccumulated once, for the unit cotangent, whatever the lanes of the adjoint proper.
+    let inner = Ctx { innermost_loop: None, kept: &[], redirect: &redirect, lanes: 1, lane: None, ..ctx };
     let body = forward(&l.body, inner);
     let adjoint = crate::adjoint::adjoint(&l.body, inner, None);
     let exit = l.exit.as_ref().map(|flags| quote!(if #flags { break; }));

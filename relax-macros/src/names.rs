@@ -76,6 +76,19 @@ pub fn hvp_form(f: &Ident) -> Ident {
 /// The suffix of [`hvp_form`].
 pub const HVP_SUFFIX: &str = "__hvp_with_option_hvp";
 
+/// The lanes form of `f` for `lanes` cotangents, `f__lanes{lanes}_with_option_jacobian`: the split
+/// form whose pullback takes one cotangent per lane and pulls them back side by side, which a
+/// caller's `NAME_jacobian` calls for its rows. Every `f` with `jacobian` has those of 2 to
+/// `emit::UNROLLED_ROWS` lanes; the name is rustc's error at the call where `f` lacks them.
+pub fn lanes_form(f: &Ident, lanes: usize) -> Ident {
+    format_ident!("{}{}", f, lanes_suffix(lanes), span = f.span())
+}
+
+/// The suffix of [`lanes_form`].
+pub fn lanes_suffix(lanes: usize) -> String {
+    format!("__lanes{lanes}_with_option_jacobian")
+}
+
 /// A fused loop's preaccumulated gradient with respect to one of its inputs.
 pub fn jacobian(id: usize, b: BindingId) -> Ident {
     format_ident!("__j{}_{}", id, b)
@@ -116,7 +129,9 @@ pub fn form_span(callee: &proc_macro2::TokenStream) -> proc_macro2::Span {
         .into_iter()
         .find_map(|tt| match tt {
             proc_macro2::TokenTree::Ident(i)
-                if [SPLIT_SUFFIX, HVP_SUFFIX].iter().any(|suffix| i.to_string().ends_with(suffix)) =>
+                if [SPLIT_SUFFIX, HVP_SUFFIX, "_with_option_jacobian"]
+                    .iter()
+                    .any(|suffix| i.to_string().ends_with(suffix)) =>
             {
                 Some(i.span())
             }

@@ -496,9 +496,9 @@ fn generated_functions_are_inline_unless_the_original_says_otherwise() {
     assert!(never.matches("# [inline (never)]").count() >= 4, "{never}");
 }
 
-/// `jacobian` makes the split form's pullback `Clone`, checks each call's pullback at the call, and
-/// adds `NAME_jacobian` with its rows written out (up to four) or in a loop; without it, none of
-/// these.
+/// `jacobian` makes the split form's pullback `Clone`, checks each call's pullback at the call,
+/// adds the lanes forms (2 to 4 cotangents side by side), and `NAME_jacobian` with its rows pulled
+/// back in one sweep, one lane each (up to four), or in a loop; without it, none of these.
 #[test]
 fn jacobian_option_generates_rows_and_a_reusable_pullback() {
     let expand_with = |args: TokenStream, n: usize| {
@@ -507,14 +507,23 @@ fn jacobian_option_generates_rows_and_a_reusable_pullback() {
     };
     let plain = expand_with(TokenStream::new(), 2);
     assert!(
-        !plain.contains("f_jacobian") && !plain.contains("Clone") && !plain.contains("require_reusable"),
+        !plain.contains("f_jacobian")
+            && !plain.contains("Clone")
+            && !plain.contains("require_reusable")
+            && !plain.contains("lanes"),
         "{plain}"
     );
     let two = expand_with(quote!(jacobian), 2);
     assert!(two.contains("fn f_jacobian"), "{two}");
     assert!(two.contains(":: core :: clone :: Clone"), "{two}");
     assert!(two.contains("require_reusable"), "{two}");
-    // Written out: the first row clones the pullback, the last takes it; no loop over rows.
+    for lanes in 2..=4 {
+        assert!(two.contains(&format!("fn f__lanes{lanes}_with_option_jacobian")), "{two}");
+        // The callee's lanes form, called with one cotangent per lane.
+        assert!(two.contains(&format!("g__lanes{lanes}_with_option_jacobian")), "{two}");
+    }
+    // One sweep: the lanes form's pullback called once with both unit cotangents; no loop.
+    assert!(two.contains("let [__c_l0 , __c_l1] = __pullback ([{"), "{two}");
     assert_eq!(two.matches("__e [0usize]").count(), 1, "{two}");
     assert_eq!(two.matches("__e [1usize]").count(), 1, "{two}");
     assert!(!two.contains("iter_mut"), "{two}");
