@@ -195,8 +195,8 @@
 //!   gradient and the Hessian-vector product (every differentiable callee needs `hvp` too);
 //! - Jacobians with the option `jacobian`, for an output `[T; N]`: `NAME_jacobian(args…) ->
 //!   (Out, [G; N])`, the value and row `i` the gradient of output component `i`, from one forward
-//!   sweep and one pullback per row (every differentiable callee needs `jacobian` too; see
-//!   [`guide::forward_mode`]).
+//!   sweep and, for up to four rows, one adjoint sweep with a lane per row (every differentiable
+//!   callee needs `jacobian` too; see [`guide::forward_mode`]).
 //!
 //! ```
 //! use relax::prelude::*;
