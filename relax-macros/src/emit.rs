@@ -490,13 +490,16 @@ fn functions(p: &Parts, sig: &Signature, krate: &syn::Path, bodies: &Bodies) -> 
         let smooth = names::split_form(&names::smooth(name));
         split_form_function(p, &smooth, &signature, &body, TokenStream::new(), krate, quote!(#[inline]))
     });
-    // The lanes forms, and a smooth function's smooth ones, which are the same.
+    // The lanes forms, and a smooth function's smooth ones, which are the same. Always inlined:
+    // left a call (a function with two callers), its pullback's state went through memory and
+    // its captured indices were checked again (the bundle's Jacobian 755 → 1 763 instructions).
     let lanes_fns = bodies.lanes.iter().zip(2..).flat_map(|(body, n)| {
         let form = SplitForm::Lanes(body.clone(), n);
         let names = std::iter::once(name.clone()).chain(smooth.then(|| names::smooth(name)));
+        let inline = quote!(#[inline(always)]);
         names
             .map(|f| {
-                split_form_function(p, &names::lanes_form(&f, n), &signature, &form, quote!(), krate, quote!(#[inline]))
+                split_form_function(p, &names::lanes_form(&f, n), &signature, &form, quote!(), krate, inline.clone())
             })
             .collect::<Vec<_>>()
     });
