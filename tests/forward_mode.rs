@@ -697,8 +697,42 @@ fn run_program(x: [f64; 2], program: &[Step; 5], k: usize) -> f64 {
     y * s
 }
 
+/// Inner sums, into a scalar (`+=`, `-=`) and into an array's element, which forward mode runs two
+/// iterations per pass, the second's tangent in a second accumulator: over `n` terms, none, an
+/// odd number (a last iteration alone) and an even one.
+#[differentiable]
+fn inner_sums(w: [f64; 3], xs: &[f64; 7], n: usize) -> f64 {
+    let mut out = 0.0;
+    let mut acc = [0.0; 3];
+    for j in 0..3 {
+        let mut h = 0.5;
+        for i in 0..n {
+            h += w[j] * xs[i] * xs[i];
+        }
+        for i in 0..n {
+            h -= (w[j] * xs[i]).sin();
+        }
+        for i in 0..n {
+            acc[j] += w[(i + j) % 3] * h;
+        }
+        out += h.tanh() * acc[j];
+    }
+    out
+}
+
 #[test]
 fn loops_of_any_trip_count_in_forward_mode() {
+    let xs = [0.4, -1.1, 0.7, 1.3, -0.2, 0.9, -0.6];
+    for n in [0, 1, 2, 5, 7] {
+        check(
+            "inner_sums",
+            70 + n as u64,
+            cube(3, -1.5, 1.5),
+            |p| inner_sums(arr(p), &xs, n),
+            |p, v| inner_sums_jvp(arr(p), &xs, n, arr(v)),
+            |p, d| inner_sums_vjp(arr(p), &xs, n, d[0]),
+        );
+    }
     let sample = |r: &mut StdRng| vec![uniform(r, -1.5, 1.5), uniform(r, 0.6, 1.4)];
     for n in [0, 1, 3, 4] {
         check(

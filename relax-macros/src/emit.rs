@@ -1425,8 +1425,15 @@ fn jvp_bodies(
 ) -> JvpBodies {
     let krate = &options.krate;
     let aliases = jvp::aliases(body);
-    let ctx =
-        jvp::Ctx { krate, active: &body.active, owned: facts.owned(), siblings: facts.siblings(), aliases: &aliases };
+    let ctx = jvp::Ctx {
+        krate,
+        active: &body.active,
+        owned: facts.owned(),
+        siblings: facts.siblings(),
+        aliases: &aliases,
+        redirect: &[],
+        in_loop: false,
+    };
     let code = jvp::jvp(&body.block, ctx);
     let ret = jvp::result(&body.block, ctx);
     let tangents: Vec<TokenStream> = sig

@@ -6,7 +6,7 @@
 //! operations of the original, so the value is the original's bit for bit. Loops and branches run
 //! as written, with no storage: a `_jvp` takes every loop the language takes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{Ident, TokenStream};
 use quote::{ToTokens, format_ident, quote};
@@ -23,12 +23,17 @@ pub struct Ctx<'a> {
     pub active: &'a [bool],
     /// Passive temporaries that hold values, never references (sampled noise): passed as they
     /// are, so that their type is inferred from the pushforward they feed.
-    pub owned: &'a std::collections::HashSet<Temp>,
+    pub owned: &'a HashSet<Temp>,
     /// The sine and the cosine of one value in one block, each to the other
     /// (`forward::BodyFacts::siblings`).
     pub siblings: &'a std::collections::HashMap<Temp, Temp>,
     /// Temporaries spelled by what they copy ([`aliases`]).
     pub aliases: &'a HashMap<Temp, Alias>,
+    /// Bindings whose tangent is written elsewhere: a paired loop's second accumulator
+    /// ([`paired_loop`]).
+    pub redirect: &'a [(BindingId, Ident)],
+    /// Whether the code is in a loop's body.
+    pub in_loop: bool,
 }
 
 /// What a temporary copies, where forward mode spells it so and leaves its `let` out.
@@ -229,7 +234,12 @@ fn read_tokens(a: &Access, ctx: Ctx) -> TokenStream {
 
 /// The tangent's place of an access: the same projection of the binding's tangent.
 fn tangent_tokens(a: &Access, ctx: Ctx) -> TokenStream {
-    access_tokens(a, binding_tangent(a.binding).into_token_stream(), ctx)
+    let tangent = ctx
+        .redirect
+        .iter()
+        .find(|(b, _)| *b == a.binding)
+        .map_or_else(|| binding_tangent(a.binding), |(_, n)| n.clone());
+    access_tokens(a, tangent.into_token_stream(), ctx)
 }
 
 fn access_tokens(a: &Access, base: TokenStream, ctx: Ctx) -> TokenStream {
@@ -319,11 +329,79 @@ fn stmt(s: &Stmt, ctx: Ctx) -> Code {
             })
         }
         Stmt::Branch(b) => Code::Whole(branch(b, ctx)),
+        Stmt::Loop(l) if ctx.in_loop && paired_accumulator(l).is_some() => {
+            Code::Whole(paired_loop(l, Ctx { in_loop: true, ..ctx }))
+        }
         Stmt::Loop(l) => {
-            let body = jvp(&l.body, ctx);
+            let body = jvp(&l.body, Ctx { in_loop: true, ..ctx });
             let exit = l.exit.as_ref().map(|flags| quote!(if #flags { break; }));
             Code::Whole(LoopCode::forward(l.id, &l.head).around(quote!(#body #exit)))
         }
+    }
+}
+
+/// The outer binding a range loop only accumulates into (`acc += …` or `acc -= …`, never read in
+/// it), where that is the loop's only write outside its body and the body only computes (no call,
+/// branch, nested loop, sampled noise or early exit): in another loop (an inner product), its
+/// forward mode runs as [`paired_loop`]. Not at the top: there a cheap body's sum is a chain of
+/// additions the primal waits on as well, and LLVM packed the value's sum with the tangent's
+/// into one register, lengthening it (the Huber sum's `_jvp` 1.39 → 1.83 × the primal).
+fn paired_accumulator(l: &Loop) -> Option<BindingId> {
+    if !matches!(l.head, LoopHead::Range { .. }) || l.exit.is_some() {
+        return None;
+    }
+    let mut locals = HashSet::new();
+    crate::forward::declared_in(&l.body, &mut locals);
+    let mut acc = None;
+    let mut read = HashSet::new();
+    for s in &l.body.stmts {
+        match s {
+            Stmt::Passive { impure: false, .. } | Stmt::Compute { .. } | Stmt::Let { .. } => {}
+            Stmt::Verbatim { assigns, impure: false, .. } if assigns.iter().all(|(b, _)| locals.contains(b)) => {}
+            Stmt::Read { access, .. } => {
+                read.insert(access.binding);
+            }
+            Stmt::Write { access, .. } if locals.contains(&access.binding) => {}
+            Stmt::Write { access, mode: WriteMode::Add | WriteMode::Sub, .. }
+                if acc.is_none_or(|b| b == access.binding) =>
+            {
+                acc = Some(access.binding);
+            }
+            _ => return None,
+        }
+    }
+    acc.filter(|b| !read.contains(b))
+}
+
+/// A loop that only accumulates into an outer binding ([`paired_accumulator`]), two iterations per
+/// pass, the second's tangent added into a second accumulator, which joins the first after the
+/// loop. The values are the original's, computed in its order; the tangent's sum runs as two
+/// independent chains of additions instead of one (a sum's tangent may round differently). The
+/// two-layer network's inner products: 1.59 → 1.42 × the primal.
+fn paired_loop(l: &Loop, ctx: Ctx) -> TokenStream {
+    let (Some(acc), LoopHead::Range { index, lo, hi }) = (paired_accumulator(l), &l.head) else {
+        unreachable!("`paired_accumulator` checked the loop");
+    };
+    let (index, lo, hi, c) = (names::temp(*index), names::temp(*lo), names::temp(*hi), names::cursor(l.id));
+    let (krate, tangent, second) = (ctx.krate, binding_tangent(acc), format_ident!("__tb{}_pair", acc));
+    let first_body = jvp(&l.body, ctx);
+    let redirect = [(acc, second.clone())];
+    let second_body = jvp(&l.body, Ctx { redirect: &redirect, ..ctx });
+    quote! {
+        let mut #second = #krate::Tangent::zero_like(&#tangent);
+        let mut #c = #lo;
+        while #c < #hi && #hi - #c >= 2 {
+            let #index = #c;
+            #first_body
+            let #index = #c + 1;
+            #second_body
+            #c += 2;
+        }
+        if #c < #hi {
+            let #index = #c;
+            #first_body
+        }
+        #krate::Tangent::add_tangent(&mut #tangent, #second);
     }
 }
 
