@@ -390,16 +390,15 @@ fn paired_loop(l: &Loop, ctx: Ctx) -> TokenStream {
     quote! {
         let mut #second = #krate::Tangent::zero_like(&#tangent);
         let mut #c = #lo;
-        while #c < #hi && #hi - #c >= 2 {
+        while #c < #hi {
             let #index = #c;
+            #c += 1;
             #first_body
-            let #index = #c + 1;
-            #second_body
-            #c += 2;
-        }
-        if #c < #hi {
-            let #index = #c;
-            #first_body
+            if #c < #hi {
+                let #index = #c;
+                #c += 1;
+                #second_body
+            }
         }
         #krate::Tangent::add_tangent(&mut #tangent, #second);
     }
