@@ -98,10 +98,10 @@ fn adjoint_tracked(
             let ctx = Ctx { assign: &assign, ..ctx };
             // Branches, loops and calls emit their lanes inside; other statements' adjoints, one
             // per lane, side by side.
-            let code = match s {
-                _ if ctx.lanes == 1 => stmt(s, ctx, touched.as_ref()),
-                Stmt::Branch(_) | Stmt::Loop(_) | Stmt::Call { .. } => stmt(s, ctx, touched.as_ref()),
-                _ => lanes.iter().map(|lane| stmt(s, Ctx { assign: &assign, ..*lane }, touched.as_ref())).collect(),
+            let code = if ctx.lanes == 1 || matches!(s, Stmt::Branch(_) | Stmt::Loop(_) | Stmt::Call { .. }) {
+                stmt(s, ctx, touched.as_ref())
+            } else {
+                lanes.iter().map(|lane| stmt(s, Ctx { assign: &assign, ..*lane }, touched.as_ref())).collect()
             };
             if let Some(touched) = &mut touched {
                 touch(s, ctx.reads, touched);
