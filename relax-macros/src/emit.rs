@@ -592,14 +592,19 @@ fn jacobian_rows<'a>(output: &'a Type, sig: &Signature) -> Option<&'a syn::Expr>
     }
 }
 
-/// The lanes of `NAME_jacobian`'s one adjoint sweep: its literal number of rows, from 2 to
-/// [`UNROLLED_ROWS`], for a function without differentiated slices.
-fn jacobian_lanes(sig: &Signature, options: &Options) -> Option<usize> {
-    let rows = match jacobian_rows(&sig.output, sig)? {
-        syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(n), .. }) => n.base10_parse::<usize>().ok()?,
-        _ => return None,
-    };
-    (options.jacobian && sig.slices().next().is_none() && (2..=UNROLLED_ROWS).contains(&rows)).then_some(rows)
+/// The number of rows of `NAME_jacobian` where it is written as a literal.
+fn literal_rows(rows: &syn::Expr) -> Option<usize> {
+    match rows {
+        syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(n), .. }) => n.base10_parse::<usize>().ok(),
+        _ => None,
+    }
+}
+
+/// The lanes of `NAME_jacobian`'s one adjoint sweep: its literal number of rows, where the
+/// function has a lanes form of that many (`lane_counts`).
+fn jacobian_lanes(p: &Parts, sig: &Signature) -> Option<usize> {
+    let rows = literal_rows(jacobian_rows(&sig.output, sig)?)?;
+    lane_counts(p, sig).find(|n| *n == rows)
 }
 
 /// The numbers of lanes of a function's lanes forms (`names::lanes_form`): 2 to [`UNROLLED_ROWS`]
@@ -615,7 +620,7 @@ fn lanes_by_copies(p: &Parts, sig: &Signature, split: &TokenStream) -> Vec<Token
     let output = &p.output;
     lane_counts(p, sig)
         .map(|n| {
-            let douts: Vec<Ident> = (0..n).map(|i| format_ident!("__dout_l{}", i)).collect();
+            let douts = names::lane_douts(n);
             let pulls = douts.iter().enumerate().map(|(i, d)| {
                 if i + 1 < n { quote!(::core::clone::Clone::clone(&__pullback)(#d)) } else { quote!(__pullback(#d)) }
             });
@@ -658,14 +663,11 @@ fn jacobian_function(p: &Parts, sig: &Signature, krate: &syn::Path, bodies: &Bod
             __e
         }}
     };
-    let literal = match rows {
-        syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(n), .. }) => n.base10_parse::<usize>().ok(),
-        _ => None,
-    };
+    let literal = literal_rows(rows);
     let body = match (&bodies.jacobian_lanes, literal) {
         (Some(lanes), Some(n)) => {
             let units = (0..n).map(|i| unit(quote!(#i)));
-            let rows: Vec<Ident> = (0..n).map(|i| format_ident!("__c_l{}", i)).collect();
+            let rows: Vec<Ident> = (0..n).map(|lane| names::in_lane(&format_ident!("__c"), lane)).collect();
             quote! {
                 let (__v, __pullback) = #lanes;
                 let [#(#rows),*] = __pullback([#(#units),*]);
@@ -843,7 +845,7 @@ pub fn generated(func: &ItemFn, sig: &Signature, body: &Body, options: &Options,
     let lanes: Vec<TokenStream> = lane_counts(&p, sig)
         .map(|lanes| split_body(sig, body, Ctx { lanes, ..ctx }, &sig.output.to_token_stream(), &p.cts).lanes_closure())
         .collect();
-    let jacobian_lanes = jacobian_lanes(sig, options).map(|n| match siblings.as_ref() {
+    let jacobian_lanes = jacobian_lanes(&p, sig).map(|n| match siblings.as_ref() {
         Some(s) => names::retarget(&s.split_call(krate), &names::lanes_suffix(n)),
         None => lanes[n - 2].clone(),
     });
@@ -1026,7 +1028,7 @@ impl Split {
     /// split body of several lanes (whose pullback reads `__dout_l{lane}`).
     fn lanes_closure(&self) -> TokenStream {
         let Split { forward, value, output, pullback, .. } = self;
-        let douts: Vec<Ident> = (0..self.lanes).map(|i| format_ident!("__dout_l{}", i)).collect();
+        let douts = names::lane_douts(self.lanes);
         let n = self.lanes;
         quote!({
             #forward

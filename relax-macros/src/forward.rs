@@ -195,7 +195,7 @@ impl Ctx<'_> {
     /// The name `name` of a cotangent in this lane: `{name}_l{lane}`, or `name` with one lane.
     pub fn in_lane(&self, name: proc_macro2::Ident) -> proc_macro2::Ident {
         match self.lane {
-            Some(lane) if self.lanes > 1 => quote::format_ident!("{}_l{}", name, lane),
+            Some(lane) if self.lanes > 1 => names::in_lane(&name, lane),
             _ => name,
         }
     }

@@ -329,11 +329,12 @@ fn stmt(s: &Stmt, ctx: Ctx) -> Code {
             })
         }
         Stmt::Branch(b) => Code::Whole(branch(b, ctx)),
-        Stmt::Loop(l) if ctx.in_loop && paired_accumulator(l).is_some() => {
-            Code::Whole(paired_loop(l, Ctx { in_loop: true, ..ctx }))
-        }
         Stmt::Loop(l) => {
-            let body = jvp(&l.body, Ctx { in_loop: true, ..ctx });
+            let inner = Ctx { in_loop: true, ..ctx };
+            if let Some(acc) = paired_accumulator(l).filter(|_| ctx.in_loop) {
+                return Code::Whole(paired_loop(l, acc, inner));
+            }
+            let body = jvp(&l.body, inner);
             let exit = l.exit.as_ref().map(|flags| quote!(if #flags { break; }));
             Code::Whole(LoopCode::forward(l.id, &l.head).around(quote!(#body #exit)))
         }
@@ -378,8 +379,8 @@ fn paired_accumulator(l: &Loop) -> Option<BindingId> {
 /// loop. The values are the original's, computed in its order; the tangent's sum runs as two
 /// independent chains of additions instead of one (a sum's tangent may round differently). The
 /// two-layer network's inner products: 1.59 → 1.42 × the primal.
-fn paired_loop(l: &Loop, ctx: Ctx) -> TokenStream {
-    let (Some(acc), LoopHead::Range { index, lo, hi }) = (paired_accumulator(l), &l.head) else {
+fn paired_loop(l: &Loop, acc: BindingId, ctx: Ctx) -> TokenStream {
+    let LoopHead::Range { index, lo, hi } = &l.head else {
         unreachable!("`paired_accumulator` checked the loop");
     };
     let (index, lo, hi, c) = (names::temp(*index), names::temp(*lo), names::temp(*hi), names::cursor(l.id));

@@ -84,6 +84,16 @@ pub fn lanes_form(f: &Ident, lanes: usize) -> Ident {
     format_ident!("{}{}", f, lanes_suffix(lanes), span = f.span())
 }
 
+/// `name` in lane `lane` of an adjoint with several lanes: `{name}_l{lane}`.
+pub fn in_lane(name: &Ident, lane: usize) -> Ident {
+    format_ident!("{}_l{}", name, lane)
+}
+
+/// The pullback's parameter `__dout` of each of `lanes` lanes.
+pub fn lane_douts(lanes: usize) -> Vec<Ident> {
+    (0..lanes).map(|lane| in_lane(&format_ident!("__dout"), lane)).collect()
+}
+
 /// The suffix of [`lanes_form`].
 pub fn lanes_suffix(lanes: usize) -> String {
     format!("__lanes{lanes}_with_option_jacobian")
