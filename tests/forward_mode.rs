@@ -1230,6 +1230,20 @@ fn h_layer(w: [[f64; 3]; 2], b: [f64; 2], x: &[f64; 3]) -> f64 {
     loss
 }
 
+/// Standardised residuals cubed, summed over data: each iteration adds `mu`'s cotangent without
+/// the factor `s[k]`, which multiplies `mu`'s gradient once, after the loop (on duals too).
+#[differentiable(hvp, wrt(mu, s))]
+fn h_standardised(mu: [f64; 3], s: [f64; 3], xs: &[f64; 5]) -> f64 {
+    let mut total = 0.0;
+    for n in 0..5 {
+        for k in 0..3 {
+            let z = (xs[n] - mu[k]) * s[k];
+            total += z * z * z;
+        }
+    }
+    total
+}
+
 /// At `POINTS` points from `sample`, along [`direction`]s `v` and `u`: `hvp`'s value is
 /// `f`'s and its gradient `grad`'s, bit for bit; `H·v` matches finite differences of `grad` along
 /// `v` (except within a step of a branch: at most one point in five); and `<u, H·v> = <v, H·u>`.
@@ -1345,6 +1359,15 @@ fn hessian_vector_products() {
         |p| h_layer(layer(p).0, layer(p).1, &x),
         |p| h_layer_grad(layer(p).0, layer(p).1, &x),
         |p, v| h_layer_hvp(layer(p).0, layer(p).1, &x, layer(v)),
+    );
+    let xs = [0.3, -1.2, 0.9, 1.6, -0.4];
+    check_hvp(
+        "h_standardised",
+        115,
+        cube(6, -1.5, 1.5),
+        |p| h_standardised(arr(p), arr(&p[3..]), &xs),
+        |p| h_standardised_grad(arr(p), arr(&p[3..]), &xs),
+        |p, v| h_standardised_hvp(arr(p), arr(&p[3..]), &xs, (arr(v), arr(&v[3..]))),
     );
     let spring = Spring { stiffness: 1.5, rest: 0.7 };
     check_hvp(

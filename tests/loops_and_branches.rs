@@ -713,6 +713,139 @@ fn fused_accumulations_with_exits_take_any_trip_count() {
     }
 }
 
+// -- loop-invariant factors of accumulations ----------------------------------------------------
+
+/// A mixture's inner term: `mu` reaches the sum through `(x − mu)·inv`, a product with `inv`'s
+/// element at the same indices, which the data loop does not change: each iteration adds `mu`'s
+/// cotangent alone, and `mu`'s gradient is multiplied by `inv` once, after the loop.
+#[differentiable(wrt(mu, log_s))]
+fn standardised(mu: [[f64; 2]; 3], log_s: [[f64; 2]; 3], xs: &[[f64; 2]; 16]) -> f64 {
+    let mut inv = [[0.0; 2]; 3];
+    for k in 0..3 {
+        for d in 0..2 {
+            inv[k][d] = (-log_s[k][d]).exp();
+        }
+    }
+    let mut total = 0.0;
+    for n in 0..16 {
+        for k in 0..3 {
+            let mut q = 0.0;
+            for d in 0..2 {
+                let z = (xs[n][d] - mu[k][d]) * inv[k][d];
+                q += z * z;
+            }
+            total += (-0.5 * q).exp();
+        }
+    }
+    total
+}
+
+/// The factor on the left, reached through an addition of data and a negation; whole scalars
+/// (`m` by `s`); `shift[3]` and `scale[3]` never read, so `shift`'s gradient there is zero even
+/// where `scale[3]` is NaN.
+#[differentiable]
+fn scaled_shifts(shift: [f64; 4], scale: [f64; 4], m: f64, s: f64, xs: &[f64; 12]) -> f64 {
+    let mut total = 0.0;
+    for n in 0..12 {
+        for k in 0..3 {
+            total += (scale[k] * -(shift[k] + xs[n])).sin();
+        }
+        total -= ((xs[n] - m) * s).tanh();
+    }
+    total
+}
+
+/// Generic, and the factor behind a reference.
+#[differentiable(wrt(mu, s))]
+fn factor_by_ref<T: Real>(mu: [T; 3], s: &[T; 3], xs: &[T; 8]) -> T {
+    let mut total = T::zero();
+    for n in 0..8 {
+        for k in 0..3 {
+            total += ((xs[n] - mu[k]) * s[k]).tanh();
+        }
+    }
+    total
+}
+
+#[test]
+fn loop_invariant_factors_leave_accumulations() {
+    let mut r = rng(71);
+    let xs: [[f64; 2]; 16] = core::array::from_fn(|_| [uniform(&mut r, -2.0, 2.0), uniform(&mut r, -2.0, 2.0)]);
+    let split = |p: &[f64]| -> ([[f64; 2]; 3], [[f64; 2]; 3]) {
+        (core::array::from_fn(|k| [p[2 * k], p[2 * k + 1]]), core::array::from_fn(|k| [p[6 + 2 * k], p[7 + 2 * k]]))
+    };
+    check(
+        "standardised",
+        72,
+        12,
+        (-1.0, 1.0),
+        |p| standardised(split(p).0, split(p).1, &xs),
+        |p| {
+            let (v, (g_mu, g_s)) = standardised_grad(split(p).0, split(p).1, &xs);
+            (v, g_mu.iter().chain(&g_s).flatten().copied().collect())
+        },
+    );
+
+    let data: [f64; 12] = core::array::from_fn(|_| uniform(&mut r, -2.0, 2.0));
+    let args = |p: &[f64]| ([p[0], p[1], p[2], p[3]], [p[4], p[5], p[6], p[7]], p[8], p[9]);
+    check(
+        "scaled_shifts",
+        73,
+        10,
+        (-1.5, 1.5),
+        |p| {
+            let (shift, scale, m, s) = args(p);
+            scaled_shifts(shift, scale, m, s, &data)
+        },
+        |p| {
+            let (shift, scale, m, s) = args(p);
+            let (v, (g_shift, g_scale, g_m, g_s)) = scaled_shifts_grad(shift, scale, m, s, &data);
+            (v, g_shift.iter().chain(&g_scale).copied().chain([g_m, g_s]).collect())
+        },
+    );
+    let (shift, mut scale, m, s) = args(&point(&mut r, 10, -1.5, 1.5));
+    scale[3] = f64::NAN;
+    let (_, (g_shift, ..)) = scaled_shifts_grad(shift, scale, m, s, &data);
+    assert_eq!(g_shift[3], 0.0, "an element no iteration adds to stays zero: {g_shift:?}");
+    assert!(g_shift[..3].iter().all(|g| g.is_finite()), "{g_shift:?}");
+
+    let xs: [f64; 8] = core::array::from_fn(|_| uniform(&mut r, -2.0, 2.0));
+    let three = |p: &[f64]| [p[0], p[1], p[2]];
+    check(
+        "factor_by_ref::<f64>",
+        74,
+        6,
+        (-1.5, 1.5),
+        |p| factor_by_ref(three(p), &three(&p[3..]), &xs),
+        |p| {
+            let (v, (g_mu, g_s)) = factor_by_ref_grad(three(p), &three(&p[3..]), &xs);
+            (v, g_mu.iter().chain(&g_s).copied().collect())
+        },
+    );
+    // At f32: the value bit for bit the original's, the gradient the f64 one's to f32 precision.
+    let narrow = |a: [f64; 3]| a.map(|v| v as f32);
+    for _ in 0..POINTS {
+        let (mu, s) = (three(&point(&mut r, 3, -1.5, 1.5)), three(&point(&mut r, 3, -1.5, 1.5)));
+        let xs32 = xs.map(|v| v as f32);
+        let (v, (g_mu, g_s)) = factor_by_ref_grad(narrow(mu), &narrow(s), &xs32);
+        assert_same_bits(
+            "factor_by_ref::<f32>",
+            &[f64::from(v)],
+            &[f64::from(factor_by_ref(narrow(mu), &narrow(s), &xs32))],
+        );
+        let (_, (w_mu, w_s)) =
+            factor_by_ref_grad(narrow(mu).map(f64::from), &narrow(s).map(f64::from), &xs32.map(f64::from));
+        let widen = |a: [f32; 3]| a.map(f64::from);
+        assert_close(
+            "factor_by_ref::<f32> gradient",
+            &[widen(g_mu), widen(g_s)].concat(),
+            &[w_mu, w_s].concat(),
+            1e-4,
+            1e-5,
+        );
+    }
+}
+
 // -- `match` on data ------------------------------------------------------------------------
 
 /// One instruction of a tiny program: the data a `match` dispatches on.

@@ -363,6 +363,41 @@ impl<S: Copy, V: AddScaled<S>, const N: usize> AddScaled<S> for [V; N] {
     }
 }
 
+/// `self[i] *= factor[i]`, elementwise, where `self[i]` is not zero; `factor` may be longer
+/// along any axis (its extra elements are not read). How a loop's preaccumulated gradient gets
+/// a factor that every iteration's contribution shares and the loop does not change (the
+/// inverse scale in `(x[n] - mu[k]) * inv[k]`), once after the loop instead of once per
+/// iteration. An element nothing was added to stays zero, whatever the factor there.
+///
+/// ```
+/// use relax_core::tangent::ScaleElementwise;
+/// let mut g = [[2.0_f64, 0.0], [1.0, -1.0]];
+/// g.scale_elementwise(&[[0.5, f64::NAN], [3.0, 2.0], [9.0, 9.0]]);
+/// assert_eq!(g, [[1.0, 0.0], [3.0, -2.0]]);
+/// ```
+pub trait ScaleElementwise<F> {
+    /// `self[i] *= factor[i]` where `self[i]` is not zero.
+    fn scale_elementwise(&mut self, factor: &F);
+}
+
+impl<T: Real> ScaleElementwise<T> for T {
+    #[inline(always)]
+    fn scale_elementwise(&mut self, factor: &T) {
+        if !self.is_zero() {
+            *self *= *factor;
+        }
+    }
+}
+
+impl<V: ScaleElementwise<F>, F, const N: usize, const M: usize> ScaleElementwise<[F; M]> for [V; N] {
+    #[inline(always)]
+    fn scale_elementwise(&mut self, factor: &[F; M]) {
+        for (v, f) in self.iter_mut().zip(factor) {
+            v.scale_elementwise(f);
+        }
+    }
+}
+
 /// A type that can be differentiated: a differentiated parameter, an output, a cotangent or a
 /// tangent. Its gradient is a value of the same type, and its coordinates are all of one float
 /// type, [`Scalar`](Differentiable::Scalar).

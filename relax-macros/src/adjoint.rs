@@ -273,6 +273,19 @@ fn stmt(s: &Stmt, ctx: Ctx, touched: Option<&HashSet<BindingId>>) -> TokenStream
             let d = ctx.adj(*temp);
             let arg_adj = |k: usize| ctx.adj(args[k]);
             match op {
+                Op::Binary { .. } if ctx.factors.unscaled.contains_key(temp) => {
+                    // One side's cotangent leaves out the other side, a loop-invariant factor
+                    // applied once after the fused loop (`factor`).
+                    let side = ctx.factors.unscaled[temp];
+                    let (a, b, y) = (operand(args[0], true, ctx), operand(args[1], true, ctx), names::temp(*temp));
+                    let other = syn::Index::from(1 - side);
+                    let scaled = active[args[1 - side]].then(|| {
+                        let g = quote!(#krate::ops::mul_pullback(#a, #b, #y, #d).#other);
+                        accumulate(args[1 - side], g, ctx)
+                    });
+                    let unscaled = accumulate(args[side], d.into_token_stream(), ctx);
+                    quote!(#scaled #unscaled)
+                }
                 Op::Binary { pullback, .. } => {
                     // A product with a constant, or a quotient by one, scales by the constant
                     // alone (on duals by the float, as the forward sweep's `Dual ⊗ T`): the

@@ -50,6 +50,8 @@ pub struct Ctx<'a> {
     /// Temporaries whose adjoint is declared at its one contribution
     /// (`single::single_contributions`).
     pub single: &'a HashSet<Temp>,
+    /// Loop-invariant factors taken out of fused loops' Jacobians (`factor`).
+    pub factors: &'a crate::factor::Factors,
     /// Bindings whose adjoint the statement being emitted assigns rather than adds to: in code
     /// that runs once, nothing changed that adjoint yet (it holds −0.0) and the statement
     /// contributes to it once, whole (`adjoint::assignable`).
@@ -106,6 +108,7 @@ pub struct BodyFacts {
     owned: HashSet<Temp>,
     sole: HashSet<Temp>,
     single: HashSet<Temp>,
+    factors: crate::factor::Factors,
 }
 
 impl BodyFacts {
@@ -127,7 +130,8 @@ impl BodyFacts {
             .map(|(_, b)| *b)
             .collect();
         let single = crate::single::single_contributions(block, &body.active, &reads);
-        BodyFacts { reads, siblings, owned, sole: crate::sole::sole_reads(block, &params), single }
+        let factors = crate::factor::factors(block, &body.active);
+        BodyFacts { reads, siblings, owned, sole: crate::sole::sole_reads(block, &params), single, factors }
     }
 
     /// Sine–cosine pairs of one value, each to the other.
@@ -154,6 +158,7 @@ impl BodyFacts {
             owned: &self.owned,
             sole: &self.sole,
             single: &self.single,
+            factors: &self.factors,
             assign: &[],
             dual: None,
             reusable_pullbacks: false,
@@ -778,10 +783,18 @@ fn fused_loop(l: &Loop, fused: &Fused, ctx: Ctx) -> TokenStream {
         { #adjoint }
         #exit
     });
+    // The factors the iterations left out (`factor`), by the bindings' values, which the loop
+    // does not change.
+    let factored = ctx.factors.after.get(&l.id).into_iter().flatten().map(|(b, factor)| {
+        let (j, name) = (names::jacobian(l.id, *b), &factor.name);
+        let factor = if factor.deref { quote!(#name) } else { quote!(&#name) };
+        quote!(#krate::tangent::ScaleElementwise::scale_elementwise(&mut #j, #factor);)
+    });
     quote! {
         let #one = #krate::tangent::one_like(&#acc);
         #(#jacobians)*
         #looped
+        #(#factored)*
     }
 }
 

@@ -15,6 +15,7 @@ mod adjoint;
 mod derive;
 mod emit;
 mod expand;
+mod factor;
 mod forward;
 mod generic;
 mod ir;

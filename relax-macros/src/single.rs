@@ -68,7 +68,7 @@ fn collect(block: &Block, active: &[bool], reads: &HashMap<Temp, BindingId>, out
 }
 
 /// Every temporary `block` names as an operand or a value, at any depth.
-fn mentions(block: &Block, out: &mut Vec<Temp>) {
+pub fn mentions(block: &Block, out: &mut Vec<Temp>) {
     out.extend(block.result);
     for s in &block.stmts {
         match s {

@@ -396,6 +396,44 @@ fn adjoints_of_reads_once_per_place_are_assigned() {
     })));
 }
 
+/// A fused loop's input read once, through additions of data and negations into a product with
+/// another input's element at the same indices, leaves that factor to after the loop
+/// (`factor`); not where the indices differ, the input is read twice, the other addend is
+/// active, or a write comes between the reads.
+#[test]
+fn loop_invariant_factors_leave_the_accumulation() {
+    let factored = |body: TokenStream| {
+        let out = expanded(quote!(fn f(mu: [f64; 3], s: [f64; 3], xs: &[f64; 8]) -> f64 #body));
+        out.contains("ScaleElementwise :: scale_elementwise (& mut __j")
+    };
+    let loop_over = |term: TokenStream| {
+        quote!({
+            let mut total = 0.0;
+            for n in 0..8 {
+                for k in 0..3 {
+                    total += #term;
+                }
+            }
+            total
+        })
+    };
+    assert!(factored(loop_over(quote!(((xs[n] - mu[k]) * s[k]).tanh()))));
+    assert!(factored(loop_over(quote!((s[k] * -(mu[k] + xs[n])).sin()))));
+    assert!(!factored(loop_over(quote!(((xs[n] - mu[k]) * s[n % 3]).tanh()))));
+    assert!(!factored(loop_over(quote!(((xs[n] - mu[k]) * s[k]).tanh() + mu[k]))));
+    assert!(!factored(loop_over(quote!(((s[0] - mu[k]) * s[k]).tanh()))));
+    assert!(!factored(quote!({
+        let mut total = 0.0;
+        for n in 0..8 {
+            let mut k = 0;
+            let m = xs[n] - mu[k];
+            k += 1;
+            total += (m * s[k]).tanh();
+        }
+        total
+    })));
+}
+
 /// A temporary whose adjoint one statement of its own block adds to gets that adjoint declared
 /// there (`single::single_contributions`); one that a statement subtracts from is declared zero.
 #[test]
