@@ -34,6 +34,7 @@ mod single;
 mod sole;
 #[cfg(test)]
 mod tests;
+mod unit_rows;
 
 use proc_macro::TokenStream;
 
