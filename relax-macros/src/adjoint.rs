@@ -89,45 +89,20 @@ fn adjoint_tracked(
         }
         _ => TokenStream::new(),
     };
-    // At the body's top level (where `touched` is tracked), the rows of `NAME_jacobian`.
-    let rows = (ctx.unit_rows && ctx.lanes > 1 && touched.is_some())
-        .then(|| crate::unit_rows::UnitRows::of(block, active, ctx.lanes));
     let body: TokenStream = block
         .stmts
         .iter()
-        .enumerate()
         .rev()
-        .map(|(k, s)| {
+        .map(|s| {
             let assign = touched.as_ref().map_or_else(Vec::new, |touched| assignable(s, ctx, touched));
             let ctx = Ctx { assign: &assign, ..ctx };
-            let zeros = rows.as_ref().map(|rows| unit_rows_zeros(rows, k, &lanes));
             // Branches, loops and calls emit their lanes inside; other statements' adjoints, one
             // per lane, side by side.
             let code = if ctx.lanes == 1 || matches!(s, Stmt::Branch(_) | Stmt::Loop(_) | Stmt::Call { .. }) {
                 stmt(s, ctx, touched.as_ref())
             } else {
-                lanes
-                    .iter()
-                    .enumerate()
-                    .map(|(l, lane)| {
-                        let lane = Ctx { assign: &assign, ..*lane };
-                        match (&rows, s) {
-                            (Some(rows), _) if rows.skipped[l].contains(&k) => TokenStream::new(),
-                            // The unit cotangent of output `l` reaches its element alone.
-                            (Some(rows), Stmt::Compute { temp, args, .. }) if rows.seed == Some(k) => {
-                                let (d, i) = (lane.adj(*temp), syn::Index::from(l));
-                                if active[args[l]] {
-                                    accumulate(args[l], quote!(#d[#i]), lane)
-                                } else {
-                                    TokenStream::new()
-                                }
-                            }
-                            _ => stmt(s, lane, touched.as_ref()),
-                        }
-                    })
-                    .collect()
+                lanes.iter().map(|lane| stmt(s, Ctx { assign: &assign, ..*lane }, touched.as_ref())).collect()
             };
-            let code = quote!(#zeros #code);
             if let Some(touched) = &mut touched {
                 touch(s, ctx.reads, touched);
             }
@@ -135,24 +110,6 @@ fn adjoint_tracked(
         })
         .collect();
     quote!(#decls #seed #body)
-}
-
-/// The adjoints statement `k` reads that nothing added to in a lane (`UnitRows::zero`), declared
-/// zero there where they would be declared at their one contribution.
-fn unit_rows_zeros(rows: &crate::unit_rows::UnitRows, k: usize, lanes: &[Ctx]) -> TokenStream {
-    let krate = lanes[0].krate;
-    lanes
-        .iter()
-        .zip(&rows.zero)
-        .flat_map(|(lane, zero)| {
-            zero.iter().filter(move |(at, t)| *at == k && lane.single.contains(t) && !lane.reads.contains_key(t)).map(
-                move |(_, t)| {
-                    let (d, v) = (lane.adj(*t), names::temp(*t));
-                    quote!(let #d = #krate::Tangent::zero_like(&#v);)
-                },
-            )
-        })
-        .collect()
 }
 
 /// The bindings whose adjoint `s`'s adjoint code may assign rather than add to (see `Ctx::assign`):

@@ -359,8 +359,8 @@ struct Bodies {
     /// with the `jacobian` option and no differentiated slices.
     lanes: Vec<TokenStream>,
     /// What `NAME_jacobian` evaluates for the value and the pullback of its rows in one sweep, one
-    /// lane each, where the rows are few (`jacobian_lanes`): the lanes form's sweeps for the unit
-    /// cotangents (`unit_rows`).
+    /// lane each, where the rows are few (`jacobian_lanes`): a call of the lanes form, or a copy
+    /// of its body.
     jacobian_lanes: Option<TokenStream>,
 }
 
@@ -845,10 +845,9 @@ pub fn generated(func: &ItemFn, sig: &Signature, body: &Body, options: &Options,
     let lanes: Vec<TokenStream> = lane_counts(&p, sig)
         .map(|lanes| split_body(sig, body, Ctx { lanes, ..ctx }, &sig.output.to_token_stream(), &p.cts).lanes_closure())
         .collect();
-    // `NAME_jacobian`'s own sweeps, which know their cotangents are the unit ones.
-    let jacobian_lanes = jacobian_lanes(&p, sig).map(|n| {
-        split_body(sig, body, Ctx { lanes: n, unit_rows: true, ..ctx }, &sig.output.to_token_stream(), &p.cts)
-            .lanes_closure()
+    let jacobian_lanes = jacobian_lanes(&p, sig).map(|n| match siblings.as_ref() {
+        Some(s) => names::retarget(&s.split_call(krate), &names::lanes_suffix(n)),
+        None => lanes[n - 2].clone(),
     });
     let bodies = Bodies {
         split: split_form,

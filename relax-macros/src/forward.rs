@@ -68,9 +68,6 @@ pub struct Ctx<'a> {
     /// The lane whose adjoint code is being emitted, where there are several: the adjoints' names
     /// end in `_l{lane}`.
     pub lane: Option<usize>,
-    /// The lanes are seeded with the output's unit cotangents (`NAME_jacobian`'s rows): each
-    /// leaves out what reaches only the other outputs (`unit_rows`).
-    pub unit_rows: bool,
 }
 
 /// The float type of a function and its dual, for the sweeps of `NAME_hvp` (forward over
@@ -167,7 +164,6 @@ impl BodyFacts {
             reusable_pullbacks: false,
             lanes: 1,
             lane: None,
-            unit_rows: false,
         }
     }
 }

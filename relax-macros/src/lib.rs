@@ -34,7 +34,6 @@ mod single;
 mod sole;
 #[cfg(test)]
 mod tests;
-mod unit_rows;
 
 use proc_macro::TokenStream;
 

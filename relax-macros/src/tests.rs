@@ -434,29 +434,6 @@ fn loop_invariant_factors_leave_the_accumulation() {
     })));
 }
 
-/// `NAME_jacobian`'s row `i` leaves out the adjoints of what reaches only the other outputs
-/// (`unit_rows`): one product's pullback per output, not one per output and row; a callee's value
-/// that only one output reads gets its adjoint declared zero in the other row.
-#[test]
-fn jacobian_rows_leave_out_the_other_outputs() {
-    let out = expand(
-        quote!(jacobian),
-        quote!(
-            fn f(a: f64, b: f64, x: f64, y: f64) -> [f64; 2] {
-                let e = g(a);
-                [e * x, b * y]
-            }
-        ),
-    )
-    .to_string();
-    let jacobian = between(&out, "fn f_jacobian", "let [__c_l0 , __c_l1] = __pullback");
-    assert_eq!(jacobian.matches("mul_pullback").count(), 2, "{jacobian}");
-    assert!(jacobian.contains("let __d1_l1 = :: relax :: Tangent :: zero_like (& __t1) ;"), "{jacobian}");
-    // The lanes form, which callers' rows call with any cotangents, pulls back every product in
-    // every lane.
-    assert_eq!(between(&out, "fn f__lanes2_with_option_jacobian", "fn f__lanes3").matches("mul_pullback").count(), 4);
-}
-
 /// A temporary whose adjoint one statement of its own block adds to gets that adjoint declared
 /// there (`single::single_contributions`); one that a statement subtracts from is declared zero.
 #[test]
