@@ -755,13 +755,16 @@ fn scaled_shifts(shift: [f64; 4], scale: [f64; 4], m: f64, s: f64, xs: &[f64; 12
     total
 }
 
-/// Generic, and the factor behind a reference.
-#[differentiable(wrt(mu, s))]
-fn factor_by_ref<T: Real>(mu: [T; 3], s: &[T; 3], xs: &[T; 8]) -> T {
+/// Generic, and the factor behind a reference; `c` one float for every element of `nu`.
+#[differentiable(wrt(mu, s, nu, c))]
+fn factor_by_ref<T: Real>(mu: [T; 3], s: &[T; 3], nu: [[T; 2]; 2], c: T, xs: &[T; 8]) -> T {
     let mut total = T::zero();
     for n in 0..8 {
         for k in 0..3 {
             total += ((xs[n] - mu[k]) * s[k]).tanh();
+        }
+        for k in 0..2 {
+            total += (c * (nu[k][n % 2] - xs[n])).sin();
         }
     }
     total
@@ -810,39 +813,37 @@ fn loop_invariant_factors_leave_accumulations() {
     assert!(g_shift[..3].iter().all(|g| g.is_finite()), "{g_shift:?}");
 
     let xs: [f64; 8] = core::array::from_fn(|_| uniform(&mut r, -2.0, 2.0));
-    let three = |p: &[f64]| [p[0], p[1], p[2]];
+    let args = |p: &[f64]| ([p[0], p[1], p[2]], [p[3], p[4], p[5]], [[p[6], p[7]], [p[8], p[9]]], p[10]);
     check(
         "factor_by_ref::<f64>",
         74,
-        6,
+        11,
         (-1.5, 1.5),
-        |p| factor_by_ref(three(p), &three(&p[3..]), &xs),
         |p| {
-            let (v, (g_mu, g_s)) = factor_by_ref_grad(three(p), &three(&p[3..]), &xs);
-            (v, g_mu.iter().chain(&g_s).copied().collect())
+            let (mu, s, nu, c) = args(p);
+            factor_by_ref(mu, &s, nu, c, &xs)
+        },
+        |p| {
+            let (mu, s, nu, c) = args(p);
+            let (v, (g_mu, g_s, g_nu, g_c)) = factor_by_ref_grad(mu, &s, nu, c, &xs);
+            (v, [&g_mu[..], &g_s, g_nu.as_flattened(), &[g_c]].concat())
         },
     );
     // At f32: the value bit for bit the original's, the gradient the f64 one's to f32 precision.
-    let narrow = |a: [f64; 3]| a.map(|v| v as f32);
+    let xs32 = xs.map(|v| v as f32);
     for _ in 0..POINTS {
-        let (mu, s) = (three(&point(&mut r, 3, -1.5, 1.5)), three(&point(&mut r, 3, -1.5, 1.5)));
-        let xs32 = xs.map(|v| v as f32);
-        let (v, (g_mu, g_s)) = factor_by_ref_grad(narrow(mu), &narrow(s), &xs32);
-        assert_same_bits(
-            "factor_by_ref::<f32>",
-            &[f64::from(v)],
-            &[f64::from(factor_by_ref(narrow(mu), &narrow(s), &xs32))],
-        );
-        let (_, (w_mu, w_s)) =
-            factor_by_ref_grad(narrow(mu).map(f64::from), &narrow(s).map(f64::from), &xs32.map(f64::from));
-        let widen = |a: [f32; 3]| a.map(f64::from);
-        assert_close(
-            "factor_by_ref::<f32> gradient",
-            &[widen(g_mu), widen(g_s)].concat(),
-            &[w_mu, w_s].concat(),
-            1e-4,
-            1e-5,
-        );
+        let p: Vec<f64> = point(&mut r, 11, -1.5, 1.5).into_iter().map(|v| f64::from(v as f32)).collect();
+        let (mu, s, nu, c) = args(&p);
+        let narrow = |a: [f64; 3]| a.map(|v| v as f32);
+        let (mu32, s32, nu32, c32) = (narrow(mu), narrow(s), nu.map(|row| row.map(|v| v as f32)), c as f32);
+        let (v, (g_mu, g_s, g_nu, g_c)) = factor_by_ref_grad(mu32, &s32, nu32, c32, &xs32);
+        let original = factor_by_ref(mu32, &s32, nu32, c32, &xs32);
+        assert_same_bits("factor_by_ref::<f32>", &[f64::from(v)], &[f64::from(original)]);
+        let (_, (w_mu, w_s, w_nu, w_c)) = factor_by_ref_grad(mu, &s, nu, c, &xs32.map(f64::from));
+        let got: Vec<f64> =
+            [&g_mu[..], &g_s, g_nu.as_flattened(), &[g_c]].concat().into_iter().map(f64::from).collect();
+        let want = [&w_mu[..], &w_s, w_nu.as_flattened(), &[w_c]].concat();
+        assert_close("factor_by_ref::<f32> gradient", &got, &want, 1e-4, 1e-5);
     }
 }
 

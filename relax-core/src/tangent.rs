@@ -364,16 +364,19 @@ impl<S: Copy, V: AddScaled<S>, const N: usize> AddScaled<S> for [V; N] {
 }
 
 /// `self[i] *= factor[i]`, elementwise, where `self[i]` is not zero; `factor` may be longer
-/// along any axis (its extra elements are not read). How a loop's preaccumulated gradient gets
-/// a factor that every iteration's contribution shares and the loop does not change (the
-/// inverse scale in `(x[n] - mu[k]) * inv[k]`), once after the loop instead of once per
-/// iteration. An element nothing was added to stays zero, whatever the factor there.
+/// along any axis (its extra elements are not read), or one float for every element. How a
+/// loop's preaccumulated gradient gets a factor that every iteration's contribution shares and
+/// the loop does not change (the inverse scale in `(x[n] - mu[k]) * inv[k]`), once after the
+/// loop instead of once per iteration. An element nothing was added to stays zero, whatever the
+/// factor there.
 ///
 /// ```
 /// use relax_core::tangent::ScaleElementwise;
 /// let mut g = [[2.0_f64, 0.0], [1.0, -1.0]];
 /// g.scale_elementwise(&[[0.5, f64::NAN], [3.0, 2.0], [9.0, 9.0]]);
 /// assert_eq!(g, [[1.0, 0.0], [3.0, -2.0]]);
+/// g.scale_elementwise(&2.0);
+/// assert_eq!(g, [[2.0, 0.0], [6.0, -4.0]]);
 /// ```
 pub trait ScaleElementwise<F> {
     /// `self[i] *= factor[i]` where `self[i]` is not zero.
@@ -394,6 +397,16 @@ impl<V: ScaleElementwise<F>, F, const N: usize, const M: usize> ScaleElementwise
     fn scale_elementwise(&mut self, factor: &[F; M]) {
         for (v, f) in self.iter_mut().zip(factor) {
             v.scale_elementwise(f);
+        }
+    }
+}
+
+/// Every element by the same factor.
+impl<V: ScaleElementwise<T>, T: Real, const N: usize> ScaleElementwise<T> for [V; N] {
+    #[inline(always)]
+    fn scale_elementwise(&mut self, factor: &T) {
+        for v in self {
+            v.scale_elementwise(factor);
         }
     }
 }

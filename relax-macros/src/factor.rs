@@ -1,6 +1,7 @@
 //! Loop-invariant factors of a fused loop's Jacobians. Where an input's one read in a fused loop
-//! reaches a product with an element of another input at the same indices, through additions of
-//! data and negations only (`(xs[n][d] - mu[k][d]) * inv[k][d]` for `mu`), every iteration's
+//! reaches a product with an element of another input at the same indices (or with another input
+//! that is one float), through additions of data and negations only
+//! (`(xs[n][d] - mu[k][d]) * inv[k][d]` for `mu`), every iteration's
 //! contribution to the input's Jacobian is a multiple of that element, which the loop does not
 //! change. The iterations then add the product's cotangent alone, and the Jacobian is multiplied
 //! by the factor's elements once, after the loop (`tangent::ScaleElementwise`): a product per
@@ -140,26 +141,31 @@ fn products(block: &Block, active: &[bool], facts: &LoopFacts) -> Vec<(BindingId
         let Some((product, side, other)) = found else { continue };
         let Some(k) = at(other) else { continue };
         let Stmt::Read { access: f, .. } = &block.stmts[k] else { continue };
-        if f.binding == x.binding || !facts.inputs.contains(&f.binding) || f.path.len() != x.path.len() {
+        // A whole float, or an element at as many indices.
+        if f.binding == x.binding
+            || !facts.inputs.contains(&f.binding)
+            || !f.path.is_empty() && f.path.len() != x.path.len()
+        {
             continue;
         }
         span.push(k);
         // The same indices: the same temporaries, or passive expressions written alike.
-        let same = x.path.iter().zip(&f.path).all(|(a, b)| match (a, b) {
-            (Proj::Index(a), Proj::Index(b)) if a == b => true,
-            (Proj::Index(a), Proj::Index(b)) => match (at(*a), at(*b)) {
-                (Some(i), Some(j)) => {
-                    span.extend([i, j]);
-                    matches!(
-                        (&block.stmts[i], &block.stmts[j]),
-                        (Stmt::Passive { expr: e, impure: false, .. }, Stmt::Passive { expr: g, impure: false, .. })
-                            if e.to_string() == g.to_string()
-                    )
-                }
+        let same = f.path.is_empty()
+            || x.path.iter().zip(&f.path).all(|(a, b)| match (a, b) {
+                (Proj::Index(a), Proj::Index(b)) if a == b => true,
+                (Proj::Index(a), Proj::Index(b)) => match (at(*a), at(*b)) {
+                    (Some(i), Some(j)) => {
+                        span.extend([i, j]);
+                        matches!(
+                            (&block.stmts[i], &block.stmts[j]),
+                            (Stmt::Passive { expr: e, impure: false, .. }, Stmt::Passive { expr: g, impure: false, .. })
+                                if e.to_string() == g.to_string()
+                        )
+                    }
+                    _ => false,
+                },
                 _ => false,
-            },
-            _ => false,
-        });
+            });
         // Nothing between them changes what the indices name.
         let (first, last) = (span.iter().min().copied().unwrap_or(0), span.iter().max().copied().unwrap_or(0));
         let straight = block.stmts[first..=last].iter().all(|s| match s {

@@ -787,7 +787,8 @@ fn fused_loop(l: &Loop, fused: &Fused, ctx: Ctx) -> TokenStream {
     // does not change.
     let factored = ctx.factors.after.get(&l.id).into_iter().flatten().map(|(b, factor)| {
         let (j, name) = (names::jacobian(l.id, *b), &factor.name);
-        let factor = if factor.deref { quote!(#name) } else { quote!(&#name) };
+        let by_ref = fused.inputs.iter().any(|(input, _, is_ref)| *input == factor.binding && *is_ref);
+        let factor = if by_ref || factor.deref { quote!(#name) } else { quote!(&#name) };
         quote!(#krate::tangent::ScaleElementwise::scale_elementwise(&mut #j, #factor);)
     });
     quote! {
