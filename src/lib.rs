@@ -254,10 +254,10 @@
 //! per input: one pass, like a hand-written gradient, and nothing stored, also over a slice of
 //! runtime length and with sampling inside. Where an input's one read reaches the sum through a
 //! product with another input's element at the same indices (or with another input that is one
-//! float), through additions of data and negations only (`mu` in
+//! float), or a quotient by one, through additions of data and negations only (`mu` in
 //! `(xs[n][d] - mu[k][d]) * inv[k][d]`), that factor is the same in every
-//! iteration: the iterations add the rest, and the preaccumulated gradient is multiplied by the
-//! factor's elements once, after the loop, as a hand-written gradient sums first. Except where each iteration of a `for j in lo..N`
+//! iteration: the iterations add the rest, and the preaccumulated gradient is multiplied (divided)
+//! by the factor's elements once, after the loop, as a hand-written gradient sums first. Except where each iteration of a `for j in lo..N`
 //! loop (`N` known at compile time) reads its own part of every input (`w[j][i]`, `b[j]`: a
 //! layer's rows): those preaccumulated gradients would be as large as the inputs, so such a loop
 //! is stored as below, as a hand-written layer keeps its activations. The adjoint of any other

@@ -717,15 +717,19 @@ fn fused_accumulations_with_exits_take_any_trip_count() {
 
 /// A mixture's inner term: `mu` reaches the sum through `(x − mu)·inv`, a product with `inv`'s
 /// element at the same indices, which the data loop does not change: each iteration adds `mu`'s
-/// cotangent alone, and `mu`'s gradient is multiplied by `inv` once, after the loop.
+/// cotangent alone, and `mu`'s gradient is multiplied by `inv` once, after the loop. `centre`
+/// reaches it through a quotient by `sd[k]`: its gradient is divided by `sd` after the loop.
 #[differentiable(wrt(mu, log_s))]
 fn standardised(mu: [[f64; 2]; 3], log_s: [[f64; 2]; 3], xs: &[[f64; 2]; 16]) -> f64 {
     let mut inv = [[0.0; 2]; 3];
+    let mut sd = [0.0; 3];
     for k in 0..3 {
         for d in 0..2 {
             inv[k][d] = (-log_s[k][d]).exp();
         }
+        sd[k] = log_s[k][1].exp() + 0.5;
     }
+    let centre = [mu[0][0] * mu[1][0], mu[1][1] - mu[2][0], 0.5 * mu[2][1]];
     let mut total = 0.0;
     for n in 0..16 {
         for k in 0..3 {
@@ -734,7 +738,7 @@ fn standardised(mu: [[f64; 2]; 3], log_s: [[f64; 2]; 3], xs: &[[f64; 2]; 16]) ->
                 let z = (xs[n][d] - mu[k][d]) * inv[k][d];
                 q += z * z;
             }
-            total += (-0.5 * q).exp();
+            total += (-0.5 * q).exp() + ((xs[n][1] - centre[k]) / sd[k]).sin();
         }
     }
     total

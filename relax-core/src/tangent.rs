@@ -363,8 +363,8 @@ impl<S: Copy, V: AddScaled<S>, const N: usize> AddScaled<S> for [V; N] {
     }
 }
 
-/// `self[i] *= factor[i]`, elementwise, where `self[i]` is not zero; `factor` may be longer
-/// along any axis (its extra elements are not read), or one float for every element. How a
+/// `self[i] *= factor[i]` (or `/=`), elementwise, where `self[i]` is not zero; `factor` may be
+/// longer along any axis (its extra elements are not read), or one float for every element. How a
 /// loop's preaccumulated gradient gets a factor that every iteration's contribution shares and
 /// the loop does not change (the inverse scale in `(x[n] - mu[k]) * inv[k]`), once after the
 /// loop instead of once per iteration. An element nothing was added to stays zero, whatever the
@@ -377,10 +377,14 @@ impl<S: Copy, V: AddScaled<S>, const N: usize> AddScaled<S> for [V; N] {
 /// assert_eq!(g, [[1.0, 0.0], [3.0, -2.0]]);
 /// g.scale_elementwise(&2.0);
 /// assert_eq!(g, [[2.0, 0.0], [6.0, -4.0]]);
+/// g.divide_elementwise(&[[4.0, 0.0], [3.0, 2.0]]);
+/// assert_eq!(g, [[0.5, 0.0], [2.0, -2.0]]);
 /// ```
 pub trait ScaleElementwise<F> {
     /// `self[i] *= factor[i]` where `self[i]` is not zero.
     fn scale_elementwise(&mut self, factor: &F);
+    /// `self[i] /= divisor[i]` where `self[i]` is not zero.
+    fn divide_elementwise(&mut self, divisor: &F);
 }
 
 impl<T: Real> ScaleElementwise<T> for T {
@@ -388,6 +392,12 @@ impl<T: Real> ScaleElementwise<T> for T {
     fn scale_elementwise(&mut self, factor: &T) {
         if !self.is_zero() {
             *self *= *factor;
+        }
+    }
+    #[inline(always)]
+    fn divide_elementwise(&mut self, divisor: &T) {
+        if !self.is_zero() {
+            *self /= *divisor;
         }
     }
 }
@@ -399,6 +409,12 @@ impl<V: ScaleElementwise<F>, F, const N: usize, const M: usize> ScaleElementwise
             v.scale_elementwise(f);
         }
     }
+    #[inline(always)]
+    fn divide_elementwise(&mut self, divisor: &[F; M]) {
+        for (v, f) in self.iter_mut().zip(divisor) {
+            v.divide_elementwise(f);
+        }
+    }
 }
 
 /// Every element by the same factor.
@@ -407,6 +423,12 @@ impl<V: ScaleElementwise<T>, T: Real, const N: usize> ScaleElementwise<T> for [V
     fn scale_elementwise(&mut self, factor: &T) {
         for v in self {
             v.scale_elementwise(factor);
+        }
+    }
+    #[inline(always)]
+    fn divide_elementwise(&mut self, divisor: &T) {
+        for v in self {
+            v.divide_elementwise(divisor);
         }
     }
 }

@@ -273,14 +273,15 @@ fn stmt(s: &Stmt, ctx: Ctx, touched: Option<&HashSet<BindingId>>) -> TokenStream
             let d = ctx.adj(*temp);
             let arg_adj = |k: usize| ctx.adj(args[k]);
             match op {
-                Op::Binary { .. } if ctx.factors.unscaled.contains_key(temp) => {
+                Op::Binary { pullback, .. } if ctx.factors.unscaled.contains_key(temp) => {
                     // One side's cotangent leaves out the other side, a loop-invariant factor
-                    // applied once after the fused loop (`factor`).
+                    // (or divisor) applied once after the fused loop (`factor`).
                     let side = ctx.factors.unscaled[temp];
                     let (a, b, y) = (operand(args[0], true, ctx), operand(args[1], true, ctx), names::temp(*temp));
-                    let other = syn::Index::from(1 - side);
+                    let (other, p) =
+                        (syn::Index::from(1 - side), format_ident!("{}", pullback.replace("_vjp", "_pullback")));
                     let scaled = active[args[1 - side]].then(|| {
-                        let g = quote!(#krate::ops::mul_pullback(#a, #b, #y, #d).#other);
+                        let g = quote!(#krate::ops::#p(#a, #b, #y, #d).#other);
                         accumulate(args[1 - side], g, ctx)
                     });
                     let unscaled = accumulate(args[side], d.into_token_stream(), ctx);

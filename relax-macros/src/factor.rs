@@ -1,11 +1,12 @@
 //! Loop-invariant factors of a fused loop's Jacobians. Where an input's one read in a fused loop
-//! reaches a product with an element of another input at the same indices (or with another input
-//! that is one float), through additions of data and negations only
-//! (`(xs[n][d] - mu[k][d]) * inv[k][d]` for `mu`), every iteration's
+//! reaches a product with an element of another input at the same indices, or a quotient by one
+//! (or by another input that is one float), through additions of data and negations only
+//! (`(xs[n][d] - mu[k][d]) * inv[k][d]` for `mu`, `(xs[n] - m) / s` for `m`), every iteration's
 //! contribution to the input's Jacobian is a multiple of that element, which the loop does not
 //! change. The iterations then add the product's cotangent alone, and the Jacobian is multiplied
-//! by the factor's elements once, after the loop (`tangent::ScaleElementwise`): a product per
-//! element and iteration less, as a hand-written gradient that accumulates sums first.
+//! (divided) by the factor's elements once, after the loop (`tangent::ScaleElementwise`): a
+//! product per element and iteration less, as a hand-written gradient that accumulates sums
+//! first.
 
 use std::collections::{HashMap, HashSet};
 
@@ -17,9 +18,18 @@ pub struct Factors {
     /// Products whose operand at this position (0 or 1) takes the product's cotangent as it is,
     /// unscaled by the other operand.
     pub unscaled: HashMap<Temp, usize>,
-    /// Per fused loop (by id): the inputs whose Jacobian is multiplied after the loop, elementwise,
-    /// by the binding of the read.
-    pub after: HashMap<usize, Vec<(BindingId, Access)>>,
+    /// Per fused loop (by id): the inputs whose Jacobian is multiplied after the loop,
+    /// elementwise, by the binding of the read, or divided by it.
+    pub after: HashMap<usize, Vec<Factor>>,
+}
+
+/// A factor an input's Jacobian gets after its fused loop.
+pub struct Factor {
+    pub input: BindingId,
+    /// The read of the factor in the loop: its binding's name, whether it is a reference.
+    pub read: Access,
+    /// A divisor (the input reached a quotient's numerator), not a multiplier.
+    pub divides: bool,
 }
 
 /// The factors of the fused loops of `block`, at any depth. The sweeps on duals take them too.
@@ -70,10 +80,10 @@ fn of_loop(l: &Loop, fused: &Fused, active: &[bool], out: &mut Factors) {
     in_blocks(&l.body, &mut |block| found.extend(products(block, active, &facts)));
     // One product per input, and one operand per product.
     let mut taken: HashSet<Temp> = HashSet::new();
-    for (input, product, side, factor) in found {
+    for (product, side, factor) in found {
         if taken.insert(product) {
             out.unscaled.insert(product, side);
-            out.after.entry(l.id).or_default().push((input, factor));
+            out.after.entry(l.id).or_default().push(factor);
         }
     }
 }
@@ -102,8 +112,9 @@ fn in_blocks<'a>(block: &'a Block, f: &mut dyn FnMut(&'a Block)) {
     }
 }
 
-/// The factored products of one block: `(input, product, the input's side, the factor's read)`.
-fn products(block: &Block, active: &[bool], facts: &LoopFacts) -> Vec<(BindingId, Temp, usize, Access)> {
+/// The factored products and quotients of one block: `(the operation, the input's side, the
+/// factor)`.
+fn products(block: &Block, active: &[bool], facts: &LoopFacts) -> Vec<(Temp, usize, Factor)> {
     let at = |t: Temp| block.stmts.iter().position(|s| defines(s) == Some(t));
     let mut out = Vec::new();
     for (start, s) in block.stmts.iter().enumerate() {
@@ -111,7 +122,8 @@ fn products(block: &Block, active: &[bool], facts: &LoopFacts) -> Vec<(BindingId
         if !facts.inputs.contains(&x.binding) || facts.reads[&x.binding] != 1 {
             continue;
         }
-        // Down the chain of the read's one use: negations and additions of data, then a product.
+        // Down the chain of the read's one use: negations and additions of data, then a product
+        // or a quotient's numerator.
         let (mut t, mut span) = (*temp, vec![start]);
         let found = loop {
             if facts.uses.get(&t) != Some(&1) {
@@ -133,12 +145,15 @@ fn products(block: &Block, active: &[bool], facts: &LoopFacts) -> Vec<(BindingId
                 }
                 Op::Binary { pullback: "mul_vjp", .. } if args[0] != args[1] => {
                     let side = usize::from(args[1] == t);
-                    break Some((*next, side, args[1 - side]));
+                    break Some((*next, side, args[1 - side], false));
+                }
+                Op::Binary { pullback: "div_vjp", .. } if args[0] == t && args[1] != t => {
+                    break Some((*next, 0, args[1], true));
                 }
                 _ => break None,
             }
         };
-        let Some((product, side, other)) = found else { continue };
+        let Some((product, side, other, divides)) = found else { continue };
         let Some(k) = at(other) else { continue };
         let Stmt::Read { access: f, .. } = &block.stmts[k] else { continue };
         // A whole float, or an element at as many indices.
@@ -174,7 +189,7 @@ fn products(block: &Block, active: &[bool], facts: &LoopFacts) -> Vec<(BindingId
             _ => false,
         });
         if same && straight {
-            out.push((x.binding, product, side, f.clone()));
+            out.push((product, side, Factor { input: x.binding, read: f.clone(), divides }));
         }
     }
     out

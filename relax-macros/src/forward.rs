@@ -785,11 +785,13 @@ fn fused_loop(l: &Loop, fused: &Fused, ctx: Ctx) -> TokenStream {
     });
     // The factors the iterations left out (`factor`), by the bindings' values, which the loop
     // does not change.
-    let factored = ctx.factors.after.get(&l.id).into_iter().flatten().map(|(b, factor)| {
-        let (j, name) = (names::jacobian(l.id, *b), &factor.name);
-        let by_ref = fused.inputs.iter().any(|(input, _, is_ref)| *input == factor.binding && *is_ref);
-        let factor = if by_ref || factor.deref { quote!(#name) } else { quote!(&#name) };
-        quote!(#krate::tangent::ScaleElementwise::scale_elementwise(&mut #j, #factor);)
+    let factored = ctx.factors.after.get(&l.id).into_iter().flatten().map(|factor| {
+        let (j, read) = (names::jacobian(l.id, factor.input), &factor.read);
+        let by_ref = fused.inputs.iter().any(|(input, _, is_ref)| *input == read.binding && *is_ref);
+        let name = &read.name;
+        let value = if by_ref || read.deref { quote!(#name) } else { quote!(&#name) };
+        let apply = if factor.divides { quote!(divide_elementwise) } else { quote!(scale_elementwise) };
+        quote!(#krate::tangent::ScaleElementwise::#apply(&mut #j, #value);)
     });
     quote! {
         let #one = #krate::tangent::one_like(&#acc);

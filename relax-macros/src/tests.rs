@@ -397,15 +397,15 @@ fn adjoints_of_reads_once_per_place_are_assigned() {
 }
 
 /// A fused loop's input read once, through additions of data and negations into a product with
-/// another input's element at the same indices (or a float input), leaves that factor to after
-/// the loop
+/// another input's element at the same indices (or a float input), or a quotient's numerator,
+/// leaves that factor (divisor) to after the loop
 /// (`factor`); not where the indices differ, the input is read twice, the other addend is
 /// active, or a write comes between the reads.
 #[test]
 fn loop_invariant_factors_leave_the_accumulation() {
     let factored = |body: TokenStream| {
         let out = expanded(quote!(fn f(mu: [f64; 3], s: [f64; 3], t: f64, xs: &[f64; 8]) -> f64 #body));
-        out.contains("ScaleElementwise :: scale_elementwise (& mut __j")
+        out.contains("_elementwise (& mut __j")
     };
     let loop_over = |term: TokenStream| {
         quote!({
@@ -421,6 +421,8 @@ fn loop_invariant_factors_leave_the_accumulation() {
     assert!(factored(loop_over(quote!(((xs[n] - mu[k]) * s[k]).tanh()))));
     assert!(factored(loop_over(quote!((s[k] * -(mu[k] + xs[n])).sin()))));
     assert!(factored(loop_over(quote!(((xs[n] - mu[k]) * t).tanh()))));
+    assert!(factored(loop_over(quote!((-(mu[k] - xs[n]) / s[k]).tanh()))));
+    assert!(!factored(loop_over(quote!((s[k] / (xs[n] - mu[k])).tanh()))));
     assert!(!factored(loop_over(quote!(((xs[n] - mu[k]) * s[n % 3]).tanh()))));
     assert!(!factored(loop_over(quote!(((xs[n] - mu[k]) * s[k]).tanh() + mu[k]))));
     assert!(!factored(loop_over(quote!(((s[0] - mu[k]) * s[k]).tanh()))));
