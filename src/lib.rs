@@ -253,8 +253,9 @@
 //! iteration, for a unit cotangent of the accumulator, and adds it into a preaccumulated gradient
 //! per input: one pass, like a hand-written gradient, and nothing stored, also over a slice of
 //! runtime length and with sampling inside. Where an input's one read reaches the sum through a
-//! product with another input's element at the same indices (or with another input that is one
-//! float), or a quotient by one, through additions of data and negations only (`mu` in
+//! product with another input's element at the same indices (or at the first of them, or with
+//! another input that is one float), or a quotient by one, through additions of data and
+//! negations only (`mu` in
 //! `(xs[n][d] - mu[k][d]) * inv[k][d]`), that factor is the same in every
 //! iteration: the iterations add the rest, and the preaccumulated gradient is multiplied (divided)
 //! by the factor's elements once, after the loop, as a hand-written gradient sums first. Except where each iteration of a `for j in lo..N`

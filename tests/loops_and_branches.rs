@@ -759,6 +759,20 @@ fn scaled_shifts(shift: [f64; 4], scale: [f64; 4], m: f64, s: f64, xs: &[f64; 12
     total
 }
 
+/// A factor per row: `s[k]` at the first of `mu[k][d]`'s indices, every element of row `k`.
+#[differentiable]
+fn row_scales(mu: [[f64; 2]; 3], s: [f64; 3], xs: &[[f64; 2]; 8]) -> f64 {
+    let mut total = 0.0;
+    for n in 0..8 {
+        for k in 0..3 {
+            for d in 0..2 {
+                total += ((xs[n][d] - mu[k][d]) * s[k]).tanh();
+            }
+        }
+    }
+    total
+}
+
 /// Generic, and the factor behind a reference; `c` one float for every element of `nu`.
 #[differentiable(wrt(mu, s, nu, c))]
 fn factor_by_ref<T: Real>(mu: [T; 3], s: &[T; 3], nu: [[T; 2]; 2], c: T, xs: &[T; 8]) -> T {
@@ -790,6 +804,20 @@ fn loop_invariant_factors_leave_accumulations() {
         |p| {
             let (v, (g_mu, g_s)) = standardised_grad(split(p).0, split(p).1, &xs);
             (v, g_mu.iter().chain(&g_s).flatten().copied().collect())
+        },
+    );
+
+    let points: [[f64; 2]; 8] = core::array::from_fn(|_| [uniform(&mut r, -2.0, 2.0), uniform(&mut r, -2.0, 2.0)]);
+    let rows = |p: &[f64]| -> [[f64; 2]; 3] { core::array::from_fn(|k| [p[2 * k], p[2 * k + 1]]) };
+    check(
+        "row_scales",
+        75,
+        9,
+        (-1.5, 1.5),
+        |p| row_scales(rows(p), [p[6], p[7], p[8]], &points),
+        |p| {
+            let (v, (g_mu, g_s)) = row_scales_grad(rows(p), [p[6], p[7], p[8]], &points);
+            (v, [g_mu.as_flattened(), &g_s].concat())
         },
     );
 

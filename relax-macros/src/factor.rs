@@ -1,6 +1,7 @@
 //! Loop-invariant factors of a fused loop's Jacobians. Where an input's one read in a fused loop
-//! reaches a product with an element of another input at the same indices, or a quotient by one
-//! (or by another input that is one float), through additions of data and negations only
+//! reaches a product with an element of another input at the same indices (or at the first of
+//! them, or with an input that is one float), or a quotient by one, through additions of data and
+//! negations only
 //! (`(xs[n][d] - mu[k][d]) * inv[k][d]` for `mu`, `(xs[n] - m) / s` for `m`), every iteration's
 //! contribution to the input's Jacobian is a multiple of that element, which the loop does not
 //! change. The iterations then add the product's cotangent alone, and the Jacobian is multiplied
@@ -119,7 +120,9 @@ fn products(block: &Block, active: &[bool], facts: &LoopFacts) -> Vec<(Temp, usi
     let mut out = Vec::new();
     for (start, s) in block.stmts.iter().enumerate() {
         let Stmt::Read { temp, access: x } = s else { continue };
-        if !facts.inputs.contains(&x.binding) || facts.reads[&x.binding] != 1 {
+        // An element of nested arrays (a struct's Jacobian has no elementwise scaling).
+        let indices_only = x.path.iter().all(|p| matches!(p, Proj::Index(_)));
+        if !facts.inputs.contains(&x.binding) || facts.reads[&x.binding] != 1 || !indices_only {
             continue;
         }
         // Down the chain of the read's one use: negations and additions of data, then a product
@@ -156,31 +159,27 @@ fn products(block: &Block, active: &[bool], facts: &LoopFacts) -> Vec<(Temp, usi
         let Some((product, side, other, divides)) = found else { continue };
         let Some(k) = at(other) else { continue };
         let Stmt::Read { access: f, .. } = &block.stmts[k] else { continue };
-        // A whole float, or an element at as many indices.
-        if f.binding == x.binding
-            || !facts.inputs.contains(&f.binding)
-            || !f.path.is_empty() && f.path.len() != x.path.len()
-        {
+        // A float at the input's first indices (none: a whole float; fewer: the factor of a row).
+        if f.binding == x.binding || !facts.inputs.contains(&f.binding) || f.path.len() > x.path.len() {
             continue;
         }
         span.push(k);
         // The same indices: the same temporaries, or passive expressions written alike.
-        let same = f.path.is_empty()
-            || x.path.iter().zip(&f.path).all(|(a, b)| match (a, b) {
-                (Proj::Index(a), Proj::Index(b)) if a == b => true,
-                (Proj::Index(a), Proj::Index(b)) => match (at(*a), at(*b)) {
-                    (Some(i), Some(j)) => {
-                        span.extend([i, j]);
-                        matches!(
-                            (&block.stmts[i], &block.stmts[j]),
-                            (Stmt::Passive { expr: e, impure: false, .. }, Stmt::Passive { expr: g, impure: false, .. })
-                                if e.to_string() == g.to_string()
-                        )
-                    }
-                    _ => false,
-                },
+        let same = x.path.iter().zip(&f.path).all(|(a, b)| match (a, b) {
+            (Proj::Index(a), Proj::Index(b)) if a == b => true,
+            (Proj::Index(a), Proj::Index(b)) => match (at(*a), at(*b)) {
+                (Some(i), Some(j)) => {
+                    span.extend([i, j]);
+                    matches!(
+                        (&block.stmts[i], &block.stmts[j]),
+                        (Stmt::Passive { expr: e, impure: false, .. }, Stmt::Passive { expr: g, impure: false, .. })
+                            if e.to_string() == g.to_string()
+                    )
+                }
                 _ => false,
-            });
+            },
+            _ => false,
+        });
         // Nothing between them changes what the indices name.
         let (first, last) = (span.iter().min().copied().unwrap_or(0), span.iter().max().copied().unwrap_or(0));
         let straight = block.stmts[first..=last].iter().all(|s| match s {

@@ -423,6 +423,21 @@ fn loop_invariant_factors_leave_the_accumulation() {
     assert!(factored(loop_over(quote!(((xs[n] - mu[k]) * t).tanh()))));
     assert!(factored(loop_over(quote!((-(mu[k] - xs[n]) / s[k]).tanh()))));
     assert!(!factored(loop_over(quote!((s[k] / (xs[n] - mu[k])).tanh()))));
+    // A struct's field: its Jacobian is a struct, which has no elementwise scaling.
+    let out = expand(
+        quote!(wrt(p, t)),
+        quote!(
+            fn f(p: P, t: f64, xs: &[f64; 8]) -> f64 {
+                let mut total = 0.0;
+                for n in 0..8 {
+                    total += ((xs[n] - p.b) * t).tanh();
+                }
+                total
+            }
+        ),
+    )
+    .to_string();
+    assert!(!out.contains("_elementwise (& mut __j"), "{out}");
     assert!(!factored(loop_over(quote!(((xs[n] - mu[k]) * s[n % 3]).tanh()))));
     assert!(!factored(loop_over(quote!(((xs[n] - mu[k]) * s[k]).tanh() + mu[k]))));
     assert!(!factored(loop_over(quote!(((s[0] - mu[k]) * s[k]).tanh()))));
