@@ -1,13 +1,12 @@
 //! Loop-invariant factors of a fused loop's Jacobians. Where an input's one read in a fused loop
-//! reaches a product with an element of another input at the same indices (or at the first of
-//! them, or with an input that is one float), or a quotient by one, through additions of data and
-//! negations only
-//! (`(xs[n][d] - mu[k][d]) * inv[k][d]` for `mu`, `(xs[n] - m) / s` for `m`), every iteration's
-//! contribution to the input's Jacobian is a multiple of that element, which the loop does not
-//! change. The iterations then add the product's cotangent alone, and the Jacobian is multiplied
-//! (divided) by the factor's elements once, after the loop (`tangent::ScaleElementwise`): a
-//! product per element and iteration less, as a hand-written gradient that accumulates sums
-//! first.
+//! reaches, through additions of data and negations only, a product with an element of another
+//! input at the same indices (or at the first of them, or with an input that is one float), or a
+//! quotient by one (`(xs[n][d] - mu[k][d]) * inv[k][d]` for `mu`, `(xs[n] - m) / s` for `m`),
+//! every iteration's contribution to the input's Jacobian is a multiple of that element, which
+//! the loop does not change. The iterations then add the product's cotangent alone, and the
+//! Jacobian is multiplied (divided) by the factor's elements once, after the loop
+//! (`tangent::ScaleElementwise`): a product per element and iteration less, as a hand-written
+//! gradient that accumulates sums first.
 
 use std::collections::{HashMap, HashSet};
 
@@ -26,6 +25,7 @@ pub struct Factors {
 
 /// A factor an input's Jacobian gets after its fused loop.
 pub struct Factor {
+    /// The input whose Jacobian gets the factor.
     pub input: BindingId,
     /// The read of the factor in the loop: its binding's name, whether it is a reference.
     pub read: Access,
