@@ -186,6 +186,12 @@ enum Pullback {
     Vjp,
 }
 
+/// The pullback from the value (`NAME_pullback`, in `relax_core::ops`) of the operator whose rule
+/// table entry is `NAME_vjp`.
+fn binary_pullback(vjp: &str) -> proc_macro2::Ident {
+    format_ident!("{}", vjp.replace("_vjp", "_pullback"))
+}
+
 /// Calls a pullback and adds each float argument's cotangent to its adjoint; `scalar` says the
 /// float arguments are scalars (an operator or a method, not a rule).
 fn pull(
@@ -278,8 +284,7 @@ fn stmt(s: &Stmt, ctx: Ctx, touched: Option<&HashSet<BindingId>>) -> TokenStream
                     // (or divisor) applied once after the fused loop (`factor`).
                     let side = ctx.factors.unscaled[temp];
                     let (a, b, y) = (operand(args[0], true, ctx), operand(args[1], true, ctx), names::temp(*temp));
-                    let (other, p) =
-                        (syn::Index::from(1 - side), format_ident!("{}", pullback.replace("_vjp", "_pullback")));
+                    let (other, p) = (syn::Index::from(1 - side), binary_pullback(pullback));
                     let scaled = active[args[1 - side]].then(|| {
                         let g = quote!(#krate::ops::#p(#a, #b, #y, #d).#other);
                         accumulate(args[1 - side], g, ctx)
@@ -309,7 +314,7 @@ fn stmt(s: &Stmt, ctx: Ctx, touched: Option<&HashSet<BindingId>>) -> TokenStream
                         let p = format_ident!("{}", cotangents);
                         return add_cotangents(quote!(#krate::ops::#p(#d)), args, &[true, true], ctx);
                     }
-                    let p = format_ident!("{}", pullback.replace("_vjp", "_pullback"));
+                    let p = binary_pullback(pullback);
                     pull(quote!(#krate::ops::#p), Pullback::FromValue(*temp), args, &[true, true], true, &d, ctx)
                 }
                 Op::Neg => add_cotangents(quote!(#krate::ops::neg_cotangent(#d)), args, &[true], ctx),

@@ -27,8 +27,10 @@ pub struct Factors {
 pub struct Factor {
     /// The input whose Jacobian gets the factor.
     pub input: BindingId,
-    /// The read of the factor in the loop: its binding's name, whether it is a reference.
-    pub read: Access,
+    /// The factor's binding, by its name in the loop.
+    pub name: syn::Ident,
+    /// The binding is a reference (passed as it is, else borrowed).
+    pub by_ref: bool,
     /// A divisor (the input reached a quotient's numerator), not a multiplier.
     pub divides: bool,
 }
@@ -59,6 +61,8 @@ fn visit(block: &Block, active: &[bool], out: &mut Factors) {
 struct LoopFacts {
     /// The loop's inputs, its accumulator excepted.
     inputs: HashSet<BindingId>,
+    /// Those that are references.
+    by_ref: HashSet<BindingId>,
     /// How many reads of each binding.
     reads: HashMap<BindingId, usize>,
     /// How many operations take each temporary as an operand.
@@ -68,6 +72,7 @@ struct LoopFacts {
 fn of_loop(l: &Loop, fused: &Fused, active: &[bool], out: &mut Factors) {
     let mut facts = LoopFacts {
         inputs: fused.inputs.iter().map(|(b, _, _)| *b).filter(|b| *b != fused.acc.0).collect(),
+        by_ref: fused.inputs.iter().filter(|(_, _, is_ref)| *is_ref).map(|(b, _, _)| *b).collect(),
         reads: HashMap::new(),
         uses: HashMap::new(),
     };
@@ -188,7 +193,8 @@ fn products(block: &Block, active: &[bool], facts: &LoopFacts) -> Vec<(Temp, usi
             _ => false,
         });
         if same && straight {
-            out.push((product, side, Factor { input: x.binding, read: f.clone(), divides }));
+            let by_ref = f.deref || facts.by_ref.contains(&f.binding);
+            out.push((product, side, Factor { input: x.binding, name: f.name.clone(), by_ref, divides }));
         }
     }
     out

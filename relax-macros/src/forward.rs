@@ -786,10 +786,8 @@ fn fused_loop(l: &Loop, fused: &Fused, ctx: Ctx) -> TokenStream {
     // The factors the iterations left out (`factor`), by the bindings' values, which the loop
     // does not change.
     let factored = ctx.factors.after.get(&l.id).into_iter().flatten().map(|factor| {
-        let (j, read) = (names::jacobian(l.id, factor.input), &factor.read);
-        let by_ref = fused.inputs.iter().any(|(input, _, is_ref)| *input == read.binding && *is_ref);
-        let name = &read.name;
-        let value = if by_ref || read.deref { quote!(#name) } else { quote!(&#name) };
+        let (j, name) = (names::jacobian(l.id, factor.input), &factor.name);
+        let value = if factor.by_ref { quote!(#name) } else { quote!(&#name) };
         let apply = if factor.divides { quote!(divide_elementwise) } else { quote!(scale_elementwise) };
         quote!(#krate::tangent::ScaleElementwise::#apply(&mut #j, #value);)
     });
