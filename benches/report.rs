@@ -11,6 +11,8 @@
 //!   and the hand-written tangent executes, counted under Valgrind, written into README with `--write`; exits with status 1 when
 //!   relax's gradient takes more than [`GATE`] times the hand-written one's instructions on any
 //!   workload.
+//! - `-- --latency`: the bundle's primal, Jacobians and `_jvp` timed with calls independent and
+//!   with each call's input depending on the previous call's output (its latency; see README).
 //! - `-- --run ID VARIANT CALLS`: calls one variant (`primal`, `grad`, `hand`, `num-dual`,
 //!   `tape`, `jvp`, `hand-jvp`, `hvp`) of one workload CALLS times and nothing else, for the counts.
 
@@ -40,7 +42,9 @@ fn main() {
     for w in &all {
         check(w);
     }
-    if flag("--count") {
+    if flag("--latency") {
+        latency();
+    } else if flag("--count") {
         if !count(&all, flag("--write")) {
             std::process::exit(1);
         }
@@ -136,6 +140,27 @@ fn time(all: &[&Workload], quick: bool, write: bool) {
     println!("\n{table}");
     if write {
         write_readme("performance table", &table);
+    }
+}
+
+/// The bundle's variants, each once with calls independent (as `time` runs them) and once chained
+/// (`bundle::chained`: a call's latency).
+fn latency() {
+    let bundle = workloads::bundle::workload();
+    let independent = [&bundle.primal, &bundle.relax, &bundle.hand, &bundle.jvp].map(|v| move || v(None));
+    let [p, r, h, j] = &independent;
+    let [cp, cr, ch, cj] = workloads::bundle::chained();
+    let all: [&dyn Fn(); 8] = [p, r, h, j, &*cp, &*cr, &*ch, &*cj];
+    let medians = medians_ns(all, 201, Duration::from_millis(1));
+    let names = ["primal", "relax Jacobian", "hand Jacobian", "relax _jvp"];
+    println!("{}, ns per call: independent calls | chained calls", bundle.name);
+    for (k, name) in names.iter().enumerate() {
+        let (free, chain) = (medians[k], medians[4 + k]);
+        println!(
+            "  {name:<16} {free:>6.1} | {chain:>6.1}   ({:.2} | {:.2} × the primal's independent time)",
+            free / medians[0],
+            chain / medians[0]
+        );
     }
 }
 

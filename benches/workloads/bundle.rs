@@ -4,6 +4,7 @@
 //! the 2×15 Jacobian; relax's by `residual_jacobian` (the option `jacobian`: one forward sweep,
 //! then the pullback once per output, as the hand-written Jacobian does).
 
+use core::cell::Cell;
 use core::ops::{Add, Div, Mul, Sub};
 
 use num_dual::{DualNum, DualSVec64, DualStruct, jacobian};
@@ -252,6 +253,29 @@ fn tape_trig(theta2: Var<'_>) -> (Var<'_>, Var<'_>, Var<'_>) {
 
 fn unflatten(p: &[f64]) -> ([f64; 11], [f64; 3], f64) {
     (core::array::from_fn(|i| p[i]), core::array::from_fn(|i| p[11 + i]), p[14])
+}
+
+/// The primal, relax's Jacobian, the hand-written one and relax's `_jvp` at the workload's point,
+/// chained: each call's first rotation parameter is moved by `1e-300` times an output of the call
+/// before (which leaves it as it is, as IEEE arithmetic cannot know), so that a call's work
+/// starts only when the previous call's result is there. Timed, they give each variant's
+/// latency, where the report's independent calls may overlap in the out-of-order core.
+pub fn chained() -> [Box<dyn Fn()>; 4] {
+    let cam = [0.2, -0.3, 0.25, 0.1, 0.2, -5.0, 1.2, 0.01, -0.02, -0.1, 0.02];
+    let (x, w, feat) = ([0.3, -0.4, 0.2], 0.8, [0.05, -0.1]);
+    let v = unflatten(&super::direction(P));
+    let carry = move |moved: &Cell<f64>| {
+        let mut at = cam;
+        at[0] += moved.get();
+        at
+    };
+    let [a, b, c, d] = [(); 4].map(|_| Cell::new(0.0));
+    [
+        Box::new(move || a.set(1e-300 * residual(carry(&a), x, w, &feat)[0])),
+        Box::new(move || b.set(1e-300 * relax_jacobian(carry(&b), x, w, &feat)[1].0[0])),
+        Box::new(move || c.set(1e-300 * hand(&carry(&c), &x, w, &feat).1[1][0])),
+        Box::new(move || d.set(1e-300 * residual_jvp(carry(&d), x, w, &feat, v).1[0])),
+    ]
 }
 
 pub fn workload() -> Workload {
