@@ -9,6 +9,10 @@
 
 mod common;
 
+use common::fns::{
+    escape, escape_grad, heron_sqrt, heron_sqrt_grad, labelled_exits, labelled_exits_grad, skip_negative,
+    skip_negative_grad,
+};
 use common::models::*;
 use common::*;
 
@@ -160,20 +164,6 @@ fn grow_until(x: f64, a: [f64; 8]) -> f64 {
     p * 0.5
 }
 
-/// `continue` on an active condition: iterations whose candidate is negative change nothing.
-#[differentiable]
-fn skip_negative(x: [f64; 6], w: f64) -> f64 {
-    let mut p = 1.0;
-    for i in 0..6 {
-        let q = p * w + x[i];
-        if q < 0.0 {
-            continue;
-        }
-        p = q * 0.8 + 0.1 * x[i] * p;
-    }
-    p
-}
-
 /// The inner loop breaks, the outer one goes on.
 #[differentiable(wrt(x))]
 fn inner_break(x: [f64; 4], lim: f64) -> f64 {
@@ -188,26 +178,6 @@ fn inner_break(x: [f64; 4], lim: f64) -> f64 {
         s = s.tanh() + 0.25 * x[i];
     }
     s
-}
-
-/// `break 'rows` and `continue 'rows` from the inner loop.
-#[differentiable(wrt(x))]
-fn labelled_exits(x: [f64; 4], lim: f64) -> f64 {
-    let mut s = 0.25;
-    'rows: for i in 0..4 {
-        for j in 0..4 {
-            s = s * x[j] + x[i] * 0.5;
-            if s > lim {
-                break 'rows;
-            }
-            if s < -lim {
-                s = s * 0.5;
-                continue 'rows;
-            }
-        }
-        s = s * 0.9 + 0.1;
-    }
-    s * s
 }
 
 /// Three loops deep: `continue 'outer` and `break 'outer` cross two loops, on data conditions.
@@ -385,31 +355,6 @@ fn while_data(x: f64, n: usize) -> f64 {
         k += 1;
     }
     p
-}
-
-/// A `while` on an active condition: Heron's square root, to a relative tolerance.
-#[differentiable(max_iter = 64)]
-fn heron_sqrt(a: f64) -> f64 {
-    let mut y = a;
-    let mut err = a;
-    while err > 1e-9 * a {
-        y = 0.5 * (y + a / y);
-        err = (y * y - a).abs();
-    }
-    y
-}
-
-/// `loop` with an active `break`: the first iterate of `y ↦ y²/2 + 1` above `lim`.
-#[differentiable(wrt(x), max_iter = 32)]
-fn escape(x: f64, lim: f64) -> f64 {
-    let mut y = x;
-    loop {
-        y = y * y * 0.5 + 1.0 + 0.1 * x;
-        if y > lim {
-            break;
-        }
-    }
-    y.ln()
 }
 
 /// `loop` with a data `break` as its first statement: the iteration that breaks counts, so

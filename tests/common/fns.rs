@@ -173,6 +173,65 @@ pub fn counter_in_loop(x: [f64; 4]) -> f64 {
     s * s
 }
 
+/// A `while` on an active condition: Heron's square root, to a relative tolerance.
+#[differentiable(max_iter = 64)]
+pub fn heron_sqrt(a: f64) -> f64 {
+    let mut y = a;
+    let mut err = a;
+    while err > 1e-9 * a {
+        y = 0.5 * (y + a / y);
+        err = (y * y - a).abs();
+    }
+    y
+}
+
+/// `loop` with an active `break`: the first iterate of `y ↦ y²/2 + 1 + x/10` above `lim`.
+#[differentiable(wrt(x), max_iter = 32)]
+pub fn escape(x: f64, lim: f64) -> f64 {
+    let mut y = x;
+    loop {
+        y = y * y * 0.5 + 1.0 + 0.1 * x;
+        if y > lim {
+            break;
+        }
+    }
+    y.ln()
+}
+
+/// `continue` on an active condition: iterations whose candidate is negative change nothing.
+#[differentiable]
+pub fn skip_negative(x: [f64; 6], w: f64) -> f64 {
+    let mut p = 1.0;
+    for i in 0..6 {
+        let q = p * w + x[i];
+        if q < 0.0 {
+            continue;
+        }
+        p = q * 0.8 + 0.1 * x[i] * p;
+    }
+    p
+}
+
+/// `break 'rows` and `continue 'rows` from the inner loop.
+#[differentiable(wrt(x))]
+pub fn labelled_exits(x: [f64; 4], lim: f64) -> f64 {
+    let mut s = 0.25;
+    'rows: for i in 0..4 {
+        for j in 0..4 {
+            s = s * x[j] + x[i] * 0.5;
+            if s > lim {
+                break 'rows;
+            }
+            if s < -lim {
+                s = s * 0.5;
+                continue 'rows;
+            }
+        }
+        s = s * 0.9 + 0.1;
+    }
+    s * s
+}
+
 // -- branches and returns ---------------------------------------------------------------------
 
 #[differentiable]
