@@ -255,14 +255,18 @@ fn unflatten(p: &[f64]) -> ([f64; 11], [f64; 3], f64) {
     (core::array::from_fn(|i| p[i]), core::array::from_fn(|i| p[11 + i]), p[14])
 }
 
+/// The inputs every variant is timed at: camera, 3-D point, weight and observed feature.
+fn inputs() -> ([f64; 11], [f64; 3], f64, [f64; 2]) {
+    ([0.2, -0.3, 0.25, 0.1, 0.2, -5.0, 1.2, 0.01, -0.02, -0.1, 0.02], [0.3, -0.4, 0.2], 0.8, [0.05, -0.1])
+}
+
 /// The primal, relax's Jacobian, the hand-written one and relax's `_jvp` at the workload's point,
 /// chained: each call's first rotation parameter is moved by `1e-300` times an output of the call
 /// before (which leaves it as it is, as IEEE arithmetic cannot know), so that a call's work
 /// starts only when the previous call's result is there. Timed, they give each variant's
 /// latency, where the report's independent calls may overlap in the out-of-order core.
 pub fn chained() -> [Box<dyn Fn()>; 4] {
-    let cam = [0.2, -0.3, 0.25, 0.1, 0.2, -5.0, 1.2, 0.01, -0.02, -0.1, 0.02];
-    let (x, w, feat) = ([0.3, -0.4, 0.2], 0.8, [0.05, -0.1]);
+    let (cam, x, w, feat) = inputs();
     let v = unflatten(&super::direction(P));
     let carry = move |moved: &Cell<f64>| {
         let mut at = cam;
@@ -280,8 +284,7 @@ pub fn chained() -> [Box<dyn Fn()>; 4] {
 
 pub fn workload() -> Workload {
     let name = "Bundle-adjustment residual, Jacobian (2 × 15)";
-    let cam = [0.2, -0.3, 0.25, 0.1, 0.2, -5.0, 1.2, 0.01, -0.02, -0.1, 0.02];
-    let (x, w, feat) = ([0.3, -0.4, 0.2], 0.8, [0.05, -0.1]);
+    let (cam, x, w, feat) = inputs();
     let flat = |cam: [f64; 11]| {
         let mut point = Vec::new();
         (cam, x, w).flatten_into(&mut point);
