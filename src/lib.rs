@@ -192,7 +192,8 @@
 //! - forward mode, `NAME_jvp(args…, tangent: G) -> (Out, Out)`, for every function without slices
 //!   in `wrt`;
 //! - second order with the option `hvp`: `NAME_hvp(args…, v: G) -> (Out, G, G)`, the value, the
-//!   gradient and the Hessian-vector product (every differentiable callee needs `hvp` too);
+//!   gradient and the Hessian-vector product (every differentiable callee needs `hvp` too; a
+//!   parameter struct in `wrt` is generic over its float type, see [`guide::forward_mode`]);
 //! - Jacobians with the option `jacobian`, for an output `[T; N]`: `NAME_jacobian(args…) ->
 //!   (Out, [G; N])`, the value and row `i` the gradient of output component `i`, from one forward
 //!   sweep and, for up to four rows, one adjoint sweep with a lane per row (every differentiable

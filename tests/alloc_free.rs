@@ -260,6 +260,23 @@ fn outer_curvature(x: [f64; 4], t: f64, rng: &mut StdRng) -> f64 {
     curvature(x, t) * composed_curvature(x, t, rng)
 }
 
+/// A parameter struct generic over its float type, in `wrt` of a function with `hvp`.
+#[derive(Clone, Copy, Differentiable)]
+struct Stiffness<T: Real> {
+    k: [T; 3],
+    #[no_derivative]
+    rounds: usize,
+}
+
+#[differentiable(hvp, wrt(s))]
+fn stiff_energy<T: Real>(s: Stiffness<T>, x: &[T; 3]) -> T {
+    let mut e = s.k[0] * s.k[1];
+    for i in 0..3 {
+        e += s.k[i] * x[i] * x[i] * (s.k[i] * x[i]).tanh();
+    }
+    e
+}
+
 #[test]
 fn forward_mode_and_hessian_vector_products_allocate_nothing() {
     let xs = [[0.5, -1.0, 0.2], [1.0, 0.3, -0.7], [-0.2, 0.8, 1.5], [0.0, -0.4, 0.9]];
@@ -303,6 +320,13 @@ fn forward_mode_and_hessian_vector_products_allocate_nothing() {
         (
             "composed_curvature_hvp f32",
             Box::new(|| composed_curvature_hvp([x as f32; 4], 0.7, &mut hvp_rng, ([1.0; 4], 0.5)).2.1 as f64),
+        ),
+        (
+            "stiff_energy_hvp f32",
+            Box::new(|| {
+                let s = Stiffness { k: [x as f32, 0.5, -0.2], rounds: 2 };
+                stiff_energy_hvp(s, &[0.3, -0.1, 0.7], Stiffness { k: [1.0; 3], rounds: 0 }).2.k[1] as f64
+            }),
         ),
         (
             "outer_curvature_hvp",

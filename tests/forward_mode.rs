@@ -1185,6 +1185,34 @@ fn h_standardised(mu: [f64; 3], s: [f64; 3], xs: &[f64; 5]) -> f64 {
     total
 }
 
+/// A parameter struct generic over its float type, with a data field: on duals it is the same
+/// struct over `Dual<T>` (its derived `Seed`).
+#[derive(Clone, Copy, Debug, Differentiable)]
+struct Coil<T: Real> {
+    k: T,
+    rest: [T; 2],
+    #[no_derivative]
+    stretches: usize,
+}
+
+/// Structs nested in a struct, in an array.
+#[derive(Clone, Copy, Debug, Differentiable)]
+struct Rig<T: Real> {
+    coils: [Coil<T>; 2],
+    damping: T,
+}
+
+/// A parameter struct in `wrt` beside an array, generic: field reads in a loop.
+#[differentiable(hvp, wrt(r, x))]
+fn h_struct<T: Real>(r: Rig<T>, x: [T; 2]) -> T {
+    let mut e = r.damping * x[0] * x[1];
+    for i in 0..2 {
+        let d = x[i] - r.coils[i].rest[i];
+        e += r.coils[i].k * d * d * (d * r.coils[i].k).tanh();
+    }
+    e
+}
+
 /// At `POINTS` points from `sample`, along [`direction`]s `v` and `u`: `hvp`'s value is
 /// `f`'s and its gradient `grad`'s, bit for bit; `H·v` matches finite differences of `grad` along
 /// `v` (except within a step of a branch: at most one point in five); and `<u, H·v> = <v, H·u>`.
@@ -1309,6 +1337,16 @@ fn hessian_vector_products() {
         |p| h_standardised(arr(p), arr(&p[3..]), &xs),
         |p| h_standardised_grad(arr(p), arr(&p[3..]), &xs),
         |p, v| h_standardised_hvp(arr(p), arr(&p[3..]), &xs, (arr(v), arr(&v[3..]))),
+    );
+    let coil = |p: &[f64]| Coil { k: p[0], rest: [p[1], p[2]], stretches: 2 };
+    let rig = |p: &[f64]| (Rig { coils: [coil(p), coil(&p[3..])], damping: p[6] }, [p[7], p[8]]);
+    check_hvp(
+        "h_struct::<f64>",
+        116,
+        cube(9, -1.5, 1.5),
+        |p| h_struct(rig(p).0, rig(p).1),
+        |p| h_struct_grad(rig(p).0, rig(p).1),
+        |p, v| h_struct_hvp(rig(p).0, rig(p).1, rig(v)),
     );
     let spring = Spring { stiffness: 1.5, rest: 0.7 };
     check_hvp(

@@ -157,6 +157,28 @@ pub extern "C" fn relax_horner_grad(c: &[f32; 8], n: usize, x: f32, d_c: &mut [f
     value + dx
 }
 
+/// `hvp` with a parameter struct: its sweeps run on the struct over dual numbers (the derived
+/// `Seed`).
+#[differentiable(wrt(p), hvp)]
+fn readout_energy<T: Real, const N: usize>(p: Readout<T, N>, x: &[T; N]) -> T {
+    let mut e = 0.0;
+    for i in 0..N {
+        e += softplus(p.w[i] * x[i]);
+    }
+    e
+}
+
+/// `readout_energy`'s Hessian times `v`, in f32, written into `hv`.
+#[unsafe(no_mangle)]
+pub extern "C" fn relax_readout_curvature(
+    p: &Readout<f32, 3>,
+    x: &[f32; 3],
+    v: &Readout<f32, 3>,
+    hv: &mut Readout<f32, 3>,
+) {
+    (_, _, *hv) = readout_energy_hvp(*p, x, *v);
+}
+
 /// A smooth loss with curvature: forward mode and, with `hvp`, Hessian-vector products.
 #[differentiable(hvp)]
 fn smooth<T: Real>(w: [T; 3], x: &[[T; 3]; 4]) -> T {

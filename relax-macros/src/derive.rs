@@ -11,7 +11,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::visit::Visit;
-use syn::{Data, DeriveInput, Ident, Member, Type};
+use syn::{Data, DeriveInput, GenericParam, Ident, Member, Type};
 
 use crate::signature::{is_float_type, real_type_params};
 
@@ -337,8 +337,100 @@ impl Struct<'_> {
             },
         );
         let differentiable = self.impl_of(quote!(#k::Differentiable), quote!(type Scalar = #s;));
+        let seed = self.seed();
         let check = self.check_nested();
-        quote!(#tangent #add_scaled #coordinates #differentiable #check)
+        quote!(#tangent #add_scaled #coordinates #differentiable #seed #check)
+    }
+
+    /// `relax::dual::Seed`, what `#[differentiable(hvp)]` seeds a struct parameter with and splits
+    /// its dual gradient by: the struct on dual numbers is the same struct over `Dual<T>`. Only for
+    /// a struct generic over its float type `T` whose differentiated fields all mention `T` and
+    /// whose data fields do not (a field of another float type could not hold a dual). Any other
+    /// struct has no `Seed`; `#[differentiable(hvp)]` refuses one spelled without its float type
+    /// (`p: Line`), and rustc one that is (the struct is not `Real`, which `Seed` needs of it).
+    fn seed(&self) -> Option<TokenStream> {
+        if self.stub {
+            return None;
+        }
+        let (k, name) = (&self.krate, &self.input.ident);
+        let float = self.input.generics.type_params().map(|p| &p.ident).find(|t| tokens(&self.scalar) == tokens(t))?;
+        if self.fields.iter().any(|f| f.leaf.is_some() != mentions(&f.ty, &[float])) {
+            return None;
+        }
+        let args = self.input.generics.params.iter().map(|p| match p {
+            GenericParam::Type(t) if t.ident == *float => quote!(#k::Dual<#float>),
+            GenericParam::Type(t) => t.ident.to_token_stream(),
+            GenericParam::Const(c) => c.ident.to_token_stream(),
+            GenericParam::Lifetime(l) => l.lifetime.to_token_stream(),
+        });
+        let dual = quote!(#name<#(#args),*>);
+        let [value, tangent, out, values, tangents] =
+            ["value", "tangent", "out", "values", "tangents"].map(|n| Ident::new(n, Span::mixed_site()));
+        let seed = Ident::new("seed", Span::mixed_site());
+        // Each field's value from its differentiated part (`active`) or the data field's `data`.
+        let literal = |active: &dyn Fn(&Member) -> TokenStream, data: &dyn Fn(&Member) -> TokenStream| {
+            let fields = self.fields.iter().map(|f| {
+                let m = &f.member;
+                let v = if f.leaf.is_some() { active(m) } else { data(m) };
+                quote!(#m: #v)
+            });
+            quote!(#name { #(#fields),* })
+        };
+        let in_place = |active: &dyn Fn(&Member) -> TokenStream, data: &dyn Fn(&Member) -> TokenStream| {
+            self.fields
+                .iter()
+                .map(|f| if f.leaf.is_some() { active(&f.member) } else { data(&f.member) })
+                .collect::<TokenStream>()
+        };
+        let clone = |from: &Ident, m: &Member| quote!(::core::clone::Clone::clone(&#from.#m));
+        let seeded = literal(&|m| quote!(#k::dual::Seed::seed(#value.#m, #tangent.#m)), &|m| clone(&value, m));
+        let seeded_into =
+            in_place(&|m| quote!(#k::dual::Seed::seed_into(&#value.#m, &#tangent.#m, &mut #out.#m);), &|m| {
+                let v = clone(&value, m);
+                quote!(#out.#m = #v;)
+            });
+        let split_into =
+            in_place(&|m| quote!(#k::dual::Seed::split_into(&#seed.#m, &mut #values.#m, &mut #tangents.#m);), &|m| {
+                let v = clone(&seed, m);
+                quote!(#values.#m = #v; #tangents.#m = ::core::default::Default::default();)
+            });
+        let constant = literal(&|m| quote!(#k::dual::Seed::constant(#value.#m)), &|m| clone(&value, m));
+        let constant_into = in_place(&|m| quote!(#k::dual::Seed::constant_into(&#value.#m, &mut #out.#m);), &|m| {
+            let v = clone(&value, m);
+            quote!(#out.#m = #v;)
+        });
+        Some(self.impl_of(
+            quote!(#k::dual::Seed),
+            quote! {
+                type Dual = #dual;
+                #[inline(always)]
+                fn seed(#value: Self, #tangent: Self) -> #dual {
+                    #seeded
+                }
+                #[inline(always)]
+                fn split(#seed: #dual) -> (Self, Self) {
+                    let (mut #values, mut #tangents) = (#k::Tangent::zero_tangent(), #k::Tangent::zero_tangent());
+                    <Self as #k::dual::Seed>::split_into(&#seed, &mut #values, &mut #tangents);
+                    (#values, #tangents)
+                }
+                #[inline(always)]
+                fn seed_into(#value: &Self, #tangent: &Self, #out: &mut #dual) {
+                    #seeded_into
+                }
+                #[inline(always)]
+                fn split_into(#seed: &#dual, #values: &mut Self, #tangents: &mut Self) {
+                    #split_into
+                }
+                #[inline(always)]
+                fn constant(#value: Self) -> #dual {
+                    #constant
+                }
+                #[inline(always)]
+                fn constant_into(#value: &Self, #out: &mut #dual) {
+                    #constant_into
+                }
+            },
+        ))
     }
 
     /// `op(member, span of its type)` for each differentiated field; beside errors, a stub.
@@ -411,7 +503,7 @@ impl Struct<'_> {
     /// nested struct is `Differentiable` with the same float type (a bound without type parameters
     /// under `for<'__relax>`, so that a missing impl is the one error of [`Self::check_nested`]);
     /// for a generic struct, the struct is `Copy` and each data field mentioning a type parameter
-    /// is `Default`.
+    /// is `Default` and `Clone` (as it is wherever the struct is `Copy`).
     fn impl_of(&self, trait_path: TokenStream, items: TokenStream) -> TokenStream {
         let (impl_generics, ty_generics, where_clause) = self.input.generics.split_for_impl();
         let (name, k) = (&self.input.ident, &self.krate);
@@ -427,7 +519,7 @@ impl Struct<'_> {
             bounds.push(quote!(#name #ty_generics: ::core::marker::Copy));
             for f in self.fields.iter().filter(|f| f.leaf.is_none() && mentions(&f.ty, &params)) {
                 let t = &f.ty;
-                bounds.push(quote_spanned!(t.span()=> #t: ::core::default::Default));
+                bounds.push(quote_spanned!(t.span()=> #t: ::core::default::Default + ::core::clone::Clone));
             }
         }
         let stub = self.stub.then(|| quote!(#[allow(unused_variables)]));
@@ -444,7 +536,7 @@ impl Struct<'_> {
 }
 
 /// Whether `ty` names one of `params`.
-fn mentions(ty: &Type, params: &[&Ident]) -> bool {
+pub fn mentions(ty: &Type, params: &[&Ident]) -> bool {
     struct Finder<'a> {
         params: &'a [&'a Ident],
         found: bool,

@@ -1363,27 +1363,47 @@ impl DualSplit {
     /// An error where `hvp` does not apply.
     fn of(func: &ItemFn, p: &Parts, sig: &Signature, options: &Options) -> syn::Result<DualSplit> {
         let krate = &options.krate;
-        if let Some(p) = sig.wrt.iter().map(|i| &sig.params[*i]).find(|p| is_struct_shape(&p.ty, &sig.real_params)) {
-            return Err(syn::Error::new_spanned(
-                &p.ident,
-                "`hvp` with a parameter struct is not supported yet: pass its fields (floats or arrays) as parameters",
-            ));
-        }
         let Some(float) = float_ident(&sig.output).filter(|_| sig.scalar_output) else {
             return Err(syn::Error::new_spanned(
                 &sig.output,
                 "`hvp` needs a scalar output (f32, f64 or a `T: Real`): the Hessian-vector product is that of a scalar function",
             ));
         };
+        // A struct holds duals as the same struct over `Dual<T>`: one spelled without the float
+        // type (`Line`, fields of `f64`) has no such form.
+        if let Some(p) = sig
+            .wrt
+            .iter()
+            .map(|i| &sig.params[*i])
+            .find(|p| is_struct_shape(&p.ty, &sig.real_params) && !crate::derive::mentions(&p.ty, &[&float]))
+        {
+            return Err(syn::Error::new_spanned(
+                &p.ty,
+                format!(
+                    "`hvp` runs the gradient on dual numbers, which `{}` cannot hold: make the struct generic over its float type \
+                     (`struct Line<T: Real> {{ w: T, .. }}` with `#[derive(Differentiable)]`) and name it with `{float}` here (`Line<{float}>`)",
+                    p.ty.to_token_stream()
+                ),
+            ));
+        }
         let dual = crate::forward::Dual { float: float.clone(), ty: quote!(#krate::Dual<#float>) };
         let output = dual.substitute(&sig.output.to_token_stream());
-        let cts = p.cts.iter().map(|ct| dual.substitute(ct)).collect();
+        // Floats and arrays by spelling; a parameter struct by its `Seed` (`#[derive(Differentiable)]`
+        // on a struct generic over its float type), whatever its type arguments are called.
+        let on_duals = |k: usize, ty: &TokenStream| {
+            if sig.params[k].diff.is_some() && is_struct_shape(&sig.params[k].ty, &sig.real_params) {
+                quote!(<#ty as #krate::dual::Seed>::Dual)
+            } else {
+                dual.substitute(ty)
+            }
+        };
+        let cts = p.cts.iter().enumerate().map(|(k, ct)| on_duals(k, ct)).collect();
         let mut dual_func = func.clone();
         let mut k = 0;
         for input in &mut dual_func.sig.inputs {
             if let syn::FnArg::Typed(pt) = input {
                 if sig.params[k].diff.is_some() {
-                    let ty = dual.substitute(&pt.ty.to_token_stream());
+                    let ty = on_duals(k, &pt.ty.to_token_stream());
                     *pt.ty = syn::parse_quote!(#ty);
                 }
                 k += 1;

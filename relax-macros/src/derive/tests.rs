@@ -182,3 +182,22 @@ fn valid_structs_expand_without_errors_and_erroneous_ones_get_stubs() {
     assert_eq!(errs.len(), 1);
     assert!(code.to_string().contains("unimplemented"), "{code}");
 }
+
+/// `Seed` (what `hvp` runs a struct parameter on duals by) comes with a struct generic over its
+/// float type whose differentiated fields mention it and whose data fields do not; nothing else
+/// can hold dual numbers.
+#[test]
+fn seed_only_for_structs_generic_over_their_float_type() {
+    for (src, seeds) in [
+        ("struct Layer<T: Real, const N: usize> { w: [[T; N]; N], b: [T; N], #[no_derivative] steps: usize }", true),
+        ("struct Net<T> where T: Real { l: [Layer<T, 2>; 3], h: (T) }", true),
+        ("struct Line { w: f64, b: f64 }", false),
+        ("struct Scaled<T: Real> { w: T, #[no_derivative] scale: T }", false),
+        ("struct Mixed<T: Real> { w: T, b: Line }", false),
+        ("struct R<P: Differentiable, K> { p: P, #[no_derivative] k: K }", false),
+    ] {
+        let (code, errs) = expand_parts(src.parse().expect("tokens"));
+        assert!(errs.is_empty(), "{src}: {errs:?}");
+        assert_eq!(code.to_string().contains("dual :: Seed for"), seeds, "{src}: {code}");
+    }
+}
