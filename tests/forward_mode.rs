@@ -1146,6 +1146,13 @@ impl Spring {
         let d = (x * x + y * y + 0.1).sqrt() - self.rest;
         0.5 * self.stiffness * d * d + x * y.sin()
     }
+
+    /// A method with a parameter struct in `wrt`.
+    #[differentiable(hvp, wrt(c))]
+    fn coupled(&self, c: Coil<f64>) -> f64 {
+        let d = c.rest[0] - c.rest[1] - self.rest;
+        self.stiffness * c.k * d * d * d.sin()
+    }
 }
 
 /// Sampling: the same noise as the original's.
@@ -1202,13 +1209,20 @@ struct Rig<T: Real> {
     damping: T,
 }
 
-/// A parameter struct in `wrt` beside an array, generic: field reads in a loop.
+/// One coil's energy at displacement `x`: a callee taking a struct.
+#[differentiable(hvp, wrt(c, x))]
+fn coil_energy<T: Real>(c: Coil<T>, x: T, i: usize) -> T {
+    let d = x - c.rest[i];
+    c.k * d * d * (d * c.k).tanh()
+}
+
+/// A parameter struct in `wrt` beside an array, generic: field reads in a loop, and a struct
+/// read from it passed to a differentiable callee.
 #[differentiable(hvp, wrt(r, x))]
 fn h_struct<T: Real>(r: Rig<T>, x: [T; 2]) -> T {
     let mut e = r.damping * x[0] * x[1];
     for i in 0..2 {
-        let d = x[i] - r.coils[i].rest[i];
-        e += r.coils[i].k * d * d * (d * r.coils[i].k).tanh();
+        e += coil_energy(r.coils[i], x[i], i);
     }
     e
 }
@@ -1347,6 +1361,14 @@ fn hessian_vector_products() {
         |p| h_struct(rig(p).0, rig(p).1),
         |p| h_struct_grad(rig(p).0, rig(p).1),
         |p, v| h_struct_hvp(rig(p).0, rig(p).1, rig(v)),
+    );
+    check_hvp(
+        "Spring::coupled",
+        117,
+        cube(3, -1.5, 1.5),
+        |p| Spring { stiffness: 1.5, rest: 0.7 }.coupled(coil(p)),
+        |p| Spring { stiffness: 1.5, rest: 0.7 }.coupled_grad(coil(p)),
+        |p, v| Spring { stiffness: 1.5, rest: 0.7 }.coupled_hvp(coil(p), coil(v)),
     );
     let spring = Spring { stiffness: 1.5, rest: 0.7 };
     check_hvp(
