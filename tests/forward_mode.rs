@@ -1362,15 +1362,15 @@ fn hessian_vector_products() {
         |p| h_struct_grad(rig(p).0, rig(p).1),
         |p, v| h_struct_hvp(rig(p).0, rig(p).1, rig(v)),
     );
+    let spring = Spring { stiffness: 1.5, rest: 0.7 };
     check_hvp(
         "Spring::coupled",
         117,
         cube(3, -1.5, 1.5),
-        |p| Spring { stiffness: 1.5, rest: 0.7 }.coupled(coil(p)),
-        |p| Spring { stiffness: 1.5, rest: 0.7 }.coupled_grad(coil(p)),
-        |p, v| Spring { stiffness: 1.5, rest: 0.7 }.coupled_hvp(coil(p), coil(v)),
+        |p| spring.coupled(coil(p)),
+        |p| spring.coupled_grad(coil(p)),
+        |p, v| spring.coupled_hvp(coil(p), coil(v)),
     );
-    let spring = Spring { stiffness: 1.5, rest: 0.7 };
     check_hvp(
         "Spring::potential",
         112,
