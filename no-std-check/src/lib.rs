@@ -1,6 +1,8 @@
 //! Rules of relax, generated gradients, tangents and Hessian-vector products in a `#![no_std]`
 //! staticlib with its own panic handler and no allocator.
 #![no_std]
+// The functions are written the way relax's language reads best: index loops.
+#![allow(clippy::needless_range_loop)]
 
 use relax::prelude::*;
 
