@@ -1227,6 +1227,34 @@ fn h_struct<T: Real>(r: Rig<T>, x: [T; 2]) -> T {
     e
 }
 
+/// Callees with an array, a tuple and a struct output: with `hvp` they get the form on duals
+/// that their callers run, and no `NAME_hvp` of their own (a Hessian is a scalar function's).
+#[differentiable(hvp)]
+fn turn(x: [f64; 2], a: f64) -> [f64; 2] {
+    [x[0] * a.cos() - x[1] * a.sin(), x[0] * a.sin() + x[1] * a.cos()]
+}
+
+#[differentiable(hvp)]
+fn polar(x: [f64; 2]) -> (f64, f64) {
+    ((x[0] * x[0] + x[1] * x[1]).sqrt(), x[1].atan2(x[0]))
+}
+
+#[differentiable(hvp, wrt(c, s))]
+fn stretch<T: Real>(c: Coil<T>, s: T) -> Coil<T> {
+    let mut q = c;
+    q.k = q.k * s.tanh();
+    q
+}
+
+/// Composition through the three.
+#[differentiable(hvp)]
+fn h_vector_callees(x: [f64; 2], a: f64) -> f64 {
+    let y = turn(x, a);
+    let (r, phi) = polar(y);
+    let c = stretch(Coil { k: r, rest: [y[0], phi], stretches: 0 }, a);
+    c.k * c.rest[0] + phi.sin() * r
+}
+
 /// At `POINTS` points from `sample`, along [`direction`]s `v` and `u`: `hvp`'s value is
 /// `f`'s and its gradient `grad`'s, bit for bit; `H·v` matches finite differences of `grad` along
 /// `v` (except within a step of a branch: at most one point in five); and `<u, H·v> = <v, H·u>`.
@@ -1361,6 +1389,14 @@ fn hessian_vector_products() {
         |p| h_struct(rig(p).0, rig(p).1),
         |p| h_struct_grad(rig(p).0, rig(p).1),
         |p, v| h_struct_hvp(rig(p).0, rig(p).1, rig(v)),
+    );
+    check_hvp(
+        "h_vector_callees",
+        118,
+        cube(3, -1.5, 1.5),
+        |p| h_vector_callees([p[0], p[1]], p[2]),
+        |p| h_vector_callees_grad([p[0], p[1]], p[2]),
+        |p, v| h_vector_callees_hvp([p[0], p[1]], p[2], ([v[0], v[1]], v[2])),
     );
     let spring = Spring { stiffness: 1.5, rest: 0.7 };
     check_hvp(

@@ -1217,16 +1217,20 @@ fn hvp_functions(
     let split_lets = splits.iter().map(|(g, hv, e)| quote!(let (#g, #hv) = #e;));
     let (gs, hvs): (Vec<&Ident>, Vec<&Ident>) = splits.iter().map(|(g, hv, _)| (g, hv)).unzip();
     let (g, hv) = if single { (quote!(#(#gs)*), quote!(#(#hvs)*)) } else { (quote!((#(#gs),*)), quote!((#(#hvs),*))) };
-    let public = hvp_public(
-        p,
-        sig,
-        quote! {
-            #(#seeds)*
-            let (__value, __c) = #run;
-            #(#split_lets)*
-            (__value.v, #g, #hv)
-        },
-    );
+    // A Hessian is that of a scalar function: any other output gets the form on duals only, for
+    // the functions with `hvp` that call it.
+    let public = sig.scalar_output.then(|| {
+        hvp_public(
+            p,
+            sig,
+            quote! {
+                #(#seeds)*
+                let (__value, __c) = #run;
+                #(#split_lets)*
+                (__value.v, #g, #hv)
+            },
+        )
+    });
     quote!(#hidden #smooth #public)
 }
 
@@ -1270,6 +1274,13 @@ fn declared_hvp(
     at: proc_macro2::Span,
 ) -> TokenStream {
     let krate = &options.krate;
+    if !sig.scalar_output {
+        return syn::Error::new_spanned(
+            &sig.output,
+            "`hvp` with a declared derivative needs a scalar output (f32, f64 or a `T: Real`): its second order is the forward mode of the declared pullback of that scalar",
+        )
+        .to_compile_error();
+    }
     let dual_split = match DualSplit::of(func, p, sig, options) {
         Ok(d) => d,
         Err(e) => return e.to_compile_error(),
@@ -1363,10 +1374,14 @@ impl DualSplit {
     /// An error where `hvp` does not apply.
     fn of(func: &ItemFn, p: &Parts, sig: &Signature, options: &Options) -> syn::Result<DualSplit> {
         let krate = &options.krate;
-        let Some(float) = float_ident(&sig.output).filter(|_| sig.scalar_output) else {
+        // A scalar output's float type; for any other output (a callee of a function with `hvp`,
+        // which gets the form on duals only), the first float type it holds.
+        let float =
+            if sig.scalar_output { float_ident(&sig.output) } else { first_float(&sig.output, &sig.real_params) };
+        let Some(float) = float else {
             return Err(syn::Error::new_spanned(
                 &sig.output,
-                "`hvp` needs a scalar output (f32, f64 or a `T: Real`): the Hessian-vector product is that of a scalar function",
+                "`hvp` needs an output of floats (f32, f64 or a `T: Real`, or arrays, tuples or parameter structs of them): the sweeps run on dual numbers of that type",
             ));
         };
         // A struct holds duals as the same struct over `Dual<T>`: one spelled without the float
@@ -1424,6 +1439,19 @@ impl DualSplit {
             reusable: None,
         }
     }
+}
+
+/// The first float type `ty` names (`f32`, `f64` or one of `reals`), at any depth: `f64` in
+/// `[f64; 2]`, `T` in `(T, Gp<T>)`.
+fn first_float(ty: &Type, reals: &[Ident]) -> Option<Ident> {
+    fn find(tokens: TokenStream, reals: &[Ident]) -> Option<Ident> {
+        tokens.into_iter().find_map(|tt| match tt {
+            proc_macro2::TokenTree::Ident(i) if i == "f32" || i == "f64" || reals.contains(&i) => Some(i),
+            proc_macro2::TokenTree::Group(g) => find(g.stream(), reals),
+            _ => None,
+        })
+    }
+    find(ty.to_token_stream(), reals)
 }
 
 /// The float type a scalar output is spelled with (`f64`, `T`).

@@ -757,3 +757,26 @@ fn forward_mode_computes_values_first_after_a_call() {
     assert!(call < difference && difference < tangent, "`tanh z − y` before `tanh`'s tangent:\n{jvp}");
     assert!(tangent < square, "`e·e`, the last before the write, after the tangents:\n{jvp}");
 }
+
+/// `hvp` on a function whose output is not a scalar (an array, a tuple, a struct): the form on
+/// duals that callers with `hvp` run, and no `NAME_hvp` (a Hessian is a scalar function's).
+#[test]
+fn hvp_of_a_non_scalar_output_is_the_form_on_duals_only() {
+    for (output, value) in [("[f64; 2]", "[x, x * x]"), ("(f64, f64)", "(x, x * x)")] {
+        let item: TokenStream = format!("fn f(x: f64) -> {output} {{ {value} }}").parse().expect("tokens");
+        let out = expand(quote!(hvp), item).to_string();
+        assert!(out.contains("fn f__hvp_with_option_hvp"), "{output}: no form on duals in {out}");
+        assert!(!out.contains("fn f_hvp"), "{output}: a `f_hvp` in {out}");
+        assert!(!out.contains("compile_error"), "{output}: {out}");
+    }
+    let out = expand(
+        quote!(hvp),
+        quote!(
+            fn f(x: f64) -> Line {
+                Line { w: x, b: x }
+            }
+        ),
+    )
+    .to_string();
+    assert!(out.contains("compile_error") && out.contains("output of floats"), "{out}");
+}
