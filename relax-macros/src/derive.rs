@@ -345,7 +345,8 @@ impl Struct<'_> {
     /// `relax::dual::Seed`, what `#[differentiable(hvp)]` seeds a struct parameter with and splits
     /// its dual gradient by: the struct on dual numbers is the same struct over `Dual<T>`. Only for
     /// a struct generic over its float type `T` whose differentiated fields all mention `T` and
-    /// whose data fields do not (a field of another float type could not hold a dual). Any other
+    /// whose data fields do not (a field of another float type could not hold a dual), and whose
+    /// `T` is bounded by `Real` alone (the struct over `Dual<T>` must be well formed). Any other
     /// struct has no `Seed`; `#[differentiable(hvp)]` refuses one spelled without its float type
     /// (`p: Line`), and rustc one that is (the struct is not `Real`, which `Seed` needs of it).
     fn seed(&self) -> Option<TokenStream> {
@@ -354,7 +355,9 @@ impl Struct<'_> {
         }
         let (k, name) = (&self.krate, &self.input.ident);
         let float = self.input.generics.type_params().map(|p| &p.ident).find(|t| tokens(&self.scalar) == tokens(t))?;
-        if self.fields.iter().any(|f| f.leaf.is_some() != mentions(&f.ty, &[float])) {
+        if self.fields.iter().any(|f| f.leaf.is_some() != mentions(&f.ty, &[float]))
+            || !only_real_bounds(self.input, float)
+        {
             return None;
         }
         let args = self.input.generics.params.iter().map(|p| match p {
@@ -533,6 +536,23 @@ impl Struct<'_> {
             }
         }
     }
+}
+
+/// Whether `float`'s only bound is `Real`, in its declaration and in the where clause: the struct
+/// over `Dual<T>` must be well formed, and `Dual<T>` is `Real` but may lack any other trait.
+fn only_real_bounds(input: &DeriveInput, float: &Ident) -> bool {
+    let real = |b: &syn::TypeParamBound| match b {
+        syn::TypeParamBound::Trait(t) => t.path.segments.last().is_some_and(|s| s.ident == "Real"),
+        _ => false,
+    };
+    let declared = input.generics.type_params().filter(|p| p.ident == *float).all(|p| p.bounds.iter().all(real));
+    let clauses = input.generics.where_clause.iter().flat_map(|w| &w.predicates).all(|pred| match pred {
+        syn::WherePredicate::Type(pt) if mentions(&pt.bounded_ty, &[float]) => {
+            matches!(&pt.bounded_ty, Type::Path(p) if p.path.is_ident(float)) && pt.bounds.iter().all(real)
+        }
+        _ => true,
+    });
+    declared && clauses
 }
 
 /// Whether `ty` names one of `params`.

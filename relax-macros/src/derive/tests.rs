@@ -195,6 +195,8 @@ fn seed_only_for_structs_generic_over_their_float_type() {
         ("struct Scaled<T: Real> { w: T, #[no_derivative] scale: T }", false),
         ("struct Mixed<T: Real> { w: T, b: Line }", false),
         ("struct R<P: Differentiable, K> { p: P, #[no_derivative] k: K }", false),
+        ("struct Tagged<T: Real + Hash> { w: T }", false),
+        ("struct Bounded<T> where T: Real, [T; 2]: Copy { w: [T; 2] }", false),
     ] {
         let (code, errs) = expand_parts(src.parse().expect("tokens"));
         assert!(errs.is_empty(), "{src}: {errs:?}");
