@@ -346,23 +346,23 @@ fn derived_structs_pass_through_differentiable_functions_as_data() {
 }
 
 /// A bound of the float type beyond `Real`, which `Dual<T>` need not meet.
-trait Tag {}
-impl Tag for f64 {}
+trait Marked {}
+impl Marked for f64 {}
 
 /// A struct whose float type has another bound: derived as any other, without the form on dual
-/// numbers (`Seed`, for `hvp`), which would need `Dual<T>: Tag`.
+/// numbers (`Seed`, for `hvp`), which would need `Dual<T>: Marked`.
 #[derive(Clone, Copy, Differentiable)]
-struct Tagged<T: Real + Tag> {
+struct MarkedPair<T: Real + Marked> {
     w: [T; 2],
 }
 
 #[differentiable(wrt(p))]
-fn tagged_norm(p: Tagged<f64>) -> f64 {
+fn marked_norm(p: MarkedPair<f64>) -> f64 {
     p.w[0] * p.w[0] + p.w[1] * p.w[1]
 }
 
 #[test]
 fn a_float_type_with_another_bound_still_derives() {
-    let (value, g) = tagged_norm_grad(Tagged { w: [3.0, -4.0] });
+    let (value, g) = marked_norm_grad(MarkedPair { w: [3.0, -4.0] });
     assert_eq!((value, g.w), (25.0, [6.0, -8.0]));
 }
