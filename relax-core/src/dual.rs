@@ -770,8 +770,9 @@ impl<T: Real> PartialOrd<T> for Dual<T> {
 /// A value of a float type or a (nested) array of one, and its dual counterpart: how
 /// `NAME_hvp` seeds its differentiated parameters with the direction `v` and splits the dual
 /// gradient into the gradient and the Hessian-vector product. `#[derive(Differentiable)]`
-/// implements it for a struct generic over its float type `T` (its dual counterpart is the same
-/// struct over `Dual<T>`; data fields are copied into it and are `Default` in a split tangent).
+/// implements it for a struct generic over its float type `T: Real` (its dual counterpart is the
+/// same struct over `Dual<T>`; data fields are copied into it and are `Default` in a split
+/// tangent), where `T` has no other bound and only the differentiated fields mention it.
 ///
 /// ```
 /// use relax_core::dual::Seed;
