@@ -13,7 +13,7 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{Data, DeriveInput, GenericParam, Ident, Member, Type};
 
-use crate::signature::{is_float_type, real_type_params};
+use crate::signature::{is_float_type, is_real_bound, real_type_params};
 
 #[cfg(test)]
 mod tests;
@@ -541,14 +541,11 @@ impl Struct<'_> {
 /// Whether `float`'s only bound is `Real`, in its declaration and in the where clause: the struct
 /// over `Dual<T>` must be well formed, and `Dual<T>` is `Real` but may lack any other trait.
 fn only_real_bounds(input: &DeriveInput, float: &Ident) -> bool {
-    let real = |b: &syn::TypeParamBound| match b {
-        syn::TypeParamBound::Trait(t) => t.path.segments.last().is_some_and(|s| s.ident == "Real"),
-        _ => false,
-    };
-    let declared = input.generics.type_params().filter(|p| p.ident == *float).all(|p| p.bounds.iter().all(real));
+    let declared =
+        input.generics.type_params().filter(|p| p.ident == *float).all(|p| p.bounds.iter().all(is_real_bound));
     let clauses = input.generics.where_clause.iter().flat_map(|w| &w.predicates).all(|pred| match pred {
         syn::WherePredicate::Type(pt) if mentions(&pt.bounded_ty, &[float]) => {
-            matches!(&pt.bounded_ty, Type::Path(p) if p.path.is_ident(float)) && pt.bounds.iter().all(real)
+            matches!(&pt.bounded_ty, Type::Path(p) if p.path.is_ident(float)) && pt.bounds.iter().all(is_real_bound)
         }
         _ => true,
     });

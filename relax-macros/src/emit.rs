@@ -1376,8 +1376,11 @@ impl DualSplit {
         let krate = &options.krate;
         // A scalar output's float type; for any other output (a callee of a function with `hvp`,
         // which gets the form on duals only), the first float type it holds.
-        let float =
-            if sig.scalar_output { float_ident(&sig.output) } else { first_float(&sig.output, &sig.real_params) };
+        let float = if sig.scalar_output {
+            float_ident(&sig.output)
+        } else {
+            first_float(sig.output.to_token_stream(), &sig.real_params)
+        };
         let Some(float) = float else {
             return Err(syn::Error::new_spanned(
                 &sig.output,
@@ -1441,17 +1444,14 @@ impl DualSplit {
     }
 }
 
-/// The first float type `ty` names (`f32`, `f64` or one of `reals`), at any depth: `f64` in
+/// The first float type `tokens` name (`f32`, `f64` or one of `reals`), at any depth: `f64` in
 /// `[f64; 2]`, `T` in `(T, Gp<T>)`.
-fn first_float(ty: &Type, reals: &[Ident]) -> Option<Ident> {
-    fn find(tokens: TokenStream, reals: &[Ident]) -> Option<Ident> {
-        tokens.into_iter().find_map(|tt| match tt {
-            proc_macro2::TokenTree::Ident(i) if i == "f32" || i == "f64" || reals.contains(&i) => Some(i),
-            proc_macro2::TokenTree::Group(g) => find(g.stream(), reals),
-            _ => None,
-        })
-    }
-    find(ty.to_token_stream(), reals)
+fn first_float(tokens: TokenStream, reals: &[Ident]) -> Option<Ident> {
+    tokens.into_iter().find_map(|tt| match tt {
+        proc_macro2::TokenTree::Ident(i) if i == "f32" || i == "f64" || reals.contains(&i) => Some(i),
+        proc_macro2::TokenTree::Group(g) => first_float(g.stream(), reals),
+        _ => None,
+    })
 }
 
 /// The float type a scalar output is spelled with (`f64`, `T`).
@@ -1762,16 +1762,9 @@ pub fn declared(func: &ItemFn, sig: &Signature, options: &Options, vjp: &syn::Pa
 
 /// The float type a function computes in: the first float type its output or parameters spell.
 fn float_type(sig: &Signature) -> Option<Ident> {
-    fn find(tokens: TokenStream, reals: &[Ident]) -> Option<Ident> {
-        tokens.into_iter().find_map(|tt| match tt {
-            proc_macro2::TokenTree::Ident(i) if i == "f32" || i == "f64" || reals.contains(&i) => Some(i),
-            proc_macro2::TokenTree::Group(g) => find(g.stream(), reals),
-            _ => None,
-        })
-    }
     std::iter::once(sig.output.to_token_stream())
         .chain(sig.params.iter().map(|p| p.ty.to_token_stream()))
-        .find_map(|t| find(t, &sig.real_params))
+        .find_map(|t| first_float(t, &sig.real_params))
 }
 
 /// `#[differentiable(relaxed)]`: `NAME_relaxed(params…, t)` and its `_grad`, `_vjp`, `_jvp` and

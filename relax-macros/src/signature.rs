@@ -54,21 +54,25 @@ pub struct Signature {
     pub scalar_output: bool,
 }
 
+/// Whether `b` is `Real` (by any path ending in it: `relax::Real`).
+pub fn is_real_bound(b: &TypeParamBound) -> bool {
+    matches!(b, TypeParamBound::Trait(t) if t.path.segments.last().is_some_and(|s| s.ident == "Real"))
+}
+
 /// Type parameters bounded by `Real` (in their declaration or a `where` clause).
 pub fn real_type_params(generics: &syn::Generics) -> Vec<Ident> {
-    let is_real = |b: &TypeParamBound| matches!(b, TypeParamBound::Trait(t) if t.path.segments.last().is_some_and(|s| s.ident == "Real"));
     let mut out: Vec<Ident> = generics
         .params
         .iter()
         .filter_map(|p| match p {
-            GenericParam::Type(t) if t.bounds.iter().any(is_real) => Some(t.ident.clone()),
+            GenericParam::Type(t) if t.bounds.iter().any(is_real_bound) => Some(t.ident.clone()),
             _ => None,
         })
         .collect();
     if let Some(w) = &generics.where_clause {
         for pred in &w.predicates {
             if let WherePredicate::Type(pt) = pred
-                && pt.bounds.iter().any(is_real)
+                && pt.bounds.iter().any(is_real_bound)
                 && let Type::Path(p) = &pt.bounded_ty
                 && let Some(id) = p.path.get_ident()
                 && !out.contains(id)
