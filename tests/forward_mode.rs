@@ -1227,6 +1227,13 @@ fn h_struct<T: Real>(r: Rig<T>, x: [T; 2]) -> T {
     e
 }
 
+/// An array of parameter structs in `wrt` (seeded through the array's `SeedStruct`), passed on
+/// element by element.
+#[differentiable(hvp, wrt(coils, x))]
+fn h_coils(coils: [Coil<f64>; 2], x: f64) -> f64 {
+    coil_energy(coils[0], x, 0) + coil_energy(coils[1], x * coils[0].k, 1)
+}
+
 /// Callees with an array, a tuple and a struct output: with `hvp` they get the form on duals
 /// that their callers run, and no `NAME_hvp` of their own (a Hessian is a scalar function's).
 #[differentiable(hvp)]
@@ -1389,6 +1396,14 @@ fn hessian_vector_products() {
         |p| h_struct(rig(p).0, rig(p).1),
         |p| h_struct_grad(rig(p).0, rig(p).1),
         |p, v| h_struct_hvp(rig(p).0, rig(p).1, rig(v)),
+    );
+    check_hvp(
+        "h_coils",
+        119,
+        cube(7, -1.5, 1.5),
+        |p| h_coils([coil(p), coil(&p[3..])], p[6]),
+        |p| h_coils_grad([coil(p), coil(&p[3..])], p[6]),
+        |p, v| h_coils_hvp([coil(p), coil(&p[3..])], p[6], ([coil(v), coil(&v[3..])], v[6])),
     );
     check_hvp(
         "h_vector_callees",

@@ -815,6 +815,43 @@ pub trait Seed: Sized {
     }
 }
 
+/// A parameter struct, or an array of them, that `NAME_hvp` runs on dual numbers: its [`Seed`]
+/// under another name. `#[derive(Differentiable)]` implements both for a struct generic over its
+/// float type `T: Real`, where `T` has no other bound and only the differentiated fields mention
+/// it. The generated code names a struct's dual form through this trait, which floats do not
+/// have, so that `hvp` with a struct without one is an error about it at the parameter's type
+/// (through `Seed`, rustc would try the impl for floats and go on to a cascade of errors).
+/// The guide's forward-mode chapter runs `hvp` with a parameter struct.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot hold dual numbers, which `hvp` differentiates on",
+    label = "no `relax::dual::SeedStruct`",
+    note = "`#[derive(Differentiable)]` gives a struct `relax::dual::Seed` and `SeedStruct` when it is generic over \
+            its float type `T: Real`, `T` has no other bound and no `#[no_derivative]` field mentions `T`"
+)]
+pub trait SeedStruct: Sized {
+    /// [`Seed::Dual`].
+    type Dual;
+    /// [`Seed::seed`].
+    fn seed(value: Self, tangent: Self) -> Self::Dual;
+    /// [`Seed::split`].
+    fn split(dual: Self::Dual) -> (Self, Self);
+}
+
+impl<A: SeedStruct + Seed + Copy + Tangent, const N: usize> SeedStruct for [A; N]
+where
+    <A as Seed>::Dual: Copy + Tangent,
+{
+    type Dual = [<A as Seed>::Dual; N];
+    #[inline(always)]
+    fn seed(v: Self, d: Self) -> Self::Dual {
+        <Self as Seed>::seed(v, d)
+    }
+    #[inline(always)]
+    fn split(x: Self::Dual) -> (Self, Self) {
+        <Self as Seed>::split(x)
+    }
+}
+
 impl<T: Real> Seed for T {
     type Dual = Dual<T>;
     #[inline(always)]

@@ -342,13 +342,13 @@ impl Struct<'_> {
         quote!(#tangent #add_scaled #coordinates #differentiable #seed #check)
     }
 
-    /// `relax::dual::Seed`, what `#[differentiable(hvp)]` seeds a struct parameter with and splits
+    /// `relax::dual::Seed` and `SeedStruct`, what `#[differentiable(hvp)]` seeds a struct parameter with and splits
     /// its dual gradient by: the struct on dual numbers is the same struct over `Dual<T>`. Only for
     /// a struct generic over its float type `T` whose differentiated fields all mention `T` and
     /// whose data fields do not (a field of another float type could not hold a dual), and whose
     /// `T` is bounded by `Real` alone (the struct over `Dual<T>` must be well formed). Any other
     /// struct has no `Seed`; `#[differentiable(hvp)]` refuses one spelled without its float type
-    /// (`p: Line`), and rustc one that is (the struct is not `Real`, which `Seed` needs of it).
+    /// (`p: Line`), and rustc one that is (`SeedStruct`'s message).
     fn seed(&self) -> Option<TokenStream> {
         if self.stub {
             return None;
@@ -402,7 +402,21 @@ impl Struct<'_> {
             let v = clone(&value, m);
             quote!(#out.#m = #v;)
         });
-        Some(self.impl_of(
+        let seed_struct = self.impl_of(
+            quote!(#k::dual::SeedStruct),
+            quote! {
+                type Dual = #dual;
+                #[inline(always)]
+                fn seed(#value: Self, #tangent: Self) -> #dual {
+                    <Self as #k::dual::Seed>::seed(#value, #tangent)
+                }
+                #[inline(always)]
+                fn split(#seed: #dual) -> (Self, Self) {
+                    <Self as #k::dual::Seed>::split(#seed)
+                }
+            },
+        );
+        let seed = self.impl_of(
             quote!(#k::dual::Seed),
             quote! {
                 type Dual = #dual;
@@ -433,7 +447,8 @@ impl Struct<'_> {
                     #constant_into
                 }
             },
-        ))
+        );
+        Some(quote!(#seed #seed_struct))
     }
 
     /// `op(member, span of its type)` for each differentiated field; beside errors, a stub.

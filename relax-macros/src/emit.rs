@@ -1191,14 +1191,17 @@ fn hvp_functions(
         let (x, dir) = (&param.ident, gradient_part(&v, k, single));
         match (&param.diff, &param.ty) {
             (Some(ByRef::Yes), Type::Reference(r)) => {
-                let elem = &r.elem;
+                let seed = seed_of(sig, *i, krate, &r.elem);
                 let seeded = format_ident!("__relax_seeded_{}", x);
                 quote! {
-                    let #seeded = <#elem as #krate::dual::Seed>::seed(*#x, #dir);
+                    let #seeded = #seed::seed(*#x, #dir);
                     let #x = &#seeded;
                 }
             }
-            (_, ty) => quote!(let #x = <#ty as #krate::dual::Seed>::seed(#x, #dir);),
+            (_, ty) => {
+                let seed = seed_of(sig, *i, krate, ty);
+                quote!(let #x = #seed::seed(#x, #dir);)
+            }
         }
     });
     let splits: Vec<(Ident, Ident, TokenStream)> = sig
@@ -1206,12 +1209,8 @@ fn hvp_functions(
         .iter()
         .map(|i| {
             let idx = syn::Index::from(*i);
-            let ct = &p.cts[*i];
-            (
-                format_ident!("__g{}", i),
-                format_ident!("__hv{}", i),
-                quote!(<#ct as #krate::dual::Seed>::split(__c.#idx)),
-            )
+            let seed = seed_of(sig, *i, krate, &p.cts[*i]);
+            (format_ident!("__g{}", i), format_ident!("__hv{}", i), quote!(#seed::split(__c.#idx)))
         })
         .collect();
     let split_lets = splits.iter().map(|(g, hv, e)| quote!(let (#g, #hv) = #e;));
@@ -1232,6 +1231,21 @@ fn hvp_functions(
         )
     });
     quote!(#hidden #smooth #public)
+}
+
+/// `<ty as Trait>` for the trait `NAME_hvp` seeds parameter `k` through: `relax::dual::SeedStruct`
+/// for a parameter struct, at its type, so that a struct without it is one error there (through
+/// `Seed`, rustc would take the impl for floats and go on to a cascade over `Dual<Struct>`).
+fn seed_of(sig: &Signature, k: usize, krate: &syn::Path, ty: &dyn ToTokens) -> TokenStream {
+    let param = match &sig.params[k].ty {
+        Type::Reference(r) => &*r.elem,
+        ty => ty,
+    };
+    if is_struct_shape(param, &sig.real_params) {
+        quote_spanned!(param.span()=> <#ty as #krate::dual::SeedStruct>)
+    } else {
+        quote!(<#ty as #krate::dual::Seed>)
+    }
 }
 
 /// The name of `NAME_hvp`'s direction parameter.
@@ -1410,7 +1424,8 @@ impl DualSplit {
         // on a struct generic over its float type), whatever its type arguments are called.
         let on_duals = |k: usize, ty: &TokenStream| {
             if sig.params[k].diff.is_some() && is_struct_shape(&sig.params[k].ty, &sig.real_params) {
-                quote!(<#ty as #krate::dual::Seed>::Dual)
+                let seed = seed_of(sig, k, krate, ty);
+                quote!(#seed::Dual)
             } else {
                 dual.substitute(ty)
             }
