@@ -1191,7 +1191,7 @@ fn hvp_functions(
         let (x, dir) = (&param.ident, gradient_part(&v, k, single));
         match (&param.diff, &param.ty) {
             (Some(ByRef::Yes), Type::Reference(r)) => {
-                let seed = seed_of(sig, *i, krate, &r.elem);
+                let seed = seed_of(&r.elem, sig, krate, &r.elem);
                 let seeded = format_ident!("__relax_seeded_{}", x);
                 quote! {
                     let #seeded = #seed::seed(*#x, #dir);
@@ -1199,7 +1199,7 @@ fn hvp_functions(
                 }
             }
             (_, ty) => {
-                let seed = seed_of(sig, *i, krate, ty);
+                let seed = seed_of(ty, sig, krate, ty);
                 quote!(let #x = #seed::seed(#x, #dir);)
             }
         }
@@ -1209,7 +1209,7 @@ fn hvp_functions(
         .iter()
         .map(|i| {
             let idx = syn::Index::from(*i);
-            let seed = seed_of(sig, *i, krate, &p.cts[*i]);
+            let seed = seed_of(&sig.params[*i].ty, sig, krate, &p.cts[*i]);
             (format_ident!("__g{}", i), format_ident!("__hv{}", i), quote!(#seed::split(__c.#idx)))
         })
         .collect();
@@ -1233,19 +1233,17 @@ fn hvp_functions(
     quote!(#hidden #smooth #public)
 }
 
-/// `<ty as Trait>` for the trait `NAME_hvp` seeds parameter `k` through: `relax::dual::SeedStruct`
-/// for a parameter struct, at its type, so that a struct without it is one error there (through
-/// `Seed`, rustc would take the impl for floats and go on to a cascade over `Dual<Struct>`).
-fn seed_of(sig: &Signature, k: usize, krate: &syn::Path, ty: &dyn ToTokens) -> TokenStream {
-    let param = match &sig.params[k].ty {
-        Type::Reference(r) => &*r.elem,
-        ty => ty,
-    };
-    if is_struct_shape(param, &sig.real_params) {
-        quote_spanned!(param.span()=> <#ty as #krate::dual::SeedStruct>)
-    } else {
-        quote!(<#ty as #krate::dual::Seed>)
-    }
+/// `<ty as relax::dual::SeedStruct>` when `shape` is a parameter struct or an array of them, at
+/// its span: what `NAME_hvp` names a struct's dual form through, so that a struct without one is
+/// an error there (through `Seed`, rustc would take the impl for floats and go on to a cascade
+/// over `Dual<Struct>`).
+fn struct_seed(shape: &Type, sig: &Signature, krate: &syn::Path, ty: &dyn ToTokens) -> Option<TokenStream> {
+    is_struct_shape(shape, &sig.real_params).then(|| quote_spanned!(shape.span()=> <#ty as #krate::dual::SeedStruct>))
+}
+
+/// `<ty as Trait>` for the trait `NAME_hvp` seeds and splits a value of type `shape` through.
+fn seed_of(shape: &Type, sig: &Signature, krate: &syn::Path, ty: &dyn ToTokens) -> TokenStream {
+    struct_seed(shape, sig, krate, ty).unwrap_or_else(|| quote!(<#ty as #krate::dual::Seed>))
 }
 
 /// The name of `NAME_hvp`'s direction parameter.
@@ -1422,13 +1420,9 @@ impl DualSplit {
         let output = dual.substitute(&sig.output.to_token_stream());
         // Floats and arrays by spelling; a parameter struct by its `Seed` (`#[derive(Differentiable)]`
         // on a struct generic over its float type), whatever its type arguments are called.
-        let on_duals = |k: usize, ty: &TokenStream| {
-            if sig.params[k].diff.is_some() && is_struct_shape(&sig.params[k].ty, &sig.real_params) {
-                let seed = seed_of(sig, k, krate, ty);
-                quote!(#seed::Dual)
-            } else {
-                dual.substitute(ty)
-            }
+        let on_duals = |k: usize, ty: &TokenStream| match struct_seed(&sig.params[k].ty, sig, krate, ty) {
+            Some(seed) if sig.params[k].diff.is_some() => quote!(#seed::Dual),
+            _ => dual.substitute(ty),
         };
         let cts = p.cts.iter().enumerate().map(|(k, ct)| on_duals(k, ct)).collect();
         let mut dual_func = func.clone();
