@@ -1096,6 +1096,72 @@ fn h_rules(x: [f64; 4], t: f64) -> f64 {
         + log_softmax(x, t)[2] * dot(p, x)
 }
 
+/// The float methods `h_methods` leaves out, in the domains where they are smooth.
+#[differentiable(hvp)]
+fn h_more_methods(x: f64, y: f64) -> f64 {
+    let s = 0.4 * x.tanh();
+    let q = y * y + 0.5;
+    x.hypot(y) + x.mul_add(y, 0.5) * y + q.powf(x) + x.sinh() * y.cosh() + s.asin() * s.acos() + y.atan() * x
+        - (x * x + 1.0).log2()
+        + q.log10() * x
+        + (0.3 * x).exp2()
+        + (0.2 * y).exp_m1() * x
+        + q.ln_1p() * y
+        + (0.3 * x).tan()
+        + q.recip() * x
+        + (x - y).abs() * x
+        + x.min(y) * y.max(x)
+        + (x * y).clamp(-0.5, 0.5) * x
+}
+
+/// The smooth rules `h_rules` leaves out: `relu`, `soft_argmax`, `sum`, `mean`,
+/// `normal_reparam`, `gumbel_from_uniform`.
+#[differentiable(hvp)]
+fn h_more_rules(x: [f64; 4], t: f64) -> f64 {
+    relu(x[0] * x[1]) * x[2]
+        + soft_argmax(x, t) * sum(x) * mean(x)
+        + normal_reparam(x[0], sigmoid(x[1]), 0.3) * x[2]
+        + gumbel_from_uniform(sigmoid(x[3])) * x[0]
+}
+
+/// Rules whose gradient is not the derivative of the value: the straight-through family,
+/// `stop_gradient` (a dual inside `_hvp`: its tangent is kept, as `H·v` is the derivative of
+/// `_grad`, which reads the stopped value), the score function. Their `H·v` is that of the
+/// gradient field, which need not be symmetric.
+#[differentiable(hvp)]
+fn h_estimators(x: [f64; 4], t: f64) -> f64 {
+    let h = st_one_hot(x, t);
+    let k = st_argmax(x, t);
+    let r = straight_through(x[0].round(), x[0]);
+    let log_prob = -0.5 * (x[1] - t) * (x[1] - t);
+    let loss = stop_gradient((x[2] - 0.3) * (x[2] - 0.3));
+    let s = stop_gradient(x);
+    dot(h, x) * x[3] + k * x[1] * x[2] - r * x[2] * x[3]
+        + stop_gradient(x[3] * x[3]) * x[3] * x[3]
+        + x[1] / stop_gradient(x[2] * x[2] + 1.0)
+        + dot(x, s) * s[0]
+        + reinforce(loss, log_prob) * t
+        + reinforce_baseline(loss, log_prob, x[3]) * x[0]
+}
+
+/// The Gumbel rules on given noise (data).
+#[differentiable(hvp, wrt(logits, t))]
+fn h_gumbel(logits: [f64; 4], g: [f64; 4], t: f64) -> f64 {
+    let s = gumbel_softmax_with(logits, g, t);
+    let h = st_gumbel_softmax_with(logits, g, t);
+    let k = st_gumbel_argmax_with(logits, g, t);
+    dot(s, [1.0, 2.0, 3.0, 4.0]) * logits[0] + dot(h, logits) * t + k * logits[1] * logits[2]
+}
+
+/// The Gumbel rules that draw their noise.
+#[differentiable(hvp)]
+fn h_sampled_rules<R: Rng>(logits: [f64; 4], t: f64, rng: &mut R) -> f64 {
+    let a = gumbel_softmax(logits, t, rng);
+    let b = st_gumbel_softmax(logits, t, rng);
+    let c = st_gumbel_argmax(logits, t, rng);
+    dot(a, [1.0, -1.0, 2.0, 0.5]) * t + dot(b, logits) * c * logits[3]
+}
+
 /// Generic over `T: Real`: literals and casts rewritten for `T`.
 #[differentiable(hvp)]
 fn h_generic<T: Real>(x: [T; 3], w: T) -> T {
@@ -1274,6 +1340,21 @@ fn check_hvp<G: Flat>(
     grad: impl Fn(&[f64]) -> (f64, G),
     hvp: impl Fn(&[f64], &[f64]) -> (f64, G, G),
 ) {
+    check_gradient_field(name, seed, true, sample, f, grad, hvp);
+}
+
+/// [`check_hvp`] for a gradient that may not be the derivative of the value (straight-through
+/// estimators, `stop_gradient`): `H·v` against finite differences of `_grad`, with
+/// `<u, Hv> = <v, Hu>` only where `symmetric`.
+fn check_gradient_field<G: Flat>(
+    name: &str,
+    seed: u64,
+    symmetric: bool,
+    sample: impl Fn(&mut StdRng) -> Vec<f64>,
+    f: impl Fn(&[f64]) -> f64,
+    grad: impl Fn(&[f64]) -> (f64, G),
+    hvp: impl Fn(&[f64], &[f64]) -> (f64, G, G),
+) {
     let gradient = |q: &[f64]| grad(q).1.flat();
     let mut r = rng(seed);
     let (mut checked, mut replaced) = (0, 0);
@@ -1284,7 +1365,15 @@ fn check_hvp<G: Flat>(
         assert_same_bits(&format!("{name} at {p:?}: _hvp value"), &[value], &[f(&p)]);
         let (g, hv, hu) = (g.flat(), hv.flat(), hvp(&p, &u).2.flat());
         let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(a, b)| a * b).sum::<f64>();
-        assert_close(&format!("{name} at {p:?}: <u, Hv> vs <v, Hu>"), &[dot(&u, &hv)], &[dot(&v, &hu)], 1e-12, 1e-12);
+        if symmetric {
+            assert_close(
+                &format!("{name} at {p:?}: <u, Hv> vs <v, Hu>"),
+                &[dot(&u, &hv)],
+                &[dot(&v, &hu)],
+                1e-12,
+                1e-12,
+            );
+        }
         if check_tangent(&format!("{name}: gradient and H·v"), &p, &v, &gradient, &g, &hv) {
             checked += 1;
         } else {
@@ -1303,6 +1392,46 @@ fn hessian_vector_products() {
         |p| h_methods(p[0], p[1]),
         |p| h_methods_grad(p[0], p[1]),
         |p, v| h_methods_hvp(p[0], p[1], (v[0], v[1])),
+    );
+    check_hvp(
+        "h_more_methods",
+        120,
+        cube(2, -1.5, 1.5),
+        |p| h_more_methods(p[0], p[1]),
+        |p| h_more_methods_grad(p[0], p[1]),
+        |p, v| h_more_methods_hvp(p[0], p[1], (v[0], v[1])),
+    );
+    let logits_t = |r: &mut StdRng| {
+        let mut p = point(r, 4, -1.5, 1.5);
+        p.push(uniform(r, 0.3, 1.5));
+        p
+    };
+    check_hvp(
+        "h_more_rules",
+        121,
+        logits_t,
+        |p| h_more_rules(arr(p), p[4]),
+        |p| h_more_rules_grad(arr(p), p[4]),
+        |p, v| h_more_rules_hvp(arr(p), p[4], (arr(v), v[4])),
+    );
+    check_gradient_field(
+        "h_estimators",
+        124,
+        false,
+        logits_t,
+        |p| h_estimators(arr(p), p[4]),
+        |p| h_estimators_grad(arr(p), p[4]),
+        |p, v| h_estimators_hvp(arr(p), p[4], (arr(v), v[4])),
+    );
+    let g = [0.4, -0.3, 1.1, 0.2];
+    check_gradient_field(
+        "h_gumbel",
+        122,
+        false,
+        logits_t,
+        |p| h_gumbel(arr(p), g, p[4]),
+        |p| h_gumbel_grad(arr(p), g, p[4]),
+        |p, v| h_gumbel_hvp(arr(p), g, p[4], (arr(v), v[4])),
     );
     check_hvp(
         "h_loops",
@@ -1447,6 +1576,28 @@ fn hessian_vector_products_that_sample() {
         let gradient = |q: &[f64]| h_sampled_grad(q[0], q[1], &mut StdRng::seed_from_u64(noise)).1.flat();
         assert!(check_tangent("h_sampled: gradient and H·v", &p, &v, &gradient, &g.flat(), &hv.flat()));
     }
+}
+
+/// The Gumbel rules that draw: with the same noise, the original's value and the RNG left where
+/// the original leaves it, and `H·v` against finite differences of `_grad`.
+#[test]
+fn hessian_vector_products_of_sampled_rules() {
+    let mut r = rng(123);
+    let mut checked = 0;
+    for noise in 0..2 * POINTS as u64 {
+        let (mut p, v) = (point(&mut r, 4, -1.5, 1.5), direction(&mut r, 5));
+        p.push(uniform(&mut r, 0.3, 1.5));
+        let (mut a, mut b) = (StdRng::seed_from_u64(noise), StdRng::seed_from_u64(noise));
+        let want = h_sampled_rules(arr(&p), p[4], &mut a);
+        let (value, g, hv) = h_sampled_rules_hvp(arr(&p), p[4], &mut b, (arr(&v), v[4]));
+        assert_eq!(a.next_u64(), b.next_u64(), "h_sampled_rules: the RNG's state after _hvp");
+        assert_same_bits("h_sampled_rules value", &[value], &[want]);
+        let gradient = |q: &[f64]| h_sampled_rules_grad(arr(q), q[4], &mut StdRng::seed_from_u64(noise)).1.flat();
+        // The hard sample (`st_gumbel_argmax`) may change within the finite differences' step.
+        checked +=
+            usize::from(check_tangent("h_sampled_rules: gradient and H·v", &p, &v, &gradient, &g.flat(), &hv.flat()));
+    }
+    assert!(checked >= POINTS, "h_sampled_rules: finite differences jump at too many points ({checked} checked)");
 }
 
 /// At f32: the value and the gradient bit for bit those of the original and of `_grad`, and

@@ -655,7 +655,9 @@ mixed_ops!(
 );
 
 /// `dot(a, c)` of duals with a constant array (data), as `dot` computes it with `c` lifted to
-/// duals (the value bit for bit), without lifting it or multiplying its zero tangents.
+/// duals (the value bit for bit), without lifting it or multiplying its zero tangents. The
+/// constant may be duals itself: a `stop_gradient` of differentiated values, which `_hvp`'s
+/// sweeps compute on duals (likewise for the other constant forms below).
 ///
 /// ```
 /// use relax_core::{Dual, dual::dot_constant};
@@ -663,7 +665,10 @@ mixed_ops!(
 /// assert_eq!(dot_constant(a, [3.0, 4.0]), Dual { v: 11.0, d: 3.0 });
 /// ```
 #[inline]
-pub fn dot_constant<T: Real, const N: usize>(a: [Dual<T>; N], c: [T; N]) -> Dual<T> {
+pub fn dot_constant<T: Real, C: Copy, const N: usize>(a: [Dual<T>; N], c: [C; N]) -> Dual<T>
+where
+    Dual<T>: Mul<C, Output = Dual<T>>,
+{
     a.iter().zip(c).fold(-Dual::<T>::zero(), |s, (&u, v)| s + u * v)
 }
 
@@ -676,7 +681,10 @@ pub fn dot_constant<T: Real, const N: usize>(a: [Dual<T>; N], c: [T; N]) -> Dual
 /// assert_eq!(dot_constant_pullback([3.0, 4.0], dout), [Dual { v: 6.0, d: 3.0 }, Dual { v: 8.0, d: 4.0 }]);
 /// ```
 #[inline]
-pub fn dot_constant_pullback<T: Real, const N: usize>(c: [T; N], dout: Dual<T>) -> [Dual<T>; N] {
+pub fn dot_constant_pullback<T: Real, C: Copy, const N: usize>(c: [C; N], dout: Dual<T>) -> [Dual<T>; N]
+where
+    Dual<T>: Mul<C, Output = Dual<T>>,
+{
     crate::arrays::from_index(|i| dout * c[i])
 }
 
@@ -689,7 +697,10 @@ pub fn dot_constant_pullback<T: Real, const N: usize>(c: [T; N], dout: Dual<T>) 
 /// assert_eq!(mul_constant_pullback(3.0, Dual { v: 2.0_f64, d: 1.0 }), Dual { v: 6.0, d: 3.0 });
 /// ```
 #[inline(always)]
-pub fn mul_constant_pullback<T: Real>(c: T, dout: Dual<T>) -> Dual<T> {
+pub fn mul_constant_pullback<T: Real, C>(c: C, dout: Dual<T>) -> Dual<T>
+where
+    Dual<T>: Mul<C, Output = Dual<T>>,
+{
     dout * c
 }
 
@@ -701,8 +712,11 @@ pub fn mul_constant_pullback<T: Real>(c: T, dout: Dual<T>) -> Dual<T> {
 /// assert_eq!(div_constant_pullback(2.0, Dual { v: 3.0_f64, d: 1.0 }), Dual { v: 1.5, d: 0.5 });
 /// ```
 #[inline(always)]
-pub fn div_constant_pullback<T: Real>(c: T, dout: Dual<T>) -> Dual<T> {
-    dout * (T::one() / c)
+pub fn div_constant_pullback<T: Real, C: Real>(c: C, dout: Dual<T>) -> Dual<T>
+where
+    Dual<T>: Mul<C, Output = Dual<T>>,
+{
+    dout * (C::one() / c)
 }
 
 macro_rules! mixed_ops_left {
