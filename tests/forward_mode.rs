@@ -1162,6 +1162,34 @@ fn h_sampled_rules<R: Rng>(logits: [f64; 4], t: f64, rng: &mut R) -> f64 {
     dot(a, [1.0, -1.0, 2.0, 0.5]) * t + dot(b, logits) * c * logits[3]
 }
 
+#[differentiable(hvp, jacobian)]
+fn h_weighted(x: [f64; 2], y: f64) -> f64 {
+    (x[0] * y).tanh() + x[1] * y * y
+}
+
+#[differentiable(hvp, jacobian)]
+fn h_bump<T: Real>(z: T, c: T) -> T {
+    z / (1.0 + c * z * z)
+}
+
+/// Constants and data passed where a callee differentiates the parameter (its form on duals
+/// takes a dual there: `dual::IntoDual`), scalars and an array; and a `jacobian` function whose
+/// sweeps on duals call a callee's form on duals (its pullback runs once there).
+#[differentiable(hvp, jacobian, wrt(x, a))]
+fn h_constant_args(x: [f64; 2], a: f64, c: f64) -> f64 {
+    h_weighted([0.5, -0.3], a)
+        + h_weighted(x, 0.7)
+        + h_weighted(x, c)
+        + h_bump(a, 0.25)
+        + h_bump(0.4, a) * h_bump::<f64>(x[0], c)
+}
+
+/// The same in a generic function: its constants are `T`s.
+#[differentiable(hvp)]
+fn h_constant_args_generic<T: Real>(x: [T; 2], a: T) -> T {
+    h_bump(a, 0.25) + h_bump(0.4, x[1]) * h_bump(x[0], a)
+}
+
 /// Generic over `T: Real`: literals and casts rewritten for `T`.
 #[differentiable(hvp)]
 fn h_generic<T: Real>(x: [T; 3], w: T) -> T {
@@ -1432,6 +1460,23 @@ fn hessian_vector_products() {
         |p| h_gumbel(arr(p), g, p[4]),
         |p| h_gumbel_grad(arr(p), g, p[4]),
         |p, v| h_gumbel_hvp(arr(p), g, p[4], (arr(v), v[4])),
+    );
+    let c = 0.8;
+    check_hvp(
+        "h_constant_args",
+        125,
+        cube(3, -1.5, 1.5),
+        |p| h_constant_args([p[0], p[1]], p[2], c),
+        |p| h_constant_args_grad([p[0], p[1]], p[2], c),
+        |p, v| h_constant_args_hvp([p[0], p[1]], p[2], c, ([v[0], v[1]], v[2])),
+    );
+    check_hvp(
+        "h_constant_args_generic::<f64>",
+        126,
+        cube(3, -1.5, 1.5),
+        |p| h_constant_args_generic([p[0], p[1]], p[2]),
+        |p| h_constant_args_generic_grad([p[0], p[1]], p[2]),
+        |p, v| h_constant_args_generic_hvp([p[0], p[1]], p[2], ([v[0], v[1]], v[2])),
     );
     check_hvp(
         "h_loops",

@@ -781,6 +781,53 @@ impl<T: Real> PartialOrd<T> for Dual<T> {
     }
 }
 
+/// A data argument of a call in the sweeps on dual numbers (`NAME_hvp`'s): itself, or, where the
+/// callee differentiates that parameter and so takes a dual, a float (or an array of them) lifted
+/// with zero tangents: `f(x, 0.5)` calls `f`'s form on duals with `Dual::passive(0.5)`. The
+/// callee's parameter type decides which (the identity for anything, the lift for floats and
+/// arrays of them).
+///
+/// ```
+/// use relax_core::{Dual, dual::IntoDual};
+/// let d: Dual<f64> = 0.5.into_dual();
+/// assert_eq!((d.v, d.d), (0.5, 0.0));
+/// let n: usize = 3.into_dual();
+/// let a: [Dual<f32>; 2] = [1.0_f32, 2.0].into_dual();
+/// assert_eq!((n, a[1].v, a[1].d), (3, 2.0, 0.0));
+/// ```
+pub trait IntoDual<D> {
+    /// `self` as the callee takes it.
+    fn into_dual(self) -> D;
+}
+
+impl<V> IntoDual<V> for V {
+    #[inline(always)]
+    fn into_dual(self) -> V {
+        self
+    }
+}
+
+impl<T: Real> IntoDual<Dual<T>> for T {
+    #[inline(always)]
+    fn into_dual(self) -> Dual<T> {
+        Dual::passive(self)
+    }
+}
+
+impl<T: Real, const N: usize> IntoDual<[Dual<T>; N]> for [T; N] {
+    #[inline(always)]
+    fn into_dual(self) -> [Dual<T>; N] {
+        <[T; N] as Seed>::constant(self)
+    }
+}
+
+impl<T: Real, const M: usize, const N: usize> IntoDual<[[Dual<T>; M]; N]> for [[T; M]; N] {
+    #[inline(always)]
+    fn into_dual(self) -> [[Dual<T>; M]; N] {
+        <[[T; M]; N] as Seed>::constant(self)
+    }
+}
+
 /// A value of a float type or a (nested) array of one, and its dual counterpart: how
 /// `NAME_hvp` seeds its differentiated parameters with the direction `v` and splits the dual
 /// gradient into the gradient and the Hessian-vector product. `#[derive(Differentiable)]`

@@ -1160,7 +1160,8 @@ fn hvp_functions(
         Err(e) => return e.to_compile_error(),
     };
     let DualSplit { dual, output, cts, .. } = &dual_split;
-    let ctx = Ctx { dual: Some(dual), ..ctx };
+    // The sweeps on duals run their pullback once, whatever `jacobian` asks of the gradient's.
+    let ctx = Ctx { dual: Some(dual), reusable_pullbacks: false, ..ctx };
     let split = split_body(sig, body, ctx, output, cts);
     let name = &p.name;
     let signature = dual_split.signature();

@@ -557,6 +557,9 @@ pub fn call_tokens(callee: &TokenStream, args: &[CallArg], ctx: Ctx) -> TokenStr
             let t = names::temp(*t);
             quote!(&#t)
         }
+        // On duals a float constant or data may go to a parameter the callee differentiates,
+        // which takes a dual there: the callee's parameter type picks the lift or the identity.
+        CallArg::Data(tokens) if ctx.dual.is_some() => quote!(#krate::dual::IntoDual::into_dual(#tokens)),
         CallArg::Data(tokens) => tokens.clone(),
     });
     // The call at the callee's span, so that rustc's notes on the callee's instantiation point
