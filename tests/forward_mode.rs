@@ -108,6 +108,13 @@ fn check<V: Flat, D: Flat, G: Flat>(
     check_points(name, seed, sample, &f, jvp, dual);
 }
 
+/// Four logits in `[−2, 2)` and a temperature in `[0.3, 2)`.
+fn logits_and_temperature(r: &mut StdRng) -> Vec<f64> {
+    let mut p = point(r, 4, -2.0, 2.0);
+    p.push(uniform(r, 0.3, 2.0));
+    p
+}
+
 /// Points of `[lo, hi)^n`.
 fn cube(n: usize, lo: f64, hi: f64) -> impl Fn(&mut StdRng) -> Vec<f64> {
     move |r| point(r, n, lo, hi)
@@ -476,15 +483,10 @@ fn every_rule_inside_a_differentiable_function() {
         |p, v| scalar_rules_jvp(p[0], p[1], (v[0], v[1])),
         |p, d| scalar_rules_vjp(p[0], p[1], d[0]),
     );
-    let logits_t = |r: &mut StdRng| {
-        let mut p = point(r, 4, -2.0, 2.0);
-        p.push(uniform(r, 0.3, 2.0));
-        p
-    };
     check(
         "softmax_rules",
         41,
-        logits_t,
+        logits_and_temperature,
         |p| softmax_rules(arr(p), p[4]),
         |p, v| softmax_rules_jvp(arr(p), p[4], (arr(v), v[4])),
         |p, d| softmax_rules_vjp(arr(p), p[4], d[0]),
@@ -492,7 +494,7 @@ fn every_rule_inside_a_differentiable_function() {
     check(
         "residual_boundaries",
         42,
-        logits_t,
+        logits_and_temperature,
         |p| residual_boundaries(arr(p), p[4]),
         |p, v| residual_boundaries_jvp(arr(p), p[4], (arr(v), v[4])),
         |p, d| residual_boundaries_vjp(arr(p), p[4], d[0]),
@@ -1429,15 +1431,10 @@ fn hessian_vector_products() {
         |p| h_more_methods_grad(p[0], p[1]),
         |p, v| h_more_methods_hvp(p[0], p[1], (v[0], v[1])),
     );
-    let logits_t = |r: &mut StdRng| {
-        let mut p = point(r, 4, -1.5, 1.5);
-        p.push(uniform(r, 0.3, 1.5));
-        p
-    };
     check_hvp(
         "h_more_rules",
         121,
-        logits_t,
+        logits_and_temperature,
         |p| h_more_rules(arr(p), p[4]),
         |p| h_more_rules_grad(arr(p), p[4]),
         |p, v| h_more_rules_hvp(arr(p), p[4], (arr(v), v[4])),
@@ -1446,7 +1443,7 @@ fn hessian_vector_products() {
         "h_estimators",
         124,
         false,
-        logits_t,
+        logits_and_temperature,
         |p| h_estimators(arr(p), p[4]),
         |p| h_estimators_grad(arr(p), p[4]),
         |p, v| h_estimators_hvp(arr(p), p[4], (arr(v), v[4])),
@@ -1456,7 +1453,7 @@ fn hessian_vector_products() {
         "h_gumbel",
         122,
         false,
-        logits_t,
+        logits_and_temperature,
         |p| h_gumbel(arr(p), g, p[4]),
         |p| h_gumbel_grad(arr(p), g, p[4]),
         |p, v| h_gumbel_hvp(arr(p), g, p[4], (arr(v), v[4])),
@@ -1494,15 +1491,10 @@ fn hessian_vector_products() {
         |p| h_branches_grad(p[0], p[1]),
         |p, v| h_branches_hvp(p[0], p[1], (v[0], v[1])),
     );
-    let logits_t = |r: &mut StdRng| {
-        let mut p = point(r, 4, -2.0, 2.0);
-        p.push(uniform(r, 0.3, 2.0));
-        p
-    };
     check_hvp(
         "h_rules",
         103,
-        logits_t,
+        logits_and_temperature,
         |p| h_rules(arr(p), p[4]),
         |p| h_rules_grad(arr(p), p[4]),
         |p, v| h_rules_hvp(arr(p), p[4], (arr(v), v[4])),
@@ -1518,7 +1510,7 @@ fn hessian_vector_products() {
     check_hvp(
         "h_composed",
         105,
-        logits_t,
+        logits_and_temperature,
         |p| h_composed(arr(p), p[4]),
         |p| h_composed_grad(arr(p), p[4]),
         |p, v| h_composed_hvp(arr(p), p[4], (arr(v), v[4])),
