@@ -1323,6 +1323,28 @@ fn h_struct<T: Real>(r: Rig<T>, x: [T; 2]) -> T {
     e
 }
 
+/// Conditions reading differentiated values beside floats (an array of a dual and a literal, a
+/// rule of a dual and a literal, a struct's fields): on the sweeps on duals they run on the
+/// values (`dual::Primal`), as they do in the function.
+#[differentiable(hvp, max_iter = 16, wrt(c, w, a))]
+fn h_conditions(c: Coil<f64>, w: [f64; 2], a: f64) -> f64 {
+    let mut s = a * w[0] + c.k * c.rest[1];
+    if dot([w[0], 0.5], [w[1], a]) > 0.1 {
+        s += w[1] * w[1];
+    } else {
+        s -= a * a * c.k;
+    }
+    if dot([c.k, 0.5], [c.rest[0], 1.0]) > 0.2 {
+        s += c.rest[0] * w[0];
+    }
+    let mut k = 0;
+    while smooth_l1(a, 0.5) + 0.1 * (k as f64) < 1.2 && k < 5 {
+        s += (a * w[1]).sin();
+        k += 1;
+    }
+    s
+}
+
 /// An array of parameter structs in `wrt` (seeded through the array's `SeedStruct`), passed on
 /// element by element.
 #[differentiable(hvp, wrt(coils, x))]
@@ -1570,6 +1592,14 @@ fn hessian_vector_products() {
         |p| h_coils([coil(p), coil(&p[3..])], p[6]),
         |p| h_coils_grad([coil(p), coil(&p[3..])], p[6]),
         |p, v| h_coils_hvp([coil(p), coil(&p[3..])], p[6], ([coil(v), coil(&v[3..])], v[6])),
+    );
+    check_hvp(
+        "h_conditions",
+        127,
+        cube(6, -1.5, 1.5),
+        |p| h_conditions(coil(p), [p[3], p[4]], p[5]),
+        |p| h_conditions_grad(coil(p), [p[3], p[4]], p[5]),
+        |p, v| h_conditions_hvp(coil(p), [p[3], p[4]], p[5], (coil(v), [v[3], v[4]], v[5])),
     );
     check_hvp(
         "h_vector_callees",

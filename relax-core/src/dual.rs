@@ -781,6 +781,48 @@ impl<T: Real> PartialOrd<T> for Dual<T> {
     }
 }
 
+/// The values of duals: what a condition of an `hvp` function reads of its differentiated values
+/// on the sweeps on dual numbers, so that it type-checks as in the function (a condition is a
+/// `bool`: their tangents cannot change it). `#[derive(Differentiable)]` implements it for the
+/// struct over `Dual<T>` of a struct with [`SeedStruct`].
+///
+/// ```
+/// use relax_core::{Dual, dual::Primal};
+/// let x = [Dual { v: 1.5_f64, d: 2.0 }, Dual { v: -0.5, d: 1.0 }];
+/// assert_eq!(x.primal(), [1.5, -0.5]);
+/// assert_eq!((&x[0]).primal(), 1.5);
+/// ```
+pub trait Primal {
+    /// The same shape of floats.
+    type Primal;
+    /// The values.
+    fn primal(self) -> Self::Primal;
+}
+
+impl<T: Real> Primal for Dual<T> {
+    type Primal = T;
+    #[inline(always)]
+    fn primal(self) -> T {
+        self.v
+    }
+}
+
+impl<A: Primal + Copy, const N: usize> Primal for [A; N] {
+    type Primal = [A::Primal; N];
+    #[inline(always)]
+    fn primal(self) -> [A::Primal; N] {
+        self.map(A::primal)
+    }
+}
+
+impl<A: Primal + Copy> Primal for &A {
+    type Primal = A::Primal;
+    #[inline(always)]
+    fn primal(self) -> A::Primal {
+        (*self).primal()
+    }
+}
+
 /// A data argument of a call in the sweeps on dual numbers (`NAME_hvp`'s): itself, or, where the
 /// callee differentiates that parameter and so takes a dual, a float (or an array of them) lifted
 /// with zero tangents: `f(x, 0.5)` calls `f`'s form on duals with `Dual::passive(0.5)`. The

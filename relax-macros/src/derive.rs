@@ -448,7 +448,24 @@ impl Struct<'_> {
                 }
             },
         );
-        Some(quote!(#seed #seed_struct))
+        // The values of the struct over duals, by its split.
+        let (impl_generics, ty_generics, where_clause) = self.input.generics.split_for_impl();
+        let predicates = where_clause.map(|w| &w.predicates);
+        let primal = quote! {
+            #[automatically_derived]
+            impl #impl_generics #k::dual::Primal for #dual
+            where
+                #name #ty_generics: #k::dual::Seed<Dual = #dual>,
+                #predicates
+            {
+                type Primal = #name #ty_generics;
+                #[inline(always)]
+                fn primal(self) -> #name #ty_generics {
+                    <#name #ty_generics as #k::dual::Seed>::split(self).0
+                }
+            }
+        };
+        Some(quote!(#seed #seed_struct #primal))
     }
 
     /// `op(member, span of its type)` for each differentiated field; beside errors, a stub.

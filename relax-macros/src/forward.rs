@@ -68,6 +68,8 @@ pub struct Ctx<'a> {
     /// The lane whose adjoint code is being emitted, where there are several: the adjoints' names
     /// end in `_l{lane}`.
     pub lane: Option<usize>,
+    /// See [`Body::condition_reads`](crate::ir::Body::condition_reads).
+    pub condition_reads: &'a std::collections::HashMap<Temp, Vec<proc_macro2::Ident>>,
 }
 
 /// The float type of a function and its dual, for the sweeps of `NAME_hvp` (forward over
@@ -109,6 +111,7 @@ pub struct BodyFacts {
     sole: HashSet<Temp>,
     single: HashSet<Temp>,
     factors: crate::factor::Factors,
+    condition_reads: std::collections::HashMap<Temp, Vec<proc_macro2::Ident>>,
 }
 
 impl BodyFacts {
@@ -131,7 +134,8 @@ impl BodyFacts {
             .collect();
         let single = crate::single::single_contributions(block, &body.active, &reads);
         let factors = crate::factor::factors(block, &body.active);
-        BodyFacts { reads, siblings, owned, sole: crate::sole::sole_reads(block, &params), single, factors }
+        let sole = crate::sole::sole_reads(block, &params);
+        BodyFacts { reads, siblings, owned, sole, single, factors, condition_reads: body.condition_reads.clone() }
     }
 
     /// Sine–cosine pairs of one value, each to the other.
@@ -164,7 +168,27 @@ impl BodyFacts {
             reusable_pullbacks: false,
             lanes: 1,
             lane: None,
+            condition_reads: &self.condition_reads,
         }
+    }
+}
+
+/// On the sweeps on duals, a condition that reads active bindings runs on their values (see
+/// [`Body::condition_reads`](crate::ir::Body::condition_reads)): those bindings shadowed by
+/// their values, to put before it in a block.
+fn on_values(reads: &[proc_macro2::Ident], ctx: Ctx) -> Option<TokenStream> {
+    let krate = ctx.krate;
+    (ctx.dual.is_some() && !reads.is_empty()).then(|| quote!(#(let #reads = #krate::dual::Primal::primal(#reads);)*))
+}
+
+/// The forward code of loop `l`'s head.
+fn loop_code(l: &Loop, ctx: Ctx) -> LoopCode {
+    match &l.head {
+        LoopHead::While { cond, reads } => match on_values(reads, ctx) {
+            Some(values) => LoopCode::header(quote!(while { #values #cond })),
+            None => LoopCode::forward(l.id, &l.head),
+        },
+        _ => LoopCode::forward(l.id, &l.head),
     }
 }
 
@@ -355,7 +379,10 @@ pub fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                 }
                 return quote!(let #t = #expr; #stored);
             }
-            quote!(let #t = #expr;)
+            match ctx.condition_reads.get(temp).and_then(|reads| on_values(reads, ctx)) {
+                Some(values) => quote!(let #t = { #values #expr };),
+                None => quote!(let #t = #expr;),
+            }
         }
         Stmt::Verbatim { tokens, binds, assigns, impure } => {
             // Run again where it declares something, or writes only what the recomputed
@@ -682,7 +709,7 @@ impl LoopCode {
                     first: quote!(let #index = #c; #c += 1;),
                 }
             }
-            LoopHead::While { cond } => LoopCode::header(quote!(while #cond)),
+            LoopHead::While { cond, .. } => LoopCode::header(quote!(while #cond)),
             LoopHead::Infinite => LoopCode::header(quote!(loop)),
         }
     }
@@ -713,7 +740,7 @@ fn loop_stmt(l: &Loop, ctx: Ctx) -> TokenStream {
     if let Some(fused) = &l.fused {
         return fused_loop(l, fused, ctx);
     }
-    let code = LoopCode::forward(l.id, &l.head);
+    let code = loop_code(l, ctx);
     let bound = l.bound.as_ref().map_or_else(|| quote!(0), |b| b.len.clone());
     let k = names::counter(l.id);
     let snapshots = l.snapshots.iter().map(|(b, name)| {
@@ -767,7 +794,7 @@ fn loop_stmt(l: &Loop, ctx: Ctx) -> TokenStream {
 /// runs right after it and adds into the inputs' Jacobians.
 fn fused_loop(l: &Loop, fused: &Fused, ctx: Ctx) -> TokenStream {
     let krate = ctx.krate;
-    let code = LoopCode::forward(l.id, &l.head);
+    let code = loop_code(l, ctx);
     let (one, acc) = (names::unit(l.id), &fused.acc.1);
     let jacobians = fused.inputs.iter().map(|(b, name, is_ref)| {
         let j = names::jacobian(l.id, *b);

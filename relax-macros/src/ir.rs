@@ -245,8 +245,9 @@ pub struct Loop {
 pub enum LoopHead {
     /// `for __i in lo..hi` (`for v in xs` is lowered to this form).
     Range { index: Temp, lo: Temp, hi: Temp },
-    /// `while cond`, the condition passive and written as in the source.
-    While { cond: TokenStream },
+    /// `while cond`, the condition passive and written as in the source; `reads` the active
+    /// bindings it reads (see [`Body::condition_reads`]).
+    While { cond: TokenStream, reads: Vec<Ident> },
     /// `loop`: it ends through its exit flags.
     Infinite,
 }
@@ -318,6 +319,10 @@ pub struct Body {
     /// The names the function declares more than once: a later declaration may shadow a
     /// binding of such a name.
     pub redeclared: std::collections::HashSet<String>,
+    /// The conditions of `if`s (their passive `bool` temporaries) that read active bindings, and
+    /// those bindings: the sweeps on duals evaluate them on the bindings' values, so that they
+    /// type-check as in the function (`dot([w, 0.5], c) > 0.0` with `w` a dual does not).
+    pub condition_reads: std::collections::HashMap<Temp, Vec<Ident>>,
 }
 
 impl Block {

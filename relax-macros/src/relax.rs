@@ -40,6 +40,7 @@ pub fn relax(body: &Body, t: &Ident) -> Result<Body, Vec<syn::Error>> {
         compare_ifs: BTreeMap::new(),
         named_in_tokens: body.named_in_tokens.clone(),
         redeclared: body.redeclared.clone(),
+        condition_reads: body.condition_reads.clone(),
     })
 }
 

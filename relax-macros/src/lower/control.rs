@@ -20,7 +20,12 @@ impl Lowerer<'_> {
             None => {
                 let cond_tokens = i.cond.to_token_stream();
                 let _ = self.mentions_active(&i.cond);
-                BranchHead::If(self.passive_temp(cond_tokens, &mut prelude))
+                let reads = self.active_reads(&i.cond);
+                let cond = self.passive_temp(cond_tokens, &mut prelude);
+                if !reads.is_empty() {
+                    self.condition_reads.insert(cond, reads);
+                }
+                BranchHead::If(cond)
             }
         };
         let relaxing = matches!(head, BranchHead::Compare { .. });
@@ -169,7 +174,10 @@ impl Lowerer<'_> {
                 let (index, lo, hi, bound) = self.for_head(f, &mut prelude, &mut body);
                 (LoopHead::Range { index, lo, hi }, bound)
             }
-            Expr::While(w) => (LoopHead::While { cond: w.cond.to_token_stream() }, None),
+            Expr::While(w) => {
+                let reads = self.active_reads(&w.cond);
+                (LoopHead::While { cond: w.cond.to_token_stream(), reads }, None)
+            }
             _ => (LoopHead::Infinite, None),
         };
         self.lower_stmts(body_stmts, &mut body, false);
@@ -622,7 +630,7 @@ fn computed_again_with(block: &Block, name: &str) -> bool {
             head || b.arms.iter().any(|arm| computed_again_with(arm, name))
         }
         Stmt::Loop(l) => {
-            matches!(&l.head, LoopHead::While { cond } if names(cond, name))
+            matches!(&l.head, LoopHead::While { cond, .. } if names(cond, name))
                 || l.exit.as_ref().is_some_and(|e| names(e, name))
                 || computed_again_with(&l.body, name)
         }

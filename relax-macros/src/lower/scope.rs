@@ -118,6 +118,17 @@ impl Lowerer<'_> {
         differentiated_mentions(e).iter().any(|i| self.lookup(i).is_some_and(|b| b.active))
     }
 
+    /// The active bindings `e` mentions (inside `stop_gradient(..)` too), once each, by name.
+    pub(super) fn active_reads(&self, e: &Expr) -> Vec<Ident> {
+        let mut reads: Vec<Ident> = Vec::new();
+        for id in expr_mentions(e) {
+            if self.lookup(&id).is_some_and(|b| b.active) && !reads.contains(&id) {
+                reads.push(id);
+            }
+        }
+        reads
+    }
+
     /// Mentions an active or a tainted binding, outside `stop_gradient(..)`.
     pub(super) fn mentions_derived(&self, e: &Expr) -> bool {
         differentiated_mentions(e).iter().any(|i| self.lookup(i).is_some_and(|b| b.active || b.tainted))
