@@ -1324,8 +1324,9 @@ fn h_struct<T: Real>(r: Rig<T>, x: [T; 2]) -> T {
 }
 
 /// Conditions reading differentiated values beside floats (an array of a dual and a literal, a
-/// rule of a dual and a literal, a struct's fields): on the sweeps on duals they run on the
-/// values (`dual::Primal`), as they do in the function.
+/// rule of a dual and a literal, a struct's fields), of `if`s with active and with passive arms
+/// (`continue`, `break`) and of a `while`: on the sweeps on duals they run on the values
+/// (`dual::Primal`), as they do in the function.
 #[differentiable(hvp, max_iter = 16, wrt(c, w, a))]
 fn h_conditions(c: Coil<f64>, w: [f64; 2], a: f64) -> f64 {
     let mut s = a * w[0] + c.k * c.rest[1];
@@ -1341,6 +1342,15 @@ fn h_conditions(c: Coil<f64>, w: [f64; 2], a: f64) -> f64 {
     while smooth_l1(a, 0.5) + 0.1 * (k as f64) < 1.2 && k < 5 {
         s += (a * w[1]).sin();
         k += 1;
+    }
+    for i in 0..4 {
+        if dot([w[i % 2], 0.5], [a, 1.0]) > 0.9 {
+            continue;
+        }
+        if softmax([c.k, s, 0.3], 0.7)[1] > 0.95 {
+            break;
+        }
+        s += w[i % 2] * a;
     }
     s
 }

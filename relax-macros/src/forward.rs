@@ -384,7 +384,10 @@ pub fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                 None => quote!(let #t = #expr;),
             }
         }
-        Stmt::Verbatim { tokens, binds, assigns, impure } => {
+        Stmt::Verbatim { tokens, binds, assigns, impure, reads } => {
+            // Declaring nothing, it may run in a block, on the values of what it reads.
+            let on_values = on_values(reads, ctx).map(|values| quote!({ #values #tokens }));
+            let tokens = on_values.as_ref().unwrap_or(tokens);
             // Run again where it declares something, or writes only what the recomputed
             // iteration restores or declares and `normalize`'s exit flags and return slots (the
             // iteration's rest tests the flags it restores: without them it would run on past an

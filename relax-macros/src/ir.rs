@@ -142,12 +142,15 @@ pub enum Stmt {
         impure: bool,
     },
     /// A passive statement of the user's, copied verbatim: `binds` are the bindings a `let`
-    /// declares, `assigns` the bindings it writes to.
+    /// declares, `assigns` the bindings it writes to, `reads` the active bindings a statement
+    /// that declares nothing reads (an `if` on them with passive arms; see
+    /// [`Body::condition_reads`]).
     Verbatim {
         tokens: TokenStream,
         binds: Vec<(BindingId, Ident)>,
         assigns: Vec<(BindingId, Ident)>,
         impure: bool,
+        reads: Vec<Ident>,
     },
     /// `let __t = access;`
     Read {

@@ -103,6 +103,7 @@ impl Lowerer<'_> {
                     binds: vec![(b, id)],
                     assigns: Vec::new(),
                     impure: false,
+                    reads: Vec::new(),
                 });
             }
             if let Pat::Guard(g) = &arm.pat {
@@ -518,6 +519,7 @@ impl Lowerer<'_> {
             binds,
             assigns: Vec::new(),
             impure: false,
+            reads: Vec::new(),
         });
     }
 

@@ -129,6 +129,29 @@ impl Lowerer<'_> {
         reads
     }
 
+    /// The active bindings `tokens` name (at any depth), once each: what
+    /// [`active_reads`](Self::active_reads) gives of a statement kept as tokens. A field or a
+    /// method of the same name counts too, which only shadows the binding by its value where it
+    /// is not read.
+    pub(super) fn active_reads_in(&self, tokens: &TokenStream) -> Vec<Ident> {
+        fn walk(tokens: &TokenStream, l: &Lowerer, reads: &mut Vec<Ident>) {
+            for tt in tokens.clone() {
+                match tt {
+                    proc_macro2::TokenTree::Ident(id)
+                        if l.lookup(&id).is_some_and(|b| b.active) && !reads.contains(&id) =>
+                    {
+                        reads.push(id);
+                    }
+                    proc_macro2::TokenTree::Group(g) => walk(&g.stream(), l, reads),
+                    _ => {}
+                }
+            }
+        }
+        let mut reads = Vec::new();
+        walk(tokens, self, &mut reads);
+        reads
+    }
+
     /// Mentions an active or a tainted binding, outside `stop_gradient(..)`.
     pub(super) fn mentions_derived(&self, e: &Expr) -> bool {
         differentiated_mentions(e).iter().any(|i| self.lookup(i).is_some_and(|b| b.active || b.tainted))

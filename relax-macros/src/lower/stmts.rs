@@ -40,8 +40,9 @@ impl Lowerer<'_> {
                 assigns.push((*id, self.all_bindings[id].name.clone()));
             }
         }
+        let reads = if binds.is_empty() { self.active_reads_in(&tokens) } else { Vec::new() };
         let tokens = control::unmark_exits(tokens);
-        Stmt::Verbatim { tokens, binds, assigns, impure }
+        Stmt::Verbatim { tokens, binds, assigns, impure, reads }
     }
 
     pub(super) fn lower_let(&mut self, local: &syn::Local, out: &mut Block) {
