@@ -1355,6 +1355,15 @@ fn h_conditions(c: Coil<f64>, w: [f64; 2], a: f64) -> f64 {
     s
 }
 
+/// Struct literals with constant and data fields beside differentiated ones: on duals the
+/// constants of differentiated fields are lifted, the data fields kept.
+#[differentiable(hvp, wrt(w, a))]
+fn h_struct_literals(w: [f64; 2], a: f64, n: usize) -> f64 {
+    let c2 = Coil { k: a, rest: [w[0], 0.5], stretches: n };
+    let c3 = Coil { k: 0.7, rest: [w[1], a], stretches: 1 };
+    coil_energy(c2, a, 0) + coil_energy(c3, w[0], 1) * c2.k
+}
+
 /// An array of parameter structs in `wrt` (seeded through the array's `SeedStruct`), passed on
 /// element by element.
 #[differentiable(hvp, wrt(coils, x))]
@@ -1610,6 +1619,14 @@ fn hessian_vector_products() {
         |p| h_conditions(coil(p), [p[3], p[4]], p[5]),
         |p| h_conditions_grad(coil(p), [p[3], p[4]], p[5]),
         |p, v| h_conditions_hvp(coil(p), [p[3], p[4]], p[5], (coil(v), [v[3], v[4]], v[5])),
+    );
+    check_hvp(
+        "h_struct_literals",
+        128,
+        cube(3, -1.5, 1.5),
+        |p| h_struct_literals([p[0], p[1]], p[2], 2),
+        |p| h_struct_literals_grad([p[0], p[1]], p[2], 2),
+        |p, v| h_struct_literals_hvp([p[0], p[1]], p[2], 2, ([v[0], v[1]], v[2])),
     );
     check_hvp(
         "h_vector_callees",

@@ -490,6 +490,14 @@ pub fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                     let (x, path) = (&a[0], names::projection(path));
                     quote!(#x #path)
                 }
+                // On duals a passive field (a constant, data) goes in as the field's type takes it:
+                // lifted into a differentiated field, as it is into a data one.
+                Op::Struct { path, fields } if ctx.dual.is_some() => {
+                    let a = args.iter().zip(&a).map(|(t, x)| {
+                        if ctx.is_data(*t) { quote!(#krate::dual::IntoDual::into_dual(#x)) } else { x.clone() }
+                    });
+                    quote!(#path { #(#fields: #a),* })
+                }
                 Op::Struct { path, fields } => quote!(#path { #(#fields: #a),* }),
                 Op::Copy => {
                     let x = &a[0];
