@@ -1364,6 +1364,20 @@ fn h_struct_literals(w: [f64; 2], a: f64, n: usize) -> f64 {
     coil_energy(c2, a, 0) + coil_energy(c3, w[0], 1) * c2.k
 }
 
+/// An early `return` from inside a loop, of a branch's value with a constant arm: its return
+/// slot on duals.
+#[differentiable(hvp, max_iter = 8)]
+fn h_early_return(x: [f64; 3], a: f64) -> f64 {
+    let mut s = (x[2] * a).sin();
+    for i in 0..3 {
+        if x[i] > 1.2 {
+            return (if x[1] > -0.5 { 0.8 } else { x[1] * a }).atan() + s;
+        }
+        s = s * 0.5 + x[i] * a;
+    }
+    s * x[0]
+}
+
 /// An array of parameter structs in `wrt` (seeded through the array's `SeedStruct`), passed on
 /// element by element.
 #[differentiable(hvp, wrt(coils, x))]
@@ -1627,6 +1641,14 @@ fn hessian_vector_products() {
         |p| h_struct_literals([p[0], p[1]], p[2], 2),
         |p| h_struct_literals_grad([p[0], p[1]], p[2], 2),
         |p, v| h_struct_literals_hvp([p[0], p[1]], p[2], 2, ([v[0], v[1]], v[2])),
+    );
+    check_hvp(
+        "h_early_return",
+        129,
+        cube(4, -1.5, 1.5),
+        |p| h_early_return(arr(p), p[3]),
+        |p| h_early_return_grad(arr(p), p[3]),
+        |p, v| h_early_return_hvp(arr(p), p[3], (arr(v), v[3])),
     );
     check_hvp(
         "h_vector_callees",

@@ -540,6 +540,10 @@ pub fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                 // The temporary itself is lifted (shadowed), so that the adjoint's zero of the
                 // binding's shape, taken from it, is a dual too.
                 Some(dual) if *active => {
+                    // A passive value's type as the binding declares it, before it is lifted:
+                    // `Seed::constant` cannot infer it back from the dual's (a return slot's
+                    // `zero_tangent()`).
+                    let pin = ty.as_ref().map(|ty| quote!(let #v: #ty = #v;));
                     let ty = ty.map(|ty| {
                         let ty = dual.substitute(&ty);
                         quote!(: #ty)
@@ -550,7 +554,7 @@ pub fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                         quote!(let #m #name #ty = #v;)
                     } else {
                         let krate = ctx.krate;
-                        quote!(let #v = #krate::dual::Seed::constant(#v); let #m #name #ty = #v;)
+                        quote!(#pin let #v = #krate::dual::Seed::constant(#v); let #m #name #ty = #v;)
                     }
                 }
                 _ => {
