@@ -1146,6 +1146,19 @@ fn h_estimators(x: [f64; 4], t: f64) -> f64 {
         + reinforce_baseline(loss, log_prob, x[3]) * x[0]
 }
 
+/// A running maximum kept out of the gradient, updated by a passive `if`: its statement writes
+/// a passive binding that holds a dual on the sweeps on duals, so it runs there as written.
+#[differentiable(hvp)]
+fn h_running_max(x: [f64; 4], a: f64) -> f64 {
+    let mut best = stop_gradient(x[0]);
+    for i in 0..4 {
+        if x[i] > best {
+            best = stop_gradient(x[i]);
+        }
+    }
+    a * best * best + x[1] * a
+}
+
 /// The Gumbel rules on given noise (data).
 #[differentiable(hvp, wrt(logits, t))]
 fn h_gumbel(logits: [f64; 4], g: [f64; 4], t: f64) -> f64 {
@@ -1502,6 +1515,15 @@ fn hessian_vector_products() {
         |p| h_estimators(arr(p), p[4]),
         |p| h_estimators_grad(arr(p), p[4]),
         |p, v| h_estimators_hvp(arr(p), p[4], (arr(v), v[4])),
+    );
+    check_gradient_field(
+        "h_running_max",
+        130,
+        false,
+        logits_and_temperature,
+        |p| h_running_max(arr(p), p[4]),
+        |p| h_running_max_grad(arr(p), p[4]),
+        |p, v| h_running_max_hvp(arr(p), p[4], (arr(v), v[4])),
     );
     let g = [0.4, -0.3, 1.1, 0.2];
     check_gradient_field(

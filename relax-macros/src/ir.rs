@@ -142,9 +142,9 @@ pub enum Stmt {
         impure: bool,
     },
     /// A passive statement of the user's, copied verbatim: `binds` are the bindings a `let`
-    /// declares, `assigns` the bindings it writes to, `reads` the active bindings a statement
-    /// that declares nothing reads (an `if` on them with passive arms; see
-    /// [`Body::condition_reads`]).
+    /// declares, `assigns` the bindings it writes to, `reads` the active bindings read by a
+    /// statement that declares nothing and writes only `normalize`'s flags (`if c { continue; }`;
+    /// see [`Body::condition_reads`]).
     Verbatim {
         tokens: TokenStream,
         binds: Vec<(BindingId, Ident)>,

@@ -40,7 +40,10 @@ impl Lowerer<'_> {
                 assigns.push((*id, self.all_bindings[id].name.clone()));
             }
         }
-        let reads = if binds.is_empty() { self.active_reads_in(&tokens) } else { Vec::new() };
+        // Run on the values of what it reads, on duals, only where that cannot change a type it
+        // shares: it declares nothing and writes only `normalize`'s flags (`if c { continue; }`).
+        let flags_only = assigns.iter().all(|(_, name)| crate::normalize::is_rewritten(name));
+        let reads = if binds.is_empty() && flags_only { self.active_reads_in(&tokens) } else { Vec::new() };
         let tokens = control::unmark_exits(tokens);
         Stmt::Verbatim { tokens, binds, assigns, impure, reads }
     }
