@@ -68,8 +68,6 @@ pub struct Ctx<'a> {
     /// The lane whose adjoint code is being emitted, where there are several: the adjoints' names
     /// end in `_l{lane}`.
     pub lane: Option<usize>,
-    /// See [`Body::condition_reads`](crate::ir::Body::condition_reads).
-    pub condition_reads: &'a std::collections::HashMap<Temp, Vec<proc_macro2::Ident>>,
 }
 
 /// The float type of a function and its dual, for the sweeps of `NAME_hvp` (forward over
@@ -111,7 +109,6 @@ pub struct BodyFacts {
     sole: HashSet<Temp>,
     single: HashSet<Temp>,
     factors: crate::factor::Factors,
-    condition_reads: std::collections::HashMap<Temp, Vec<proc_macro2::Ident>>,
 }
 
 impl BodyFacts {
@@ -134,8 +131,7 @@ impl BodyFacts {
             .collect();
         let single = crate::single::single_contributions(block, &body.active, &reads);
         let factors = crate::factor::factors(block, &body.active);
-        let sole = crate::sole::sole_reads(block, &params);
-        BodyFacts { reads, siblings, owned, sole, single, factors, condition_reads: body.condition_reads.clone() }
+        BodyFacts { reads, siblings, owned, sole: crate::sole::sole_reads(block, &params), single, factors }
     }
 
     /// Sine–cosine pairs of one value, each to the other.
@@ -168,14 +164,12 @@ impl BodyFacts {
             reusable_pullbacks: false,
             lanes: 1,
             lane: None,
-            condition_reads: &self.condition_reads,
         }
     }
 }
 
 /// On the sweeps on duals, a condition that reads active bindings runs on their values (see
-/// [`Body::condition_reads`](crate::ir::Body::condition_reads)): those bindings shadowed by
-/// their values, to put before it in a block.
+/// [`Stmt::Passive`]): those bindings shadowed by their values, to put before it in a block.
 fn on_values(reads: &[proc_macro2::Ident], ctx: Ctx) -> Option<TokenStream> {
     let krate = ctx.krate;
     (ctx.dual.is_some() && !reads.is_empty()).then(|| quote!(#(let #reads = #krate::dual::Primal::primal(#reads);)*))
@@ -370,7 +364,7 @@ pub fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
         Mode::Forward => true,
     };
     match s {
-        Stmt::Passive { temp, expr, impure } => {
+        Stmt::Passive { temp, expr, impure, reads } => {
             let t = names::temp(*temp);
             if *impure {
                 let (replaces, stored) = tape(t.to_token_stream(), *temp, ctx);
@@ -379,7 +373,7 @@ pub fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                 }
                 return quote!(let #t = #expr; #stored);
             }
-            match ctx.condition_reads.get(temp).and_then(|reads| on_values(reads, ctx)) {
+            match on_values(reads, ctx) {
                 Some(values) => quote!(let #t = { #values #expr };),
                 None => quote!(let #t = #expr;),
             }

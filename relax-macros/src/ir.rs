@@ -140,11 +140,15 @@ pub enum Stmt {
         temp: Temp,
         expr: TokenStream,
         impure: bool,
+        /// The active bindings an `if`'s condition reads (empty for any other expression): the
+        /// sweeps on duals evaluate it on their values, so that it type-checks as in the
+        /// function (`dot([w, 0.5], c) > 0.0` with `w` a dual does not).
+        reads: Vec<Ident>,
     },
     /// A passive statement of the user's, copied verbatim: `binds` are the bindings a `let`
     /// declares, `assigns` the bindings it writes to, `reads` the active bindings read by a
     /// statement that declares nothing and writes only `normalize`'s flags (`if c { continue; }`;
-    /// see [`Body::condition_reads`]).
+    /// as a condition's, see [`Stmt::Passive`]).
     Verbatim {
         tokens: TokenStream,
         binds: Vec<(BindingId, Ident)>,
@@ -249,7 +253,7 @@ pub enum LoopHead {
     /// `for __i in lo..hi` (`for v in xs` is lowered to this form).
     Range { index: Temp, lo: Temp, hi: Temp },
     /// `while cond`, the condition passive and written as in the source; `reads` the active
-    /// bindings it reads (see [`Body::condition_reads`]).
+    /// bindings it reads (as an `if`'s, see [`Stmt::Passive`]).
     While { cond: TokenStream, reads: Vec<Ident> },
     /// `loop`: it ends through its exit flags.
     Infinite,
@@ -322,10 +326,6 @@ pub struct Body {
     /// The names the function declares more than once: a later declaration may shadow a
     /// binding of such a name.
     pub redeclared: std::collections::HashSet<String>,
-    /// The conditions of `if`s (their passive `bool` temporaries) that read active bindings, and
-    /// those bindings: the sweeps on duals evaluate them on the bindings' values, so that they
-    /// type-check as in the function (`dot([w, 0.5], c) > 0.0` with `w` a dual does not).
-    pub condition_reads: std::collections::HashMap<Temp, Vec<Ident>>,
 }
 
 impl Block {

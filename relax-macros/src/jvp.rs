@@ -59,7 +59,7 @@ pub fn aliases(body: &Body) -> HashMap<Temp, Alias> {
                         out.insert(*temp, Alias::Read(access.clone()));
                     }
                 }
-                Stmt::Passive { temp, expr, impure: false } => {
+                Stmt::Passive { temp, expr, impure: false, .. } => {
                     let mut tokens = expr.clone().into_iter();
                     if let (Some(proc_macro2::TokenTree::Literal(_)), None) = (tokens.next(), tokens.next()) {
                         out.insert(*temp, Alias::Literal(expr.clone()));
@@ -269,7 +269,7 @@ fn stmt(s: &Stmt, ctx: Ctx) -> Code {
         Stmt::Passive { temp, .. } | Stmt::Read { temp, .. } if ctx.aliases.contains_key(temp) => {
             Code::value(TokenStream::new())
         }
-        Stmt::Passive { temp, expr, impure } => {
+        Stmt::Passive { temp, expr, impure, .. } => {
             let t = names::temp(*temp);
             let code = quote!(let #t = #expr;);
             if *impure { Code::Whole(code) } else { Code::value(code) }

@@ -40,7 +40,6 @@ pub fn relax(body: &Body, t: &Ident) -> Result<Body, Vec<syn::Error>> {
         compare_ifs: BTreeMap::new(),
         named_in_tokens: body.named_in_tokens.clone(),
         redeclared: body.redeclared.clone(),
-        condition_reads: body.condition_reads.clone(),
     })
 }
 
@@ -87,7 +86,7 @@ impl Relaxer<'_> {
     fn temperature(&mut self, out: &mut Vec<Stmt>) -> Temp {
         let temp = self.temp(false);
         let t = self.t;
-        out.push(Stmt::Passive { temp, expr: quote!(#t), impure: false });
+        out.push(Stmt::Passive { temp, expr: quote!(#t), impure: false, reads: Vec::new() });
         temp
     }
 

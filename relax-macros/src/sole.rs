@@ -73,7 +73,7 @@ impl Facts {
                     }
                     self.written.extend(assigns.iter().map(|(b, _)| *b));
                 }
-                Stmt::Passive { temp, expr, impure: false } => {
+                Stmt::Passive { temp, expr, impure: false, .. } => {
                     if let Ok(ident) = syn::parse2::<proc_macro2::Ident>(expr.clone()) {
                         self.idents.insert(*temp, ident.to_string());
                     }

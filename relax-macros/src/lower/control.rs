@@ -18,14 +18,8 @@ impl Lowerer<'_> {
         let head = match self.relaxed_condition(&i.cond, &mut prelude) {
             Some(head) => head,
             None => {
-                let cond_tokens = i.cond.to_token_stream();
                 let _ = self.mentions_active(&i.cond);
-                let reads = self.active_reads(&i.cond);
-                let cond = self.passive_temp(cond_tokens, &mut prelude);
-                if !reads.is_empty() {
-                    self.condition_reads.insert(cond, reads);
-                }
-                BranchHead::If(cond)
+                BranchHead::If(self.passive_condition(i.cond.to_token_stream(), &mut prelude))
             }
         };
         let relaxing = matches!(head, BranchHead::Compare { .. });
@@ -176,8 +170,8 @@ impl Lowerer<'_> {
                 (LoopHead::Range { index, lo, hi }, bound)
             }
             Expr::While(w) => {
-                let reads = self.active_reads(&w.cond);
-                (LoopHead::While { cond: w.cond.to_token_stream(), reads }, None)
+                let cond = w.cond.to_token_stream();
+                (LoopHead::While { reads: self.active_reads_in(&cond), cond }, None)
             }
             _ => (LoopHead::Infinite, None),
         };
@@ -483,7 +477,7 @@ impl Lowerer<'_> {
         let mut reads = Vec::new();
         fn walk<'b>(block: &'b Block, index: &str, by_index: &mut HashSet<Temp>, reads: &mut Vec<&'b Access>) -> bool {
             block.stmts.iter().all(|s| match s {
-                Stmt::Passive { temp, expr, impure: false } => {
+                Stmt::Passive { temp, expr, impure: false, .. } => {
                     if expr.to_string() == index {
                         by_index.insert(*temp);
                     }

@@ -94,8 +94,6 @@ struct Lowerer<'a> {
     redeclared: HashSet<String>,
     /// See [`Body::named_in_tokens`].
     named_in_tokens: HashSet<Temp>,
-    /// See [`Body::condition_reads`].
-    condition_reads: std::collections::HashMap<Temp, Vec<Ident>>,
     next_binding: usize,
     next_id: usize,
     temps: Vec<bool>,
@@ -160,7 +158,6 @@ pub fn lower(
             all_bindings: BTreeMap::new(),
             redeclared: redeclared.clone(),
             named_in_tokens: HashSet::new(),
-            condition_reads: std::collections::HashMap::new(),
             next_binding: 0,
             next_id: 0,
             temps: Vec::new(),
@@ -221,7 +218,6 @@ pub fn lower(
                 compare_ifs: l.compare_ifs,
                 named_in_tokens: l.named_in_tokens,
                 redeclared: l.redeclared,
-                condition_reads: l.condition_reads,
             });
         }
         active.extend(l.now_active);

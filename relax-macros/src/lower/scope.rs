@@ -118,21 +118,9 @@ impl Lowerer<'_> {
         differentiated_mentions(e).iter().any(|i| self.lookup(i).is_some_and(|b| b.active))
     }
 
-    /// The active bindings `e` mentions (inside `stop_gradient(..)` too), once each, by name.
-    pub(super) fn active_reads(&self, e: &Expr) -> Vec<Ident> {
-        let mut reads: Vec<Ident> = Vec::new();
-        for id in expr_mentions(e) {
-            if self.lookup(&id).is_some_and(|b| b.active) && !reads.contains(&id) {
-                reads.push(id);
-            }
-        }
-        reads
-    }
-
-    /// The active bindings `tokens` name (at any depth), once each: what
-    /// [`active_reads`](Self::active_reads) gives of a statement kept as tokens. A field or a
-    /// method of the same name counts too, which only shadows the binding by its value where it
-    /// is not read.
+    /// The active bindings `tokens` name (at any depth, inside `stop_gradient(..)` too), once
+    /// each. A field or a method of the same name counts too, which only shadows the binding by
+    /// its value where it is not read.
     pub(super) fn active_reads_in(&self, tokens: &TokenStream) -> Vec<Ident> {
         fn walk(tokens: &TokenStream, l: &Lowerer, reads: &mut Vec<Ident>) {
             for tt in tokens.clone() {
@@ -317,9 +305,20 @@ impl Lowerer<'_> {
         self.passive_temp_of(expr, impure, out)
     }
 
+    /// [`passive_temp`](Self::passive_temp) of an `if`'s condition, with the active bindings it
+    /// reads (see [`Stmt::Passive`]).
+    pub(super) fn passive_condition(&mut self, cond: TokenStream, out: &mut Block) -> Temp {
+        let (impure, reads) = (self.may_mutate(&cond), self.active_reads_in(&cond));
+        self.push_passive(cond, impure, reads, out)
+    }
+
     /// [`passive_temp`](Self::passive_temp), `impure` as given: a statement whose value a loop
     /// stores per iteration, which the adjoint loads rather than computes again.
     pub(super) fn passive_temp_of(&mut self, expr: TokenStream, impure: bool, out: &mut Block) -> Temp {
+        self.push_passive(expr, impure, Vec::new(), out)
+    }
+
+    fn push_passive(&mut self, expr: TokenStream, impure: bool, reads: Vec<Ident>, out: &mut Block) -> Temp {
         self.check_blendable(&expr);
         let temp = self.temp(false);
         if let Some(key) = self.expr_key(&expr).filter(|_| !impure) {
@@ -328,7 +327,7 @@ impl Lowerer<'_> {
         if impure && let Some(l) = self.loops.last_mut() {
             l.impure.push(temp);
         }
-        out.stmts.push(Stmt::Passive { temp, expr, impure });
+        out.stmts.push(Stmt::Passive { temp, expr, impure, reads });
         temp
     }
 
