@@ -1,5 +1,6 @@
 //! Writes `generated.rs`: `FUNCTIONS` random differentiable functions and a table of
-//! `(name, original, gradient)`, and one of `(name, original, _jvp, _vjp)` for forward mode; and
+//! `(name, original, gradient)`, one of `(name, original, _jvp, _vjp)` for forward mode and one of
+//! `(name, original, gradient, _hvp)` for second order; and
 //! `RELAXED` functions with hard operations under `#[differentiable(relaxed)]`, with their table,
 //! and `RELAXED_SMOOTH` `relaxed` ones without, in the first tables (they keep their gradients).
 //! Functions that take a parameter struct or are methods get wrappers over the flat arguments
@@ -353,6 +354,7 @@ fn main() {
     let mut table = String::new();
     let mut table32 = String::new();
     let (mut forward, mut forward32) = (String::new(), String::new());
+    let mut hessian = String::new();
     let mut rows = String::new();
     for k in 0..FUNCTIONS {
         // Every other function is generic: literals and rules then go through `T: Real`.
@@ -370,16 +372,16 @@ fn main() {
         match shape {
             Shape::Free => writeln!(
                 out,
-                "#[differentiable(max_iter = 8{jacobian})]\npub fn g{k}{generics}(x: [{t}; 4], a: {t}) -> {t} {body}"
+                "#[differentiable(max_iter = 8, hvp{jacobian})]\npub fn g{k}{generics}(x: [{t}; 4], a: {t}) -> {t} {body}"
             ),
             Shape::Struct => writeln!(
                 out,
-                "#[differentiable(wrt(p), max_iter = 8{jacobian})]\npub fn g{k}{generics}(p: Gp<{t}>) -> {t} {body}\n{}",
+                "#[differentiable(wrt(p), max_iter = 8, hvp{jacobian})]\npub fn g{k}{generics}(p: Gp<{t}>) -> {t} {body}\n{}",
                 struct_wrappers(k, generics, t)
             ),
             Shape::Method => writeln!(
                 out,
-                "impl Model<{t}> {{\n#[differentiable(max_iter = 8{jacobian})]\npub fn g{k}{generics}(&self, x: [{t}; 4], a: {t}) -> {t} {body}}}\n{}",
+                "impl Model<{t}> {{\n#[differentiable(max_iter = 8, hvp{jacobian})]\npub fn g{k}{generics}(&self, x: [{t}; 4], a: {t}) -> {t} {body}}}\n{}",
                 method_wrappers(k, generics, t)
             ),
         }
@@ -396,6 +398,9 @@ fn main() {
         let base = if shape == Shape::Free { format!("g{k}") } else { format!("g{k}_flat") };
         table.push_str(&gradient_entry(&format!("g{k}"), &base, at, "f64"));
         forward.push_str(&forward_entry(&format!("g{k}"), &base, at, "f64"));
+        let [value, grad, hvp] = hessian_types();
+        writeln!(hessian, "(\"g{k}\", {base}{at} as {value}, {base}_grad{at} as {grad}, {base}_hvp{at} as {hvp}),")
+            .unwrap();
         if generic {
             table32.push_str(&gradient_entry(&format!("g{k}"), &base, "::<f32>", "f32"));
             forward32.push_str(&forward_entry(&format!("g{k}"), &base, "::<f32>", "f32"));
@@ -447,6 +452,12 @@ pub const ROWS: &[(&str, fn([f64; 4], f64) -> (f64, ([f64; 4], f64)), fn([f64; 4
     writeln!(out, "/// Every generated function: name, original, `_jvp`, `_vjp`.\npub const FORWARD: &[{f64_ty}] = &[\n{forward}];")
         .unwrap();
     writeln!(out, "/// The generic ones at f32.\npub const FORWARD_F32: &[{f32_ty}] = &[\n{forward32}];").unwrap();
+    let hessian_ty = format!("(&str, {})", hessian_types().join(", "));
+    writeln!(
+        out,
+        "/// Every generated function but the `relaxed` ones: name, original, `_grad`, `_hvp`.\npub const HESSIAN: &[{hessian_ty}] = &[\n{hessian}];"
+    )
+    .unwrap();
     let path = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("generated.rs");
     std::fs::write(path, out).unwrap();
 }
@@ -507,6 +518,10 @@ pub fn g{k}_flat_vjp{generics}(x: [{t}; 4], a: {t}, dout: {t}) -> ({t}, ([{t}; 4
     let (v, d) = g{k}_vjp({p}, dout);
     (v, (d.w, d.b))
 }}
+pub fn g{k}_flat_hvp{generics}(x: [{t}; 4], a: {t}, (vx, va): ([{t}; 4], {t})) -> ({t}, ([{t}; 4], {t}), ([{t}; 4], {t})) {{
+    let (v, d, h) = g{k}_hvp({p}, Gp {{ w: vx, b: va, k: 0 }});
+    (v, (d.w, d.b), (h.w, h.b))
+}}
 "
     )
 }
@@ -519,6 +534,7 @@ fn method_wrappers(k: usize, generics: &str, t: &str) -> String {
 pub fn g{k}_flat_grad{generics}(x: [{t}; 4], a: {t}) -> ({t}, ([{t}; 4], {t})) {{ {m}.g{k}_grad(x, a) }}
 pub fn g{k}_flat_jvp{generics}(x: [{t}; 4], a: {t}, v: ([{t}; 4], {t})) -> ({t}, {t}) {{ {m}.g{k}_jvp(x, a, v) }}
 pub fn g{k}_flat_vjp{generics}(x: [{t}; 4], a: {t}, dout: {t}) -> ({t}, ([{t}; 4], {t})) {{ {m}.g{k}_vjp(x, a, dout) }}
+pub fn g{k}_flat_hvp{generics}(x: [{t}; 4], a: {t}, v: ([{t}; 4], {t})) -> ({t}, ([{t}; 4], {t}), ([{t}; 4], {t})) {{ {m}.g{k}_hvp(x, a, v) }}
 "
     )
 }
@@ -530,6 +546,16 @@ fn forward_types(t: &str) -> [String; 3] {
         format!("fn([{t}; 4], {t}) -> {t}"),
         format!("fn([{t}; 4], {t}, {g}) -> ({t}, {t})"),
         format!("fn([{t}; 4], {t}, {t}) -> ({t}, {g})"),
+    ]
+}
+
+/// The types of `g{k}`, `g{k}_grad` and `g{k}_hvp` (at f64).
+fn hessian_types() -> [String; 3] {
+    let g = "([f64; 4], f64)";
+    [
+        "fn([f64; 4], f64) -> f64".to_string(),
+        format!("fn([f64; 4], f64) -> (f64, {g})"),
+        format!("fn([f64; 4], f64, {g}) -> (f64, {g}, {g})"),
     ]
 }
 

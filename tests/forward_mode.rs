@@ -1127,9 +1127,9 @@ fn h_more_rules(x: [f64; 4], t: f64) -> f64 {
 }
 
 /// Rules whose gradient is not the derivative of the value: the straight-through family,
-/// `stop_gradient` (a dual inside `_hvp`: its tangent is kept, as `H·v` is the derivative of
-/// `_grad`, which reads the stopped value), the score function. Their `H·v` is that of the
-/// gradient field, which need not be symmetric.
+/// `stop_gradient`, the score function. Their `H·v` is that of the gradient field, which need
+/// not be symmetric, with the stopped values held (`stop_gradient`'s derivative is zero in
+/// forward mode too): [`h_estimators_stopped`]'s.
 #[differentiable(hvp)]
 fn h_estimators(x: [f64; 4], t: f64) -> f64 {
     let h = st_one_hot(x, t);
@@ -1146,8 +1146,24 @@ fn h_estimators(x: [f64; 4], t: f64) -> f64 {
         + reinforce_baseline(loss, log_prob, x[3]) * x[0]
 }
 
-/// A running maximum kept out of the gradient, updated by a passive `if`: its statement writes
-/// a passive binding that holds a dual on the sweeps on duals, so it runs there as written.
+/// [`h_estimators`] with its stopped values given: `(loss, x₃², x₂² + 1)` and `s`.
+#[differentiable(wrt(x, t))]
+fn h_estimators_stopped(x: [f64; 4], t: f64, stopped: [f64; 3], s: [f64; 4]) -> f64 {
+    let h = st_one_hot(x, t);
+    let k = st_argmax(x, t);
+    let r = straight_through(x[0].round(), x[0]);
+    let log_prob = -0.5 * (x[1] - t) * (x[1] - t);
+    let loss = stopped[0];
+    dot(h, x) * x[3] + k * x[1] * x[2] - r * x[2] * x[3]
+        + stopped[1] * x[3] * x[3]
+        + x[1] / stopped[2]
+        + dot(x, s) * s[0]
+        + reinforce(loss, log_prob) * t
+        + reinforce_baseline(loss, log_prob, x[3]) * x[0]
+}
+
+/// A running maximum kept out of the gradient, updated by a passive `if` and assignment: on the
+/// sweeps on duals they run on values, so that `best` is a float there as in the function.
 #[differentiable(hvp)]
 fn h_running_max(x: [f64; 4], a: f64) -> f64 {
     let mut best = stop_gradient(x[0]);
@@ -1156,6 +1172,12 @@ fn h_running_max(x: [f64; 4], a: f64) -> f64 {
             best = stop_gradient(x[i]);
         }
     }
+    a * best * best + x[1] * a
+}
+
+/// [`h_running_max`] with its maximum given.
+#[differentiable(wrt(x, a))]
+fn h_running_max_stopped(x: [f64; 4], a: f64, best: f64) -> f64 {
     a * best * best + x[1] * a
 }
 
@@ -1438,26 +1460,27 @@ fn check_hvp<G: Flat>(
     grad: impl Fn(&[f64]) -> (f64, G),
     hvp: impl Fn(&[f64], &[f64]) -> (f64, G, G),
 ) {
-    check_gradient_field(name, seed, true, sample, f, grad, hvp);
+    check_gradient_field(name, seed, true, sample, f, |_, q| grad(q), hvp);
 }
 
 /// [`check_hvp`] for a gradient that may not be the derivative of the value (straight-through
-/// estimators, `stop_gradient`): `H·v` against finite differences of `_grad`, with
-/// `<u, Hv> = <v, Hu>` only where `symmetric`.
+/// estimators, `stop_gradient`): `H·v` at `p` against finite differences of `grad(p, ·)`, the
+/// gradient with the values `stop_gradient` takes at `p` held, with `<u, Hv> = <v, Hu>` only
+/// where `symmetric`.
 fn check_gradient_field<G: Flat>(
     name: &str,
     seed: u64,
     symmetric: bool,
     sample: impl Fn(&mut StdRng) -> Vec<f64>,
     f: impl Fn(&[f64]) -> f64,
-    grad: impl Fn(&[f64]) -> (f64, G),
+    grad: impl Fn(&[f64], &[f64]) -> (f64, G),
     hvp: impl Fn(&[f64], &[f64]) -> (f64, G, G),
 ) {
-    let gradient = |q: &[f64]| grad(q).1.flat();
     let mut r = rng(seed);
     let (mut checked, mut replaced) = (0, 0);
     while checked < POINTS {
         let p = sample(&mut r);
+        let gradient = |q: &[f64]| grad(&p, q).1.flat();
         let (v, u) = (direction(&mut r, p.len()), direction(&mut r, p.len()));
         let (value, g, hv) = hvp(&p, &v);
         assert_same_bits(&format!("{name} at {p:?}: _hvp value"), &[value], &[f(&p)]);
@@ -1513,7 +1536,10 @@ fn hessian_vector_products() {
         false,
         logits_and_temperature,
         |p| h_estimators(arr(p), p[4]),
-        |p| h_estimators_grad(arr(p), p[4]),
+        |p, q| {
+            let stopped = [(p[2] - 0.3) * (p[2] - 0.3), p[3] * p[3], p[2] * p[2] + 1.0];
+            h_estimators_stopped_grad(arr(q), q[4], stopped, arr(p))
+        },
         |p, v| h_estimators_hvp(arr(p), p[4], (arr(v), v[4])),
     );
     check_gradient_field(
@@ -1522,7 +1548,7 @@ fn hessian_vector_products() {
         false,
         logits_and_temperature,
         |p| h_running_max(arr(p), p[4]),
-        |p| h_running_max_grad(arr(p), p[4]),
+        |p, q| h_running_max_stopped_grad(arr(q), q[4], p[..4].iter().copied().fold(f64::MIN, f64::max)),
         |p, v| h_running_max_hvp(arr(p), p[4], (arr(v), v[4])),
     );
     let g = [0.4, -0.3, 1.1, 0.2];
@@ -1532,7 +1558,7 @@ fn hessian_vector_products() {
         false,
         logits_and_temperature,
         |p| h_gumbel(arr(p), g, p[4]),
-        |p| h_gumbel_grad(arr(p), g, p[4]),
+        |_, q| h_gumbel_grad(arr(q), g, q[4]),
         |p, v| h_gumbel_hvp(arr(p), g, p[4], (arr(v), v[4])),
     );
     let c = 0.8;

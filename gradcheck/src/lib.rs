@@ -19,24 +19,26 @@ use relax::prelude::*;
 /// Helpers the generated functions call: a tuple output, and a reference in `wrt`. The free
 /// helpers without calls are `relaxed` too, so that the `relaxed` functions may call them (a
 /// `relaxed` function's callees must be). All take `jacobian`, so that every third generated
-/// function may take it too (its callees must).
-#[differentiable(relaxed, jacobian)]
+/// function may take it too (its callees must), and `hvp`, which every generated function takes.
+#[differentiable(relaxed, jacobian, hvp)]
 pub fn pair<T: Real>(u: T, v: T) -> (T, T) {
     ((u * v).tanh(), u - 0.5 * v)
 }
 
-#[differentiable(wrt(w), relaxed, jacobian)]
+#[differentiable(wrt(w), relaxed, jacobian, hvp)]
 pub fn weigh<T: Real>(w: &[T; 4], c: T) -> T {
     (w[0] * c + w[1] - w[2] * w[3]).tanh()
 }
 
 /// A declared derivative: the body is not transformed, `cube_pullback` gives the derivative.
-#[differentiable(vjp = cube_pullback, jacobian)]
+#[differentiable(vjp = cube_pullback, jacobian, hvp)]
 pub fn cube<T: Real>(x: T) -> T {
     x * x * x
 }
 
-/// The pullback of [`cube`]: `3x²·dout`.
+/// The pullback of [`cube`]: `3x²·dout`; differentiable, for `cube`'s `hvp` (the forward mode
+/// of its declared pullback).
+#[differentiable]
 pub fn cube_pullback<T: Real>(x: T, dout: T) -> (T, T) {
     (x * x * x, (x + x + x) * x * dout)
 }
@@ -55,13 +57,13 @@ pub struct Gp<T: Real> {
 }
 
 /// A struct parameter in `wrt`, composed.
-#[differentiable(wrt(p, z), relaxed, jacobian)]
+#[differentiable(wrt(p, z), relaxed, jacobian, hvp)]
 pub fn gp_score<T: Real>(p: Gp<T>, z: T) -> T {
     (p.w[1] * z).tanh() + p.b * 0.5 - p.w[3] * p.w[0]
 }
 
 /// A struct output: its cotangent flows back through `_vjp`.
-#[differentiable(wrt(p, z), relaxed, jacobian)]
+#[differentiable(wrt(p, z), relaxed, jacobian, hvp)]
 pub fn gp_shift<T: Real>(p: Gp<T>, z: T) -> Gp<T> {
     let mut q = p;
     q.b = q.b * 0.5 + z.tanh();
@@ -81,13 +83,13 @@ pub const MODEL: Model<f64> = Model { scale: 0.8 };
 
 impl<T: Real> Model<T> {
     /// A method reading its receiver as data and calling an associated function.
-    #[differentiable(real = T, jacobian)]
+    #[differentiable(real = T, jacobian, hvp)]
     pub fn squash(&self, z: T) -> T {
         self.scale * z.tanh() + Self::bump(z)
     }
 
     /// An associated function.
-    #[differentiable(real = T, jacobian)]
+    #[differentiable(real = T, jacobian, hvp)]
     pub fn bump(z: T) -> T {
         z / (1.0 + z * z)
     }

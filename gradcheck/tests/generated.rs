@@ -1,10 +1,11 @@
 //! Every generated function: the value of `_grad` is the original's bit for bit, and the gradient
 //! agrees with central finite differences at random points; `_jvp` keeps the value and agrees
-//! with `_vjp`; those with `jacobian` run their pullbacks in lanes for a caller's rows. Every
+//! with `_vjp`; `_hvp` keeps the value and the gradient, and its `H·v` agrees with finite
+//! differences of the gradient; those with `jacobian` run their pullbacks in lanes for a caller's rows. Every
 //! generated `relaxed` function: its relaxation tends to it as t → 0, and straight-through keeps
 //! its value.
 
-use relax_testkit::{assert_close_to_fd, fd, fd_with_step};
+use relax_testkit::{assert_close_to_fd, fd, fd_along, fd_with_step};
 
 /// A point in [−1.5, 1.5)^5 from a counter (no RNG dependency needed here).
 fn point(k: u64) -> [f64; 5] {
@@ -109,6 +110,57 @@ fn jvp_agrees_with_vjp_and_keeps_the_value() {
             );
         }
     }
+}
+
+/// Every generated function in second order (all but the `relaxed` ones), at 20 points with
+/// random directions: `_hvp`'s value is the original's and its gradient `_grad`'s, bit for bit;
+/// `H·v` agrees with finite differences of `_grad` along `v` (where they agree with themselves at
+/// half the step) and `<u, H·v> = <v, H·u>` (a Hessian is symmetric).
+#[test]
+fn hvp_matches_finite_differences_of_the_gradient() {
+    let mut checked = 0;
+    for (name, f, grad, hvp) in relax_gradcheck::HESSIAN {
+        let flat = |g: ([f64; 4], f64)| [g.0[0], g.0[1], g.0[2], g.0[3], g.1];
+        let split = |q: &[f64]| ([q[0], q[1], q[2], q[3]], q[4]);
+        let gradient = |q: &[f64]| flat(grad(split(q).0, q[4]).1).to_vec();
+        for k in 0..20 {
+            let (p, v, u) = (point(k + 1), point(k + 2000), point(k + 3000));
+            let (x, a) = split(&p);
+            let (value, g, hv) = hvp(x, a, split(&v));
+            let (want, want_g) = (f(x, a), grad(x, a).1);
+            for (what, got, want) in
+                [("value", [value].to_vec(), [want].to_vec()), ("gradient", flat(g).to_vec(), flat(want_g).to_vec())]
+            {
+                assert!(
+                    got.iter().zip(&want).all(|(g, w)| g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan())),
+                    "{name} at {p:?}: _hvp {what} {got:?} vs {want:?}"
+                );
+            }
+            let (hv, hu) = (flat(hv), flat(hvp(x, a, split(&u)).2));
+            if want.abs() > 1e6 || hv.iter().chain(&flat(g)).any(|h| !h.is_finite() || h.abs() > 1e6) {
+                continue;
+            }
+            let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(a, b)| a * b).sum::<f64>();
+            let (uhv, vhu) = (dot(&u, &hv), dot(&v, &hu));
+            let size = u.iter().zip(&hv).chain(v.iter().zip(&hu)).map(|(a, b)| (a * b).abs()).sum::<f64>();
+            assert!((uhv - vhu).abs() <= 1e-9 * (1.0 + size), "{name} at {p:?}: <u, Hv> = {uhv:e}, <v, Hu> = {vhu:e}");
+            let fd = fd_along(&gradient, &p, &v);
+            let half: Vec<f64> = v.iter().map(|x| 0.5 * x).collect();
+            let fd_half: Vec<f64> = fd_along(&gradient, &p, &half).iter().map(|x| 2.0 * x).collect();
+            if fd.iter().zip(&fd_half).any(|(a, b)| (a - b).abs() > 1e-4 * (1.0 + a.abs())) {
+                continue;
+            }
+            assert_close_to_fd(
+                &format!("{name} at {p:?} along {v:?}: H·v"),
+                &hv,
+                &extrapolated(&fd, &fd_half),
+                1e-5,
+                1e-6,
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > relax_gradcheck::HESSIAN.len() * 15, "only {checked} points were away from branches and kinks");
 }
 
 /// The callers of the functions with `jacobian` (`rows{k}`: the callee at `(x, a)` and at

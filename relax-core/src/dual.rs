@@ -781,16 +781,18 @@ impl<T: Real> PartialOrd<T> for Dual<T> {
     }
 }
 
-/// The values of duals: what a condition of an `hvp` function reads of its differentiated values
-/// on the sweeps on dual numbers, so that it type-checks as in the function (a condition is a
-/// `bool`: their tangents cannot change it). `#[derive(Differentiable)]` implements it for the
-/// struct over `Dual<T>` of a struct with [`SeedStruct`].
+/// The values of duals: what passive code of an `hvp` function (a condition, a `stop_gradient`
+/// argument) reads of its differentiated values on the sweeps on dual numbers, so that it runs
+/// as in the function (on floats: a float function called on them type-checks) and its values
+/// carry no tangent, as `stop_gradient`'s zero derivative says. `#[derive(Differentiable)]`
+/// implements it for the struct over `Dual<T>` of a struct with [`SeedStruct`].
 ///
 /// ```
 /// use relax_core::{Dual, dual::Primal};
 /// let x = [Dual { v: 1.5_f64, d: 2.0 }, Dual { v: -0.5, d: 1.0 }];
 /// assert_eq!(x.primal(), [1.5, -0.5]);
 /// assert_eq!((&x[0]).primal(), 1.5);
+/// assert_eq!((x[1], [x[0]]).primal(), (-0.5, [1.5]));
 /// ```
 pub trait Primal {
     /// The same shape of floats.
@@ -822,6 +824,22 @@ impl<A: Primal + Copy> Primal for &A {
         (*self).primal()
     }
 }
+
+/// Tuples (a differentiable callee's several outputs), element by element.
+macro_rules! primal_tuples {
+    ($(($($name:ident),+)),+) => {$(
+        impl<$($name: Primal),+> Primal for ($($name,)+) {
+            type Primal = ($($name::Primal,)+);
+            #[inline(always)]
+            #[allow(non_snake_case)]
+            fn primal(self) -> Self::Primal {
+                let ($($name,)+) = self;
+                ($($name.primal(),)+)
+            }
+        }
+    )+};
+}
+primal_tuples!((A), (A, B), (A, B, C), (A, B, C, D), (A, B, C, D, E), (A, B, C, D, E, F));
 
 /// A data argument of a call in the sweeps on dual numbers (`NAME_hvp`'s): itself, or, where the
 /// callee differentiates that parameter and so takes a dual, a float (or an array of them) lifted

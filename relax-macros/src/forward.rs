@@ -168,7 +168,7 @@ impl BodyFacts {
     }
 }
 
-/// On the sweeps on duals, a condition that reads active bindings runs on their values (see
+/// On the sweeps on duals, passive code that reads active bindings runs on their values (see
 /// [`Stmt::Passive`]): those bindings shadowed by their values, to put before it in a block.
 fn on_values(reads: &[proc_macro2::Ident], ctx: Ctx) -> Option<TokenStream> {
     let krate = ctx.krate;
@@ -366,6 +366,10 @@ pub fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
     match s {
         Stmt::Passive { temp, expr, impure, reads } => {
             let t = names::temp(*temp);
+            let expr = match on_values(reads, ctx) {
+                Some(values) => quote!({ #values #expr }),
+                None => expr.clone(),
+            };
             if *impure {
                 let (replaces, stored) = tape(t.to_token_stream(), *temp, ctx);
                 if replaces {
@@ -373,10 +377,7 @@ pub fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                 }
                 return quote!(let #t = #expr; #stored);
             }
-            match on_values(reads, ctx) {
-                Some(values) => quote!(let #t = { #values #expr };),
-                None => quote!(let #t = #expr;),
-            }
+            quote!(let #t = #expr;)
         }
         Stmt::Verbatim { tokens, binds, assigns, impure, reads } => {
             // Declaring nothing, it may run in a block, on the values of what it reads.

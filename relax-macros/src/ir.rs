@@ -140,15 +140,16 @@ pub enum Stmt {
         temp: Temp,
         expr: TokenStream,
         impure: bool,
-        /// The active bindings an `if`'s condition reads (empty for any other expression): the
-        /// sweeps on duals evaluate it on their values, so that it type-checks as in the
-        /// function (`dot([w, 0.5], c) > 0.0` with `w` a dual does not).
+        /// The active bindings the expression reads (a condition, or inside `stop_gradient`):
+        /// the sweeps on duals evaluate it on their values, so that it type-checks as in the
+        /// function (`dot([w, 0.5], c) > 0.0` with `w` a dual does not, nor a float function
+        /// called on it) and a stopped value has no tangent there, as in `_jvp`.
         reads: Vec<Ident>,
     },
     /// A passive statement of the user's, copied verbatim: `binds` are the bindings a `let`
     /// declares, `assigns` the bindings it writes to, `reads` the active bindings read by a
-    /// statement that declares nothing and writes only `normalize`'s flags (`if c { continue; }`;
-    /// as a condition's, see [`Stmt::Passive`]).
+    /// statement that declares nothing (as an expression's, see [`Stmt::Passive`]; a `let`'s
+    /// initialiser that reads any is a [`Stmt::Passive`] of its own).
     Verbatim {
         tokens: TokenStream,
         binds: Vec<(BindingId, Ident)>,

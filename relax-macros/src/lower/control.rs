@@ -19,7 +19,7 @@ impl Lowerer<'_> {
             Some(head) => head,
             None => {
                 let _ = self.mentions_active(&i.cond);
-                BranchHead::If(self.passive_condition(i.cond.to_token_stream(), &mut prelude))
+                BranchHead::If(self.passive_temp(i.cond.to_token_stream(), &mut prelude))
             }
         };
         let relaxing = matches!(head, BranchHead::Compare { .. });

@@ -305,20 +305,9 @@ impl Lowerer<'_> {
         self.passive_temp_of(expr, impure, out)
     }
 
-    /// [`passive_temp`](Self::passive_temp) of an `if`'s condition, with the active bindings it
-    /// reads (see [`Stmt::Passive`]).
-    pub(super) fn passive_condition(&mut self, cond: TokenStream, out: &mut Block) -> Temp {
-        let (impure, reads) = (self.may_mutate(&cond), self.active_reads_in(&cond));
-        self.push_passive(cond, impure, reads, out)
-    }
-
     /// [`passive_temp`](Self::passive_temp), `impure` as given: a statement whose value a loop
     /// stores per iteration, which the adjoint loads rather than computes again.
     pub(super) fn passive_temp_of(&mut self, expr: TokenStream, impure: bool, out: &mut Block) -> Temp {
-        self.push_passive(expr, impure, Vec::new(), out)
-    }
-
-    fn push_passive(&mut self, expr: TokenStream, impure: bool, reads: Vec<Ident>, out: &mut Block) -> Temp {
         self.check_blendable(&expr);
         let temp = self.temp(false);
         if let Some(key) = self.expr_key(&expr).filter(|_| !impure) {
@@ -327,6 +316,7 @@ impl Lowerer<'_> {
         if impure && let Some(l) = self.loops.last_mut() {
             l.impure.push(temp);
         }
+        let reads = self.active_reads_in(&expr);
         out.stmts.push(Stmt::Passive { temp, expr, impure, reads });
         temp
     }

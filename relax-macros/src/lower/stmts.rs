@@ -40,17 +40,14 @@ impl Lowerer<'_> {
                 assigns.push((*id, self.all_bindings[id].name.clone()));
             }
         }
-        // Run on the values of what it reads, on duals, only where that cannot change a type it
-        // shares: it declares nothing and writes only `normalize`'s flags (`if c { continue; }`).
-        let flags_only = assigns.iter().all(|(_, name)| crate::normalize::is_rewritten(name));
-        let reads = if binds.is_empty() && flags_only { self.active_reads_in(&tokens) } else { Vec::new() };
+        // Declaring nothing, it can run in a block on the values of what it reads, on duals.
+        let reads = if binds.is_empty() { self.active_reads_in(&tokens) } else { Vec::new() };
         let tokens = control::unmark_exits(tokens);
         Stmt::Verbatim { tokens, binds, assigns, impure, reads }
     }
 
     pub(super) fn lower_let(&mut self, local: &syn::Local, out: &mut Block) {
         let since = self.write_log.len();
-        let tokens = local.to_token_stream();
         let (pat, ty) = match &local.pat {
             Pat::Type(pt) => (&*pt.pat, Some(pt.ty.clone())),
             p => (p, None),
@@ -105,6 +102,7 @@ impl Lowerer<'_> {
                         if let Some(i) = init {
                             self.check_casts(&i.expr);
                         }
+                        let tokens = self.let_on_values(local, out);
                         let id = self.declare(&name, mutable, false, false, array_len.clone(), false);
                         if derived {
                             self.taint_last();
@@ -145,6 +143,7 @@ impl Lowerer<'_> {
             }
             _ if !init_active => {
                 let derived = init.is_some_and(|i| self.mentions_derived(&i.expr));
+                let tokens = self.let_on_values(local, out);
                 let mut binds = Vec::new();
                 for id in pattern_idents(pat) {
                     binds.push((self.declare(&id, false, false, false, None, false), id));
@@ -160,6 +159,24 @@ impl Lowerer<'_> {
                 "bind active values to a name or a tuple of names: `let y = …;`, `let (a, b) = …;`",
             ),
         }
+    }
+
+    /// A passive `let` as it runs: its initialiser, where it reads active bindings (inside
+    /// `stop_gradient`), a passive temporary of its own, which the sweeps on duals evaluate on
+    /// their values (see [`Stmt::Passive`]), and the `let` binding that.
+    fn let_on_values(&mut self, local: &syn::Local, out: &mut Block) -> TokenStream {
+        let Some(init) = &local.init else { return local.to_token_stream() };
+        let expr = init.expr.to_token_stream();
+        if self.active_reads_in(&expr).is_empty() {
+            return local.to_token_stream();
+        }
+        let temp = self.passive_temp(expr, out);
+        let temp = self.named_temp(temp);
+        let mut local = local.clone();
+        if let Some(init) = &mut local.init {
+            *init.expr = syn::parse_quote!(#temp);
+        }
+        local.to_token_stream()
     }
 
     pub(super) fn lower_expr_stmt(&mut self, e: &Expr, stmt: &syn::Stmt, out: &mut Block) {
