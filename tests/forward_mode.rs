@@ -1227,6 +1227,34 @@ fn h_constant_args_generic<T: Real>(x: [T; 2], a: T) -> T {
     h_bump(a, 0.25) + h_bump(0.4, x[1]) * h_bump(x[0], a)
 }
 
+/// A plain function of floats.
+fn h_plain<T: Real>(z: T) -> T {
+    z * z + z.sin()
+}
+
+/// `stop_gradient` of differentiated values in code that only type-checks on floats: a plain
+/// function called on them, an array literal with a constant, a generic `T` constant added, a
+/// float receiver, a tuple pattern, a callee's parameter. On the sweeps on duals it runs on
+/// their values, so the stopped values have no tangent: [`h_stopped_held`]'s Hessian.
+#[differentiable(hvp)]
+fn h_stopped<T: Real>(x: [T; 3], a: T) -> T {
+    let m = stop_gradient(h_plain(x[0] * a));
+    let s = [stop_gradient(x[1]), 0.5];
+    let c = 2.0 + stop_gradient(x[2]);
+    let k = c.tanh().max(stop_gradient(a));
+    let (p, q) = (stop_gradient(x[0]), 0.3);
+    x[0] * x[1] * m + dot(x, [s[0], s[1], c]) * a + k * a * a + p * x[2] * x[2] + q * a + h_bump(x[1], stop_gradient(a))
+}
+
+/// [`h_stopped`] with its stopped values given: `h_plain(x₀a)`, `x₁`, `x₂`, `a`, `x₀`.
+#[differentiable(wrt(x, a))]
+fn h_stopped_held(x: [f64; 3], a: f64, held: [f64; 5]) -> f64 {
+    let [m, s0, x2, a0, p] = held;
+    let (s, c) = ([s0, 0.5], 2.0 + x2);
+    let k = c.tanh().max(a0);
+    x[0] * x[1] * m + dot(x, [s[0], s[1], c]) * a + k * a * a + p * x[2] * x[2] + 0.3 * a + h_bump(x[1], a0)
+}
+
 /// Generic over `T: Real`: literals and casts rewritten for `T`.
 #[differentiable(hvp)]
 fn h_generic<T: Real>(x: [T; 3], w: T) -> T {
@@ -1577,6 +1605,15 @@ fn hessian_vector_products() {
         |p| h_constant_args_generic([p[0], p[1]], p[2]),
         |p| h_constant_args_generic_grad([p[0], p[1]], p[2]),
         |p, v| h_constant_args_generic_hvp([p[0], p[1]], p[2], ([v[0], v[1]], v[2])),
+    );
+    check_gradient_field(
+        "h_stopped::<f64>",
+        131,
+        true,
+        cube(4, -1.5, 1.5),
+        |p| h_stopped([p[0], p[1], p[2]], p[3]),
+        |p, q| h_stopped_held_grad([q[0], q[1], q[2]], q[3], [h_plain(p[0] * p[3]), p[1], p[2], p[3], p[0]]),
+        |p, v| h_stopped_hvp([p[0], p[1], p[2]], p[3], ([v[0], v[1], v[2]], v[3])),
     );
     check_hvp(
         "h_loops",
