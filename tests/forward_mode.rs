@@ -1234,8 +1234,8 @@ fn h_plain<T: Real>(z: T) -> T {
 
 /// `stop_gradient` of differentiated values in code that only type-checks on floats: a plain
 /// function called on them, an array literal with a constant, a generic `T` constant added, a
-/// float receiver, a tuple pattern, a callee's parameter. On the sweeps on duals it runs on
-/// their values, so the stopped values have no tangent: [`h_stopped_held`]'s Hessian.
+/// float receiver, a tuple pattern, a callee's parameter, a macro. On the sweeps on duals it runs
+/// on their values, so the stopped values have no tangent: [`h_stopped_held`]'s Hessian.
 #[differentiable(hvp)]
 fn h_stopped<T: Real>(x: [T; 3], a: T) -> T {
     let m = stop_gradient(h_plain(x[0] * a));
@@ -1243,6 +1243,7 @@ fn h_stopped<T: Real>(x: [T; 3], a: T) -> T {
     let c = 2.0 + stop_gradient(x[2]);
     let k = c.tanh().max(stop_gradient(a));
     let (p, q) = (stop_gradient(x[0]), 0.3);
+    debug_assert!(x[0] <= x[0].max(x[1]), "a macro's tokens read bindings whole");
     x[0] * x[1] * m + dot(x, [s[0], s[1], c]) * a + k * a * a + p * x[2] * x[2] + q * a + h_bump(x[1], stop_gradient(a))
 }
 

@@ -118,6 +118,13 @@ fn jvp_agrees_with_vjp_and_keeps_the_value() {
 /// half the step) and `<u, H·v> = <v, H·u>` (a Hessian is symmetric).
 #[test]
 fn hvp_matches_finite_differences_of_the_gradient() {
+    // Unoptimised (`cargo test`'s debug build), the largest functions' sweeps on duals keep more
+    // than a test thread's 2 MB of stack (4 MB suffice; optimised, 2 MB do).
+    let check = std::thread::Builder::new().stack_size(16 << 20).spawn(check_hvp).expect("a thread");
+    check.join().expect("every `_hvp` checks");
+}
+
+fn check_hvp() {
     let mut checked = 0;
     for (name, f, grad, hvp) in relax_gradcheck::HESSIAN {
         let flat = |g: ([f64; 4], f64)| [g.0[0], g.0[1], g.0[2], g.0[3], g.1];

@@ -168,18 +168,17 @@ impl BodyFacts {
     }
 }
 
-/// On the sweeps on duals, passive code that reads active bindings runs on their values (see
-/// [`Stmt::Passive`]): those bindings shadowed by their values, to put before it in a block.
-fn on_values(reads: &[proc_macro2::Ident], ctx: Ctx) -> Option<TokenStream> {
-    let krate = ctx.krate;
-    (ctx.dual.is_some() && !reads.is_empty()).then(|| quote!(#(let #reads = #krate::dual::Primal::primal(#reads);)*))
+/// On the sweeps on duals, passive code (an expression, or statements where `stmts`) that
+/// reads active bindings, as it runs there: on their values (see [`Stmt::Passive`]).
+fn on_values(tokens: &TokenStream, stmts: bool, reads: &[proc_macro2::Ident], ctx: Ctx) -> Option<TokenStream> {
+    (ctx.dual.is_some() && !reads.is_empty()).then(|| crate::values::on_values(tokens, stmts, reads, ctx.krate))
 }
 
 /// The forward code of loop `l`'s head.
 fn loop_code(l: &Loop, ctx: Ctx) -> LoopCode {
     match &l.head {
-        LoopHead::While { cond, reads } => match on_values(reads, ctx) {
-            Some(values) => LoopCode::header(quote!(while { #values #cond })),
+        LoopHead::While { cond, reads } => match on_values(cond, false, reads, ctx) {
+            Some(cond) => LoopCode::header(quote!(while #cond)),
             None => LoopCode::forward(l.id, &l.head),
         },
         _ => LoopCode::forward(l.id, &l.head),
@@ -366,10 +365,7 @@ pub fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
     match s {
         Stmt::Passive { temp, expr, impure, reads } => {
             let t = names::temp(*temp);
-            let expr = match on_values(reads, ctx) {
-                Some(values) => quote!({ #values #expr }),
-                None => expr.clone(),
-            };
+            let expr = on_values(expr, false, reads, ctx).unwrap_or_else(|| expr.clone());
             if *impure {
                 let (replaces, stored) = tape(t.to_token_stream(), *temp, ctx);
                 if replaces {
@@ -381,7 +377,7 @@ pub fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
         }
         Stmt::Verbatim { tokens, binds, assigns, impure, reads } => {
             // Declaring nothing, it may run in a block, on the values of what it reads.
-            let on_values = on_values(reads, ctx).map(|values| quote!({ #values #tokens }));
+            let on_values = on_values(tokens, true, reads, ctx);
             let tokens = on_values.as_ref().unwrap_or(tokens);
             // Run again where it declares something, or writes only what the recomputed
             // iteration restores or declares and `normalize`'s exit flags and return slots (the

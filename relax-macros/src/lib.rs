@@ -34,6 +34,7 @@ mod single;
 mod sole;
 #[cfg(test)]
 mod tests;
+mod values;
 
 use proc_macro::TokenStream;
 
