@@ -80,7 +80,7 @@ fn visit_indices(v: &mut impl VisitMut, e: &mut Expr) {
 }
 
 /// Finds the bindings of `reads` that the code reads whole: not as the root of an element or a
-/// field, or in tokens it does not parse (a macro's).
+/// field, or in tokens it does not parse (a macro's), or that it binds again.
 struct Whole<'a> {
     reads: &'a [Ident],
     found: Vec<Ident>,
@@ -120,6 +120,13 @@ impl VisitMut for Whole<'_> {
 
     fn visit_macro_mut(&mut self, m: &mut syn::Macro) {
         self.tokens(&m.tokens);
+    }
+
+    /// A name the code binds again (a closure's parameter, a `let` of its own): its places may be
+    /// the new binding's, so they are read as written, after the shadow.
+    fn visit_pat_ident_mut(&mut self, p: &mut syn::PatIdent) {
+        self.note(&p.ident);
+        visit_mut::visit_pat_ident_mut(self, p);
     }
 }
 
@@ -165,6 +172,15 @@ mod tests {
             quote!({
                 let x = ::relax::dual::Primal::primal(x);
                 x[0] > ::relax::dual::Primal::primal(&p.w[x.len() - 1])
+            })
+            .to_string()
+        );
+        // A closure's parameter of the same name: its place is not `x`'s.
+        assert_eq!(
+            expr(quote!(g(|x: [f64; 2]| x[0]) > x[1])),
+            quote!({
+                let x = ::relax::dual::Primal::primal(x);
+                g(|x: [f64; 2]| x[0]) > x[1]
             })
             .to_string()
         );
