@@ -1362,6 +1362,19 @@ struct Coil<T: Real> {
     stretches: usize,
 }
 
+/// A callee that differentiates its struct parameter.
+#[differentiable(hvp, wrt(c, z))]
+fn h_coil_energy<T: Real>(c: Coil<T>, z: T) -> T {
+    c.k * (z - c.rest[0]) * (z - c.rest[1]) * z
+}
+
+/// Data and a constant struct passed where the callee differentiates the struct: on the sweeps
+/// on duals lifted with zero tangents (the derived `IntoDual`).
+#[differentiable(hvp, wrt(z))]
+fn h_constant_struct(c: Coil<f64>, z: f64) -> f64 {
+    h_coil_energy(c, z) + h_coil_energy(Coil { k: 0.5, rest: [0.1, -0.2], stretches: 0 }, z * z)
+}
+
 /// Structs nested in a struct, in an array.
 #[derive(Clone, Copy, Debug, Differentiable)]
 struct Rig<T: Real> {
@@ -1615,6 +1628,15 @@ fn hessian_vector_products() {
         |p| h_stopped([p[0], p[1], p[2]], p[3]),
         |p, q| h_stopped_held_grad([q[0], q[1], q[2]], q[3], [h_plain(p[0] * p[3]), p[1], p[2], p[3], p[0]]),
         |p, v| h_stopped_hvp([p[0], p[1], p[2]], p[3], ([v[0], v[1], v[2]], v[3])),
+    );
+    let coil = Coil { k: 1.3, rest: [0.4, -0.7], stretches: 2 };
+    check_hvp(
+        "h_constant_struct",
+        132,
+        cube(1, -1.5, 1.5),
+        |p| h_constant_struct(coil, p[0]),
+        |p| h_constant_struct_grad(coil, p[0]),
+        |p, v| h_constant_struct_hvp(coil, p[0], v[0]),
     );
     check_hvp(
         "h_loops",

@@ -845,7 +845,8 @@ primal_tuples!((A), (A, B), (A, B, C), (A, B, C, D), (A, B, C, D, E), (A, B, C, 
 /// callee differentiates that parameter and so takes a dual, a float (or an array of them) lifted
 /// with zero tangents: `f(x, 0.5)` calls `f`'s form on duals with `Dual::passive(0.5)`. The
 /// callee's parameter type decides which (the identity for anything, the lift for floats and
-/// arrays of them).
+/// arrays of them; `#[derive(Differentiable)]` implements the lift for a struct with [`Seed`],
+/// to the struct over duals).
 ///
 /// ```
 /// use relax_core::{Dual, dual::IntoDual};

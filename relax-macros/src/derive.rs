@@ -448,6 +448,16 @@ impl Struct<'_> {
                 }
             },
         );
+        // A constant or data struct passed where a callee of `hvp` code differentiates it.
+        let into_dual = self.impl_of(
+            quote!(#k::dual::IntoDual<#dual>),
+            quote! {
+                #[inline(always)]
+                fn into_dual(self) -> #dual {
+                    <Self as #k::dual::Seed>::constant(self)
+                }
+            },
+        );
         // The values of the struct over duals, by its split.
         let (impl_generics, ty_generics, where_clause) = self.input.generics.split_for_impl();
         let predicates = where_clause.map(|w| &w.predicates);
@@ -465,7 +475,7 @@ impl Struct<'_> {
                 }
             }
         };
-        Some(quote!(#seed #seed_struct #primal))
+        Some(quote!(#seed #seed_struct #into_dual #primal))
     }
 
     /// `op(member, span of its type)` for each differentiated field; beside errors, a stub.
