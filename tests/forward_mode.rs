@@ -1247,6 +1247,25 @@ fn h_stopped<T: Real>(x: [T; 3], a: T) -> T {
     x[0] * x[1] * m + dot(x, [s[0], s[1], c]) * a + k * a * a + p * x[2] * x[2] + q * a + h_bump(x[1], stop_gradient(a))
 }
 
+/// A plain function of a reference to floats.
+fn h_total(v: &[f64; 3]) -> f64 {
+    v[0] + v[1] * v[2]
+}
+
+/// A differentiated reference that passive code reads whole (through a function of a
+/// reference): on the sweeps on duals, its values behind a reference.
+#[differentiable(hvp, wrt(x, a))]
+fn h_stopped_ref(x: &[f64; 3], a: f64) -> f64 {
+    let s = stop_gradient(h_total(x));
+    a * a * s + x[0] * x[1] * a
+}
+
+/// [`h_stopped_ref`] with its stopped value given.
+#[differentiable(wrt(x, a))]
+fn h_stopped_ref_held(x: &[f64; 3], a: f64, s: f64) -> f64 {
+    a * a * s + x[0] * x[1] * a
+}
+
 /// [`h_stopped`] with its stopped values given: `h_plain(x₀a)`, `x₁`, `x₂`, `a`, `x₀`.
 #[differentiable(wrt(x, a))]
 fn h_stopped_held(x: [f64; 3], a: f64, held: [f64; 5]) -> f64 {
@@ -1628,6 +1647,15 @@ fn hessian_vector_products() {
         |p| h_stopped([p[0], p[1], p[2]], p[3]),
         |p, q| h_stopped_held_grad([q[0], q[1], q[2]], q[3], [h_plain(p[0] * p[3]), p[1], p[2], p[3], p[0]]),
         |p, v| h_stopped_hvp([p[0], p[1], p[2]], p[3], ([v[0], v[1], v[2]], v[3])),
+    );
+    check_gradient_field(
+        "h_stopped_ref",
+        133,
+        true,
+        cube(4, -1.5, 1.5),
+        |p| h_stopped_ref(&[p[0], p[1], p[2]], p[3]),
+        |p, q| h_stopped_ref_held_grad(&[q[0], q[1], q[2]], q[3], h_total(&[p[0], p[1], p[2]])),
+        |p, v| h_stopped_ref_hvp(&[p[0], p[1], p[2]], p[3], ([v[0], v[1], v[2]], v[3])),
     );
     let coil = Coil { k: 1.3, rest: [0.4, -0.7], stretches: 2 };
     check_hvp(

@@ -170,7 +170,7 @@ impl BodyFacts {
 
 /// On the sweeps on duals, passive code (an expression, or statements where `stmts`) that
 /// reads active bindings, as it runs there: on their values (see [`Stmt::Passive`]).
-fn on_values(tokens: &TokenStream, stmts: bool, reads: &[proc_macro2::Ident], ctx: Ctx) -> Option<TokenStream> {
+fn on_values(tokens: &TokenStream, stmts: bool, reads: &[crate::ir::ActiveRead], ctx: Ctx) -> Option<TokenStream> {
     (ctx.dual.is_some() && !reads.is_empty()).then(|| crate::values::on_values(tokens, stmts, reads, ctx.krate))
 }
 

@@ -120,6 +120,14 @@ pub enum Comparison {
     Less,
 }
 
+/// An active binding that passive code reads (see [`Stmt::Passive`]).
+#[derive(Clone)]
+pub struct ActiveRead {
+    pub name: Ident,
+    /// The binding is a reference (`x: &[T; N]`): its values are read through one too.
+    pub by_ref: bool,
+}
+
 /// An argument of a call of another differentiable function.
 #[derive(Clone)]
 pub enum CallArg {
@@ -144,7 +152,7 @@ pub enum Stmt {
         /// the sweeps on duals evaluate it on their values, so that it type-checks as in the
         /// function (`dot([w, 0.5], c) > 0.0` with `w` a dual does not, nor a float function
         /// called on it) and a stopped value has no tangent there, as in `_jvp`.
-        reads: Vec<Ident>,
+        reads: Vec<ActiveRead>,
     },
     /// A passive statement of the user's, copied verbatim: `binds` are the bindings a `let`
     /// declares, `assigns` the bindings it writes to, `reads` the active bindings read by a
@@ -155,7 +163,7 @@ pub enum Stmt {
         binds: Vec<(BindingId, Ident)>,
         assigns: Vec<(BindingId, Ident)>,
         impure: bool,
-        reads: Vec<Ident>,
+        reads: Vec<ActiveRead>,
     },
     /// `let __t = access;`
     Read {
@@ -255,7 +263,7 @@ pub enum LoopHead {
     Range { index: Temp, lo: Temp, hi: Temp },
     /// `while cond`, the condition passive and written as in the source; `reads` the active
     /// bindings it reads (as an `if`'s, see [`Stmt::Passive`]).
-    While { cond: TokenStream, reads: Vec<Ident> },
+    While { cond: TokenStream, reads: Vec<ActiveRead> },
     /// `loop`: it ends through its exit flags.
     Infinite,
 }

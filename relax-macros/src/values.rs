@@ -6,26 +6,36 @@ use quote::{ToTokens, quote};
 use syn::Expr;
 use syn::visit_mut::{self, VisitMut};
 
+use crate::ir::ActiveRead;
+
 /// `tokens` (an expression, or statements where `stmts`) as it runs on the values of the active
 /// bindings `reads`, in a block. A place it reads in such a binding (`x[i]`, `p.w[j]`) becomes
 /// that place's value, `Primal::primal(&x[i])`; a binding it reads whole (or in a macro's
 /// tokens) is shadowed by its value first, `let x = Primal::primal(x);`, which copies all of it:
 /// done for every read, that would be an array's copy per element in a loop's condition.
-pub fn on_values(tokens: &TokenStream, stmts: bool, reads: &[Ident], krate: &syn::Path) -> TokenStream {
-    let shadow = |names: &[Ident]| quote!(#(let #names = #krate::dual::Primal::primal(#names);)*);
+pub fn on_values(tokens: &TokenStream, stmts: bool, reads: &[ActiveRead], krate: &syn::Path) -> TokenStream {
+    // A reference's values behind a reference, as the code reads it.
+    let shadow = |names: &[Ident]| {
+        let lets = names.iter().map(|name| {
+            let by_ref = reads.iter().any(|r| r.name == *name && r.by_ref).then(|| quote!(&));
+            quote!(let #name = #by_ref #krate::dual::Primal::primal(#name);)
+        });
+        quote!(#(#lets)*)
+    };
+    let names: Vec<Ident> = reads.iter().map(|r| r.name.clone()).collect();
     let parsed = if stmts {
         syn::parse::Parser::parse2(syn::Block::parse_within, tokens.clone()).map(Code::Stmts)
     } else {
         syn::parse2::<Expr>(tokens.clone()).map(|e| Code::Expr(Box::new(e)))
     };
     let Ok(mut code) = parsed else {
-        let shadows = shadow(reads);
+        let shadows = shadow(&names);
         return quote!({ #shadows #tokens });
     };
-    let mut whole = Whole { reads, found: Vec::new() };
+    let mut whole = Whole { reads: &names, found: Vec::new() };
     code.visit(&mut whole);
     let found = whole.found;
-    let by_place: Vec<Ident> = reads.iter().filter(|r| !found.contains(r)).cloned().collect();
+    let by_place: Vec<Ident> = names.iter().filter(|r| !found.contains(r)).cloned().collect();
     code.visit(&mut Places { reads: &by_place, krate });
     let shadows = shadow(&found);
     quote!({ #shadows #code })
@@ -151,12 +161,14 @@ impl VisitMut for Places<'_> {
 #[cfg(test)]
 mod tests {
     use super::on_values;
+    use crate::ir::ActiveRead;
     use quote::{format_ident, quote};
 
     #[test]
     fn places_are_read_by_value_and_bindings_read_whole_are_shadowed() {
         let krate: syn::Path = syn::parse_quote!(::relax);
-        let reads = [format_ident!("x"), format_ident!("p")];
+        let read = |name, by_ref| ActiveRead { name: format_ident!("{name}"), by_ref };
+        let reads = [read("x", false), read("p", false), read("r", true)];
         let expr = |tokens| on_values(&tokens, false, &reads, &krate).to_string();
         assert_eq!(
             expr(quote!(x[i] > p.w[j] && (x[k]).abs() < 1.0)),
@@ -184,6 +196,16 @@ mod tests {
             })
             .to_string()
         );
+        // A reference read whole: its values behind a reference; by place, by value.
+        assert_eq!(
+            expr(quote!(total(r) > r[0])),
+            quote!({
+                let r = &::relax::dual::Primal::primal(r);
+                total(r) > r[0]
+            })
+            .to_string()
+        );
+        assert_eq!(expr(quote!(r[0])), quote!({ ::relax::dual::Primal::primal(&r[0]) }).to_string());
         let stmts = on_values(&quote!(best = x[i]; debug_assert!(p.b > 0.0);), true, &reads, &krate).to_string();
         assert_eq!(
             stmts,

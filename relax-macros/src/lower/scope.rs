@@ -121,14 +121,14 @@ impl Lowerer<'_> {
     /// The active bindings `tokens` name (at any depth, inside `stop_gradient(..)` too), once
     /// each. A field or a method of the same name counts too, which only shadows the binding by
     /// its value where it is not read.
-    pub(super) fn active_reads_in(&self, tokens: &TokenStream) -> Vec<Ident> {
-        fn walk(tokens: &TokenStream, l: &Lowerer, reads: &mut Vec<Ident>) {
+    pub(super) fn active_reads_in(&self, tokens: &TokenStream) -> Vec<ActiveRead> {
+        fn walk(tokens: &TokenStream, l: &Lowerer, reads: &mut Vec<ActiveRead>) {
             for tt in tokens.clone() {
                 match tt {
-                    proc_macro2::TokenTree::Ident(id)
-                        if l.lookup(&id).is_some_and(|b| b.active) && !reads.contains(&id) =>
-                    {
-                        reads.push(id);
+                    proc_macro2::TokenTree::Ident(id) if !reads.iter().any(|r| r.name == id) => {
+                        if let Some(b) = l.lookup(&id).filter(|b| b.active) {
+                            reads.push(ActiveRead { by_ref: b.deref, name: id });
+                        }
                     }
                     proc_macro2::TokenTree::Group(g) => walk(&g.stream(), l, reads),
                     _ => {}
