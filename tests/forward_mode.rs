@@ -1234,8 +1234,9 @@ fn h_plain<T: Real>(z: T) -> T {
 
 /// `stop_gradient` of differentiated values in code that only type-checks on floats: a plain
 /// function called on them, an array literal with a constant, a generic `T` constant added, a
-/// float receiver, a tuple pattern, a callee's parameter, a macro. On the sweeps on duals it runs
-/// on their values, so the stopped values have no tangent: [`h_stopped_held`]'s Hessian.
+/// float receiver, a tuple pattern, a callee's parameter, a macro, a `match`'s scrutinee. On the
+/// sweeps on duals it runs on their values, so the stopped values have no tangent:
+/// [`h_stopped_held`]'s Hessian.
 #[differentiable(hvp)]
 fn h_stopped<T: Real>(x: [T; 3], a: T) -> T {
     let m = stop_gradient(h_plain(x[0] * a));
@@ -1243,8 +1244,18 @@ fn h_stopped<T: Real>(x: [T; 3], a: T) -> T {
     let c = 2.0 + stop_gradient(x[2]);
     let k = c.tanh().max(stop_gradient(a));
     let (p, q) = (stop_gradient(x[0]), 0.3);
+    let bucket = match T::to_i32(&stop_gradient(x[1] * a * 4.0)) {
+        Some(k) if k > 0 => x[2] * a,
+        _ => x[2] * x[2],
+    };
     debug_assert!(x[0] <= x[0].max(x[1]), "a macro's tokens read bindings whole");
-    x[0] * x[1] * m + dot(x, [s[0], s[1], c]) * a + k * a * a + p * x[2] * x[2] + q * a + h_bump(x[1], stop_gradient(a))
+    x[0] * x[1] * m
+        + dot(x, [s[0], s[1], c]) * a
+        + k * a * a
+        + p * x[2] * x[2]
+        + q * a
+        + h_bump(x[1], stop_gradient(a))
+        + bucket
 }
 
 /// A plain function of a reference to floats.
@@ -1266,13 +1277,14 @@ fn h_stopped_ref_held(x: &[f64; 3], a: f64, s: f64) -> f64 {
     a * a * s + x[0] * x[1] * a
 }
 
-/// [`h_stopped`] with its stopped values given: `h_plain(x₀a)`, `x₁`, `x₂`, `a`, `x₀`.
+/// [`h_stopped`] with its stopped values given: `h_plain(x₀a)`, `x₁`, `x₂`, `a`, `x₀`, `x₁a`.
 #[differentiable(wrt(x, a))]
-fn h_stopped_held(x: [f64; 3], a: f64, held: [f64; 5]) -> f64 {
-    let [m, s0, x2, a0, p] = held;
+fn h_stopped_held(x: [f64; 3], a: f64, held: [f64; 6]) -> f64 {
+    let [m, s0, x2, a0, p, x1a] = held;
     let (s, c) = ([s0, 0.5], 2.0 + x2);
     let k = c.tanh().max(a0);
-    x[0] * x[1] * m + dot(x, [s[0], s[1], c]) * a + k * a * a + p * x[2] * x[2] + 0.3 * a + h_bump(x[1], a0)
+    let bucket = if (x1a * 4.0) as i32 > 0 { x[2] * a } else { x[2] * x[2] };
+    x[0] * x[1] * m + dot(x, [s[0], s[1], c]) * a + k * a * a + p * x[2] * x[2] + 0.3 * a + h_bump(x[1], a0) + bucket
 }
 
 /// Generic over `T: Real`: literals and casts rewritten for `T`.
@@ -1645,7 +1657,9 @@ fn hessian_vector_products() {
         true,
         cube(4, -1.5, 1.5),
         |p| h_stopped([p[0], p[1], p[2]], p[3]),
-        |p, q| h_stopped_held_grad([q[0], q[1], q[2]], q[3], [h_plain(p[0] * p[3]), p[1], p[2], p[3], p[0]]),
+        |p, q| {
+            h_stopped_held_grad([q[0], q[1], q[2]], q[3], [h_plain(p[0] * p[3]), p[1], p[2], p[3], p[0], p[1] * p[3]])
+        },
         |p, v| h_stopped_hvp([p[0], p[1], p[2]], p[3], ([v[0], v[1], v[2]], v[3])),
     );
     check_gradient_field(
