@@ -90,7 +90,8 @@ fn visit_indices(v: &mut impl VisitMut, e: &mut Expr) {
 }
 
 /// Finds the bindings of `reads` that the code reads whole: not as the root of an element or a
-/// field, or in tokens it does not parse (a macro's), or that it binds again.
+/// field, or in tokens it does not parse (a macro's), or that it binds again. (It changes
+/// nothing: a `VisitMut`, to share [`Code::visit`] and [`visit_indices`] with [`Places`].)
 struct Whole<'a> {
     reads: &'a [Ident],
     found: Vec<Ident>,
