@@ -409,9 +409,11 @@ fn main() {
     // Functions with hard operations, `relaxed`: (name, original, `_relaxed`, `_relaxed_grad`,
     // `_st_grad`, `_relaxed_jvp`, `_relaxed_vjp`).
     let mut relaxed = String::new();
+    // Those without hard operations keep their own `_hvp` too.
     let relaxed_function = |g: &mut Gen, name: &str, hard_ops: bool| {
         let body = function_body(g, Shape::Free, true, hard_ops);
-        format!("#[differentiable(relaxed, max_iter = 8)]\npub fn {name}(x: [f64; 4], a: f64) -> f64 {body}")
+        let hvp = if hard_ops { "" } else { ", hvp" };
+        format!("#[differentiable(relaxed, max_iter = 8{hvp})]\npub fn {name}(x: [f64; 4], a: f64) -> f64 {body}")
     };
     for k in 0..RELAXED {
         writeln!(out, "{}", relaxed_function(&mut g, &format!("r{k}"), true)).unwrap();
@@ -425,6 +427,8 @@ fn main() {
         writeln!(out, "{}", relaxed_function(&mut g, &format!("s{k}"), false)).unwrap();
         table.push_str(&gradient_entry(&format!("s{k}"), &format!("s{k}"), "", "f64"));
         forward.push_str(&forward_entry(&format!("s{k}"), &format!("s{k}"), "", "f64"));
+        let [value, grad, hvp] = hessian_types();
+        writeln!(hessian, "(\"s{k}\", s{k} as {value}, s{k}_grad as {grad}, s{k}_hvp as {hvp}),").unwrap();
     }
     writeln!(
         out,
@@ -455,7 +459,7 @@ pub const ROWS: &[(&str, fn([f64; 4], f64) -> (f64, ([f64; 4], f64)), fn([f64; 4
     let hessian_ty = format!("(&str, {})", hessian_types().join(", "));
     writeln!(
         out,
-        "/// Every generated function but the `relaxed` ones: name, original, `_grad`, `_hvp`.\npub const HESSIAN: &[{hessian_ty}] = &[\n{hessian}];"
+        "/// Every generated function but the `relaxed` ones with hard operations: name, original, `_grad`, `_hvp`.\npub const HESSIAN: &[{hessian_ty}] = &[\n{hessian}];"
     )
     .unwrap();
     let path = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("generated.rs");

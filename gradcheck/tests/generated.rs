@@ -112,8 +112,9 @@ fn jvp_agrees_with_vjp_and_keeps_the_value() {
     }
 }
 
-/// Every generated function in second order (all but the `relaxed` ones), at 20 points with
-/// random directions: `_hvp`'s value is the original's and its gradient `_grad`'s, bit for bit;
+/// Every generated function in second order (all but the `relaxed` ones with hard operations),
+/// at 20 points with random directions: `_hvp`'s value is the original's and its gradient
+/// `_grad`'s, bit for bit;
 /// `H·v` agrees with finite differences of `_grad` along `v` (where they agree with themselves at
 /// half the step) and `<u, H·v> = <v, H·u>` (a Hessian is symmetric).
 #[test]
