@@ -1234,8 +1234,8 @@ fn h_plain<T: Real>(z: T) -> T {
 
 /// `stop_gradient` of differentiated values in code that only type-checks on floats: a plain
 /// function called on them, an array literal with a constant, a generic `T` constant added, a
-/// float receiver, a tuple pattern, a callee's parameter, a macro, a `match`'s scrutinee. On the
-/// sweeps on duals it runs on their values, so the stopped values have no tangent:
+/// float receiver, a tuple pattern, a callee's parameter, a macro, a `match`'s scrutinee and
+/// guard. On the sweeps on duals it runs on their values, so the stopped values have no tangent:
 /// [`h_stopped_held`]'s Hessian.
 #[differentiable(hvp)]
 fn h_stopped<T: Real>(x: [T; 3], a: T) -> T {
@@ -1248,6 +1248,10 @@ fn h_stopped<T: Real>(x: [T; 3], a: T) -> T {
         Some(k) if k > 0 => x[2] * a,
         _ => x[2] * x[2],
     };
+    let guarded = match 1 {
+        n if T::to_i32(&stop_gradient(x[0] * 4.0)).is_some_and(|k| k > n) => x[0] * a,
+        _ => x[0],
+    };
     debug_assert!(x[0] <= x[0].max(x[1]), "a macro's tokens read bindings whole");
     x[0] * x[1] * m
         + dot(x, [s[0], s[1], c]) * a
@@ -1256,6 +1260,7 @@ fn h_stopped<T: Real>(x: [T; 3], a: T) -> T {
         + q * a
         + h_bump(x[1], stop_gradient(a))
         + bucket
+        + guarded
 }
 
 /// A plain function of a reference to floats.
@@ -1284,7 +1289,15 @@ fn h_stopped_held(x: [f64; 3], a: f64, held: [f64; 6]) -> f64 {
     let (s, c) = ([s0, 0.5], 2.0 + x2);
     let k = c.tanh().max(a0);
     let bucket = if (x1a * 4.0) as i32 > 0 { x[2] * a } else { x[2] * x[2] };
-    x[0] * x[1] * m + dot(x, [s[0], s[1], c]) * a + k * a * a + p * x[2] * x[2] + 0.3 * a + h_bump(x[1], a0) + bucket
+    let guarded = if (p * 4.0) as i32 > 1 { x[0] * a } else { x[0] };
+    x[0] * x[1] * m
+        + dot(x, [s[0], s[1], c]) * a
+        + k * a * a
+        + p * x[2] * x[2]
+        + 0.3 * a
+        + h_bump(x[1], a0)
+        + bucket
+        + guarded
 }
 
 /// Generic over `T: Real`: literals and casts rewritten for `T`.

@@ -673,9 +673,13 @@ fn branch_stmt(b: &Branch, ctx: Ctx) -> TokenStream {
             let (then, otherwise) = (arm_code(0, &b.arms[0]), arm_code(1, &b.arms[1]));
             quote!(if #cond #then else #otherwise)
         }
-        BranchHead::Match { scrutinee, patterns } => {
+        BranchHead::Match { scrutinee, patterns, guard_reads } => {
             let arms = patterns.iter().zip(&b.arms).enumerate().map(|(k, (pat, block))| {
                 let code = arm_code(k, block);
+                let pat = match ctx.dual {
+                    Some(_) => crate::values::guard_on_values(pat, &guard_reads[k], ctx.krate),
+                    None => pat.clone(),
+                };
                 quote!(#pat => #code,)
             });
             quote!(match #scrutinee { #(#arms)* })

@@ -225,8 +225,9 @@ pub enum BranchHead {
     /// `relaxed` function: `cond` as for `If`, and the compared values, for the relaxation.
     Compare { cond: Temp, way: Comparison, lhs: Temp, rhs: Temp },
     /// `match scrutinee { patterns[k] => arms[k] }`: the scrutinee and the patterns (with their
-    /// guards) as written.
-    Match { scrutinee: TokenStream, patterns: Vec<TokenStream> },
+    /// guards) as written; `guard_reads[k]` the active bindings pattern `k`'s guard reads (as an
+    /// expression's, see [`Stmt::Passive`]).
+    Match { scrutinee: TokenStream, patterns: Vec<TokenStream>, guard_reads: Vec<Vec<ActiveRead>> },
 }
 
 /// A loop: `for`, `while` or `loop`. Its iterations are counted; the adjoint replays exactly the

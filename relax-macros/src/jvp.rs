@@ -572,7 +572,7 @@ fn branch(b: &Branch, ctx: Ctx) -> TokenStream {
             let (then, otherwise) = (arm(&b.arms[0]), arm(&b.arms[1]));
             quote!(if #cond #then else #otherwise)
         }
-        BranchHead::Match { scrutinee, patterns } => {
+        BranchHead::Match { scrutinee, patterns, .. } => {
             let arms = patterns.iter().zip(&b.arms).map(|(pat, block)| {
                 let code = arm(block);
                 quote!(#pat => #code,)

@@ -239,7 +239,11 @@ impl Relaxer<'_> {
             self.next_id += 1;
             out.push(Stmt::Branch(Box::new(Branch {
                 id,
-                head: BranchHead::Match { scrutinee: quote!(()), patterns: vec![quote!(())] },
+                head: BranchHead::Match {
+                    scrutinee: quote!(()),
+                    patterns: vec![quote!(())],
+                    guard_reads: vec![Vec::new()],
+                },
                 arms: vec![Block { stmts, result: Some(tuple) }],
                 result: Some(whole),
             })));

@@ -41,6 +41,26 @@ pub fn on_values(tokens: &TokenStream, stmts: bool, reads: &[ActiveRead], krate:
     quote!({ #shadows #code })
 }
 
+/// A `match` arm's pattern as it runs on the values of the active bindings `reads` its guard
+/// reads: the guard [`on_values`].
+pub fn guard_on_values(pattern: &TokenStream, reads: &[ActiveRead], krate: &syn::Path) -> TokenStream {
+    if reads.is_empty() {
+        return pattern.clone();
+    }
+    let split = |input: syn::parse::ParseStream| {
+        let pat = syn::Pat::parse_multi_with_leading_vert(input)?;
+        let _: syn::Token![if] = input.parse()?;
+        Ok((pat, input.parse::<TokenStream>()?))
+    };
+    match syn::parse::Parser::parse2(split, pattern.clone()) {
+        Ok((pat, guard)) => {
+            let guard = on_values(&guard, false, reads, krate);
+            quote!(#pat if #guard)
+        }
+        _ => pattern.clone(),
+    }
+}
+
 /// Parsed passive code.
 enum Code {
     Expr(Box<Expr>),

@@ -86,7 +86,7 @@ impl Lowerer<'_> {
             return Value::Passive(Box::new(whole));
         }
         let mut arms = Vec::new();
-        let mut patterns = Vec::new();
+        let (mut patterns, mut guard_reads) = (Vec::new(), Vec::new());
         for arm in &m.arms {
             self.push_scope(false);
             let mut block = Block::default();
@@ -100,9 +100,14 @@ impl Lowerer<'_> {
                     reads: Vec::new(),
                 });
             }
-            if let Pat::Guard(g) = &arm.pat {
-                let _ = self.mentions_active(&g.guard);
-            }
+            let reads = match &arm.pat {
+                Pat::Guard(g) => {
+                    let _ = self.mentions_active(&g.guard);
+                    self.active_reads_in(&g.guard.to_token_stream())
+                }
+                _ => Vec::new(),
+            };
+            guard_reads.push(reads);
             let stmts = match &*arm.body {
                 Expr::Block(b) if b.label.is_none() => b.block.stmts.clone(),
                 other => vec![syn::Stmt::Expr(other.clone(), None)],
@@ -135,7 +140,7 @@ impl Lowerer<'_> {
         }
         out.stmts.push(Stmt::Branch(Box::new(Branch {
             id,
-            head: BranchHead::Match { scrutinee, patterns },
+            head: BranchHead::Match { scrutinee, patterns, guard_reads },
             arms,
             result,
         })));
@@ -624,7 +629,7 @@ fn computed_again_with(block: &Block, name: &str) -> bool {
         }
         Stmt::Branch(b) => {
             let head = match &b.head {
-                BranchHead::Match { scrutinee, patterns } => {
+                BranchHead::Match { scrutinee, patterns, .. } => {
                     names(scrutinee, name) || patterns.iter().any(|p| names(p, name))
                 }
                 _ => false,
