@@ -78,16 +78,15 @@ impl Lowerer<'_> {
                     match v {
                         Value::Active(t) => call_args.push(CallArg::Active(t)),
                         Value::PassiveTemp(t) => call_args.push(CallArg::Data(self.named_temp(t).into_token_stream())),
-                        // Reading active bindings (inside `stop_gradient`), a temporary that
-                        // the sweeps on duals evaluate on their values (see `Stmt::Passive`).
-                        Value::Passive(x) if !self.active_reads_in(&x.to_token_stream()).is_empty() => {
-                            let t = self.passive_temp(x.into_token_stream(), out);
-                            call_args.push(CallArg::Data(self.named_temp(t).into_token_stream()));
-                        }
                         Value::Passive(x) => {
                             let tokens = x.into_token_stream();
-                            impure |= self.may_mutate(&tokens);
-                            call_args.push(CallArg::Data(tokens));
+                            match self.passive_on_values(&tokens, out) {
+                                Some(temp) => call_args.push(CallArg::Data(temp.into_token_stream())),
+                                None => {
+                                    impure |= self.may_mutate(&tokens);
+                                    call_args.push(CallArg::Data(tokens));
+                                }
+                            }
                         }
                     }
                 }

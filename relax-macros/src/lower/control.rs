@@ -131,13 +131,8 @@ impl Lowerer<'_> {
             self.error(m.span(), "every arm of a `match` whose value is used must end in a value");
         }
         let id = self.id();
-        let mut scrutinee = m.expr.to_token_stream();
-        // Reading active bindings (inside `stop_gradient`), a temporary that the sweeps on duals
-        // evaluate on their values (see `Stmt::Passive`).
-        if !self.active_reads_in(&scrutinee).is_empty() {
-            let t = self.passive_temp(scrutinee, out);
-            scrutinee = self.named_temp(t).into_token_stream();
-        }
+        let scrutinee = m.expr.to_token_stream();
+        let scrutinee = self.passive_on_values(&scrutinee, out).map_or(scrutinee, |t| t.into_token_stream());
         out.stmts.push(Stmt::Branch(Box::new(Branch {
             id,
             head: BranchHead::Match { scrutinee, patterns, guard_reads },

@@ -305,6 +305,18 @@ impl Lowerer<'_> {
         self.passive_temp_of(expr, impure, out)
     }
 
+    /// Passive `expr` (a `let`'s initialiser, a call's data argument, a `match`'s scrutinee) that
+    /// reads active bindings (inside `stop_gradient`), made a temporary of its own, named in
+    /// tokens, which the sweeps on duals evaluate on their values (see [`Stmt::Passive`]); None
+    /// where it reads none and stays as written.
+    pub(super) fn passive_on_values(&mut self, expr: &TokenStream, out: &mut Block) -> Option<Ident> {
+        if self.active_reads_in(expr).is_empty() {
+            return None;
+        }
+        let temp = self.passive_temp(expr.clone(), out);
+        Some(self.named_temp(temp))
+    }
+
     /// [`passive_temp`](Self::passive_temp), `impure` as given: a statement whose value a loop
     /// stores per iteration, which the adjoint loads rather than computes again.
     pub(super) fn passive_temp_of(&mut self, expr: TokenStream, impure: bool, out: &mut Block) -> Temp {

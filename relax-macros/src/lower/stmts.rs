@@ -161,17 +161,11 @@ impl Lowerer<'_> {
         }
     }
 
-    /// A passive `let` as it runs: its initialiser, where it reads active bindings (inside
-    /// `stop_gradient`), a passive temporary of its own, which the sweeps on duals evaluate on
-    /// their values (see [`Stmt::Passive`]), and the `let` binding that.
+    /// A passive `let` as it runs: its initialiser [`passive_on_values`](Self::passive_on_values),
+    /// and the `let` binding that.
     fn let_on_values(&mut self, local: &syn::Local, out: &mut Block) -> TokenStream {
-        let Some(init) = &local.init else { return local.to_token_stream() };
-        let expr = init.expr.to_token_stream();
-        if self.active_reads_in(&expr).is_empty() {
-            return local.to_token_stream();
-        }
-        let temp = self.passive_temp(expr, out);
-        let temp = self.named_temp(temp);
+        let hoisted = local.init.as_ref().and_then(|init| self.passive_on_values(&init.expr.to_token_stream(), out));
+        let Some(temp) = hoisted else { return local.to_token_stream() };
         let mut local = local.clone();
         if let Some(init) = &mut local.init {
             *init.expr = syn::parse_quote!(#temp);
