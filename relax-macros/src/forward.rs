@@ -420,10 +420,13 @@ pub fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                 Op::Binary { op, pullback } => {
                     // On duals, a data operand stays a float: `Dual ⊗ T` does not multiply its
                     // zero tangent (`relax_core::dual`). On the left only where `⊗` commutes
-                    // (`T ⊗ Dual` exists for f32 and f64, not for a generic float).
+                    // (`T ⊗ Dual` exists for f32 and f64, not for a generic float). A reference (the
+                    // item of `for v in xs`) is read as the float it points to: `Dual ⊗ T` and
+                    // `Dual ⊗ Dual` leave the type open.
+                    let float = ctx.dual.map(|d| &d.float);
                     let raw = |k: usize| {
                         let x = &a[k];
-                        quote!(#krate::IntoPrimal::into_primal(#x))
+                        quote!(#krate::IntoPrimal::<#float>::into_primal(#x))
                     };
                     let commutes = matches!(*pullback, "add_vjp" | "mul_vjp");
                     match data_side(args, ctx) {

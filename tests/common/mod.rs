@@ -4,8 +4,12 @@
 
 pub mod fns;
 pub mod models;
+mod sweeps;
 
 pub use relax_testkit::*;
+// Not every test file checks every mode.
+#[allow(unused_imports)]
+pub use sweeps::*;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

@@ -12,6 +12,9 @@ impl Lowerer<'_> {
     }
 
     pub(super) fn lower_if(&mut self, i: &syn::ExprIf, want_result: bool, out: &mut Block) -> Value {
+        if let Some(m) = if_let_as_match(i) {
+            return self.lower_match(&m, want_result, out);
+        }
         let since = self.write_log.len();
         let whole = Expr::If(i.clone());
         let mut prelude = Block::default();
@@ -51,6 +54,12 @@ impl Lowerer<'_> {
             let v = self.verbatim(whole.to_token_stream(), Vec::new(), since);
             out.stmts.push(v);
             return Value::Passive(Box::new(whole));
+        }
+        if contains_let(&i.cond) {
+            self.error(
+                i.cond.span(),
+                "`if let` chains are supported around differentiated values as one `let` and then conditions (`if let P = e && c`): nest the others, `if let P = e { if let Q = f { … } }`",
+            );
         }
         out.stmts.extend(prelude.stmts);
         let result = want_result.then(|| self.temp(results_active));
@@ -148,8 +157,15 @@ impl Lowerer<'_> {
 
     /// A statement-level `for`, `while` or `loop` (after `normalize`: exits are flags, marked on
     /// the loop by the `relax_exit` attribute).
-    pub(super) fn lower_loop(&mut self, e: &Expr, out: &mut Block) {
+    pub(super) fn lower_loop(&mut self, written: &Expr, out: &mut Block) {
         let since = self.write_log.len();
+        // A loop over an iterator chain is lowered as the index loop it is rewritten to; passive,
+        // it is copied as written.
+        let indexed = match written {
+            Expr::ForLoop(f) => self.indexed_loop(f).map(Expr::ForLoop),
+            _ => None,
+        };
+        let e = indexed.as_ref().unwrap_or(written);
         let (attrs, body_stmts, label) = match e {
             Expr::ForLoop(f) => (&f.attrs, &f.body.stmts, &f.label),
             Expr::While(w) => (&w.attrs, &w.body.stmts, &w.label),
@@ -200,7 +216,7 @@ impl Lowerer<'_> {
             self.note(*id, if ctx.overwrites.contains(id) { Use::Overwrite } else { Use::Accumulate });
         }
         if body.is_passive() {
-            let v = self.verbatim(e.to_token_stream(), Vec::new(), since);
+            let v = self.verbatim(written.to_token_stream(), Vec::new(), since);
             out.stmts.push(v);
             return;
         }
@@ -426,7 +442,7 @@ impl Lowerer<'_> {
                         if self.mentions_active(source) {
                             self.error(
                                 source.span(),
-                                "loop over an array variable (`for v in xs`) or an index range (`for i in 0..N`)",
+                                "loop over an array (`for v in xs`, `xs.iter()`, `.enumerate()`, `.zip(ys)`) or an index range (`for i in 0..N`)",
                             );
                         }
                         let src = self.passive_temp(source.to_token_stream(), prelude);
@@ -545,6 +561,49 @@ impl Lowerer<'_> {
             _ => None,
         }
     }
+}
+
+/// `if let P = e && c { A } else { B }` as the `match e { P if c => { A } _ => B }` it means
+/// (`&& c` optional); `None` for any other condition.
+fn if_let_as_match(i: &syn::ExprIf) -> Option<syn::ExprMatch> {
+    fn conjuncts<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
+        match strip(e) {
+            Expr::Binary(b) if matches!(b.op, BinOp::And(_)) => {
+                conjuncts(&b.left, out);
+                conjuncts(&b.right, out);
+            }
+            e => out.push(e),
+        }
+    }
+    let mut parts = Vec::new();
+    conjuncts(&i.cond, &mut parts);
+    let (Expr::Let(l), rest) = (parts[0], &parts[1..]) else { return None };
+    if rest.iter().any(|c| contains_let(c)) {
+        return None;
+    }
+    let (attrs, pat, scrutinee, then) = (&i.attrs, &l.pat, &l.expr, &i.then_branch);
+    let guard = (!rest.is_empty()).then(|| quote!(if #(#rest)&&*));
+    let otherwise: Expr = match &i.else_branch {
+        Some((_, e)) => (**e).clone(),
+        None => syn::parse_quote!({}),
+    };
+    Some(
+        syn::parse_quote_spanned!(i.if_token.span=> #(#attrs)* match #scrutinee { #pat #guard => #then, _ => #otherwise }),
+    )
+}
+
+/// Whether a condition holds a `let` (a chain `let P = e && c`).
+fn contains_let(cond: &Expr) -> bool {
+    struct Let(bool);
+    impl Visit<'_> for Let {
+        fn visit_expr_let(&mut self, _: &syn::ExprLet) {
+            self.0 = true;
+        }
+        fn visit_expr_closure(&mut self, _: &syn::ExprClosure) {}
+    }
+    let mut found = Let(false);
+    found.visit_expr(cond);
+    found.0
 }
 
 /// Passive code copied as written: every loop `normalize` marked loses its mark and checks its

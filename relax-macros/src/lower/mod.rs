@@ -22,6 +22,7 @@ mod calls;
 mod control;
 mod exprs;
 mod hard;
+mod iterators;
 mod scope;
 mod stmts;
 
@@ -266,12 +267,13 @@ impl Mentions {
 }
 
 impl<'a> Visit<'a> for Mentions {
-    /// The length of an array or slice is data, whatever its items are.
+    /// The length of an array or slice is data, whatever its items are: of its place, only the
+    /// indices are read.
     fn visit_expr_method_call(&mut self, m: &'a syn::ExprMethodCall) {
-        if m.method == "len" && m.args.is_empty() && matches!(strip(&m.receiver), Expr::Path(_)) {
-            return;
+        match len_indices(m) {
+            Some(indices) => indices.into_iter().for_each(|i| self.visit_expr(i)),
+            None => syn::visit::visit_expr_method_call(self, m),
         }
-        syn::visit::visit_expr_method_call(self, m);
     }
     fn visit_expr_path(&mut self, p: &'a syn::ExprPath) {
         if p.qself.is_none()
@@ -310,8 +312,10 @@ fn differentiated_mentions(e: &Expr) -> Vec<Ident> {
             match e {
                 // The leaves, as `Mentions` takes them.
                 Expr::Path(_) | Expr::Macro(_) | Expr::Verbatim(_) => self.0.visit_expr(e),
-                Expr::MethodCall(m)
-                    if m.method == "len" && m.args.is_empty() && matches!(strip(&m.receiver), Expr::Path(_)) => {}
+                Expr::MethodCall(m) => match len_indices(m) {
+                    Some(indices) => indices.into_iter().for_each(|i| self.visit_expr(i)),
+                    None => syn::visit::visit_expr(self, e),
+                },
                 _ => syn::visit::visit_expr(self, e),
             }
         }
@@ -319,6 +323,18 @@ fn differentiated_mentions(e: &Expr) -> Vec<Ident> {
     let mut o = Outside(Mentions(Vec::new()));
     o.visit_expr(e);
     o.0.0
+}
+
+/// `xs.len()` of a place (`xs`, `p.w`, `m[k]`, `(*r)`): the place's index expressions.
+fn len_indices(m: &syn::ExprMethodCall) -> Option<Vec<&Expr>> {
+    let mut receiver = strip(&m.receiver);
+    while let Expr::Unary(u) = receiver
+        && matches!(u.op, UnOp::Deref(_))
+    {
+        receiver = strip(&u.expr);
+    }
+    let (_, steps) = (m.method == "len" && m.args.is_empty()).then(|| place(receiver))??;
+    Some(steps.into_iter().filter_map(|s| if let Step::Index(i) = s { Some(i) } else { None }).collect())
 }
 
 /// The rule a call names: a bare rule name, or a path into `relax` or `relax_core` ending in one

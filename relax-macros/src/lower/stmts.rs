@@ -46,6 +46,64 @@ impl Lowerer<'_> {
         Stmt::Verbatim { tokens, binds, assigns, impure, reads }
     }
 
+    /// Binds the names of a pattern to the parts of the active value `whole`: tuples, arrays
+    /// (`[a, b, ..]`) and structs (`S { a, b: c, .. }`), nested; `_` skips a part.
+    fn bind_parts(&mut self, pat: &Pat, whole: Temp, out: &mut Block) {
+        let part = |l: &mut Self, proj: Proj, sub: &Pat, out: &mut Block| {
+            if matches!(sub, Pat::Wild(_)) {
+                return;
+            }
+            let temp = l.temp(true);
+            out.stmts.push(Stmt::Compute { temp, op: Op::Project { path: vec![proj] }, args: vec![whole] });
+            l.bind_parts(sub, temp, out);
+        };
+        match pat {
+            Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                let mutable = pi.mutability.is_some();
+                let binding = self.declare(&pi.ident, mutable, true, false, None, false);
+                out.stmts.push(Stmt::Let {
+                    binding,
+                    name: pi.ident.clone(),
+                    mutable,
+                    active: true,
+                    ty: None,
+                    value: whole,
+                });
+            }
+            Pat::Paren(p) => self.bind_parts(&p.pat, whole, out),
+            Pat::Tuple(t) if !t.elems.iter().any(|e| matches!(e, Pat::Rest(_))) => {
+                for (k, sub) in t.elems.iter().enumerate() {
+                    part(self, Proj::Field(syn::Member::Unnamed(syn::Index::from(k))), sub, out);
+                }
+            }
+            Pat::Slice(sl) => {
+                // `..` may end the pattern; before it, every item has its index from the start.
+                let last = sl.elems.len().saturating_sub(1);
+                for (k, sub) in sl.elems.iter().enumerate() {
+                    match sub {
+                        Pat::Rest(_) if k == last => {}
+                        Pat::Rest(r) => {
+                            self.error(r.span(), "`..` ends an array pattern of active values: `let [a, b, ..] = x;` (read the last items as `x[N - 1]`)");
+                        }
+                        sub => {
+                            let index = self.passive_temp(quote!(#k), out);
+                            part(self, Proj::Index(index), sub, out);
+                        }
+                    }
+                }
+            }
+            Pat::Struct(st) if st.qself.is_none() => {
+                for field in &st.fields {
+                    part(self, Proj::Field(field.member.clone()), &field.pat, out);
+                }
+            }
+            other => self.error(
+                other.span(),
+                "destructure active values into names, `_`, tuples, arrays and structs: `let (a, [b, _]) = …;`",
+            ),
+        }
+    }
+
     pub(super) fn lower_let(&mut self, local: &syn::Local, out: &mut Block) {
         let since = self.write_log.len();
         let (pat, ty) = match &local.pat {
@@ -112,34 +170,11 @@ impl Lowerer<'_> {
                     }
                 }
             }
-            Pat::Tuple(tp) if init.is_some() && init_active => {
+            Pat::Tuple(_) | Pat::Slice(_) | Pat::Struct(_) if init.is_some() && init_active => {
                 let init = init.expect("checked");
                 let v = self.lower_expr(&init.expr, out);
-                let tuple = self.materialize(v, out);
-                for (index, elem) in tp.elems.iter().enumerate() {
-                    match elem {
-                        Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
-                            let temp = self.temp(true);
-                            let path = vec![Proj::Field(syn::Member::Unnamed(syn::Index::from(index)))];
-                            out.stmts.push(Stmt::Compute { temp, op: Op::Project { path }, args: vec![tuple] });
-                            let mutable = pi.mutability.is_some();
-                            let binding = self.declare(&pi.ident, mutable, true, false, None, false);
-                            out.stmts.push(Stmt::Let {
-                                binding,
-                                name: pi.ident.clone(),
-                                mutable,
-                                active: true,
-                                ty: None,
-                                value: temp,
-                            });
-                        }
-                        Pat::Wild(_) => {}
-                        other => self.error(
-                            other.span(),
-                            "tuple patterns of active values take names or `_`: `let (a, b) = f(x);`",
-                        ),
-                    }
-                }
+                let whole = self.materialize(v, out);
+                self.bind_parts(pat, whole, out);
             }
             _ if !init_active => {
                 let derived = init.is_some_and(|i| self.mentions_derived(&i.expr));
@@ -156,7 +191,7 @@ impl Lowerer<'_> {
             }
             other => self.error(
                 other.span(),
-                "bind active values to a name or a tuple of names: `let y = …;`, `let (a, b) = …;`",
+                "bind active values to a name, or destructure them: `let y = …;`, `let (a, b) = …;`, `let [x, y, z] = …;`, `let Point { x, y } = …;`",
             ),
         }
     }

@@ -1,0 +1,224 @@
+//! `for` loops over iterator chains of arrays, rewritten as the index loops the lowering takes:
+//! `xs.iter()`, `&xs`, `.copied()`, `.cloned()`, `.into_iter()`, `.enumerate()`, `.zip(ys)` and
+//! `.rev()`, over places (`xs`, `p.w`, `m[k]`, `*r`). So
+//!
+//! ```text
+//! for (i, (&w, x)) in ws.iter().zip(xs).enumerate() { body }
+//! ```
+//!
+//! becomes `for __relax_index0 in 0..ws.len().min(xs.len()) { let i = __relax_index0; let w =
+//! ws[__relax_index0]; let x = ForItem::for_item(&xs, __relax_index0); body }`: a differentiated
+//! array's items are read by index (`ws[i]`, which the adjoint walks backwards), a data array's
+//! with the type the iterator gives (`&T` by reference, `T` copied).
+//!
+//! The rewrite is syntactic, the same in every pass of the lowering. Only the generated functions
+//! see it: the original keeps its loop, which rustc checks as written (so `.iter()`'s borrow
+//! guarantees the body does not change the array it walks).
+
+use super::*;
+
+/// How an iterator chain gives the items of an array.
+#[derive(Clone, Copy, PartialEq)]
+enum Items {
+    /// `xs.iter()`, `&xs`: references.
+    ByRef,
+    /// `.copied()`: values.
+    Copied,
+    /// `.cloned()`: clones.
+    Cloned,
+    /// `xs` as `IntoIterator` takes it (a `zip` argument, `.into_iter()`): the array's values,
+    /// a reference's references.
+    IntoIter,
+}
+
+/// An iterator chain over arrays.
+enum Source<'a> {
+    Array { place: &'a Expr, items: Items },
+    Enumerate(Box<Source<'a>>),
+    Zip(Box<Source<'a>>, Box<Source<'a>>),
+    Rev(Box<Source<'a>>),
+}
+
+/// `e` as an iterator chain, or `None` when it is not one.
+fn chain(e: &Expr) -> Option<Source<'_>> {
+    match strip(e) {
+        Expr::Reference(r) if r.mutability.is_none() => {
+            is_place(&r.expr).then_some(Source::Array { place: &r.expr, items: Items::ByRef })
+        }
+        Expr::MethodCall(m) if m.turbofish.is_none() => match (m.method.to_string().as_str(), m.args.len()) {
+            ("iter", 0) => is_place(&m.receiver).then_some(Source::Array { place: &m.receiver, items: Items::ByRef }),
+            ("into_iter", 0) => into_iter(&m.receiver),
+            ("copied" | "cloned", 0) => match chain(&m.receiver)? {
+                Source::Array { place, items: Items::ByRef } => Some(Source::Array {
+                    place,
+                    items: if m.method == "copied" { Items::Copied } else { Items::Cloned },
+                }),
+                _ => None,
+            },
+            ("enumerate", 0) => Some(Source::Enumerate(Box::new(chain(&m.receiver)?))),
+            ("rev", 0) => Some(Source::Rev(Box::new(chain(&m.receiver)?))),
+            ("zip", 1) => Some(Source::Zip(Box::new(chain(&m.receiver)?), Box::new(into_iter(&m.args[0])?))),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `e` as `IntoIterator` takes it: a chain, or an array's place.
+fn into_iter(e: &Expr) -> Option<Source<'_>> {
+    chain(e).or_else(|| is_place(e).then_some(Source::Array { place: strip(e), items: Items::IntoIter }))
+}
+
+/// `xs`, `p.w`, `m[k]`, `*r`: read again at each index, with no side effects.
+fn is_place(e: &Expr) -> bool {
+    place(strip_deref(e)).is_some()
+}
+
+/// `place[index]` (`(*r)[index]` for a dereference).
+fn at(place: &Expr, index: &TokenStream) -> Expr {
+    match strip(place) {
+        Expr::Unary(_) => syn::parse_quote!((#place)[#index]),
+        _ => syn::parse_quote!(#place[#index]),
+    }
+}
+
+/// `r` of `*r`; any other place as it is.
+fn strip_deref(e: &Expr) -> &Expr {
+    match strip(e) {
+        Expr::Unary(u) if matches!(u.op, UnOp::Deref(_)) => strip_deref(&u.expr),
+        e => e,
+    }
+}
+
+/// `(a, b)` (in parentheses too): its two patterns.
+fn pair(pat: &Pat) -> Option<(&Pat, &Pat)> {
+    match pat {
+        Pat::Paren(p) => pair(&p.pat),
+        Pat::Tuple(t) if t.elems.len() == 2 && !matches!(t.elems[0], Pat::Rest(_)) => Some((&t.elems[0], &t.elems[1])),
+        _ => None,
+    }
+}
+
+impl Lowerer<'_> {
+    /// A `for` loop over an iterator chain as an index loop over `0..len`, or `None` for any
+    /// other loop (a range, `for v in xs`, an iterator this module does not know).
+    pub(super) fn indexed_loop(&mut self, f: &syn::ExprForLoop) -> Option<syn::ExprForLoop> {
+        let source = chain(&f.expr)?;
+        let span = f.expr.span();
+        let index = format_ident!("__relax_index{}", self.loops.len(), span = span);
+        let len = self.chain_len(&source);
+        let mut lets = Vec::new();
+        self.bind_items(&source, &f.pat, &quote!(#index), &mut lets);
+        let mut indexed = f.clone();
+        indexed.pat = Box::new(Pat::Ident(syn::PatIdent {
+            attrs: Vec::new(),
+            by_ref: None,
+            mutability: None,
+            ident: index,
+            subpat: None,
+        }));
+        indexed.expr = Box::new(syn::parse_quote_spanned!(span=> 0..#len));
+        lets.extend(indexed.body.stmts);
+        indexed.body.stmts = lets;
+        Some(indexed)
+    }
+
+    /// The number of items of `source`: `xs.len()`, the smaller of a `zip`'s two.
+    fn chain_len(&self, source: &Source) -> TokenStream {
+        match source {
+            Source::Array { place, .. } => quote!((#place).len()),
+            Source::Enumerate(inner) | Source::Rev(inner) => self.chain_len(inner),
+            Source::Zip(a, b) => {
+                let (la, lb) = (self.chain_len(a), self.chain_len(b));
+                // Two arrays of one declared length: a compile-time bound, which lets the loop
+                // store per iteration where it needs to.
+                match (self.declared_len(a), self.declared_len(b)) {
+                    (Some(na), Some(nb)) if na.to_string() == nb.to_string() => la,
+                    _ => quote!(::core::cmp::min(#la, #lb)),
+                }
+            }
+        }
+    }
+
+    /// The length the type of a chain's array binding declares.
+    fn declared_len(&self, source: &Source) -> Option<TokenStream> {
+        match source {
+            Source::Array { place: Expr::Path(p), .. } => self.lookup(p.path.get_ident()?)?.array_len.clone(),
+            Source::Enumerate(inner) | Source::Rev(inner) => self.declared_len(inner),
+            _ => None,
+        }
+    }
+
+    /// The `let`s that bind `pat` to the item at `index` of `source`.
+    fn bind_items(&mut self, source: &Source, pat: &Pat, index: &TokenStream, lets: &mut Vec<syn::Stmt>) {
+        match source {
+            Source::Enumerate(inner) => match pair(pat) {
+                Some((i, item)) => {
+                    if !matches!(i, Pat::Wild(_)) {
+                        lets.push(syn::parse_quote!(let #i = #index;));
+                    }
+                    self.bind_items(inner, item, index, lets);
+                }
+                None => {
+                    self.error(pat.span(), "destructure what `enumerate` gives: `for (i, x) in xs.iter().enumerate()`")
+                }
+            },
+            Source::Zip(a, b) => match pair(pat) {
+                Some((pa, pb)) => {
+                    self.bind_items(a, pa, index, lets);
+                    self.bind_items(b, pb, index, lets);
+                }
+                None => self.error(pat.span(), "destructure what `zip` gives: `for (a, b) in xs.iter().zip(ys)`"),
+            },
+            Source::Rev(inner) => {
+                let len = self.chain_len(inner);
+                self.bind_items(inner, pat, &quote!((#len - 1 - #index)), lets);
+            }
+            Source::Array { place, items } => self.bind_item(place, *items, pat, index, lets),
+        }
+    }
+
+    /// `let pat = place[index];`, with the item's type: a differentiated array's items are values
+    /// (a reference pattern `&x` binds the value), a data array's as the iterator gives them.
+    fn bind_item(&mut self, place: &Expr, items: Items, pat: &Pat, index: &TokenStream, lets: &mut Vec<syn::Stmt>) {
+        if matches!(pat, Pat::Wild(_)) {
+            return;
+        }
+        let root = super::place(strip_deref(place)).and_then(|(r, _)| self.lookup(&r).cloned());
+        let krate = self.krate;
+        let item: Expr = match root.filter(|b| b.active) {
+            Some(b) => {
+                if items == Items::IntoIter && b.mutable {
+                    // Iterated by value, the array is a copy the body may change: by index, it
+                    // would read the changes.
+                    self.error(
+                        place.span(),
+                        format!(
+                            "iterate over `{}.iter()`: `{0}` is `mut`, and the loop would walk a copy of it",
+                            b.name
+                        ),
+                    );
+                }
+                match (items, pat) {
+                    (Items::ByRef, Pat::Reference(r)) => {
+                        let inner = &r.pat;
+                        let item = at(place, index);
+                        lets.push(syn::parse_quote!(let #inner = #item;));
+                        return;
+                    }
+                    _ => at(place, index),
+                }
+            }
+            None => {
+                let item = at(place, index);
+                match items {
+                    Items::ByRef => syn::parse_quote!(&#item),
+                    Items::Copied => item,
+                    Items::Cloned => syn::parse_quote!(::core::clone::Clone::clone(&#item)),
+                    Items::IntoIter => syn::parse_quote!(#krate::ForItem::for_item(&#place, #index)),
+                }
+            }
+        };
+        lets.push(syn::parse_quote!(let #pat = #item;));
+    }
+}

@@ -1,0 +1,317 @@
+//! The loops and patterns of idiomatic Rust on differentiated values: `for` over `xs.iter()`,
+//! `&xs`, `.copied()`, `.cloned()`, `.into_iter()`, `.enumerate()`, `.zip(ys)` and `.rev()`;
+//! destructuring `let`s of tuples, arrays and structs; `if let` (with `&& c`). Each function in
+//! every mode at random points: `_jvp` against finite differences along random directions,
+//! `_vjp` by its duality with `_jvp`, `_hvp` against finite differences of `_grad`, every value
+//! the original's bit for bit.
+#![deny(warnings)]
+
+mod common;
+
+use common::*;
+use relax::prelude::*;
+
+/// A parameter struct, iterated over in an array and destructured.
+#[derive(Clone, Copy, Debug, Differentiable)]
+struct Spring<T: Real> {
+    k: T,
+    rest: [T; 2],
+}
+
+fn spring(p: &[f64]) -> Spring<f64> {
+    Spring { k: p[0], rest: [p[1], p[2]] }
+}
+
+/// Items by reference, by a reference pattern, copied, cloned and by value.
+#[differentiable(hvp)]
+fn items(x: [f64; 4]) -> f64 {
+    let mut s = 0.0;
+    for v in x.iter() {
+        s += v * v.sin();
+    }
+    for &v in &x {
+        s += (v * 0.5).exp();
+    }
+    for v in x.iter().copied() {
+        s += v * s.tanh();
+    }
+    for v in x.iter().cloned().rev() {
+        s = s * 0.5 + v;
+    }
+    for v in x.into_iter() {
+        s += v.cos() * v;
+    }
+    s
+}
+
+/// Indices and pairs: a data array and a differentiated one zipped and enumerated, generic.
+#[differentiable(hvp)]
+fn weighted<T: Real>(w: [T; 3], xs: &[T; 3]) -> T {
+    let mut s = T::zero();
+    for (i, (wi, &x)) in w.iter().zip(xs).enumerate() {
+        s += (*wi * x).tanh() * T::from(i + 1).unwrap();
+    }
+    for (k, &x) in xs.iter().enumerate() {
+        s += w[k] * w[k] * x;
+    }
+    s
+}
+
+/// Rows of a matrix, each walked backwards with its column index.
+#[differentiable(hvp)]
+fn rows(w: [[f64; 3]; 2], x: [f64; 3]) -> f64 {
+    let mut s = 0.0;
+    for (r, row) in w.iter().enumerate() {
+        for (j, wj) in row.iter().enumerate().rev() {
+            s += (wj * x[j]).sin() * (r as f64 + 0.5);
+        }
+    }
+    s
+}
+
+/// `zip` with a shorter data slice (the loop ends with it), and reversed before the `zip` (a
+/// run-time trip count: the loop that stores per iteration needs `max_iter`).
+#[differentiable(hvp, max_iter = 4)]
+fn zipped(w: [f64; 4], ys: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for (a, b) in w.iter().zip(ys.iter()) {
+        s += (a - b) * (a - b);
+    }
+    for (a, &b) in w.iter().rev().zip(ys) {
+        s += a * b * s.cos();
+    }
+    s
+}
+
+/// An array of parameter structs, zipped with data and destructured.
+#[differentiable(hvp, wrt(springs))]
+fn springs_energy(springs: [Spring<f64>; 2], ends: &[[f64; 2]; 2]) -> f64 {
+    let mut e = 0.0;
+    for (s, end) in springs.iter().zip(ends) {
+        let Spring { k, rest: [r0, r1] } = *s;
+        e += k * ((end[0] - r0) * (end[0] - r0) + (end[1] - r1) * (end[1] - r1));
+    }
+    e
+}
+
+/// A nested tuple, returned.
+#[differentiable(hvp)]
+fn nested(x: f64, y: f64) -> (f64, (f64, f64)) {
+    (x * y, (x.sin(), y.exp()))
+}
+
+/// Destructuring `let`s: arrays (nested, with `_` and a final `..`), tuples (nested, from a
+/// callee), structs.
+#[differentiable(hvp, wrt(x, m, p))]
+fn destructured(x: [f64; 3], m: [[f64; 2]; 2], p: Spring<f64>) -> f64 {
+    let [a, b, c] = x;
+    let [[m00, m01], [_, m11]] = m;
+    let (u, [v, ..]) = (a * m11 - m01 * c, m[1]);
+    let Spring { k, rest } = p;
+    let (mut y, z) = (u * v + m00.sin(), k * rest[1]);
+    y *= b;
+    let (q, (s, _)) = nested(y, z);
+    q + s * rest[0]
+}
+
+/// `if let` on data, as statement and expression, with `&& c`, in a loop.
+#[differentiable(hvp)]
+fn if_lets(x: [f64; 2], scale: Option<f64>, every: Option<usize>) -> f64 {
+    let mut s = if let Some(k) = scale { x[0] * k } else { x[0].sin() };
+    for i in 0..6 {
+        if let Some(n) = every
+            && i % n == 0
+        {
+            s += x[1] * s.cos();
+        } else if let Some(k) = scale {
+            s *= k;
+        }
+    }
+    s
+}
+
+#[test]
+fn loops_over_iterator_chains() {
+    check(
+        "items",
+        1,
+        cube(4, -1.5, 1.5),
+        |p| items(arr(p)),
+        |p, v| items_jvp(arr(p), arr(v)),
+        |p, d| items_vjp(arr(p), d[0]),
+    );
+    check_hvp(
+        "items",
+        2,
+        cube(4, -1.5, 1.5),
+        |p| items(arr(p)),
+        |p| items_grad(arr(p)),
+        |p, v| items_hvp(arr(p), arr(v)),
+    );
+    let xs = [0.5, -1.25, 2.0];
+    check(
+        "weighted",
+        3,
+        cube(3, -1.5, 1.5),
+        |p| weighted(arr(p), &xs),
+        |p, v| weighted_jvp(arr(p), &xs, arr(v)),
+        |p, d| weighted_vjp(arr(p), &xs, d[0]),
+    );
+    check_hvp(
+        "weighted",
+        4,
+        cube(3, -1.5, 1.5),
+        |p| weighted(arr(p), &xs),
+        |p| weighted_grad(arr(p), &xs),
+        |p, v| weighted_hvp(arr(p), &xs, arr(v)),
+    );
+    let (xs32, w32) = ([0.5_f32, -1.25, 2.0], [0.3_f32, -0.7, 1.1]);
+    let (value, g) = weighted_grad(w32, &xs32);
+    assert_eq!(value.to_bits(), weighted(w32, &xs32).to_bits(), "weighted::<f32> value");
+    // In f32, a step of 1e-2: its truncation error (about 1e-5 here) above f32's rounding.
+    let fd32 = fd_with_step(|q| weighted(arr::<3>(q).map(|v| v as f32), &xs32) as f64, &[0.3, -0.7, 1.1], 1e-2);
+    assert_close("weighted::<f32> gradient", &g.map(f64::from), &fd32, 1e-3, 1e-3);
+}
+
+#[test]
+fn loops_over_rows_zips_and_structs() {
+    let matrix = |p: &[f64]| [arr::<3>(p), arr::<3>(&p[3..])];
+    check(
+        "rows",
+        5,
+        cube(9, -1.5, 1.5),
+        |p| rows(matrix(p), arr(&p[6..])),
+        |p, v| rows_jvp(matrix(p), arr(&p[6..]), (matrix(v), arr(&v[6..]))),
+        |p, d| rows_vjp(matrix(p), arr(&p[6..]), d[0]),
+    );
+    check_hvp(
+        "rows",
+        6,
+        cube(9, -1.5, 1.5),
+        |p| rows(matrix(p), arr(&p[6..])),
+        |p| rows_grad(matrix(p), arr(&p[6..])),
+        |p, v| rows_hvp(matrix(p), arr(&p[6..]), (matrix(v), arr(&v[6..]))),
+    );
+    for ys in [&[0.5, -1.0][..], &[0.5, -1.0, 1.5, 0.25, 2.0]] {
+        check(
+            "zipped",
+            7,
+            cube(4, -1.5, 1.5),
+            |p| zipped(arr(p), ys),
+            |p, v| zipped_jvp(arr(p), ys, arr(v)),
+            |p, d| zipped_vjp(arr(p), ys, d[0]),
+        );
+        check_hvp(
+            "zipped",
+            8,
+            cube(4, -1.5, 1.5),
+            |p| zipped(arr(p), ys),
+            |p| zipped_grad(arr(p), ys),
+            |p, v| zipped_hvp(arr(p), ys, arr(v)),
+        );
+    }
+    let ends = [[1.0, -0.5], [0.25, 2.0]];
+    let pair = |p: &[f64]| [spring(p), spring(&p[3..])];
+    check(
+        "springs_energy",
+        9,
+        cube(6, -1.5, 1.5),
+        |p| springs_energy(pair(p), &ends),
+        |p, v| springs_energy_jvp(pair(p), &ends, pair(v)),
+        |p, d| springs_energy_vjp(pair(p), &ends, d[0]),
+    );
+    check_hvp(
+        "springs_energy",
+        10,
+        cube(6, -1.5, 1.5),
+        |p| springs_energy(pair(p), &ends),
+        |p| springs_energy_grad(pair(p), &ends),
+        |p, v| springs_energy_hvp(pair(p), &ends, pair(v)),
+    );
+}
+
+#[test]
+fn destructuring_lets() {
+    let args = |p: &[f64]| (arr::<3>(p), [arr::<2>(&p[3..]), arr::<2>(&p[5..])], spring(&p[7..]));
+    check(
+        "destructured",
+        11,
+        cube(10, -1.5, 1.5),
+        |p| {
+            let (x, m, s) = args(p);
+            destructured(x, m, s)
+        },
+        |p, v| {
+            let ((x, m, s), (dx, dm, ds)) = (args(p), args(v));
+            destructured_jvp(x, m, s, (dx, dm, ds))
+        },
+        |p, d| {
+            let (x, m, s) = args(p);
+            destructured_vjp(x, m, s, d[0])
+        },
+    );
+    check_hvp(
+        "destructured",
+        12,
+        cube(10, -1.5, 1.5),
+        |p| {
+            let (x, m, s) = args(p);
+            destructured(x, m, s)
+        },
+        |p| {
+            let (x, m, s) = args(p);
+            destructured_grad(x, m, s)
+        },
+        |p, v| {
+            let ((x, m, s), (dx, dm, ds)) = (args(p), args(v));
+            destructured_hvp(x, m, s, (dx, dm, ds))
+        },
+    );
+}
+
+#[test]
+fn if_let_on_data() {
+    for (seed, scale, every) in [(13, Some(0.9), Some(2)), (14, None, Some(3)), (15, Some(1.1), None), (16, None, None)]
+    {
+        check(
+            "if_lets",
+            seed,
+            cube(2, -1.5, 1.5),
+            |p| if_lets(arr(p), scale, every),
+            |p, v| if_lets_jvp(arr(p), scale, every, arr(v)),
+            |p, d| if_lets_vjp(arr(p), scale, every, d[0]),
+        );
+        check_hvp(
+            "if_lets",
+            seed + 10,
+            cube(2, -1.5, 1.5),
+            |p| if_lets(arr(p), scale, every),
+            |p| if_lets_grad(arr(p), scale, every),
+            |p, v| if_lets_hvp(arr(p), scale, every, arr(v)),
+        );
+    }
+}
+
+/// A differentiated slice walked by `.iter().enumerate()`: its gradient in the caller's buffer.
+#[differentiable(wrt(xs))]
+fn slice_sum(xs: &[f64], c: f64) -> f64 {
+    let mut s = 0.0;
+    for (i, x) in xs.iter().enumerate() {
+        s += (x * c).sin() * (i as f64 + 1.0);
+    }
+    s
+}
+
+#[test]
+fn iterating_a_differentiated_slice() {
+    let mut r = rng(17);
+    for n in [1, 4, 9] {
+        for _ in 0..POINTS / 3 {
+            let p = point(&mut r, n, -1.5, 1.5);
+            let mut d = vec![0.0; n];
+            let value = slice_sum_grad(&p, 0.7, &mut d).0;
+            assert_same_bits("slice_sum value", &[value], &[slice_sum(&p, 0.7)]);
+            assert_grad("slice_sum", &d, &fd(|q| slice_sum(q, 0.7), &p));
+        }
+    }
+}

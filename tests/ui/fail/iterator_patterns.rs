@@ -1,0 +1,44 @@
+use relax::prelude::*;
+
+// What `enumerate` and `zip` give is destructured: the index and the item are bound by name.
+#[differentiable]
+fn enumerated(x: [f64; 3]) -> f64 {
+    let mut s = 0.0;
+    for pair in x.iter().enumerate() {
+        s += *pair.1 * pair.0 as f64;
+    }
+    s
+}
+
+// Iterated by value, a `mut` array is a copy that the body may change.
+#[differentiable]
+fn by_value(x: [f64; 3], y: [f64; 3]) -> f64 {
+    let mut z = x;
+    let mut s = 0.0;
+    for (a, b) in z.into_iter().zip(y) {
+        s += a * b;
+        z[0] = s;
+    }
+    s + z[0]
+}
+
+// `..` in the middle of an array pattern of active values.
+#[differentiable]
+fn middle_rest(x: [f64; 4]) -> f64 {
+    let [a, .., d] = x;
+    a * d
+}
+
+// Two `let`s in one `if` chain.
+#[differentiable]
+fn two_lets(x: f64, a: Option<f64>, b: Option<f64>) -> f64 {
+    let mut y = x;
+    if let Some(p) = a
+        && let Some(q) = b
+    {
+        y = y * p + q;
+    }
+    y
+}
+
+fn main() {}
