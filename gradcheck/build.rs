@@ -223,12 +223,20 @@ impl Gen {
                 }
                 8 if depth > 0 && self.below(2) == 0 => {
                     // `for v in …` over the parameter or the local array (which the body may change).
+                    // Over the parameter, which the body never writes, iterator chains too, chosen
+                    // by `f` rather than drawn so that each seed's functions stay as they were.
                     let src = self.pick(&["x", "arr"]);
                     let v = format!("it{f}");
-                    writeln!(out, "'l{f}: for {v} in {src} {{").unwrap();
+                    let (head, index) = match (src, f % 4) {
+                        ("x", 1) => (format!("&{v} in x.iter()"), None),
+                        ("x", 2) => (format!("{v} in x.iter().rev().copied()"), None),
+                        ("x", 3) => (format!("(k{f}, &{v}) in x.iter().enumerate()"), Some(format!("k{f}"))),
+                        _ => (format!("{v} in {src}"), None),
+                    };
+                    writeln!(out, "'l{f}: for {head} {{").unwrap();
                     let mut inner = s.clone();
                     inner.scalars.push(v);
-                    self.block(&inner.in_loop(format!("'l{f}"), None), muts, depth - 1, out, fresh);
+                    self.block(&inner.in_loop(format!("'l{f}"), index), muts, depth - 1, out, fresh);
                     writeln!(out, "}}").unwrap();
                 }
                 8 => {

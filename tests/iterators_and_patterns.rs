@@ -38,6 +38,9 @@ fn items(x: [f64; 4]) -> f64 {
     for v in x.iter().cloned().rev() {
         s = s * 0.5 + v;
     }
+    for v in x.iter().rev().copied() {
+        s += v * v * s.sin();
+    }
     for v in x.into_iter() {
         s += v.cos() * v;
     }

@@ -48,18 +48,24 @@ fn chain(e: &Expr) -> Option<Source<'_>> {
         Expr::MethodCall(m) if m.turbofish.is_none() => match (m.method.to_string().as_str(), m.args.len()) {
             ("iter", 0) => is_place(&m.receiver).then_some(Source::Array { place: &m.receiver, items: Items::ByRef }),
             ("into_iter", 0) => into_iter(&m.receiver),
-            ("copied" | "cloned", 0) => match chain(&m.receiver)? {
-                Source::Array { place, items: Items::ByRef } => Some(Source::Array {
-                    place,
-                    items: if m.method == "copied" { Items::Copied } else { Items::Cloned },
-                }),
-                _ => None,
-            },
+            ("copied" | "cloned", 0) => {
+                let items = if m.method == "copied" { Items::Copied } else { Items::Cloned };
+                by_value(chain(&m.receiver)?, items)
+            }
             ("enumerate", 0) => Some(Source::Enumerate(Box::new(chain(&m.receiver)?))),
             ("rev", 0) => Some(Source::Rev(Box::new(chain(&m.receiver)?))),
             ("zip", 1) => Some(Source::Zip(Box::new(chain(&m.receiver)?), Box::new(into_iter(&m.args[0])?))),
             _ => None,
         },
+        _ => None,
+    }
+}
+
+/// `source`'s references, `.copied()` or `.cloned()`: through `.rev()`, not past a pair.
+fn by_value(source: Source<'_>, items: Items) -> Option<Source<'_>> {
+    match source {
+        Source::Array { place, items: Items::ByRef } => Some(Source::Array { place, items }),
+        Source::Rev(inner) => Some(Source::Rev(Box::new(by_value(*inner, items)?))),
         _ => None,
     }
 }
