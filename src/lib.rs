@@ -164,7 +164,7 @@
 //!
 //! Code that computes from data alone is copied as written, whatever Rust it is. Code that
 //! depends on a differentiated parameter may use: `let` (names, tuples of names, type
-//! annotations), `let mut`, reassignment and `+= -= *= /=`; `+ - * /` and unary `-`; integer→float
+//! annotations; version 0.2 destructures more, below), `let mut`, reassignment and `+= -= *= /=`; `+ - * /` and unary `-`; integer→float
 //! `as` casts of data; array literals `[a, b]` and `[e; N]`; indexing for reading and writing
 //! (`y[i] = …`, `m[i][j]`); `*r` to copy an array out of a reference; `for i in lo..hi` and
 //! `for v in xs`; `if`/`else` as expression or statement with any condition; a final expression or
@@ -184,6 +184,12 @@
 //! - `match` on data (any patterns, guards on data), as statement or expression, with active arms;
 //! - `while`, `loop`, `break` and `continue` (labelled too), with any condition: the derivative is
 //!   that of the path taken;
+//! - the loops and patterns of idiomatic Rust: `for` over `xs.iter()`, `&xs`, `.copied()`,
+//!   `.cloned()`, `.into_iter()`, `.enumerate()`, `.zip(ys)` and `.rev()` of arrays, slices and
+//!   fields (`for (i, (&w, x)) in p.w.iter().zip(xs).enumerate()`: each is the index loop it
+//!   walks, so its adjoint walks the items backwards); destructuring `let`s of active tuples,
+//!   arrays and structs, nested (`let [a, b, ..] = x;`, `let Spring { k, rest: [r0, _] } = s;`);
+//!   `if let P = e` on data (also `if let P = e && c`), as the `match` it is;
 //! - the option `max_iter = N` for a loop that stores per iteration and has no compile-time bound
 //!   (below); running past N iterations panics, naming the function and the option;
 //! - slices `xs: &[T]` named in `wrt` (`xs[i]`, `xs.len()`, `for v in xs`): the gradient goes into
