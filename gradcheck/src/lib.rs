@@ -1,8 +1,7 @@
 //! Random `#[differentiable]` functions over `(x: [f64; 4], a: f64)`, generated from a seeded
 //! grammar of relax's supported language by `build.rs`: nested loops (`for` over ranges, arrays
-//! and iterator chains, `while`, `loop`,
-//! labelled) that store state, `break` and `continue` under active conditions, fused
-//! accumulations, branches and `match` as statements and expressions, early returns in branches
+//! and iterator chains, `while`, `loop`, labelled) that store state, `break` and `continue` under
+//! active conditions, fused accumulations, branches and `match` as statements and expressions, early returns in branches
 //! and loops, arrays written and read, parameter structs built, written and passed on, methods
 //! and associated functions, a declared derivative, float methods and rules; every other function
 //! is generic over `T: Real`, every fourth takes a parameter struct and some are methods. Besides,
