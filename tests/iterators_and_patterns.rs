@@ -295,6 +295,22 @@ fn if_let_on_data() {
     }
 }
 
+/// Sums and products of iterator chains, mapped or not: each the loop that folds it, bit for bit.
+#[differentiable(hvp)]
+fn folds<T: Real>(w: [T; 3], xs: &[T; 3]) -> T {
+    let dot: T = w.iter().zip(xs).map(|(&a, &b)| a * b).sum();
+    let norm = w.iter().map(|v| *v * *v).sum::<T>().sqrt();
+    let total: T = xs.iter().copied().sum();
+    let squashed = w
+        .iter()
+        .map(|&v| {
+            let t = v.sin();
+            t * t
+        })
+        .sum::<T>();
+    dot / norm + total * w.iter().copied().product::<T>() + squashed * 0.5
+}
+
 /// A differentiated slice walked by `.iter().enumerate()`: its gradient in the caller's buffer.
 #[differentiable(wrt(xs))]
 fn slice_sum(xs: &[f64], c: f64) -> f64 {
@@ -303,6 +319,42 @@ fn slice_sum(xs: &[f64], c: f64) -> f64 {
         s += (x * c).sin() * (i as f64 + 1.0);
     }
     s
+}
+
+#[test]
+fn sums_and_products_of_iterator_chains() {
+    let xs = [0.5, -1.25, 2.0];
+    let away_from_zero = |r: &mut rand::rngs::StdRng| {
+        let mut p = point(r, 3, 0.3, 1.5);
+        p[1] = -p[1];
+        p
+    };
+    check(
+        "folds",
+        18,
+        away_from_zero,
+        |p| folds(arr(p), &xs),
+        |p, v| folds_jvp(arr(p), &xs, arr(v)),
+        |p, d| folds_vjp(arr(p), &xs, d[0]),
+    );
+    check_hvp(
+        "folds",
+        19,
+        away_from_zero,
+        |p| folds(arr(p), &xs),
+        |p| folds_grad(arr(p), &xs),
+        |p, v| folds_hvp(arr(p), &xs, arr(v)),
+    );
+    // A sum of negative zeros is −0.0, as `Sum` for floats folds from −0.0.
+    #[differentiable]
+    fn zero_sum(w: [f64; 2]) -> f64 {
+        w.iter().map(|v| v * 0.0).sum()
+    }
+    let (value, _) = zero_sum_grad([-1.0, -2.0]);
+    assert_same_bits("zero_sum value", &[value], &[zero_sum([-1.0, -2.0])]);
+    assert!(value.is_sign_negative(), "−0.0 + −0.0 from −0.0");
+    let (w32, xs32) = ([0.4_f32, -0.7, 1.1], [0.5_f32, -1.25, 2.0]);
+    assert_eq!(folds_grad(w32, &xs32).0.to_bits(), folds(w32, &xs32).to_bits(), "folds::<f32> value");
 }
 
 #[test]

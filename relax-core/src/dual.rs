@@ -44,7 +44,7 @@
 
 use core::cmp::Ordering;
 use core::fmt;
-use core::iter::Sum;
+use core::iter::{Product, Sum};
 use core::num::FpCategory;
 use core::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Rem, RemAssign, Sub, SubAssign};
 use num_traits::{Float, FloatConst, Num, NumCast, One, ToPrimitive, Zero};
@@ -220,6 +220,21 @@ impl<'a, T: Real> Sum<&'a Dual<T>> for Dual<T> {
     #[inline]
     fn sum<I: Iterator<Item = &'a Self>>(iter: I) -> Self {
         iter.copied().sum()
+    }
+}
+
+impl<T: Real> Product for Dual<T> {
+    /// Starts from one and multiplies in order, as `T`'s `Product` does.
+    #[inline]
+    fn product<I: Iterator<Item = Self>>(iter: I) -> Self {
+        iter.fold(Dual { v: T::one(), d: T::zero() }, |a, b| a * b)
+    }
+}
+
+impl<'a, T: Real> Product<&'a Dual<T>> for Dual<T> {
+    #[inline]
+    fn product<I: Iterator<Item = &'a Self>>(iter: I) -> Self {
+        iter.copied().product()
     }
 }
 

@@ -1,5 +1,5 @@
 use core::fmt::{Debug, Display};
-use core::iter::Sum;
+use core::iter::{Product, Sum};
 use core::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
 use num_traits::{Float, FloatConst};
 
@@ -35,6 +35,7 @@ pub trait Real:
     + Send
     + Sync
     + Sum
+    + Product
     + AddAssign
     + SubAssign
     + MulAssign

@@ -306,8 +306,8 @@ fn stmt(s: &Stmt, ctx: Ctx, touched: Option<&HashSet<BindingId>>) -> TokenStream
                         _ => None,
                     };
                     if let Some((k, p)) = constant.filter(|(k, _)| active[args[1 - *k]]) {
-                        let c = names::temp(args[k]);
-                        let g = quote!(#krate::#module::#p(#krate::IntoPrimal::into_primal(#c), #d));
+                        let c = ctx.data_float(&names::temp(args[k]).into_token_stream());
+                        let g = quote!(#krate::#module::#p(#c, #d));
                         return accumulate(args[1 - k], g, ctx);
                     }
                     if let Some(cotangents) = crate::rules::binary_cotangents(pullback) {

@@ -204,6 +204,17 @@ impl Ctx<'_> {
         }
     }
 
+    /// A data operand of a float operation, read as the float: on duals the float type is
+    /// named, as `Dual ⊗ T` and `Dual ⊗ Dual` (and the rules on duals, which take either) would
+    /// leave a reference's target open (the item of `for y in ys`).
+    pub fn data_float(&self, x: &TokenStream) -> TokenStream {
+        let krate = self.krate;
+        match self.dual {
+            Some(Dual { float, .. }) => quote!(#krate::IntoPrimal::<#float>::into_primal(#x)),
+            None => quote!(#krate::IntoPrimal::into_primal(#x)),
+        }
+    }
+
     /// The adjoint of binding `b` here: `__b{b}`, or where a fused loop redirects it.
     pub fn binding_adj(&self, b: BindingId) -> proc_macro2::Ident {
         let name = self
@@ -420,14 +431,8 @@ pub fn stmt(s: &Stmt, ctx: Ctx) -> TokenStream {
                 Op::Binary { op, pullback } => {
                     // On duals, a data operand stays a float: `Dual ⊗ T` does not multiply its
                     // zero tangent (`relax_core::dual`). On the left only where `⊗` commutes
-                    // (`T ⊗ Dual` exists for f32 and f64, not for a generic float). A reference (the
-                    // item of `for v in xs`) is read as the float it points to: `Dual ⊗ T` and
-                    // `Dual ⊗ Dual` leave the type open.
-                    let float = ctx.dual.map(|d| &d.float);
-                    let raw = |k: usize| {
-                        let x = &a[k];
-                        quote!(#krate::IntoPrimal::<#float>::into_primal(#x))
-                    };
+                    // (`T ⊗ Dual` exists for f32 and f64, not for a generic float).
+                    let raw = |k: usize| ctx.data_float(&a[k]);
                     let commutes = matches!(*pullback, "add_vjp" | "mul_vjp");
                     match data_side(args, ctx) {
                         Some(1) => {

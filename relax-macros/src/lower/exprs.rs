@@ -276,8 +276,11 @@ impl Lowerer<'_> {
                 }
                 return self.lower_composition(quote!(#recv.#split), &args, false, m.span(), out);
             }
+            if let Some(v) = self.lower_fold(m, out) {
+                return v;
+            }
             if rules::iterator_method(&name) {
-                self.error(m.method.span(), format!("iterator adaptors and closures (`.{name}(..)`) are not supported on differentiated values: write a `for` loop, such as `for i in 0..N {{ acc += … }}`"));
+                self.error(m.method.span(), format!("this use of `.{name}(..)` is not supported on differentiated values: iterators over them are `for` loops over `xs.iter()`, `.enumerate()`, `.zip(ys)`, `.rev()`, and `.sum()` or `.product()` of such a chain with at most one `.map(|x| …)`; write a `for` loop, such as `for x in xs.iter() {{ acc += … }}`"));
                 return Value::Passive(Box::new(e.clone()));
             }
             self.error(

@@ -228,3 +228,55 @@ impl Lowerer<'_> {
         lets.push(syn::parse_quote!(let #pat = #item;));
     }
 }
+
+impl Lowerer<'_> {
+    /// `chain.sum()`, `chain.product()` and `chain.map(|pat| body).sum()` (or `.product()`) as the
+    /// loop that folds it, `let mut acc = −0.0; for pat in chain { acc += body; }`, lowered into
+    /// `out` before the expression that reads `acc`. Bit for bit what `Sum` and `Product` of
+    /// floats compute: a fold from `−0.0` (`1.0`) in the items' order. `None` for anything else.
+    pub(super) fn lower_fold(&mut self, m: &syn::ExprMethodCall, out: &mut Block) -> Option<Value> {
+        let (init, op) = match m.method.to_string().as_str() {
+            "sum" if m.args.is_empty() => ("-0.0", quote!(+=)),
+            "product" if m.args.is_empty() => ("1.0", quote!(*=)),
+            _ => return None,
+        };
+        let (pat, body, source): (Pat, Expr, &Expr) = match strip(&m.receiver) {
+            Expr::MethodCall(map) if map.method == "map" && map.args.len() == 1 => {
+                let Expr::Closure(c) = strip(&map.args[0]) else { return None };
+                let [input] = c.inputs.iter().collect::<Vec<_>>()[..] else { return None };
+                let input = match input {
+                    Pat::Type(t) => &*t.pat,
+                    p => p,
+                };
+                (input.clone(), (*c.body).clone(), &map.receiver)
+            }
+            source => {
+                let item = format_ident!("__relax_item{}", self.id(), span = m.span());
+                (syn::parse_quote!(#item), syn::parse_quote!(#item), source)
+            }
+        };
+        chain(source)?;
+        let acc = format_ident!("__relax_fold{}", self.id(), span = m.span());
+        // In a function generic over `T: Real`, `T`'s value (as its literals are rewritten).
+        let init: Expr = match self.real_params.first() {
+            Some(real) => {
+                let krate = self.krate;
+                let (v64, v32): (TokenStream, TokenStream) =
+                    (format!("{init}f64").parse().ok()?, format!("{init}f32").parse().ok()?);
+                syn::parse_quote!(<#real as #krate::Real>::select(#v64, #v32))
+            }
+            None => syn::parse_str(init).ok()?,
+        };
+        // A block body's statements run in the loop, its value is folded in.
+        let mut stmts = match body {
+            Expr::Block(b) if b.label.is_none() => b.block.stmts,
+            e => vec![syn::Stmt::Expr(e, None)],
+        };
+        let Some(syn::Stmt::Expr(value, None)) = stmts.pop() else { return None };
+        stmts.push(syn::parse_quote!(#acc #op #value;));
+        let fold: [syn::Stmt; 2] =
+            [syn::parse_quote!(let mut #acc = #init;), syn::parse_quote!(for #pat in #source { #(#stmts)* })];
+        self.lower_stmts(&fold, out, false);
+        Some(self.lower_expr(&syn::parse_quote!(#acc), out))
+    }
+}

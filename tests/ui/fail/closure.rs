@@ -1,8 +1,15 @@
 use relax::prelude::*;
 
+// Sums of `map`s over iterator chains are loops; a `filter` is not one of their steps.
 #[differentiable]
 fn f(x: [f64; 3]) -> f64 {
-    x.iter().map(|v| v * v).sum()
+    x.iter().filter(|v| **v > 0.0).map(|v| v * v).sum()
+}
+
+// Nor is an array's `map`.
+#[differentiable]
+fn g(x: [f64; 3]) -> f64 {
+    sum(x.map(|v| v.exp()))
 }
 
 fn main() {}
