@@ -119,10 +119,15 @@ fn jvp_agrees_with_vjp_and_keeps_the_value() {
 /// half the step) and `<u, H·v> = <v, H·u>` (a Hessian is symmetric).
 #[test]
 fn hvp_matches_finite_differences_of_the_gradient() {
-    // Unoptimised (`cargo test`'s debug build), the largest functions' sweeps on duals keep more
-    // than a test thread's 2 MB of stack (4 MB suffice; optimised, 2 MB do).
-    let check = std::thread::Builder::new().stack_size(16 << 20).spawn(check_hvp).expect("a thread");
-    check.join().expect("every `_hvp` checks");
+    on_large_stack(check_hvp);
+}
+
+/// Runs `check` in a thread of 16 MB of stack: unoptimised (`cargo test`'s debug build), the
+/// largest functions' sweeps on duals, and their adjoints in lanes, keep more than a test
+/// thread's 2 MB (4 MB suffice; optimised, 2 MB do).
+fn on_large_stack(check: fn()) {
+    let checks = std::thread::Builder::new().stack_size(16 << 20).spawn(check).expect("a thread");
+    checks.join().expect("the checks pass");
 }
 
 fn check_hvp() {
@@ -177,6 +182,10 @@ fn check_hvp() {
 /// finite differences above) by the chain rule.
 #[test]
 fn jacobian_rows_run_pullbacks_in_lanes() {
+    on_large_stack(check_rows);
+}
+
+fn check_rows() {
     assert!(relax_gradcheck::ROWS.len() >= 10, "only {} callers", relax_gradcheck::ROWS.len());
     for (name, grad, jacobian, vjp) in relax_gradcheck::ROWS {
         for k in 0..20 {
