@@ -187,7 +187,10 @@
 //! - the loops and patterns of idiomatic Rust: `for` over `xs.iter()`, `&xs`, `.copied()`,
 //!   `.cloned()`, `.into_iter()`, `.enumerate()`, `.zip(ys)` and `.rev()` of arrays, slices and
 //!   fields (`for (i, (&w, x)) in p.w.iter().zip(xs).enumerate()`: each is the index loop it
-//!   walks, so its adjoint walks the items backwards); destructuring `let`s of active tuples,
+//!   walks, so its adjoint walks the items backwards), and over `lo..=hi` and `(lo..hi).rev()`;
+//!   `.sum()` and `.product()` of such a chain with at most one `.map(|x| …)`
+//!   (`w.iter().zip(xs).map(|(&a, &b)| a * b).sum::<T>()`), the loop that folds it, bit for bit
+//!   what `Sum` and `Product` compute; destructuring `let`s of active tuples,
 //!   arrays and structs, nested (`let [a, b, ..] = x;`, `let Spring { k, rest: [r0, _] } = s;`);
 //!   `if let P = e` on data (also `if let P = e && c`), as the `match` it is;
 //! - the option `max_iter = N` for a loop that stores per iteration and has no compile-time bound

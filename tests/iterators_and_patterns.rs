@@ -1,5 +1,6 @@
 //! The loops and patterns of idiomatic Rust on differentiated values: `for` over `xs.iter()`,
-//! `&xs`, `.copied()`, `.cloned()`, `.into_iter()`, `.enumerate()`, `.zip(ys)` and `.rev()`;
+//! `&xs`, `.copied()`, `.cloned()`, `.into_iter()`, `.enumerate()`, `.zip(ys)` and `.rev()`, and
+//! over `lo..=hi` and `(lo..hi).rev()`; `.sum()` and `.product()` of such chains, mapped;
 //! destructuring `let`s of tuples, arrays and structs; `if let` (with `&& c`). Each function in
 //! every mode at random points: `_jvp` against finite differences along random directions,
 //! `_vjp` by its duality with `_jvp`, `_hvp` against finite differences of `_grad`, every value
@@ -295,6 +296,29 @@ fn if_let_on_data() {
     }
 }
 
+/// Horner's rule three ways: over reversed items, a reversed range, a reversed inclusive one; and
+/// an inclusive range forwards.
+#[differentiable(hvp)]
+fn horner(c: [f64; 4], x: f64) -> f64 {
+    let mut y = 0.0;
+    for a in c.iter().rev() {
+        y = y * x + a;
+    }
+    let mut z = 0.0;
+    for i in (0..c.len()).rev() {
+        z = z * x + c[i];
+    }
+    let mut u = 0.0;
+    for i in (1..=3).rev() {
+        u = u * x + c[i];
+    }
+    let mut v = 0.0;
+    for k in 1..=2 {
+        v += c[k] * c[k + 1];
+    }
+    y * z + u + v
+}
+
 /// Sums and products of iterator chains, mapped or not: each the loop that folds it, bit for bit.
 #[differentiable(hvp)]
 fn folds<T: Real>(w: [T; 3], xs: &[T; 3]) -> T {
@@ -319,6 +343,26 @@ fn slice_sum(xs: &[f64], c: f64) -> f64 {
         s += (x * c).sin() * (i as f64 + 1.0);
     }
     s
+}
+
+#[test]
+fn reversed_and_inclusive_ranges() {
+    check(
+        "horner",
+        20,
+        cube(5, -1.5, 1.5),
+        |p| horner(arr(p), p[4]),
+        |p, v| horner_jvp(arr(p), p[4], (arr(v), v[4])),
+        |p, d| horner_vjp(arr(p), p[4], d[0]),
+    );
+    check_hvp(
+        "horner",
+        21,
+        cube(5, -1.5, 1.5),
+        |p| horner(arr(p), p[4]),
+        |p| horner_grad(arr(p), p[4]),
+        |p, v| horner_hvp(arr(p), p[4], (arr(v), v[4])),
+    );
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! `for` loops over iterator chains of arrays, rewritten as the index loops the lowering takes:
 //! `xs.iter()`, `&xs`, `.copied()`, `.cloned()`, `.into_iter()`, `.enumerate()`, `.zip(ys)` and
-//! `.rev()`, over places (`xs`, `p.w`, `m[k]`, `*r`). So
+//! `.rev()`, over places (`xs`, `p.w`, `m[k]`, `*r`); and ranges `lo..=hi` and `(lo..hi).rev()`.
+//! So
 //!
 //! ```text
 //! for (i, (&w, x)) in ws.iter().zip(xs).enumerate() { body }
@@ -96,6 +97,59 @@ fn strip_deref(e: &Expr) -> &Expr {
     }
 }
 
+/// `for i in lo..=hi` as `for i in lo..hi + 1`, and `for i in (lo..hi).rev()` (or `lo..=hi`) as
+/// `for index in lo..hi { let i = hi - 1 - (index - lo); … }`, where the bounds can be read again
+/// (see [`rereadable`]); `None` for any other loop.
+fn range_loop(f: &syn::ExprForLoop, index: &Ident) -> Option<syn::ExprForLoop> {
+    let (range, reversed) = match strip(&f.expr) {
+        Expr::MethodCall(m) if m.method == "rev" && m.args.is_empty() => (strip(&m.receiver), true),
+        e => (e, false),
+    };
+    let Expr::Range(r) = range else { return None };
+    let (Some(lo), Some(hi)) = (r.start.as_deref(), r.end.as_deref()) else { return None };
+    let inclusive = matches!(r.limits, syn::RangeLimits::Closed(_));
+    if !reversed && !inclusive {
+        return None;
+    }
+    // A literal stays one, a compile-time bound the loop can store per iteration with.
+    let end = match strip(hi) {
+        Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(n), .. }) if inclusive => {
+            let next = n.base10_parse::<u128>().ok()?.checked_add(1)?;
+            syn::LitInt::new(&format!("{next}{}", n.suffix()), n.span()).into_token_stream()
+        }
+        _ if inclusive => quote!((#hi) + 1),
+        _ => quote!(#hi),
+    };
+    let mut rewritten = f.clone();
+    if !reversed {
+        rewritten.expr = Box::new(syn::parse_quote_spanned!(f.expr.span()=> #lo..#end));
+        return Some(rewritten);
+    }
+    if !rereadable(lo) || !rereadable(hi) {
+        return None;
+    }
+    let from_zero = matches!(strip(lo), Expr::Lit(l) if l.lit.to_token_stream().to_string() == "0");
+    let item = if from_zero { quote!(#end - 1 - #index) } else { quote!(#end - 1 - (#index - (#lo))) };
+    let pat = &f.pat;
+    rewritten.pat = Box::new(syn::parse_quote!(#index));
+    rewritten.expr = Box::new(syn::parse_quote_spanned!(f.expr.span()=> #lo..#end));
+    rewritten.body.stmts.insert(0, syn::parse_quote!(let #pat = #item;));
+    Some(rewritten)
+}
+
+/// A loop bound that each iteration may evaluate again: literals, names, fields, `xs.len()`, and
+/// sums, differences and products of those.
+fn rereadable(e: &Expr) -> bool {
+    match strip(e) {
+        Expr::Lit(_) | Expr::Path(_) | Expr::Field(_) => true,
+        Expr::MethodCall(m) => m.method == "len" && m.args.is_empty() && is_place(&m.receiver),
+        Expr::Binary(b) => {
+            matches!(b.op, BinOp::Add(_) | BinOp::Sub(_) | BinOp::Mul(_)) && rereadable(&b.left) && rereadable(&b.right)
+        }
+        _ => false,
+    }
+}
+
 /// `(a, b)` (in parentheses too): its two patterns.
 fn pair(pat: &Pat) -> Option<(&Pat, &Pat)> {
     match pat {
@@ -109,9 +163,12 @@ impl Lowerer<'_> {
     /// A `for` loop over an iterator chain as an index loop over `0..len`, or `None` for any
     /// other loop (a range, `for v in xs`, an iterator this module does not know).
     pub(super) fn indexed_loop(&mut self, f: &syn::ExprForLoop) -> Option<syn::ExprForLoop> {
-        let source = chain(&f.expr)?;
         let span = f.expr.span();
         let index = format_ident!("__relax_index{}", self.loops.len(), span = span);
+        if let Some(range) = range_loop(f, &index) {
+            return Some(range);
+        }
+        let source = chain(&f.expr)?;
         let len = self.chain_len(&source);
         let mut lets = Vec::new();
         self.bind_items(&source, &f.pat, &quote!(#index), &mut lets);
