@@ -7,7 +7,7 @@
 //! for (i, (&w, x)) in ws.iter().zip(xs).enumerate() { body }
 //! ```
 //!
-//! becomes `for __relax_index0 in 0..ws.len().min(xs.len()) { let i = __relax_index0; let w =
+//! becomes `for __relax_index0 in 0..min(ws.len(), xs.len()) { let i = __relax_index0; let w =
 //! ws[__relax_index0]; let x = ForItem::for_item(&xs, __relax_index0); body }`: a differentiated
 //! array's items are read by index (`ws[i]`, which the adjoint walks backwards), a data array's
 //! with the type the iterator gives (`&T` by reference, `T` copied).
