@@ -1,6 +1,7 @@
 //! The loops and patterns of idiomatic Rust on differentiated values: `for` over `xs.iter()`,
 //! `&xs`, `.copied()`, `.cloned()`, `.into_iter()`, `.enumerate()`, `.zip(ys)` and `.rev()`, and
-//! over `lo..=hi` and `(lo..hi).rev()`; `.sum()` and `.product()` of such chains, mapped;
+//! over `lo..=hi` and `(lo..hi).rev()`; `.sum()`, `.product()` and `.fold(..)` of such chains,
+//! an array's `.map(..)`;
 //! destructuring `let`s of tuples, arrays and structs; `if let` (with `&& c`). Each function in
 //! every mode at random points: `_jvp` against finite differences along random directions,
 //! `_vjp` by its duality with `_jvp`, `_hvp` against finite differences of `_grad`, every value
@@ -335,6 +336,18 @@ fn folds<T: Real>(w: [T; 3], xs: &[T; 3]) -> T {
     dot / norm + total * w.iter().copied().product::<T>() + squashed * 0.5
 }
 
+/// A fold and an array's `map`, each the loop it is.
+#[differentiable(hvp)]
+fn mapped(w: [f64; 3], xs: &[f64; 3]) -> f64 {
+    let energy = w.iter().zip(xs).fold(0.5, |acc, (&a, &b)| acc * 0.9 + (a - b) * (a - b));
+    let squashed = w.map(|v| v.tanh() * 2.0);
+    let scaled = xs.map(|x| {
+        let t = x * w[0];
+        t * t
+    });
+    energy + dot(squashed, scaled) + sum(w.map(|v| v.exp()))
+}
+
 /// A differentiated slice walked by `.iter().enumerate()`: its gradient in the caller's buffer.
 #[differentiable(wrt(xs))]
 fn slice_sum(xs: &[f64], c: f64) -> f64 {
@@ -366,7 +379,7 @@ fn reversed_and_inclusive_ranges() {
 }
 
 #[test]
-fn sums_and_products_of_iterator_chains() {
+fn folds_and_maps() {
     let xs = [0.5, -1.25, 2.0];
     let away_from_zero = |r: &mut rand::rngs::StdRng| {
         let mut p = point(r, 3, 0.3, 1.5);
@@ -388,6 +401,22 @@ fn sums_and_products_of_iterator_chains() {
         |p| folds(arr(p), &xs),
         |p| folds_grad(arr(p), &xs),
         |p, v| folds_hvp(arr(p), &xs, arr(v)),
+    );
+    check(
+        "mapped",
+        22,
+        cube(3, -1.5, 1.5),
+        |p| mapped(arr(p), &xs),
+        |p, v| mapped_jvp(arr(p), &xs, arr(v)),
+        |p, d| mapped_vjp(arr(p), &xs, d[0]),
+    );
+    check_hvp(
+        "mapped",
+        23,
+        cube(3, -1.5, 1.5),
+        |p| mapped(arr(p), &xs),
+        |p| mapped_grad(arr(p), &xs),
+        |p, v| mapped_hvp(arr(p), &xs, arr(v)),
     );
     // A sum of negative zeros is −0.0, as `Sum` for floats folds from −0.0.
     #[differentiable]

@@ -278,7 +278,13 @@ impl Lowerer<'_> {
                 .iter()
                 .map(|(_, n)| {
                     let n = n.to_string();
-                    if n.starts_with("__relax_") { "an early exit".to_string() } else { format!("`{n}`") }
+                    if n.starts_with(super::iterators::FOLD) {
+                        "the result of a `.fold(..)` or a `.map(..)`".to_string()
+                    } else if n.starts_with("__relax_") {
+                        "an early exit".to_string()
+                    } else {
+                        format!("`{n}`")
+                    }
                 })
                 .chain((!ctx.impure.is_empty()).then(|| "the values it samples".to_string()))
                 .collect();

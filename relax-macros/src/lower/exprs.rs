@@ -260,6 +260,9 @@ impl Lowerer<'_> {
             if name == "len" {
                 return Value::Passive(Box::new(e.clone()));
             }
+            if let Some(v) = self.lower_fold(m, out) {
+                return v;
+            }
             // A method of a value that is data (`self`, a model passed by reference) taking
             // differentiated arguments: another differentiable function.
             if !self.mentions_active(&m.receiver) && m.args.iter().any(|a| self.mentions_active(a)) {
@@ -276,11 +279,8 @@ impl Lowerer<'_> {
                 }
                 return self.lower_composition(quote!(#recv.#split), &args, false, m.span(), out);
             }
-            if let Some(v) = self.lower_fold(m, out) {
-                return v;
-            }
             if rules::iterator_method(&name) {
-                self.error(m.method.span(), format!("this use of `.{name}(..)` is not supported on differentiated values: iterators over them are `for` loops over `xs.iter()`, `.enumerate()`, `.zip(ys)`, `.rev()`, and `.sum()` or `.product()` of such a chain with at most one `.map(|x| …)`; write a `for` loop, such as `for x in xs.iter() {{ acc += … }}`"));
+                self.error(m.method.span(), format!("this use of `.{name}(..)` is not supported on differentiated values: iterators over them are `for` loops over `xs.iter()`, `.enumerate()`, `.zip(ys)`, `.rev()`, `.sum()` or `.product()` of such a chain with at most one `.map(|x| …)`, its `.fold(init, |acc, x| …)`, and an array's `.map(|x| …)`; write a `for` loop, such as `for x in xs.iter() {{ acc += … }}`"));
                 return Value::Passive(Box::new(e.clone()));
             }
             self.error(

@@ -286,54 +286,138 @@ impl Lowerer<'_> {
     }
 }
 
+/// The start of the name of a fold's result.
+pub(super) const FOLD: &str = "__relax_fold";
+
+/// A closure's parameter patterns (without type ascriptions) and its body as statements, the
+/// last the body's value; `None` for a closure whose body returns (from the closure, not the
+/// function it would be inlined into).
+fn closure_parts(e: &Expr) -> Option<(Vec<Pat>, Vec<syn::Stmt>)> {
+    let Expr::Closure(c) = strip(e) else { return None };
+    struct Returns(bool);
+    impl Visit<'_> for Returns {
+        fn visit_expr_return(&mut self, _: &syn::ExprReturn) {
+            self.0 = true;
+        }
+        fn visit_expr_try(&mut self, _: &syn::ExprTry) {
+            self.0 = true;
+        }
+        fn visit_expr_closure(&mut self, _: &syn::ExprClosure) {}
+    }
+    let mut returns = Returns(false);
+    returns.visit_expr(&c.body);
+    if returns.0 || c.asyncness.is_some() {
+        return None;
+    }
+    let params = c
+        .inputs
+        .iter()
+        .map(|p| match p {
+            Pat::Type(t) => (*t.pat).clone(),
+            p => p.clone(),
+        })
+        .collect();
+    let stmts = match &*c.body {
+        Expr::Block(b) if b.label.is_none() => b.block.stmts.clone(),
+        e => vec![syn::Stmt::Expr(e.clone(), None)],
+    };
+    matches!(stmts.last(), Some(syn::Stmt::Expr(_, None))).then_some((params, stmts))
+}
+
+/// `stmts` with their last, the value, as `target = value;` (`+=`, `*=` as `op` says).
+fn assign_value(mut stmts: Vec<syn::Stmt>, target: &TokenStream, op: TokenStream) -> Vec<syn::Stmt> {
+    if let Some(syn::Stmt::Expr(value, None)) = stmts.pop() {
+        stmts.push(syn::parse_quote!(#target #op #value;));
+    }
+    stmts
+}
+
 impl Lowerer<'_> {
-    /// `chain.sum()`, `chain.product()` and `chain.map(|pat| body).sum()` (or `.product()`) as the
-    /// loop that folds it, `let mut acc = −0.0; for pat in chain { acc += body; }`, lowered into
-    /// `out` before the expression that reads `acc`. Bit for bit what `Sum` and `Product` of
-    /// floats compute: a fold from `−0.0` (`1.0`) in the items' order. `None` for anything else.
+    /// Iterator folds and an array's `map` as the loops they are, lowered into `out` before the
+    /// expression that reads their result (bit for bit what the library computes: `Sum` of
+    /// floats folds from `−0.0`, `Product` from `1.0`, both in the items' order):
+    ///
+    /// * `chain.sum()`, `chain.product()`, `chain.map(|x| e).sum()` (or `.product()`):
+    ///   `let mut acc = −0.0; for x in chain { acc += e; }`;
+    /// * `chain.fold(init, |acc, x| e)`: `let mut a = init; for x in chain { let acc = a; a = e; }`;
+    /// * `xs.map(|x| e)` of an array: `let mut ys = xs; for i in 0..ys.len() { let x = ys[i];
+    ///   ys[i] = e; }`.
+    ///
+    /// `None` for anything else.
     pub(super) fn lower_fold(&mut self, m: &syn::ExprMethodCall, out: &mut Block) -> Option<Value> {
-        let (init, op) = match m.method.to_string().as_str() {
-            "sum" if m.args.is_empty() => ("-0.0", quote!(+=)),
-            "product" if m.args.is_empty() => ("1.0", quote!(*=)),
+        let result = format_ident!("{FOLD}{}", self.id(), span = m.span());
+        let target = result.to_token_stream();
+        let fold: [syn::Stmt; 2] = match (m.method.to_string().as_str(), m.args.len()) {
+            (method @ ("sum" | "product"), 0) => {
+                let (pat, body, source) = match strip(&m.receiver) {
+                    Expr::MethodCall(map) if map.method == "map" && map.args.len() == 1 => {
+                        let (params, body) = closure_parts(&map.args[0])?;
+                        let [param] = <[Pat; 1]>::try_from(params).ok()?;
+                        (param, body, &*map.receiver)
+                    }
+                    source => {
+                        let item = format_ident!("__relax_item{}", self.id(), span = m.span());
+                        (syn::parse_quote!(#item), vec![syn::Stmt::Expr(syn::parse_quote!(#item), None)], source)
+                    }
+                };
+                chain(source)?;
+                let (init, op) = if method == "sum" { ("-0.0", quote!(+=)) } else { ("1.0", quote!(*=)) };
+                let init = self.float_literal(init)?;
+                let body = assign_value(body, &target, op);
+                [syn::parse_quote!(let mut #result = #init;), syn::parse_quote!(for #pat in #source { #(#body)* })]
+            }
+            ("fold", 2) => {
+                let source = &*m.receiver;
+                chain(source)?;
+                let (params, body) = closure_parts(&m.args[1])?;
+                let [acc, pat] = <[Pat; 2]>::try_from(params).ok()?;
+                let init = &m.args[0];
+                let body = assign_value(body, &target, quote!(=));
+                [
+                    syn::parse_quote!(let mut #result = #init;),
+                    syn::parse_quote!(for #pat in #source { let #acc = #result; #(#body)* }),
+                ]
+            }
+            ("map", 1) if chain(&m.receiver).is_none() => {
+                let (params, body) = closure_parts(&m.args[0])?;
+                let [pat] = <[Pat; 1]>::try_from(params).ok()?;
+                let array = &m.receiver;
+                // The array by value: data may be a reference to one (`map` copies it out), a
+                // differentiated reference is read through.
+                let by_ref = place(array).and_then(|(root, _)| self.lookup(&root)).is_some_and(|b| b.deref);
+                let copy: Expr = if !self.mentions_active(array) {
+                    syn::parse_quote!(#array.map(|item| item))
+                } else if by_ref {
+                    syn::parse_quote!(*#array)
+                } else {
+                    (**array).clone()
+                };
+                let index = format_ident!("__relax_index{}", self.loops.len(), span = m.span());
+                let body = assign_value(body, &quote!(#result[#index]), quote!(=));
+                // The array's own length where its type declares one: a compile-time bound.
+                let len = if place(array).is_some() { quote!((#array).len()) } else { quote!(#result.len()) };
+                [
+                    syn::parse_quote!(let mut #result = #copy;),
+                    syn::parse_quote!(for #index in 0..#len { let #pat = #result[#index]; #(#body)* }),
+                ]
+            }
             _ => return None,
         };
-        let (pat, body, source): (Pat, Expr, &Expr) = match strip(&m.receiver) {
-            Expr::MethodCall(map) if map.method == "map" && map.args.len() == 1 => {
-                let Expr::Closure(c) = strip(&map.args[0]) else { return None };
-                let [input] = c.inputs.iter().collect::<Vec<_>>()[..] else { return None };
-                let input = match input {
-                    Pat::Type(t) => &*t.pat,
-                    p => p,
-                };
-                (input.clone(), (*c.body).clone(), &map.receiver)
-            }
-            source => {
-                let item = format_ident!("__relax_item{}", self.id(), span = m.span());
-                (syn::parse_quote!(#item), syn::parse_quote!(#item), source)
-            }
-        };
-        chain(source)?;
-        let acc = format_ident!("__relax_fold{}", self.id(), span = m.span());
-        // In a function generic over `T: Real`, `T`'s value (as its literals are rewritten).
-        let init: Expr = match self.real_params.first() {
+        self.lower_stmts(&fold, out, false);
+        Some(self.lower_expr(&syn::parse_quote!(#result), out))
+    }
+
+    /// A float literal (`"-0.0"`) of the function's float type: in a function generic over
+    /// `T: Real`, `T`'s value, as its own literals are rewritten.
+    fn float_literal(&self, literal: &str) -> Option<Expr> {
+        match self.real_params.first() {
             Some(real) => {
                 let krate = self.krate;
                 let (v64, v32): (TokenStream, TokenStream) =
-                    (format!("{init}f64").parse().ok()?, format!("{init}f32").parse().ok()?);
-                syn::parse_quote!(<#real as #krate::Real>::select(#v64, #v32))
+                    (format!("{literal}f64").parse().ok()?, format!("{literal}f32").parse().ok()?);
+                Some(syn::parse_quote!(<#real as #krate::Real>::select(#v64, #v32)))
             }
-            None => syn::parse_str(init).ok()?,
-        };
-        // A block body's statements run in the loop, its value is folded in.
-        let mut stmts = match body {
-            Expr::Block(b) if b.label.is_none() => b.block.stmts,
-            e => vec![syn::Stmt::Expr(e, None)],
-        };
-        let Some(syn::Stmt::Expr(value, None)) = stmts.pop() else { return None };
-        stmts.push(syn::parse_quote!(#acc #op #value;));
-        let fold: [syn::Stmt; 2] =
-            [syn::parse_quote!(let mut #acc = #init;), syn::parse_quote!(for #pat in #source { #(#stmts)* })];
-        self.lower_stmts(&fold, out, false);
-        Some(self.lower_expr(&syn::parse_quote!(#acc), out))
+            None => syn::parse_str(literal).ok(),
+        }
     }
 }
