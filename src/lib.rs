@@ -169,7 +169,8 @@
 //! (`y[i] = …`, `m[i][j]`); `*r` to copy an array out of a reference; `for i in lo..hi` and
 //! `for v in xs`; `if`/`else` as expression or statement with any condition; a final expression or
 //! `return`, anywhere; the float methods `exp exp2 exp_m1 ln ln_1p log2 log10 sqrt cbrt recip powi
-//! powf sin cos tan asin acos atan atan2 sinh cosh tanh abs max min clamp hypot mul_add`; the
+//! powf sin cos tan asin acos atan atan2 sinh cosh tanh abs max min clamp hypot mul_add` (also by
+//! path: `f64::exp(x)`, `T::max(a, b)`, and passed to `map` or `fold`: `.fold(x0, T::max)`); the
 //! rules of [`prelude`]; and calls of other `#[differentiable]` functions, by name or path.
 //! Anything else on active values is a compile error at the construct, saying what to write
 //! instead. In a function generic over `T: Real`, unsuffixed float literals and `e as T` mean

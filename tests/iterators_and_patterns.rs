@@ -348,6 +348,16 @@ fn mapped(w: [f64; 3], xs: &[f64; 3]) -> f64 {
     energy + dot(squashed, scaled) + sum(w.map(|v| v.exp()))
 }
 
+/// Float methods called by path (`T::sqrt(x)`), and passed by path to `map` and `fold`.
+#[differentiable(hvp)]
+fn by_path<T: Real>(x: [T; 3]) -> T {
+    let largest = x.iter().copied().fold(T::neg_infinity(), T::max);
+    T::sqrt(x[0] * x[0] + 1.0)
+        + T::max(x[1], x[2]) * largest
+        + x.map(T::exp)[1]
+        + x.iter().copied().map(T::sin).sum::<T>()
+}
+
 /// A differentiated slice walked by `.iter().enumerate()`: its gradient in the caller's buffer.
 #[differentiable(wrt(xs))]
 fn slice_sum(xs: &[f64], c: f64) -> f64 {
@@ -417,6 +427,22 @@ fn folds_and_maps() {
         |p| mapped(arr(p), &xs),
         |p| mapped_grad(arr(p), &xs),
         |p, v| mapped_hvp(arr(p), &xs, arr(v)),
+    );
+    check(
+        "by_path",
+        24,
+        cube(3, -1.5, 1.5),
+        |p| by_path(arr(p)),
+        |p, v| by_path_jvp(arr(p), arr(v)),
+        |p, d| by_path_vjp(arr(p), d[0]),
+    );
+    check_hvp(
+        "by_path",
+        25,
+        cube(3, -1.5, 1.5),
+        |p| by_path(arr(p)),
+        |p| by_path_grad(arr(p)),
+        |p, v| by_path_hvp(arr(p), arr(v)),
     );
     // A sum of negative zeros is −0.0, as `Sum` for floats folds from −0.0.
     #[differentiable]

@@ -47,10 +47,28 @@ impl Lowerer<'_> {
             );
             return Value::Passive(Box::new(e.clone()));
         }
+        if let Some(m) = self.float_method_call(fp, &args) {
+            return self.lower_method(&Expr::MethodCall(m.clone()), &m, out);
+        }
         let mut path = fp.path.clone();
         let last = path.segments.last_mut().expect("a segment");
         last.ident = crate::names::split_form(&last.ident);
         self.lower_composition(path.into_token_stream(), &args, false, c.span(), out)
+    }
+
+    /// `f64::exp(x)`, `T::max(a, b)`, `Float::sqrt(x)`: a float method called by its path, as the
+    /// method call `(x).exp()` it is.
+    fn float_method_call(&self, fp: &syn::ExprPath, args: &[&Expr]) -> Option<syn::ExprMethodCall> {
+        let [ty, method] = fp.path.segments.iter().collect::<Vec<_>>()[..] else { return None };
+        let float = ty.arguments.is_none()
+            && (["f32", "f64", "Float", "Real"].iter().any(|f| ty.ident == f) || self.real_params.contains(&ty.ident));
+        let known =
+            rules::method_rule(&method.ident.to_string()).is_some() || rules::step_method(&method.ident.to_string());
+        let (receiver, rest) = args.split_first()?;
+        (float && known && method.arguments.is_none()).then(|| {
+            let name = &method.ident;
+            syn::parse_quote_spanned!(name.span()=> (#receiver).#name(#(#rest),*))
+        })
     }
 
     /// A call of another differentiable function, through its split form `callee`: a path

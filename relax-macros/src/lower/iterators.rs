@@ -289,11 +289,20 @@ impl Lowerer<'_> {
 /// The start of the name of a fold's result.
 pub(super) const FOLD: &str = "__relax_fold";
 
-/// A closure's parameter patterns (without type ascriptions) and its body as statements, the
-/// last the body's value; `None` for a closure whose body returns (from the closure, not the
-/// function it would be inlined into).
-fn closure_parts(e: &Expr) -> Option<(Vec<Pat>, Vec<syn::Stmt>)> {
-    let Expr::Closure(c) = strip(e) else { return None };
+/// A function of `arity` parameters passed to an iterator method, as parameter patterns (without
+/// type ascriptions) and its body as statements, the last the body's value: a closure, or a path
+/// (`f64::max`, `T::exp`) called on fresh names. `None` for a closure whose body returns (from
+/// the closure, not the function it would be inlined into).
+fn closure_parts(e: &Expr, arity: usize) -> Option<(Vec<Pat>, Vec<syn::Stmt>)> {
+    let c = match strip(e) {
+        Expr::Closure(c) if c.inputs.len() == arity => c,
+        Expr::Path(f) => {
+            let args: Vec<Ident> = (0..arity).map(|k| format_ident!("__relax_arg{k}", span = f.span())).collect();
+            let params = args.iter().map(|a| syn::parse_quote!(#a)).collect();
+            return Some((params, vec![syn::Stmt::Expr(syn::parse_quote!(#f(#(#args),*)), None)]));
+        }
+        _ => return None,
+    };
     struct Returns(bool);
     impl Visit<'_> for Returns {
         fn visit_expr_return(&mut self, _: &syn::ExprReturn) {
@@ -351,7 +360,7 @@ impl Lowerer<'_> {
             (method @ ("sum" | "product"), 0) => {
                 let (pat, body, source) = match strip(&m.receiver) {
                     Expr::MethodCall(map) if map.method == "map" && map.args.len() == 1 => {
-                        let (params, body) = closure_parts(&map.args[0])?;
+                        let (params, body) = closure_parts(&map.args[0], 1)?;
                         let [param] = <[Pat; 1]>::try_from(params).ok()?;
                         (param, body, &*map.receiver)
                     }
@@ -369,7 +378,7 @@ impl Lowerer<'_> {
             ("fold", 2) => {
                 let source = &*m.receiver;
                 chain(source)?;
-                let (params, body) = closure_parts(&m.args[1])?;
+                let (params, body) = closure_parts(&m.args[1], 2)?;
                 let [acc, pat] = <[Pat; 2]>::try_from(params).ok()?;
                 let init = &m.args[0];
                 let body = assign_value(body, &target, quote!(=));
@@ -379,7 +388,7 @@ impl Lowerer<'_> {
                 ]
             }
             ("map", 1) if chain(&m.receiver).is_none() => {
-                let (params, body) = closure_parts(&m.args[0])?;
+                let (params, body) = closure_parts(&m.args[0], 1)?;
                 let [pat] = <[Pat; 1]>::try_from(params).ok()?;
                 let array = &m.receiver;
                 // The array by value: data may be a reference to one (`map` copies it out), a
