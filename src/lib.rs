@@ -185,7 +185,8 @@
 //! - `match` on data (any patterns, guards on data), as statement or expression, with active arms;
 //! - `while`, `loop`, `break` and `continue` (labelled too), with any condition: the derivative is
 //!   that of the path taken;
-//! - the loops and patterns of idiomatic Rust: `for` over `xs.iter()`, `&xs`, `.copied()`,
+//! - the loops and patterns of idiomatic Rust: `for` over `xs.iter()`, `&xs`, `ys.iter_mut()`
+//!   (written through, `*y = …`), `.copied()`,
 //!   `.cloned()`, `.into_iter()`, `.enumerate()`, `.zip(ys)` and `.rev()` of arrays, slices and
 //!   fields (`for (i, (&w, x)) in p.w.iter().zip(xs).enumerate()`: each is the index loop it
 //!   walks, so its adjoint walks the items backwards), and over `lo..=hi` and `(lo..hi).rev()`;

@@ -1,5 +1,5 @@
 //! The loops and patterns of idiomatic Rust on differentiated values: `for` over `xs.iter()`,
-//! `&xs`, `.copied()`, `.cloned()`, `.into_iter()`, `.enumerate()`, `.zip(ys)` and `.rev()`, and
+//! `&xs`, `xs.iter_mut()` (written through), `.copied()`, `.cloned()`, `.into_iter()`, `.enumerate()`, `.zip(ys)` and `.rev()`, and
 //! over `lo..=hi` and `(lo..hi).rev()`; `.sum()`, `.product()` and `.fold(..)` of such chains,
 //! an array's `.map(..)`;
 //! destructuring `let`s of tuples, arrays and structs; `if let` (with `&& c`). Each function in
@@ -236,6 +236,35 @@ fn loops_over_rows_zips_and_structs() {
 }
 
 #[test]
+fn writing_through_iter_mut() {
+    let matrix = |p: &[f64]| [arr::<3>(&p[3..]), arr::<3>(&p[6..])];
+    check(
+        "layer",
+        26,
+        cube(9, -1.5, 1.5),
+        |p| layer(arr(p), matrix(p)),
+        |p, v| layer_jvp(arr(p), matrix(p), (arr(v), matrix(v))),
+        |p, d| layer_vjp(arr(p), matrix(p), arr(d)),
+    );
+    check(
+        "squashed_sum",
+        27,
+        cube(3, -1.5, 1.5),
+        |p| squashed_sum(arr(p)),
+        |p, v| squashed_sum_jvp(arr(p), arr(v)),
+        |p, d| squashed_sum_vjp(arr(p), d[0]),
+    );
+    check_hvp(
+        "squashed_sum",
+        28,
+        cube(3, -1.5, 1.5),
+        |p| squashed_sum(arr(p)),
+        |p| squashed_sum_grad(arr(p)),
+        |p, v| squashed_sum_hvp(arr(p), arr(v)),
+    );
+}
+
+#[test]
 fn destructuring_lets() {
     let args = |p: &[f64]| (arr::<3>(p), [arr::<2>(&p[3..]), arr::<2>(&p[5..])], spring(&p[7..]));
     check(
@@ -356,6 +385,27 @@ fn by_path<T: Real>(x: [T; 3]) -> T {
         + T::max(x[1], x[2]) * largest
         + x.map(T::exp)[1]
         + x.iter().copied().map(T::sin).sum::<T>()
+}
+
+/// Outputs written through `iter_mut()`, zipped with the rows of a matrix.
+#[differentiable]
+fn layer(x: [f64; 3], ws: [[f64; 3]; 2]) -> [f64; 2] {
+    let mut out = [0.0; 2];
+    for (o, w) in out.iter_mut().zip(ws.iter()) {
+        *o = w.iter().zip(x.iter()).map(|(a, b)| a * b).sum::<f64>().tanh();
+        *o += 0.5 * w[0];
+    }
+    out
+}
+
+/// A local array written through `&mut`, in second order.
+#[differentiable(hvp)]
+fn squashed_sum(w: [f64; 3]) -> f64 {
+    let mut h = [0.0; 3];
+    for (hi, &wi) in (&mut h).into_iter().zip(&w) {
+        *hi = wi.tanh() * wi;
+    }
+    h.iter().sum::<f64>() * w[1]
 }
 
 /// A differentiated slice walked by `.iter().enumerate()`: its gradient in the caller's buffer.

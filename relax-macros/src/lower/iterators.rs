@@ -17,12 +17,15 @@
 //! guarantees the body does not change the array it walks).
 
 use super::*;
+use syn::visit_mut::VisitMut;
 
 /// How an iterator chain gives the items of an array.
 #[derive(Clone, Copy, PartialEq)]
 enum Items {
     /// `xs.iter()`, `&xs`: references.
     ByRef,
+    /// `xs.iter_mut()`, `&mut xs`: references to write through, `*y = …`.
+    ByMut,
     /// `.copied()`: values.
     Copied,
     /// `.cloned()`: clones.
@@ -43,11 +46,15 @@ enum Source<'a> {
 /// `e` as an iterator chain, or `None` when it is not one.
 fn chain(e: &Expr) -> Option<Source<'_>> {
     match strip(e) {
-        Expr::Reference(r) if r.mutability.is_none() => {
-            is_place(&r.expr).then_some(Source::Array { place: &r.expr, items: Items::ByRef })
+        Expr::Reference(r) => {
+            let items = if r.mutability.is_some() { Items::ByMut } else { Items::ByRef };
+            is_place(&r.expr).then_some(Source::Array { place: &r.expr, items })
         }
         Expr::MethodCall(m) if m.turbofish.is_none() => match (m.method.to_string().as_str(), m.args.len()) {
             ("iter", 0) => is_place(&m.receiver).then_some(Source::Array { place: &m.receiver, items: Items::ByRef }),
+            ("iter_mut", 0) => {
+                is_place(&m.receiver).then_some(Source::Array { place: &m.receiver, items: Items::ByMut })
+            }
             ("into_iter", 0) => into_iter(&m.receiver),
             ("copied" | "cloned", 0) => {
                 let items = if m.method == "copied" { Items::Copied } else { Items::Cloned };
@@ -150,6 +157,35 @@ fn rereadable(e: &Expr) -> bool {
     }
 }
 
+/// The items of `iter_mut()` a loop writes through: their names and places.
+type Writes = Vec<(Ident, Expr)>;
+
+/// `*name` as `place` (the item of `iter_mut()` written through); the span of any other use of
+/// `name`.
+struct WriteThrough<'a> {
+    name: &'a Ident,
+    place: &'a Expr,
+    other_use: Option<proc_macro2::Span>,
+}
+
+impl VisitMut for WriteThrough<'_> {
+    fn visit_expr_mut(&mut self, e: &mut Expr) {
+        if let Expr::Unary(u) = e
+            && matches!(u.op, UnOp::Deref(_))
+            && matches!(strip(&u.expr), Expr::Path(p) if p.path.is_ident(self.name))
+        {
+            *e = self.place.clone();
+            return;
+        }
+        if let Expr::Path(p) = e
+            && p.path.is_ident(self.name)
+        {
+            self.other_use.get_or_insert(p.span());
+        }
+        syn::visit_mut::visit_expr_mut(self, e);
+    }
+}
+
 /// `(a, b)` (in parentheses too): its two patterns.
 fn pair(pat: &Pat) -> Option<(&Pat, &Pat)> {
     match pat {
@@ -170,9 +206,16 @@ impl Lowerer<'_> {
         }
         let source = chain(&f.expr)?;
         let len = self.chain_len(&source);
-        let mut lets = Vec::new();
-        self.bind_items(&source, &f.pat, &quote!(#index), &mut lets);
+        let (mut lets, mut writes) = (Vec::new(), Vec::new());
+        self.bind_items(&source, &f.pat, &quote!(#index), &mut lets, &mut writes);
         let mut indexed = f.clone();
+        for (name, place) in &writes {
+            let mut through = WriteThrough { name, place, other_use: None };
+            indexed.body.stmts.iter_mut().for_each(|s| through.visit_stmt_mut(s));
+            if let Some(span) = through.other_use {
+                self.error(span, format!("write the items of `iter_mut()` through `*{name}` (`*{name} = …`, `*{name} += …`): other uses of `{name}` are not supported around differentiated values"));
+            }
+        }
         indexed.pat = Box::new(Pat::Ident(syn::PatIdent {
             attrs: Vec::new(),
             by_ref: None,
@@ -213,14 +256,21 @@ impl Lowerer<'_> {
     }
 
     /// The `let`s that bind `pat` to the item at `index` of `source`.
-    fn bind_items(&mut self, source: &Source, pat: &Pat, index: &TokenStream, lets: &mut Vec<syn::Stmt>) {
+    fn bind_items(
+        &mut self,
+        source: &Source,
+        pat: &Pat,
+        index: &TokenStream,
+        lets: &mut Vec<syn::Stmt>,
+        writes: &mut Writes,
+    ) {
         match source {
             Source::Enumerate(inner) => match pair(pat) {
                 Some((i, item)) => {
                     if !matches!(i, Pat::Wild(_)) {
                         lets.push(syn::parse_quote!(let #i = #index;));
                     }
-                    self.bind_items(inner, item, index, lets);
+                    self.bind_items(inner, item, index, lets, writes);
                 }
                 None => {
                     self.error(pat.span(), "destructure what `enumerate` gives: `for (i, x) in xs.iter().enumerate()`")
@@ -228,15 +278,23 @@ impl Lowerer<'_> {
             },
             Source::Zip(a, b) => match pair(pat) {
                 Some((pa, pb)) => {
-                    self.bind_items(a, pa, index, lets);
-                    self.bind_items(b, pb, index, lets);
+                    self.bind_items(a, pa, index, lets, writes);
+                    self.bind_items(b, pb, index, lets, writes);
                 }
                 None => self.error(pat.span(), "destructure what `zip` gives: `for (a, b) in xs.iter().zip(ys)`"),
             },
             Source::Rev(inner) => {
                 let len = self.chain_len(inner);
-                self.bind_items(inner, pat, &quote!((#len - 1 - #index)), lets);
+                self.bind_items(inner, pat, &quote!((#len - 1 - #index)), lets, writes);
             }
+            Source::Array { place, items: Items::ByMut } => match pat {
+                Pat::Ident(p) if p.by_ref.is_none() && p.mutability.is_none() && p.subpat.is_none() => {
+                    writes.push((p.ident.clone(), at(place, index)));
+                }
+                Pat::Wild(_) => {}
+                _ => self
+                    .error(pat.span(), "bind the items of `iter_mut()` to a name: `for y in ys.iter_mut() { *y = … }`"),
+            },
             Source::Array { place, items } => self.bind_item(place, *items, pat, index, lets),
         }
     }
@@ -279,6 +337,7 @@ impl Lowerer<'_> {
                     Items::Copied => item,
                     Items::Cloned => syn::parse_quote!(::core::clone::Clone::clone(&#item)),
                     Items::IntoIter => syn::parse_quote!(#krate::ForItem::for_item(&#place, #index)),
+                    Items::ByMut => unreachable!("written through, not bound"),
                 }
             }
         };

@@ -41,4 +41,15 @@ fn two_lets(x: f64, a: Option<f64>, b: Option<f64>) -> f64 {
     y
 }
 
+// The items of `iter_mut()` are written through `*y`, not passed on.
+#[differentiable]
+fn passed_on(x: [f64; 2]) -> f64 {
+    let mut y = [0.0; 2];
+    for v in y.iter_mut() {
+        let r: &mut f64 = v;
+        *r = x[0] * 2.0;
+    }
+    y[0] + y[1]
+}
+
 fn main() {}
