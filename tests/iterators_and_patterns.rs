@@ -402,8 +402,11 @@ fn layer(x: [f64; 3], ws: [[f64; 3]; 2]) -> [f64; 2] {
 #[differentiable(hvp)]
 fn squashed_sum(w: [f64; 3]) -> f64 {
     let mut h = [0.0; 3];
-    for (hi, &wi) in (&mut h).into_iter().zip(&w) {
+    for (hi, &wi) in h.iter_mut().zip(&w) {
         *hi = wi.tanh() * wi;
+    }
+    for hi in &mut h {
+        *hi *= 1.5 + *hi;
     }
     h.iter().sum::<f64>() * w[1]
 }
