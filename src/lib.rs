@@ -191,8 +191,9 @@
 //!   fields (`for (i, (&w, x)) in p.w.iter().zip(xs).enumerate()`: each is the index loop it
 //!   walks, so its adjoint walks the items backwards), and over `lo..=hi` and `(lo..hi).rev()`;
 //!   `.sum()` and `.product()` of such a chain with at most one `.map(|x| …)`
-//!   (`w.iter().zip(xs).map(|(&a, &b)| a * b).sum::<T>()`), its `.fold(init, |acc, x| …)`, and an
-//!   array's `.map(|x| …)`: each the loop it is, bit for bit what the library computes; destructuring `let`s of active tuples,
+//!   (`w.iter().zip(xs).map(|(&a, &b)| a * b).sum::<T>()`), its `.fold(init, |acc, x| …)`, an
+//!   array's `.map(|x| …)`, and `let y: [T; N] = core::array::from_fn(|i| …)` (nested too): each
+//!   the loop it is, bit for bit what the library computes; destructuring `let`s of active tuples,
 //!   arrays and structs, nested (`let [a, b, ..] = x;`, `let Spring { k, rest: [r0, _] } = s;`);
 //!   `if let P = e` on data (also `if let P = e && c`), as the `match` it is;
 //! - the option `max_iter = N` for a loop that stores per iteration and has no compile-time bound

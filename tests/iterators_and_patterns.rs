@@ -1,7 +1,7 @@
 //! The loops and patterns of idiomatic Rust on differentiated values: `for` over `xs.iter()`,
 //! `&xs`, `xs.iter_mut()` (written through), `.copied()`, `.cloned()`, `.into_iter()`, `.enumerate()`, `.zip(ys)` and `.rev()`, and
 //! over `lo..=hi` and `(lo..hi).rev()`; `.sum()`, `.product()` and `.fold(..)` of such chains,
-//! an array's `.map(..)`;
+//! an array's `.map(..)`, `core::array::from_fn`;
 //! destructuring `let`s of tuples, arrays and structs; `if let` (with `&& c`). Each function in
 //! every mode at random points: `_jvp` against finite differences along random directions,
 //! `_vjp` by its duality with `_jvp`, `_hvp` against finite differences of `_grad`, every value
@@ -265,6 +265,27 @@ fn writing_through_iter_mut() {
 }
 
 #[test]
+fn arrays_from_fn() {
+    let matrix = |p: &[f64]| [arr::<3>(&p[3..]), arr::<3>(&p[6..])];
+    check(
+        "filled",
+        29,
+        cube(9, -1.5, 1.5),
+        |p| filled(arr(p), matrix(p)),
+        |p, v| filled_jvp(arr(p), matrix(p), (arr(v), matrix(v))),
+        |p, d| filled_vjp(arr(p), matrix(p), d[0]),
+    );
+    check_hvp(
+        "filled",
+        30,
+        cube(9, -1.5, 1.5),
+        |p| filled(arr(p), matrix(p)),
+        |p| filled_grad(arr(p), matrix(p)),
+        |p, v| filled_hvp(arr(p), matrix(p), (arr(v), matrix(v))),
+    );
+}
+
+#[test]
 fn destructuring_lets() {
     let args = |p: &[f64]| (arr::<3>(p), [arr::<2>(&p[3..]), arr::<2>(&p[5..])], spring(&p[7..]));
     check(
@@ -409,6 +430,17 @@ fn squashed_sum(w: [f64; 3]) -> f64 {
         *hi *= 1.5 + *hi;
     }
     h.iter().sum::<f64>() * w[1]
+}
+
+/// Arrays filled by `core::array::from_fn` (nested for a matrix), their types declared.
+#[differentiable(hvp)]
+fn filled<T: Real>(x: [T; 3], m: [[T; 3]; 2]) -> T {
+    let y: [T; 2] = core::array::from_fn(|r| {
+        let row = m[r];
+        dot(row, x).tanh()
+    });
+    let z: [[T; 2]; 2] = std::array::from_fn(|i| std::array::from_fn(|j| y[i] * y[j] + x[i + j]));
+    y[0] + y[1] * z[0][1] - z[1][1] * z[1][0]
 }
 
 /// A differentiated slice walked by `.iter().enumerate()`: its gradient in the caller's buffer.

@@ -47,6 +47,13 @@ impl Lowerer<'_> {
             );
             return Value::Passive(Box::new(e.clone()));
         }
+        if iterators::from_fn_closure(e).is_some() {
+            self.error(
+                fp.span(),
+                "`from_fn` on differentiated values fills an array whose type the `let` declares: `let y: [f64; N] = core::array::from_fn(|i| …);`",
+            );
+            return Value::Passive(Box::new(e.clone()));
+        }
         if let Some(m) = self.float_method_call(fp, &args) {
             return self.lower_method(&Expr::MethodCall(m.clone()), &m, out);
         }

@@ -489,3 +489,77 @@ impl Lowerer<'_> {
         }
     }
 }
+
+/// `core::array::from_fn`, `std::array::from_fn`, `array::from_fn` or `from_fn` called on a
+/// closure: the closure.
+pub(super) fn from_fn_closure(e: &Expr) -> Option<&Expr> {
+    let Expr::Call(c) = strip(e) else { return None };
+    let Expr::Path(p) = strip(&c.func) else { return None };
+    let names: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let from_fn =
+        matches!(names.iter().map(String::as_str).collect::<Vec<_>>()[..], [.., "array", "from_fn"] | ["from_fn"]);
+    let [arg] = c.args.iter().collect::<Vec<_>>()[..] else { return None };
+    (from_fn && matches!(strip(arg), Expr::Closure(_))).then_some(arg)
+}
+
+impl Lowerer<'_> {
+    /// `let y: [T; N] = core::array::from_fn(|i| e);` as `let mut y: [T; N] = [0.0; N]; for i in
+    /// 0..N { y[i] = e; }` (a zero of the declared type; a nested `from_fn` fills the rows in a
+    /// nested loop); `None` without an array type of floats to make the zero of.
+    pub(super) fn lower_from_fn(
+        &mut self,
+        name: &Ident,
+        ty: &syn::Type,
+        closure: &Expr,
+        out: &mut Block,
+    ) -> Option<()> {
+        let zero = self.zero_of(ty)?;
+        let fill = self.fill(&name.to_token_stream(), ty, closure, 0)?;
+        let filled: [syn::Stmt; 2] = [syn::parse_quote!(let mut #name: #ty = #zero;), fill];
+        self.lower_stmts(&filled, out, false);
+        Some(())
+    }
+
+    /// The loop that writes `closure(i)` into `target[i]` for the array type `ty`.
+    fn fill(&self, target: &TokenStream, ty: &syn::Type, closure: &Expr, depth: usize) -> Option<syn::Stmt> {
+        let syn::Type::Array(array) = ty else { return None };
+        let (params, mut body) = closure_parts(closure, 1)?;
+        let [index_pat] = <[Pat; 1]>::try_from(params).ok()?;
+        let index = format_ident!("__relax_index{}", self.loops.len() + depth, span = closure.span());
+        let item = quote!(#target[#index]);
+        let inner = match body.last() {
+            Some(syn::Stmt::Expr(tail, None)) => from_fn_closure(tail).cloned(),
+            _ => None,
+        };
+        let body = match inner {
+            Some(inner) => {
+                body.pop();
+                body.push(self.fill(&item, &array.elem, &inner, depth + 1)?);
+                body
+            }
+            None => assign_value(body, &item, quote!(=)),
+        };
+        let len = &array.len;
+        Some(syn::parse_quote!(for #index in 0..#len { let #index_pat = #index; #(#body)* }))
+    }
+
+    /// The zero of a float type or an array of one (`[[0.0; 3]; 2]`).
+    fn zero_of(&self, ty: &syn::Type) -> Option<Expr> {
+        match ty {
+            syn::Type::Array(a) => {
+                let (elem, len) = (self.zero_of(&a.elem)?, &a.len);
+                Some(syn::parse_quote!([#elem; #len]))
+            }
+            syn::Type::Path(p)
+                if p.path.get_ident().is_some_and(|i| i == "f64" || i == "f32" || self.real_params.contains(i)) =>
+            {
+                let float = p.path.get_ident()?;
+                match float.to_string().as_str() {
+                    "f64" | "f32" => syn::parse_str(&format!("0.0{float}")).ok(),
+                    _ => self.float_literal("0.0"),
+                }
+            }
+            _ => None,
+        }
+    }
+}

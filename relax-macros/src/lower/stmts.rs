@@ -122,6 +122,13 @@ impl Lowerer<'_> {
             );
             return;
         }
+        if let (Pat::Ident(pi), Some(ty), Some(closure)) =
+            (pat, &ty, init.and_then(|i| iterators::from_fn_closure(&i.expr)))
+            && init_active
+            && self.lower_from_fn(&pi.ident, ty, closure, out).is_some()
+        {
+            return;
+        }
         match pat {
             Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
                 let (name, mutable) = (pi.ident.clone(), pi.mutability.is_some());

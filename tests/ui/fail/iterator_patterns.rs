@@ -52,4 +52,11 @@ fn passed_on(x: [f64; 2]) -> f64 {
     y[0] + y[1]
 }
 
+// `from_fn` fills an array of the type the `let` declares.
+#[differentiable]
+fn undeclared(x: [f64; 2]) -> f64 {
+    let y = core::array::from_fn::<f64, 2, _>(|i| x[i] * 2.0);
+    y[0]
+}
+
 fn main() {}
