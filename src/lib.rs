@@ -188,8 +188,9 @@
 //! - the loops and patterns of idiomatic Rust: `for` over `xs.iter()`, `&xs`, `ys.iter_mut()`
 //!   (written through, `*y = …`), `.copied()`,
 //!   `.cloned()`, `.into_iter()`, `.enumerate()`, `.zip(ys)` and `.rev()` of arrays, slices and
-//!   fields (`for (i, (&w, x)) in p.w.iter().zip(xs).enumerate()`: each is the index loop it
-//!   walks, so its adjoint walks the items backwards), and over `lo..=hi` and `(lo..hi).rev()`;
+//!   fields, with `.skip(k)`, `.take(n)`, `.step_by(k)` too (`for (i, (&w, x)) in
+//!   p.w.iter().zip(xs).enumerate()`: each is the index loop it walks, so its adjoint walks the
+//!   items backwards), and over `lo..=hi` and `(lo..hi).rev()`;
 //!   `.sum()` and `.product()` of such a chain with at most one `.map(|x| …)`
 //!   (`w.iter().zip(xs).map(|(&a, &b)| a * b).sum::<T>()`), its `.fold(init, |acc, x| …)`, an
 //!   array's `.map(|x| …)`, and `let y: [T; N] = core::array::from_fn(|i| …)` (nested too): each

@@ -1,8 +1,9 @@
 //! The loops and patterns of idiomatic Rust on differentiated values: `for` over `xs.iter()`,
-//! `&xs`, `xs.iter_mut()` (written through), `.copied()`, `.cloned()`, `.into_iter()`, `.enumerate()`, `.zip(ys)` and `.rev()`, and
-//! over `lo..=hi` and `(lo..hi).rev()`; `.sum()`, `.product()` and `.fold(..)` of such chains,
-//! an array's `.map(..)`, `core::array::from_fn`;
-//! destructuring `let`s of tuples, arrays and structs; `if let` (with `&& c`). Each function in
+//! `&xs`, `xs.iter_mut()` (written through), `.copied()`, `.cloned()`, `.into_iter()`,
+//! `.enumerate()`, `.zip(ys)`, `.rev()`, `.skip(k)`, `.take(n)` and `.step_by(k)`, and over
+//! `lo..=hi` and `(lo..hi).rev()`; `.sum()`, `.product()` and `.fold(..)` of such chains, an
+//! array's `.map(..)`, `core::array::from_fn`; destructuring `let`s of tuples, arrays and
+//! structs; `if let` (with `&& c`). Each function in
 //! every mode at random points: `_jvp` against finite differences along random directions,
 //! `_vjp` by its duality with `_jvp`, `_hvp` against finite differences of `_grad`, every value
 //! the original's bit for bit.
@@ -286,6 +287,26 @@ fn arrays_from_fn() {
 }
 
 #[test]
+fn skips_takes_and_strides() {
+    check(
+        "strided",
+        31,
+        cube(7, -1.5, 1.5),
+        |p| strided(arr(p), p[6]),
+        |p, v| strided_jvp(arr(p), p[6], (arr(v), v[6])),
+        |p, d| strided_vjp(arr(p), p[6], d[0]),
+    );
+    check_hvp(
+        "strided",
+        32,
+        cube(7, -1.5, 1.5),
+        |p| strided(arr(p), p[6]),
+        |p| strided_grad(arr(p), p[6]),
+        |p, v| strided_hvp(arr(p), p[6], (arr(v), v[6])),
+    );
+}
+
+#[test]
 fn destructuring_lets() {
     let args = |p: &[f64]| (arr::<3>(p), [arr::<2>(&p[3..]), arr::<2>(&p[5..])], spring(&p[7..]));
     check(
@@ -441,6 +462,21 @@ fn filled<T: Real>(x: [T; 3], m: [[T; 3]; 2]) -> T {
     });
     let z: [[T; 2]; 2] = std::array::from_fn(|i| std::array::from_fn(|j| y[i] * y[j] + x[i + j]));
     y[0] + y[1] * z[0][1] - z[1][1] * z[1][0]
+}
+
+/// Neighbours, strides and windows of a chain: `skip`, `take`, `step_by` (the trapezoid rule, a
+/// total variation, every other item). Their lengths are computed at run time: the fold, which
+/// stores per iteration, needs `max_iter`.
+#[differentiable(hvp, max_iter = 8)]
+fn strided(y: [f64; 6], h: f64) -> f64 {
+    let area: f64 = y.iter().zip(y.iter().skip(1)).map(|(a, b)| 0.5 * (a + b) * h).sum();
+    let mut variation = 0.0;
+    for (i, (a, b)) in y.iter().skip(1).zip(y.iter()).enumerate().take(4) {
+        variation += ((a - b) * (a - b) + 0.01).sqrt() * (i as f64 + 1.0);
+    }
+    let evens: f64 = y.iter().step_by(2).map(|v| v.sin()).sum();
+    let last_odds = y.iter().skip(1).step_by(2).rev().take(2).fold(1.0, |p, v| p * v);
+    area + variation + evens * h + last_odds
 }
 
 /// A differentiated slice walked by `.iter().enumerate()`: its gradient in the caller's buffer.

@@ -1,6 +1,6 @@
 //! `for` loops over iterator chains of arrays, rewritten as the index loops the lowering takes:
-//! `xs.iter()`, `&xs`, `.copied()`, `.cloned()`, `.into_iter()`, `.enumerate()`, `.zip(ys)` and
-//! `.rev()`, over places (`xs`, `p.w`, `m[k]`, `*r`); and ranges `lo..=hi` and `(lo..hi).rev()`.
+//! `xs.iter()`, `&xs`, `ys.iter_mut()`, `.copied()`, `.cloned()`, `.into_iter()`, `.enumerate()`,
+//! `.zip(ys)`, `.rev()`, `.skip(k)`, `.take(n)` and `.step_by(k)`, over places (`xs`, `p.w`, `m[k]`, `*r`); and ranges `lo..=hi` and `(lo..hi).rev()`.
 //! So
 //!
 //! ```text
@@ -37,10 +37,17 @@ enum Items {
 
 /// An iterator chain over arrays.
 enum Source<'a> {
-    Array { place: &'a Expr, items: Items },
+    Array {
+        place: &'a Expr,
+        items: Items,
+    },
     Enumerate(Box<Source<'a>>),
     Zip(Box<Source<'a>>, Box<Source<'a>>),
     Rev(Box<Source<'a>>),
+    /// `.skip(k)`, `.take(n)`, `.step_by(k)`, with their argument.
+    Skip(Box<Source<'a>>, &'a Expr),
+    Take(Box<Source<'a>>, &'a Expr),
+    StepBy(Box<Source<'a>>, &'a Expr),
 }
 
 /// `e` as an iterator chain, or `None` when it is not one.
@@ -62,6 +69,15 @@ fn chain(e: &Expr) -> Option<Source<'_>> {
             }
             ("enumerate", 0) => Some(Source::Enumerate(Box::new(chain(&m.receiver)?))),
             ("rev", 0) => Some(Source::Rev(Box::new(chain(&m.receiver)?))),
+            // Their argument is read again at each item: a literal, a name, `xs.len()`, ….
+            ("skip" | "take" | "step_by", 1) if rereadable(&m.args[0]) => {
+                let (inner, k) = (Box::new(chain(&m.receiver)?), &m.args[0]);
+                Some(match m.method.to_string().as_str() {
+                    "skip" => Source::Skip(inner, k),
+                    "take" => Source::Take(inner, k),
+                    _ => Source::StepBy(inner, k),
+                })
+            }
             ("zip", 1) => Some(Source::Zip(Box::new(chain(&m.receiver)?), Box::new(into_iter(&m.args[0])?))),
             _ => None,
         },
@@ -69,13 +85,20 @@ fn chain(e: &Expr) -> Option<Source<'_>> {
     }
 }
 
-/// `source`'s references, `.copied()` or `.cloned()`: through `.rev()`, not past a pair.
+/// `source`'s references, `.copied()` or `.cloned()`: through `.rev()`, `.skip(k)`, …, not past
+/// a pair.
 fn by_value(source: Source<'_>, items: Items) -> Option<Source<'_>> {
-    match source {
-        Source::Array { place, items: Items::ByRef } => Some(Source::Array { place, items }),
-        Source::Rev(inner) => Some(Source::Rev(Box::new(by_value(*inner, items)?))),
-        _ => None,
+    fn inner(s: Source<'_>, items: Items) -> Option<Box<Source<'_>>> {
+        by_value(s, items).map(Box::new)
     }
+    Some(match source {
+        Source::Array { place, items: Items::ByRef } => Source::Array { place, items },
+        Source::Rev(s) => Source::Rev(inner(*s, items)?),
+        Source::Skip(s, k) => Source::Skip(inner(*s, items)?, k),
+        Source::Take(s, n) => Source::Take(inner(*s, items)?, n),
+        Source::StepBy(s, k) => Source::StepBy(inner(*s, items)?, k),
+        _ => return None,
+    })
 }
 
 /// `e` as `IntoIterator` takes it: a chain, or an array's place.
@@ -157,6 +180,56 @@ fn rereadable(e: &Expr) -> bool {
     }
 }
 
+/// The names `block` assigns (`n = …`, `n += …`, `n[i] = …`) or borrows mutably (`&mut n`).
+fn assigned_in(block: &syn::Block) -> Vec<Ident> {
+    struct Assigned(Vec<Ident>);
+    impl Visit<'_> for Assigned {
+        fn visit_expr(&mut self, e: &Expr) {
+            let target = match e {
+                Expr::Assign(a) => Some(&*a.left),
+                Expr::Binary(b) if is_compound(&b.op) => Some(&*b.left),
+                Expr::Reference(r) if r.mutability.is_some() => Some(&*r.expr),
+                _ => None,
+            };
+            if let Some((root, _)) = target.and_then(|t| place(strip_deref(t))) {
+                self.0.push(root);
+            }
+            syn::visit::visit_expr(self, e);
+        }
+    }
+    let mut found = Assigned(Vec::new());
+    found.visit_block(block);
+    found.0
+}
+
+impl Lowerer<'_> {
+    /// Reports the bindings that `body` changes among those the rewritten loop reads again at
+    /// each iteration (a reversed range's bounds, the arguments of `skip`, `take`, `step_by`).
+    fn check_rereads(&mut self, source: &Expr, body: &syn::Block) {
+        let mut rereads = Vec::new();
+        let mut e = strip(source);
+        while let Expr::MethodCall(m) = e {
+            match (m.method.to_string().as_str(), m.args.first()) {
+                ("skip" | "take" | "step_by", Some(k)) => rereads.push(k),
+                ("zip", Some(other)) => self.check_rereads(other, body),
+                _ => {}
+            }
+            e = strip(&m.receiver);
+        }
+        if let Expr::Range(r) = e {
+            rereads.extend(r.start.as_deref().into_iter().chain(r.end.as_deref()));
+        }
+        let assigned = assigned_in(body);
+        let changing = rereads
+            .iter()
+            .flat_map(|k| expr_mentions(k))
+            .find(|id| self.lookup(id).is_some_and(|b| b.mutable) && assigned.contains(id));
+        if let Some(id) = &changing {
+            self.error(id.span(), format!("the loop changes `{id}`, which its rewriting into an index loop reads at every iteration: bind its value to another name before the loop"));
+        }
+    }
+}
+
 /// The items of `iter_mut()` a loop writes through: their names and places.
 type Writes = Vec<(Ident, Expr)>;
 
@@ -201,10 +274,16 @@ impl Lowerer<'_> {
     pub(super) fn indexed_loop(&mut self, f: &syn::ExprForLoop) -> Option<syn::ExprForLoop> {
         let span = f.expr.span();
         let index = format_ident!("__relax_index{}", self.loops.len(), span = span);
+        // The body must not change what the rewritten loop reads again (an error otherwise, and
+        // the rewritten loop lowered all the same, for no second error about the loop).
         if let Some(range) = range_loop(f, &index) {
+            if matches!(strip(&f.expr), Expr::MethodCall(_)) {
+                self.check_rereads(&f.expr, &f.body);
+            }
             return Some(range);
         }
         let source = chain(&f.expr)?;
+        self.check_rereads(&f.expr, &f.body);
         let len = self.chain_len(&source);
         let (mut lets, mut writes) = (Vec::new(), Vec::new());
         self.bind_items(&source, &f.pat, &quote!(#index), &mut lets, &mut writes);
@@ -234,6 +313,18 @@ impl Lowerer<'_> {
         match source {
             Source::Array { place, .. } => quote!((#place).len()),
             Source::Enumerate(inner) | Source::Rev(inner) => self.chain_len(inner),
+            Source::Skip(inner, k) => {
+                let len = self.chain_len(inner);
+                quote!((#len).saturating_sub(#k))
+            }
+            Source::Take(inner, n) => {
+                let len = self.chain_len(inner);
+                quote!(::core::cmp::min(#len, #n))
+            }
+            Source::StepBy(inner, k) => {
+                let len = self.chain_len(inner);
+                quote!((#len).div_ceil(#k))
+            }
             Source::Zip(a, b) => {
                 let (la, lb) = (self.chain_len(a), self.chain_len(b));
                 // Two arrays of one declared length: a compile-time bound, which lets the loop
@@ -287,6 +378,9 @@ impl Lowerer<'_> {
                 let len = self.chain_len(inner);
                 self.bind_items(inner, pat, &quote!((#len - 1 - #index)), lets, writes);
             }
+            Source::Skip(inner, k) => self.bind_items(inner, pat, &quote!((#index + #k)), lets, writes),
+            Source::Take(inner, _) => self.bind_items(inner, pat, index, lets, writes),
+            Source::StepBy(inner, k) => self.bind_items(inner, pat, &quote!((#index * #k)), lets, writes),
             Source::Array { place, items: Items::ByMut } => match pat {
                 Pat::Ident(p) if p.by_ref.is_none() && p.mutability.is_none() && p.subpat.is_none() => {
                     writes.push((p.ident.clone(), at(place, index)));

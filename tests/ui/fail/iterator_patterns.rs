@@ -59,4 +59,16 @@ fn undeclared(x: [f64; 2]) -> f64 {
     y[0]
 }
 
+// A reversed range's bounds are read at every iteration: the body may not change them.
+#[differentiable]
+fn moving_bound(x: [f64; 4]) -> f64 {
+    let mut n = 4;
+    let mut s = 0.0;
+    for i in (0..n).rev() {
+        s = s * 0.5 + x[i];
+        n -= 1;
+    }
+    s + n as f64
+}
+
 fn main() {}
