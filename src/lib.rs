@@ -186,7 +186,8 @@
 //! - `while`, `loop`, `break` and `continue` (labelled too), with any condition: the derivative is
 //!   that of the path taken;
 //! - the loops and patterns of idiomatic Rust: `for` over `xs.iter()`, `&xs`, `ys.iter_mut()`
-//!   (written through, `*y = …`), `.copied()`,
+//!   (written through, `*y = …`), `xs.windows(k)` and `xs.chunks_exact(k)` (read by index,
+//!   `w[0]`), `.copied()`,
 //!   `.cloned()`, `.into_iter()`, `.enumerate()`, `.zip(ys)` and `.rev()` of arrays, slices and
 //!   fields, with `.skip(k)`, `.take(n)`, `.step_by(k)` too (`for (i, (&w, x)) in
 //!   p.w.iter().zip(xs).enumerate()`: each is the index loop it walks, so its adjoint walks the

@@ -1,12 +1,11 @@
 //! The loops and patterns of idiomatic Rust on differentiated values: `for` over `xs.iter()`,
-//! `&xs`, `xs.iter_mut()` (written through), `.copied()`, `.cloned()`, `.into_iter()`,
-//! `.enumerate()`, `.zip(ys)`, `.rev()`, `.skip(k)`, `.take(n)` and `.step_by(k)`, and over
-//! `lo..=hi` and `(lo..hi).rev()`; `.sum()`, `.product()` and `.fold(..)` of such chains, an
-//! array's `.map(..)`, `core::array::from_fn`; destructuring `let`s of tuples, arrays and
-//! structs; `if let` (with `&& c`). Each function in
-//! every mode at random points: `_jvp` against finite differences along random directions,
-//! `_vjp` by its duality with `_jvp`, `_hvp` against finite differences of `_grad`, every value
-//! the original's bit for bit.
+//! `&xs`, `xs.iter_mut()` (written through), `xs.windows(k)`, `xs.chunks_exact(k)`, `.copied()`,
+//! `.cloned()`, `.into_iter()`, `.enumerate()`, `.zip(ys)`, `.rev()`, `.skip(k)`, `.take(n)` and
+//! `.step_by(k)`, and over `lo..=hi` and `(lo..hi).rev()`; `.sum()`, `.product()` and `.fold(..)`
+//! of such chains, an array's `.map(..)`, `core::array::from_fn`; destructuring `let`s of tuples,
+//! arrays and structs; `if let` (with `&& c`). Each function in every mode at random points:
+//! `_jvp` against finite differences along random directions, `_vjp` by its duality with `_jvp`,
+//! `_hvp` against finite differences of `_grad`, every value the original's bit for bit.
 #![deny(warnings)]
 
 mod common;
@@ -307,6 +306,26 @@ fn skips_takes_and_strides() {
 }
 
 #[test]
+fn windows_and_chunks() {
+    check(
+        "windowed",
+        33,
+        cube(7, -1.5, 1.5),
+        |p| windowed(arr(p), p[6]),
+        |p, v| windowed_jvp(arr(p), p[6], (arr(v), v[6])),
+        |p, d| windowed_vjp(arr(p), p[6], d[0]),
+    );
+    check_hvp(
+        "windowed",
+        34,
+        cube(7, -1.5, 1.5),
+        |p| windowed(arr(p), p[6]),
+        |p| windowed_grad(arr(p), p[6]),
+        |p, v| windowed_hvp(arr(p), p[6], (arr(v), v[6])),
+    );
+}
+
+#[test]
 fn destructuring_lets() {
     let args = |p: &[f64]| (arr::<3>(p), [arr::<2>(&p[3..]), arr::<2>(&p[5..])], spring(&p[7..]));
     check(
@@ -477,6 +496,22 @@ fn strided(y: [f64; 6], h: f64) -> f64 {
     let evens: f64 = y.iter().step_by(2).map(|v| v.sin()).sum();
     let last_odds = y.iter().skip(1).step_by(2).rev().take(2).fold(1.0, |p, v| p * v);
     area + variation + evens * h + last_odds
+}
+
+/// Windows and chunks: the trapezoid rule, second differences, products of pairs.
+#[differentiable(hvp)]
+fn windowed(y: [f64; 6], h: f64) -> f64 {
+    let mut area = 0.0;
+    for w in y.windows(2) {
+        area += 0.5 * (w[0] + w[1]) * h;
+    }
+    let mut bending = 0.0;
+    for (i, w) in y.windows(3).enumerate() {
+        let d = w[0] - 2.0 * w[1] + w[w.len() - 1];
+        bending += d * d * (i as f64 + 1.0);
+    }
+    let pairs: f64 = y.chunks_exact(2).map(|c| c[0] * c[1].sin()).sum();
+    area + bending + pairs
 }
 
 /// A differentiated slice walked by `.iter().enumerate()`: its gradient in the caller's buffer.

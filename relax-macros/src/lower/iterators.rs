@@ -1,6 +1,7 @@
 //! `for` loops over iterator chains of arrays, rewritten as the index loops the lowering takes:
-//! `xs.iter()`, `&xs`, `ys.iter_mut()`, `.copied()`, `.cloned()`, `.into_iter()`, `.enumerate()`,
-//! `.zip(ys)`, `.rev()`, `.skip(k)`, `.take(n)` and `.step_by(k)`, over places (`xs`, `p.w`, `m[k]`, `*r`); and ranges `lo..=hi` and `(lo..hi).rev()`.
+//! `xs.iter()`, `&xs`, `ys.iter_mut()`, `xs.windows(k)`, `xs.chunks_exact(k)`, `.copied()`,
+//! `.cloned()`, `.into_iter()`, `.enumerate()`, `.zip(ys)`, `.rev()`, `.skip(k)`, `.take(n)` and
+//! `.step_by(k)`, over places (`xs`, `p.w`, `m[k]`, `*r`); and ranges `lo..=hi` and `(lo..hi).rev()`.
 //! So
 //!
 //! ```text
@@ -44,6 +45,12 @@ enum Source<'a> {
     Enumerate(Box<Source<'a>>),
     Zip(Box<Source<'a>>, Box<Source<'a>>),
     Rev(Box<Source<'a>>),
+    /// `xs.windows(k)` (`chunks: false`) and `xs.chunks_exact(k)`: views of `k` items.
+    Windows {
+        place: &'a Expr,
+        size: &'a Expr,
+        chunks: bool,
+    },
     /// `.skip(k)`, `.take(n)`, `.step_by(k)`, with their argument.
     Skip(Box<Source<'a>>, &'a Expr),
     Take(Box<Source<'a>>, &'a Expr),
@@ -61,6 +68,9 @@ fn chain(e: &Expr) -> Option<Source<'_>> {
             ("iter", 0) => is_place(&m.receiver).then_some(Source::Array { place: &m.receiver, items: Items::ByRef }),
             ("iter_mut", 0) => {
                 is_place(&m.receiver).then_some(Source::Array { place: &m.receiver, items: Items::ByMut })
+            }
+            ("windows" | "chunks_exact", 1) if is_place(&m.receiver) && rereadable(&m.args[0]) => {
+                Some(Source::Windows { place: &m.receiver, size: &m.args[0], chunks: m.method == "chunks_exact" })
             }
             ("into_iter", 0) => into_iter(&m.receiver),
             ("copied" | "cloned", 0) => {
@@ -210,7 +220,7 @@ impl Lowerer<'_> {
         let mut e = strip(source);
         while let Expr::MethodCall(m) = e {
             match (m.method.to_string().as_str(), m.args.first()) {
-                ("skip" | "take" | "step_by", Some(k)) => rereads.push(k),
+                ("skip" | "take" | "step_by" | "windows" | "chunks_exact", Some(k)) => rereads.push(k),
                 ("zip", Some(other)) => self.check_rereads(other, body),
                 _ => {}
             }
@@ -230,30 +240,62 @@ impl Lowerer<'_> {
     }
 }
 
-/// The items of `iter_mut()` a loop writes through: their names and places.
-type Writes = Vec<(Ident, Expr)>;
+/// Items a loop reads or writes through a name rather than binding them: the name and its view.
+type Writes = Vec<(Ident, View)>;
 
-/// `*name` as `place` (the item of `iter_mut()` written through); the span of any other use of
-/// `name`.
-struct WriteThrough<'a> {
+/// What a loop item's name stands for in the body.
+enum View {
+    /// The item of `iter_mut()`: `*y` is this place.
+    Through(Box<Expr>),
+    /// A window or chunk of `size` items of `place` from `start`: `w[e]` is `place[start + e]`,
+    /// `w.len()` is `size`.
+    Window { place: Box<Expr>, start: TokenStream, size: Box<Expr> },
+}
+
+impl View {
+    /// The hint for a use of the name the view does not cover.
+    fn hint(&self, name: &Ident) -> String {
+        match self {
+            View::Through(_) => format!(
+                "write the items of `iter_mut()` through `*{name}` (`*{name} = …`, `*{name} += …`): other uses of `{name}` are not supported around differentiated values"
+            ),
+            View::Window { .. } => format!(
+                "read a window or chunk by index, `{name}[0]`, or its length, `{name}.len()`: other uses of `{name}` are not supported around differentiated values"
+            ),
+        }
+    }
+}
+
+/// The uses of `name` in a loop body as its view says; the span of any other use.
+struct ThroughView<'a> {
     name: &'a Ident,
-    place: &'a Expr,
+    view: &'a View,
     other_use: Option<proc_macro2::Span>,
 }
 
-impl VisitMut for WriteThrough<'_> {
+impl VisitMut for ThroughView<'_> {
     fn visit_expr_mut(&mut self, e: &mut Expr) {
-        if let Expr::Unary(u) = e
-            && matches!(u.op, UnOp::Deref(_))
-            && matches!(strip(&u.expr), Expr::Path(p) if p.path.is_ident(self.name))
-        {
-            *e = self.place.clone();
-            return;
-        }
-        if let Expr::Path(p) = e
-            && p.path.is_ident(self.name)
-        {
-            self.other_use.get_or_insert(p.span());
+        let name = self.name;
+        let is_name = |e: &Expr| matches!(strip(e), Expr::Path(p) if p.path.is_ident(name));
+        match (&*e, self.view) {
+            (Expr::Unary(u), View::Through(place)) if matches!(u.op, UnOp::Deref(_)) && is_name(&u.expr) => {
+                *e = (**place).clone();
+                return;
+            }
+            (Expr::Index(ix), View::Window { place, start, .. }) if is_name(&ix.expr) => {
+                let mut offset = (*ix.index).clone();
+                self.visit_expr_mut(&mut offset);
+                *e = at(place, &quote!(#start + (#offset)));
+                return;
+            }
+            (Expr::MethodCall(m), View::Window { size, .. }) if m.method == "len" && is_name(&m.receiver) => {
+                *e = syn::parse_quote!((#size));
+                return;
+            }
+            (Expr::Path(p), _) if p.path.is_ident(name) => {
+                self.other_use.get_or_insert(p.span());
+            }
+            _ => {}
         }
         syn::visit_mut::visit_expr_mut(self, e);
     }
@@ -288,11 +330,11 @@ impl Lowerer<'_> {
         let (mut lets, mut writes) = (Vec::new(), Vec::new());
         self.bind_items(&source, &f.pat, &quote!(#index), &mut lets, &mut writes);
         let mut indexed = f.clone();
-        for (name, place) in &writes {
-            let mut through = WriteThrough { name, place, other_use: None };
+        for (name, view) in &writes {
+            let mut through = ThroughView { name, view, other_use: None };
             indexed.body.stmts.iter_mut().for_each(|s| through.visit_stmt_mut(s));
             if let Some(span) = through.other_use {
-                self.error(span, format!("write the items of `iter_mut()` through `*{name}` (`*{name} = …`, `*{name} += …`): other uses of `{name}` are not supported around differentiated values"));
+                self.error(span, view.hint(name));
             }
         }
         indexed.pat = Box::new(Pat::Ident(syn::PatIdent {
@@ -312,6 +354,8 @@ impl Lowerer<'_> {
     fn chain_len(&self, source: &Source) -> TokenStream {
         match source {
             Source::Array { place, .. } => quote!((#place).len()),
+            Source::Windows { place, size, chunks: false } => quote!(((#place).len() + 1).saturating_sub(#size)),
+            Source::Windows { place, size, chunks: true } => quote!((#place).len() / (#size)),
             Source::Enumerate(inner) | Source::Rev(inner) => self.chain_len(inner),
             Source::Skip(inner, k) => {
                 let len = self.chain_len(inner);
@@ -383,11 +427,20 @@ impl Lowerer<'_> {
             Source::StepBy(inner, k) => self.bind_items(inner, pat, &quote!((#index * #k)), lets, writes),
             Source::Array { place, items: Items::ByMut } => match pat {
                 Pat::Ident(p) if p.by_ref.is_none() && p.mutability.is_none() && p.subpat.is_none() => {
-                    writes.push((p.ident.clone(), at(place, index)));
+                    writes.push((p.ident.clone(), View::Through(Box::new(at(place, index)))));
                 }
                 Pat::Wild(_) => {}
                 _ => self
                     .error(pat.span(), "bind the items of `iter_mut()` to a name: `for y in ys.iter_mut() { *y = … }`"),
+            },
+            Source::Windows { place, size, chunks } => match pat {
+                Pat::Ident(p) if p.by_ref.is_none() && p.mutability.is_none() && p.subpat.is_none() => {
+                    let start = if *chunks { quote!((#index * (#size))) } else { index.clone() };
+                    let (place, size) = (Box::new((*place).clone()), Box::new((*size).clone()));
+                    writes.push((p.ident.clone(), View::Window { place, start, size }));
+                }
+                Pat::Wild(_) => {}
+                _ => self.error(pat.span(), "bind the windows to a name: `for w in xs.windows(2) { … w[0] … w[1] … }`"),
             },
             Source::Array { place, items } => self.bind_item(place, *items, pat, index, lets),
         }
