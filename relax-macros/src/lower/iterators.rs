@@ -241,7 +241,7 @@ impl Lowerer<'_> {
 }
 
 /// Items a loop reads or writes through a name rather than binding them: the name and its view.
-type Writes = Vec<(Ident, View)>;
+type Views = Vec<(Ident, View)>;
 
 /// What a loop item's name stands for in the body.
 enum View {
@@ -327,10 +327,10 @@ impl Lowerer<'_> {
         let source = chain(&f.expr)?;
         self.check_rereads(&f.expr, &f.body);
         let len = self.chain_len(&source);
-        let (mut lets, mut writes) = (Vec::new(), Vec::new());
-        self.bind_items(&source, &f.pat, &quote!(#index), &mut lets, &mut writes);
+        let (mut lets, mut views) = (Vec::new(), Vec::new());
+        self.bind_items(&source, &f.pat, &quote!(#index), &mut lets, &mut views);
         let mut indexed = f.clone();
-        for (name, view) in &writes {
+        for (name, view) in &views {
             let mut through = ThroughView { name, view, other_use: None };
             indexed.body.stmts.iter_mut().for_each(|s| through.visit_stmt_mut(s));
             if let Some(span) = through.other_use {
@@ -397,7 +397,7 @@ impl Lowerer<'_> {
         pat: &Pat,
         index: &TokenStream,
         lets: &mut Vec<syn::Stmt>,
-        writes: &mut Writes,
+        views: &mut Views,
     ) {
         match source {
             Source::Enumerate(inner) => match pair(pat) {
@@ -405,7 +405,7 @@ impl Lowerer<'_> {
                     if !matches!(i, Pat::Wild(_)) {
                         lets.push(syn::parse_quote!(let #i = #index;));
                     }
-                    self.bind_items(inner, item, index, lets, writes);
+                    self.bind_items(inner, item, index, lets, views);
                 }
                 None => {
                     self.error(pat.span(), "destructure what `enumerate` gives: `for (i, x) in xs.iter().enumerate()`")
@@ -413,21 +413,21 @@ impl Lowerer<'_> {
             },
             Source::Zip(a, b) => match pair(pat) {
                 Some((pa, pb)) => {
-                    self.bind_items(a, pa, index, lets, writes);
-                    self.bind_items(b, pb, index, lets, writes);
+                    self.bind_items(a, pa, index, lets, views);
+                    self.bind_items(b, pb, index, lets, views);
                 }
                 None => self.error(pat.span(), "destructure what `zip` gives: `for (a, b) in xs.iter().zip(ys)`"),
             },
             Source::Rev(inner) => {
                 let len = self.chain_len(inner);
-                self.bind_items(inner, pat, &quote!((#len - 1 - #index)), lets, writes);
+                self.bind_items(inner, pat, &quote!((#len - 1 - #index)), lets, views);
             }
-            Source::Skip(inner, k) => self.bind_items(inner, pat, &quote!((#index + #k)), lets, writes),
-            Source::Take(inner, _) => self.bind_items(inner, pat, index, lets, writes),
-            Source::StepBy(inner, k) => self.bind_items(inner, pat, &quote!((#index * #k)), lets, writes),
+            Source::Skip(inner, k) => self.bind_items(inner, pat, &quote!((#index + #k)), lets, views),
+            Source::Take(inner, _) => self.bind_items(inner, pat, index, lets, views),
+            Source::StepBy(inner, k) => self.bind_items(inner, pat, &quote!((#index * #k)), lets, views),
             Source::Array { place, items: Items::ByMut } => match pat {
                 Pat::Ident(p) if p.by_ref.is_none() && p.mutability.is_none() && p.subpat.is_none() => {
-                    writes.push((p.ident.clone(), View::Through(Box::new(at(place, index)))));
+                    views.push((p.ident.clone(), View::Through(Box::new(at(place, index)))));
                 }
                 Pat::Wild(_) => {}
                 _ => self
@@ -437,7 +437,7 @@ impl Lowerer<'_> {
                 Pat::Ident(p) if p.by_ref.is_none() && p.mutability.is_none() && p.subpat.is_none() => {
                     let start = if *chunks { quote!((#index * (#size))) } else { index.clone() };
                     let (place, size) = (Box::new((*place).clone()), Box::new((*size).clone()));
-                    writes.push((p.ident.clone(), View::Window { place, start, size }));
+                    views.push((p.ident.clone(), View::Window { place, start, size }));
                 }
                 Pat::Wild(_) => {}
                 _ => self.error(pat.span(), "bind the windows to a name: `for w in xs.windows(2) { … w[0] … w[1] … }`"),
