@@ -46,3 +46,9 @@ impl VisitMut for Rewrite<'_> {
 pub fn rewrite_literals(block: &mut syn::Block, real: &Ident, krate: &syn::Path) {
     Rewrite { real, krate }.visit_block_mut(block);
 }
+
+/// Rewrites `expr` (code the lowering writes into the body, such as a fold's `-0.0`) as
+/// [`rewrite_literals`] rewrites the body.
+pub fn rewrite_expr(expr: &mut Expr, real: &Ident, krate: &syn::Path) {
+    Rewrite { real, krate }.visit_expr_mut(expr);
+}

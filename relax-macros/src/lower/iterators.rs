@@ -129,14 +129,6 @@ fn at(place: &Expr, index: &TokenStream) -> Expr {
     }
 }
 
-/// `r` of `*r`; any other place as it is.
-fn strip_deref(e: &Expr) -> &Expr {
-    match strip(e) {
-        Expr::Unary(u) if matches!(u.op, UnOp::Deref(_)) => strip_deref(&u.expr),
-        e => e,
-    }
-}
-
 /// `for i in lo..=hi` as `for i in lo..hi + 1`, and `for i in (lo..hi).rev()` (or `lo..=hi`) as
 /// `for index in lo..hi { let i = hi - 1 - (index - lo); … }`, where the bounds can be read again
 /// (see [`rereadable`]); `None` for any other loop.
@@ -625,15 +617,11 @@ impl Lowerer<'_> {
     /// A float literal (`"-0.0"`) of the function's float type: in a function generic over
     /// `T: Real`, `T`'s value, as its own literals are rewritten.
     fn float_literal(&self, literal: &str) -> Option<Expr> {
-        match self.real_params.first() {
-            Some(real) => {
-                let krate = self.krate;
-                let (v64, v32): (TokenStream, TokenStream) =
-                    (format!("{literal}f64").parse().ok()?, format!("{literal}f32").parse().ok()?);
-                Some(syn::parse_quote!(<#real as #krate::Real>::select(#v64, #v32)))
-            }
-            None => syn::parse_str(literal).ok(),
+        let mut value = syn::parse_str(literal).ok()?;
+        if let Some(real) = self.real_params.first() {
+            crate::generic::rewrite_expr(&mut value, real, self.krate);
         }
+        Some(value)
     }
 }
 

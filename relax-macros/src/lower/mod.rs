@@ -327,13 +327,7 @@ fn differentiated_mentions(e: &Expr) -> Vec<Ident> {
 
 /// `xs.len()` of a place (`xs`, `p.w`, `m[k]`, `(*r)`): the place's index expressions.
 fn len_indices(m: &syn::ExprMethodCall) -> Option<Vec<&Expr>> {
-    let mut receiver = strip(&m.receiver);
-    while let Expr::Unary(u) = receiver
-        && matches!(u.op, UnOp::Deref(_))
-    {
-        receiver = strip(&u.expr);
-    }
-    let (_, steps) = (m.method == "len" && m.args.is_empty()).then(|| place(receiver))??;
+    let (_, steps) = (m.method == "len" && m.args.is_empty()).then(|| place(strip_deref(&m.receiver)))??;
     Some(steps.into_iter().filter_map(|s| if let Step::Index(i) = s { Some(i) } else { None }).collect())
 }
 
@@ -369,6 +363,14 @@ fn strip(e: &Expr) -> &Expr {
         Expr::Paren(p) => strip(&p.expr),
         Expr::Group(g) => strip(&g.expr),
         _ => e,
+    }
+}
+
+/// `r` of `*r`; any other expression as [`strip`] leaves it.
+fn strip_deref(e: &Expr) -> &Expr {
+    match strip(e) {
+        Expr::Unary(u) if matches!(u.op, UnOp::Deref(_)) => strip_deref(&u.expr),
+        e => e,
     }
 }
 
