@@ -235,12 +235,12 @@ fn split_signature(
             // The receiver's lifetime is kept even for `&mut self`: methods of `self` that the
             // function calls may keep a borrow of it in their pullbacks.
             syn::FnArg::Receiver(r) => {
-                if let syn::ReceiverKind::Reference(_, lifetime, _) = &mut r.kind {
-                    if lifetime.is_none() {
-                        *lifetime = Some(lt.clone());
-                        params[k] = r.to_token_stream();
-                        added.push(lt);
-                    }
+                if let syn::ReceiverKind::Reference(_, lifetime, _) = &mut r.kind
+                    && lifetime.is_none()
+                {
+                    *lifetime = Some(lt.clone());
+                    params[k] = r.to_token_stream();
+                    added.push(lt);
                 }
             }
         }
