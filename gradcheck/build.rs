@@ -176,7 +176,12 @@ impl Gen {
                 0 | 1 => {
                     let v = format!("v{f}");
                     let e = self.expr(s, 2);
-                    writeln!(out, "let {v} = {e};").unwrap();
+                    // Some as a block's value (chosen by `f`, not drawn: see the loops below).
+                    if f % 5 == 4 {
+                        writeln!(out, "let {v} = {{ let {v} = {e}; {v} }};").unwrap();
+                    } else {
+                        writeln!(out, "let {v} = {e};").unwrap();
+                    }
                     s.scalars.push(v);
                 }
                 2 | 3 if !muts.is_empty() => {
@@ -190,7 +195,11 @@ impl Gen {
                         format!("({e}).tanh() + 0.5 * {m}")
                     };
                     let e = if op == "+=" || op == "-=" { self.expr(s, 2) } else { e };
-                    writeln!(out, "{m} {op} {e};").unwrap();
+                    if f % 5 == 4 {
+                        writeln!(out, "{m} {op} {{ let w{f} = {e}; w{f} }};").unwrap();
+                    } else {
+                        writeln!(out, "{m} {op} {e};").unwrap();
+                    }
                 }
                 4 if depth > 0 => {
                     let i = if s.loops.is_empty() { "i" } else { "j" };

@@ -194,10 +194,13 @@
 //!   items backwards), and over `lo..=hi` and `(lo..hi).rev()`;
 //!   `.sum()` and `.product()` of such a chain with at most one `.map(|x| …)`
 //!   (`w.iter().zip(xs).map(|(&a, &b)| a * b).sum::<T>()`), its `.fold(init, |acc, x| …)`, an
-//!   array's `.map(|x| …)`, and `let y: [T; N] = core::array::from_fn(|i| …)` (nested too): each
-//!   the loop it is, bit for bit what the library computes; destructuring `let`s of active tuples,
-//!   arrays and structs, nested (`let [a, b, ..] = x;`, `let Spring { k, rest: [r0, _] } = s;`);
-//!   `if let P = e` on data (also `if let P = e && c`), as the `match` it is;
+//!   array's `.map(|x| …)`, `let y: [T; N] = core::array::from_fn(|i| …)` (nested too) and
+//!   `chain.for_each(|x| …)`: each the loop it is, bit for bit what the library computes;
+//!   destructuring `let`s of active tuples, arrays and structs, nested (`let [a, b, ..] = x;`, `let Spring { k, rest: [r0, _] } = s;`);
+//!   `if let P = e` on data (also `if let P = e && c`), as the `match` it is; a block with a
+//!   value where a `let`, an assignment or a statement takes it (`let z = { let t = a * b; t * t
+//!   };`, `s += { … };`), as its statements (not inside a larger expression: `t + { … }` is an
+//!   error that says to bind it first);
 //! - the option `max_iter = N` for a loop that stores per iteration and has no compile-time bound
 //!   (below); running past N iterations panics, naming the function and the option;
 //! - slices `xs: &[T]` named in `wrt` (`xs[i]`, `xs.len()`, `for v in xs`): the gradient goes into

@@ -3,7 +3,9 @@
 //! `.cloned()`, `.into_iter()`, `.enumerate()`, `.zip(ys)`, `.rev()`, `.skip(k)`, `.take(n)` and
 //! `.step_by(k)`, and over `lo..=hi` and `(lo..hi).rev()`; `.sum()`, `.product()` and `.fold(..)`
 //! of such chains, an array's `.map(..)`, `core::array::from_fn`; destructuring `let`s of tuples,
-//! arrays and structs; `if let` (with `&& c`). Each function in every mode at random points:
+//! arrays and structs; `if let` (with `&& c`); blocks with a value (`let z = { …; t * t };`);
+//! `chain.for_each(|x| …)`.
+//! Each function in every mode at random points:
 //! `_jvp` against finite differences along random directions, `_vjp` by its duality with `_jvp`,
 //! `_hvp` against finite differences of `_grad`, every value the original's bit for bit.
 #![deny(warnings)]
@@ -137,36 +139,24 @@ fn if_lets(x: [f64; 2], scale: Option<f64>, every: Option<usize>) -> f64 {
 
 #[test]
 fn loops_over_iterator_chains() {
-    check(
+    check_every_mode(
         "items",
         1,
         cube(4, -1.5, 1.5),
         |p| items(arr(p)),
         |p, v| items_jvp(arr(p), arr(v)),
         |p, d| items_vjp(arr(p), d[0]),
-    );
-    check_hvp(
-        "items",
-        2,
-        cube(4, -1.5, 1.5),
-        |p| items(arr(p)),
         |p| items_grad(arr(p)),
         |p, v| items_hvp(arr(p), arr(v)),
     );
     let xs = [0.5, -1.25, 2.0];
-    check(
+    check_every_mode(
         "weighted",
         3,
         cube(3, -1.5, 1.5),
         |p| weighted(arr(p), &xs),
         |p, v| weighted_jvp(arr(p), &xs, arr(v)),
         |p, d| weighted_vjp(arr(p), &xs, d[0]),
-    );
-    check_hvp(
-        "weighted",
-        4,
-        cube(3, -1.5, 1.5),
-        |p| weighted(arr(p), &xs),
         |p| weighted_grad(arr(p), &xs),
         |p, v| weighted_hvp(arr(p), &xs, arr(v)),
     );
@@ -181,55 +171,37 @@ fn loops_over_iterator_chains() {
 #[test]
 fn loops_over_rows_zips_and_structs() {
     let matrix = |p: &[f64]| [arr::<3>(p), arr::<3>(&p[3..])];
-    check(
+    check_every_mode(
         "rows",
         5,
         cube(9, -1.5, 1.5),
         |p| rows(matrix(p), arr(&p[6..])),
         |p, v| rows_jvp(matrix(p), arr(&p[6..]), (matrix(v), arr(&v[6..]))),
         |p, d| rows_vjp(matrix(p), arr(&p[6..]), d[0]),
-    );
-    check_hvp(
-        "rows",
-        6,
-        cube(9, -1.5, 1.5),
-        |p| rows(matrix(p), arr(&p[6..])),
         |p| rows_grad(matrix(p), arr(&p[6..])),
         |p, v| rows_hvp(matrix(p), arr(&p[6..]), (matrix(v), arr(&v[6..]))),
     );
     for ys in [&[0.5, -1.0][..], &[0.5, -1.0, 1.5, 0.25, 2.0]] {
-        check(
+        check_every_mode(
             "zipped",
             7,
             cube(4, -1.5, 1.5),
             |p| zipped(arr(p), ys),
             |p, v| zipped_jvp(arr(p), ys, arr(v)),
             |p, d| zipped_vjp(arr(p), ys, d[0]),
-        );
-        check_hvp(
-            "zipped",
-            8,
-            cube(4, -1.5, 1.5),
-            |p| zipped(arr(p), ys),
             |p| zipped_grad(arr(p), ys),
             |p, v| zipped_hvp(arr(p), ys, arr(v)),
         );
     }
     let ends = [[1.0, -0.5], [0.25, 2.0]];
     let pair = |p: &[f64]| [spring(p), spring(&p[3..])];
-    check(
+    check_every_mode(
         "springs_energy",
         9,
         cube(6, -1.5, 1.5),
         |p| springs_energy(pair(p), &ends),
         |p, v| springs_energy_jvp(pair(p), &ends, pair(v)),
         |p, d| springs_energy_vjp(pair(p), &ends, d[0]),
-    );
-    check_hvp(
-        "springs_energy",
-        10,
-        cube(6, -1.5, 1.5),
-        |p| springs_energy(pair(p), &ends),
         |p| springs_energy_grad(pair(p), &ends),
         |p, v| springs_energy_hvp(pair(p), &ends, pair(v)),
     );
@@ -246,19 +218,13 @@ fn writing_through_iter_mut() {
         |p, v| layer_jvp(arr(p), matrix(p), (arr(v), matrix(v))),
         |p, d| layer_vjp(arr(p), matrix(p), arr(d)),
     );
-    check(
+    check_every_mode(
         "squashed_sum",
         27,
         cube(3, -1.5, 1.5),
         |p| squashed_sum(arr(p)),
         |p, v| squashed_sum_jvp(arr(p), arr(v)),
         |p, d| squashed_sum_vjp(arr(p), d[0]),
-    );
-    check_hvp(
-        "squashed_sum",
-        28,
-        cube(3, -1.5, 1.5),
-        |p| squashed_sum(arr(p)),
         |p| squashed_sum_grad(arr(p)),
         |p, v| squashed_sum_hvp(arr(p), arr(v)),
     );
@@ -267,19 +233,13 @@ fn writing_through_iter_mut() {
 #[test]
 fn arrays_from_fn() {
     let matrix = |p: &[f64]| [arr::<3>(&p[3..]), arr::<3>(&p[6..])];
-    check(
+    check_every_mode(
         "filled",
         29,
         cube(9, -1.5, 1.5),
         |p| filled(arr(p), matrix(p)),
         |p, v| filled_jvp(arr(p), matrix(p), (arr(v), matrix(v))),
         |p, d| filled_vjp(arr(p), matrix(p), d[0]),
-    );
-    check_hvp(
-        "filled",
-        30,
-        cube(9, -1.5, 1.5),
-        |p| filled(arr(p), matrix(p)),
         |p| filled_grad(arr(p), matrix(p)),
         |p, v| filled_hvp(arr(p), matrix(p), (arr(v), matrix(v))),
     );
@@ -287,19 +247,13 @@ fn arrays_from_fn() {
 
 #[test]
 fn skips_takes_and_strides() {
-    check(
+    check_every_mode(
         "strided",
         31,
         cube(7, -1.5, 1.5),
         |p| strided(arr(p), p[6]),
         |p, v| strided_jvp(arr(p), p[6], (arr(v), v[6])),
         |p, d| strided_vjp(arr(p), p[6], d[0]),
-    );
-    check_hvp(
-        "strided",
-        32,
-        cube(7, -1.5, 1.5),
-        |p| strided(arr(p), p[6]),
         |p| strided_grad(arr(p), p[6]),
         |p, v| strided_hvp(arr(p), p[6], (arr(v), v[6])),
     );
@@ -307,19 +261,13 @@ fn skips_takes_and_strides() {
 
 #[test]
 fn windows_and_chunks() {
-    check(
+    check_every_mode(
         "windowed",
         33,
         cube(7, -1.5, 1.5),
         |p| windowed(arr(p), p[6]),
         |p, v| windowed_jvp(arr(p), p[6], (arr(v), v[6])),
         |p, d| windowed_vjp(arr(p), p[6], d[0]),
-    );
-    check_hvp(
-        "windowed",
-        34,
-        cube(7, -1.5, 1.5),
-        |p| windowed(arr(p), p[6]),
         |p| windowed_grad(arr(p), p[6]),
         |p, v| windowed_hvp(arr(p), p[6], (arr(v), v[6])),
     );
@@ -328,7 +276,7 @@ fn windows_and_chunks() {
 #[test]
 fn destructuring_lets() {
     let args = |p: &[f64]| (arr::<3>(p), [arr::<2>(&p[3..]), arr::<2>(&p[5..])], spring(&p[7..]));
-    check(
+    check_every_mode(
         "destructured",
         11,
         cube(10, -1.5, 1.5),
@@ -344,15 +292,6 @@ fn destructuring_lets() {
             let (x, m, s) = args(p);
             destructured_vjp(x, m, s, d[0])
         },
-    );
-    check_hvp(
-        "destructured",
-        12,
-        cube(10, -1.5, 1.5),
-        |p| {
-            let (x, m, s) = args(p);
-            destructured(x, m, s)
-        },
         |p| {
             let (x, m, s) = args(p);
             destructured_grad(x, m, s)
@@ -364,23 +303,104 @@ fn destructuring_lets() {
     );
 }
 
+/// Blocks with a value: a `let`'s, an assignment's, a statement's, an arm's, in a loop; blocks
+/// that shadow a name read after them (`t`, `k`: in a macro and a struct's shorthand too).
+#[differentiable(hvp)]
+fn blocks(x: [f64; 3], a: f64) -> f64 {
+    let t = x[0] * a;
+    let z = {
+        let t = x[1] * t;
+        debug_assert!(t.is_finite(), "{}", t);
+        t.sin() * t
+    };
+    let mut s = {
+        let q = x[2] * x[2];
+        q + z
+    };
+    s += {
+        let t = t * 2.0;
+        t * x[0]
+    };
+    {
+        let w = s * a;
+        s += w;
+    }
+    for (i, &xi) in x.iter().enumerate() {
+        s = if i % 2 == 0 {
+            let k = xi * s;
+            k.tanh()
+        } else {
+            let k = s - xi;
+            {
+                let m = k * 0.5;
+                m.sin() + k
+            }
+        };
+    }
+    let k = x[1] * 0.5;
+    let spring = {
+        let k = x[2] * k;
+        Spring { k, rest: [t, k * k] }
+    };
+    s + t * spring.k + spring.rest[1] * k
+}
+
+#[test]
+fn blocks_with_values() {
+    check_every_mode(
+        "blocks",
+        17,
+        cube(4, -1.5, 1.5),
+        |p| blocks(arr(p), p[3]),
+        |p, v| blocks_jvp(arr(p), p[3], (arr(v), v[3])),
+        |p, d| blocks_vjp(arr(p), p[3], d[0]),
+        |p| blocks_grad(arr(p), p[3]),
+        |p, v| blocks_hvp(arr(p), p[3], (arr(v), v[3])),
+    );
+}
+
+/// `for_each` over chains, its closure's body an expression or a block, writing through
+/// `iter_mut` too; generic.
+#[differentiable(hvp)]
+fn each<T: Real>(x: [T; 3], a: T) -> T {
+    let mut total = T::zero();
+    x.iter().for_each(|v| total += v.exp() * a);
+    x.iter().enumerate().for_each(|(i, &v)| {
+        let t = v * total;
+        total += t.sin() * T::from(i + 1).unwrap();
+    });
+    let mut y = [T::zero(); 3];
+    y.iter_mut().zip(x.iter().rev()).for_each(|(o, &v)| *o = v * a + total);
+    total * 0.1 + y[0] * y[2]
+}
+
+#[test]
+fn for_each_closures() {
+    check_every_mode(
+        "each",
+        19,
+        cube(4, -1.5, 1.5),
+        |p| each(arr(p), p[3]),
+        |p, v| each_jvp(arr(p), p[3], (arr(v), v[3])),
+        |p, d| each_vjp(arr(p), p[3], d[0]),
+        |p| each_grad(arr(p), p[3]),
+        |p, v| each_hvp(arr(p), p[3], (arr(v), v[3])),
+    );
+    let x = [0.3f32, -0.7, 1.1];
+    assert_eq!(each_grad(x, 0.9f32).0.to_bits(), each(x, 0.9f32).to_bits());
+}
+
 #[test]
 fn if_let_on_data() {
     for (seed, scale, every) in [(13, Some(0.9), Some(2)), (14, None, Some(3)), (15, Some(1.1), None), (16, None, None)]
     {
-        check(
+        check_every_mode(
             "if_lets",
             seed,
             cube(2, -1.5, 1.5),
             |p| if_lets(arr(p), scale, every),
             |p, v| if_lets_jvp(arr(p), scale, every, arr(v)),
             |p, d| if_lets_vjp(arr(p), scale, every, d[0]),
-        );
-        check_hvp(
-            "if_lets",
-            seed + 10,
-            cube(2, -1.5, 1.5),
-            |p| if_lets(arr(p), scale, every),
             |p| if_lets_grad(arr(p), scale, every),
             |p, v| if_lets_hvp(arr(p), scale, every, arr(v)),
         );
@@ -526,19 +546,13 @@ fn slice_sum(xs: &[f64], c: f64) -> f64 {
 
 #[test]
 fn reversed_and_inclusive_ranges() {
-    check(
+    check_every_mode(
         "horner",
         20,
         cube(5, -1.5, 1.5),
         |p| horner(arr(p), p[4]),
         |p, v| horner_jvp(arr(p), p[4], (arr(v), v[4])),
         |p, d| horner_vjp(arr(p), p[4], d[0]),
-    );
-    check_hvp(
-        "horner",
-        21,
-        cube(5, -1.5, 1.5),
-        |p| horner(arr(p), p[4]),
         |p| horner_grad(arr(p), p[4]),
         |p, v| horner_hvp(arr(p), p[4], (arr(v), v[4])),
     );
@@ -552,51 +566,33 @@ fn folds_and_maps() {
         p[1] = -p[1];
         p
     };
-    check(
+    check_every_mode(
         "folds",
         18,
         away_from_zero,
         |p| folds(arr(p), &xs),
         |p, v| folds_jvp(arr(p), &xs, arr(v)),
         |p, d| folds_vjp(arr(p), &xs, d[0]),
-    );
-    check_hvp(
-        "folds",
-        19,
-        away_from_zero,
-        |p| folds(arr(p), &xs),
         |p| folds_grad(arr(p), &xs),
         |p, v| folds_hvp(arr(p), &xs, arr(v)),
     );
-    check(
+    check_every_mode(
         "mapped",
         22,
         cube(3, -1.5, 1.5),
         |p| mapped(arr(p), &xs),
         |p, v| mapped_jvp(arr(p), &xs, arr(v)),
         |p, d| mapped_vjp(arr(p), &xs, d[0]),
-    );
-    check_hvp(
-        "mapped",
-        23,
-        cube(3, -1.5, 1.5),
-        |p| mapped(arr(p), &xs),
         |p| mapped_grad(arr(p), &xs),
         |p, v| mapped_hvp(arr(p), &xs, arr(v)),
     );
-    check(
+    check_every_mode(
         "by_path",
         24,
         cube(3, -1.5, 1.5),
         |p| by_path(arr(p)),
         |p, v| by_path_jvp(arr(p), arr(v)),
         |p, d| by_path_vjp(arr(p), d[0]),
-    );
-    check_hvp(
-        "by_path",
-        25,
-        cube(3, -1.5, 1.5),
-        |p| by_path(arr(p)),
         |p| by_path_grad(arr(p)),
         |p, v| by_path_hvp(arr(p), arr(v)),
     );

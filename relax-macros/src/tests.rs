@@ -113,7 +113,7 @@ impl Gen {
 
     fn stmt(&mut self, depth: u32) -> String {
         let d = depth.saturating_sub(1);
-        match self.0.random_range(0..16) {
+        match self.0.random_range(0..18) {
             0..=3 => format!(
                 "let {} = {};",
                 self.pick(&["a", "mut s", "(p, q)", "_", "b: f64", "mut y", "(p, (q, r))", "[u, v]"]),
@@ -150,6 +150,11 @@ impl Gen {
             12 => format!("{};", self.expr(2)),
             13 => "fn nested(a: f64) -> f64 { a }".to_string(),
             14 => format!("println!(\"{{}}\", {});", self.expr(1)),
+            15..=16 if depth > 0 => {
+                let body: Vec<String> = (0..self.0.random_range(0..3)).map(|_| self.stmt(d)).collect();
+                let into = self.pick(&["let a = ", "let mut s = ", "s += ", "y[i] = ", "", ""]);
+                format!("{into}{{ {} {} }}{}", body.join(" "), self.expr(1), if into.is_empty() { "" } else { ";" })
+            }
             _ => format!("if {} {{ return {}; }}", self.expr(1), self.expr(1)),
         }
     }

@@ -95,6 +95,24 @@ pub fn check<V: Flat, D: Flat, G: Flat>(
     check_points(name, seed, sample, &f, jvp, dual);
 }
 
+/// Every mode of a function with a scalar value: [`check`] (`_jvp`, `_vjp`) with `seed` and
+/// [`check_hvp`] (`_grad`, `_hvp`) with `seed + 1`, at points of `sample`.
+#[track_caller]
+#[allow(clippy::too_many_arguments)] // one closure per generated function, in the order of their use
+pub fn check_every_mode<D: Flat, G: Flat>(
+    name: &str,
+    seed: u64,
+    sample: impl Fn(&mut StdRng) -> Vec<f64>,
+    f: impl Fn(&[f64]) -> f64,
+    jvp: impl Fn(&[f64], &[f64]) -> (f64, D),
+    vjp: impl Fn(&[f64], &[f64]) -> (f64, G),
+    grad: impl Fn(&[f64]) -> (f64, G),
+    hvp: impl Fn(&[f64], &[f64]) -> (f64, G, G),
+) {
+    check(name, seed, &sample, &f, jvp, vjp);
+    check_hvp(name, seed + 1, &sample, &f, grad, hvp);
+}
+
 /// Points of `[lo, hi)^n`.
 pub fn cube(n: usize, lo: f64, hi: f64) -> impl Fn(&mut StdRng) -> Vec<f64> {
     move |r| point(r, n, lo, hi)

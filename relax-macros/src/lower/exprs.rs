@@ -103,7 +103,9 @@ impl Lowerer<'_> {
             Expr::Loop(_) | Expr::While(_) | Expr::ForLoop(_) => {
                 "a loop as an expression is not supported on active values: write it as a statement that assigns to a `let mut` binding"
             }
-            Expr::Block(_) => "blocks as active expressions are not supported: use `let` statements",
+            Expr::Block(_) => {
+                "a block inside an expression is not supported on differentiated values: bind its value first (`let v = { …; t * t };`, then `v`)"
+            }
             Expr::Unsafe(_) => {
                 "an `unsafe` block cannot be differentiated: move it into a function with a declared derivative (`#[differentiable(vjp = …)]`), or wrap its value in `stop_gradient(..)`"
             }
@@ -280,7 +282,7 @@ impl Lowerer<'_> {
                 return self.lower_composition(quote!(#recv.#split), &args, false, m.span(), out);
             }
             if rules::iterator_method(&name) {
-                self.error(m.method.span(), format!("this use of `.{name}(..)` is not supported on differentiated values: iterators over them are `for` loops over `xs.iter()`, `xs.windows(k)`, `.enumerate()`, `.zip(ys)`, `.rev()`, `.skip(k)`, `.take(n)`, `.step_by(k)`, `.sum()` or `.product()` of such a chain with at most one `.map(|x| …)`, its `.fold(init, |acc, x| …)`, and an array's `.map(|x| …)`; write a `for` loop, such as `for x in xs.iter() {{ acc += … }}`"));
+                self.error(m.method.span(), format!("this use of `.{name}(..)` is not supported on differentiated values: iterators over them are `for` loops over `xs.iter()`, `xs.windows(k)`, `.enumerate()`, `.zip(ys)`, `.rev()`, `.skip(k)`, `.take(n)`, `.step_by(k)`, `.sum()` or `.product()` of such a chain with at most one `.map(|x| …)`, its `.fold(init, |acc, x| …)`, its `.for_each(|x| …)`, and an array's `.map(|x| …)`; write a `for` loop, such as `for x in xs.iter() {{ acc += … }}`"));
                 return Value::Passive(Box::new(e.clone()));
             }
             self.error(

@@ -492,6 +492,22 @@ pub(super) const FOLD: &str = "__relax_fold";
 /// (`f64::max`, `T::exp`) called on fresh names. `None` for a closure whose body returns (from
 /// the closure, not the function it would be inlined into).
 fn closure_parts(e: &Expr, arity: usize) -> Option<(Vec<Pat>, Vec<syn::Stmt>)> {
+    let (params, stmts) = closure_body(e, arity)?;
+    matches!(stmts.last(), Some(syn::Stmt::Expr(_, None))).then_some((params, stmts))
+}
+
+/// `chain.for_each(|x| …)` as the loop it is, `for x in chain { … }`; `None` for anything else.
+pub(super) fn for_each_loop(m: &syn::ExprMethodCall) -> Option<syn::ExprForLoop> {
+    if m.method != "for_each" || m.args.len() != 1 {
+        return None;
+    }
+    let (params, stmts) = closure_body(&m.args[0], 1)?;
+    let (pat, chain) = (&params[0], &m.receiver);
+    Some(syn::parse_quote_spanned!(m.method.span()=> for #pat in #chain { #(#stmts)* }))
+}
+
+/// [`closure_parts`] with any body, a value at its end or not.
+fn closure_body(e: &Expr, arity: usize) -> Option<(Vec<Pat>, Vec<syn::Stmt>)> {
     let c = match strip(e) {
         Expr::Closure(c) if c.inputs.len() == arity => c,
         Expr::Path(f) => {
@@ -528,7 +544,7 @@ fn closure_parts(e: &Expr, arity: usize) -> Option<(Vec<Pat>, Vec<syn::Stmt>)> {
         Expr::Block(b) if b.label.is_none() => b.block.stmts.clone(),
         e => vec![syn::Stmt::Expr(e.clone(), None)],
     };
-    matches!(stmts.last(), Some(syn::Stmt::Expr(_, None))).then_some((params, stmts))
+    Some((params, stmts))
 }
 
 /// `stmts` with their last, the value, as `target = value;` (`+=`, `*=` as `op` says).

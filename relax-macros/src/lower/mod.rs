@@ -18,6 +18,7 @@ use crate::options::Options;
 use crate::rules::{self, Arg, Form};
 use crate::signature::Signature;
 
+mod blocks;
 mod calls;
 mod control;
 mod exprs;
@@ -136,7 +137,7 @@ pub fn lower(
     options: &Options,
 ) -> Result<Body, Vec<syn::Error>> {
     let krate = &options.krate;
-    let stmts = crate::normalize::exits(&block.stmts, &sig.output, krate);
+    let stmts = crate::normalize::exits(&blocks::flatten(&block.stmts), &sig.output, krate);
     let const_params: HashSet<String> = generics
         .params
         .iter()

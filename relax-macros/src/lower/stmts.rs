@@ -217,6 +217,12 @@ impl Lowerer<'_> {
 
     pub(super) fn lower_expr_stmt(&mut self, e: &Expr, stmt: &syn::Stmt, out: &mut Block) {
         let since = self.write_log.len();
+        if let Expr::MethodCall(m) = e
+            && let Some(f) = iterators::for_each_loop(m)
+        {
+            self.lower_loop(&Expr::ForLoop(f), out);
+            return;
+        }
         match e {
             Expr::Assign(a) => self.lower_assign(&a.left, &a.right, None, stmt, out),
             Expr::Binary(b) if is_compound(&b.op) => self.lower_assign(&b.left, &b.right, Some(&b.op), stmt, out),

@@ -6,12 +6,4 @@ fn f(x: [f64; 3]) -> f64 {
     x.iter().filter(|v| **v > 0.0).map(|v| v * v).sum()
 }
 
-// Nor is a `for_each`.
-#[differentiable]
-fn g(x: [f64; 3]) -> f64 {
-    let mut total = 0.0;
-    x.iter().for_each(|v| total += v.exp());
-    total
-}
-
 fn main() {}
