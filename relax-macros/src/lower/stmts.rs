@@ -72,8 +72,29 @@ impl Lowerer<'_> {
             }
             Pat::Paren(p) => self.bind_parts(&p.pat, whole, out),
             Pat::Tuple(t) if !t.elems.iter().any(|e| matches!(e, Pat::Rest(_))) => {
+                // A tuple built here (`let (u, w) = (x[0], 1.5);`): each name takes its part as
+                // it is, passive or active; a projection of an active tuple would be active, and
+                // on duals a passive part is not one.
+                let built = out.stmts.iter().rev().find_map(|s| match s {
+                    Stmt::Compute { temp, op: Op::Tuple, args } if *temp == whole && args.len() == t.elems.len() => {
+                        Some(args.clone())
+                    }
+                    _ => None,
+                });
                 for (k, sub) in t.elems.iter().enumerate() {
-                    part(self, Proj::Field(syn::Member::Unnamed(syn::Index::from(k))), sub, out);
+                    match (&built, sub) {
+                        (_, Pat::Wild(_)) => {}
+                        (Some(args), Pat::Ident(pi))
+                            if !self.temps[args[k]] && pi.by_ref.is_none() && pi.subpat.is_none() =>
+                        {
+                            let mutable = pi.mutability.is_some();
+                            let binding = self.declare(&pi.ident, mutable, false, false, None, false);
+                            let (name, value) = (pi.ident.clone(), args[k]);
+                            out.stmts.push(Stmt::Let { binding, name, mutable, active: false, ty: None, value });
+                        }
+                        (Some(args), sub) if self.temps[args[k]] => self.bind_parts(sub, args[k], out),
+                        _ => part(self, Proj::Field(syn::Member::Unnamed(syn::Index::from(k))), sub, out),
+                    }
                 }
             }
             Pat::Slice(sl) => {
