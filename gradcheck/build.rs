@@ -176,9 +176,12 @@ impl Gen {
                 0 | 1 => {
                     let v = format!("v{f}");
                     let e = self.expr(s, 2);
-                    // Some as a block's value (chosen by `f`, not drawn: see the loops below).
+                    // Some as a block's value, some through the closures (chosen by `f`, not drawn:
+                    // see the loops below).
                     if f % 5 == 4 {
                         writeln!(out, "let {v} = {{ let {v} = {e}; {v} }};").unwrap();
+                    } else if f % 5 == 3 {
+                        writeln!(out, "let {v} = mix(bend({e}), x[1]) + bend(a);").unwrap();
                     } else {
                         writeln!(out, "let {v} = {e};").unwrap();
                     }
@@ -381,8 +384,8 @@ fn main() {
             2 => Shape::Method,
             _ => Shape::Free,
         };
-        let body = function_body(&mut g, shape, false, false);
         let (generics, t, at) = if generic { ("<T: Real>", "T", "::<f64>") } else { ("", "f64", "") };
+        let body = function_body(&mut g, shape, false, false, t);
         // Every third function's pullback is reusable (`jacobian`): it must compile through
         // every construct, and leave the gradients as they are.
         let jacobian = if k % 3 == 0 { ", jacobian" } else { "" };
@@ -428,7 +431,7 @@ fn main() {
     let mut relaxed = String::new();
     // Those without hard operations keep their own `_hvp` too.
     let relaxed_function = |g: &mut Gen, name: &str, hard_ops: bool| {
-        let body = function_body(g, Shape::Free, true, hard_ops);
+        let body = function_body(g, Shape::Free, true, hard_ops, "f64");
         let hvp = if hard_ops { "" } else { ", hvp" };
         format!("#[differentiable(relaxed, max_iter = 8{hvp})]\npub fn {name}(x: [f64; 4], a: f64) -> f64 {body}")
     };
@@ -483,9 +486,9 @@ pub const ROWS: &[(&str, fn([f64; 4], f64) -> (f64, ([f64; 4], f64)), fn([f64; 4
     std::fs::write(path, out).unwrap();
 }
 
-/// A random function body over `x` and `a` (bound from `p` for `Shape::Struct`), in braces; of a
-/// `relaxed` function, with hard operations or without.
-fn function_body(g: &mut Gen, shape: Shape, relaxed: bool, hard_ops: bool) -> String {
+/// A random function body over `x` and `a` (bound from `p` for `Shape::Struct`) of float type
+/// `t`, in braces; of a `relaxed` function, with hard operations or without.
+fn function_body(g: &mut Gen, shape: Shape, relaxed: bool, hard_ops: bool, t: &str) -> String {
     let model = if shape == Shape::Method { "self" } else { "model" };
     let mut s = Scope {
         scalars: vec!["a".into(), "x[0]".into(), "x[3]".into()],
@@ -504,6 +507,12 @@ fn function_body(g: &mut Gen, shape: Shape, relaxed: bool, hard_ops: bool) -> St
         writeln!(body, "let model = Model {{ scale: 0.8 }};").unwrap();
     }
     let muts = vec!["s1".to_string(), "s2".to_string()];
+    // Local closures, which some `let`s below call (inlined by relax).
+    writeln!(
+        body,
+        "let bend = |v: {t}| v / (v * v + 1.0) + v * 0.25;\nlet mix = |u: {t}, w: {t}| u * 0.75 + w * a * 0.25;"
+    )
+    .unwrap();
     writeln!(body, "let mut s1 = {};", g.expr(&s, 1)).unwrap();
     writeln!(body, "let mut s2 = 0.0;").unwrap();
     writeln!(body, "let mut arr = [a, x[1], {}, 0.5];", g.expr(&s, 1)).unwrap();

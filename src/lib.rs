@@ -197,10 +197,13 @@
 //!   array's `.map(|x| …)`, `let y: [T; N] = core::array::from_fn(|i| …)` (nested too) and
 //!   `chain.for_each(|x| …)`: each the loop it is, bit for bit what the library computes;
 //!   destructuring `let`s of active tuples, arrays and structs, nested (`let [a, b, ..] = x;`, `let Spring { k, rest: [r0, _] } = s;`);
-//!   `if let P = e` on data (also `if let P = e && c`), as the `match` it is; a block with a
-//!   value where a `let`, an assignment or a statement takes it (`let z = { let t = a * b; t * t
-//!   };`, `s += { … };`), as its statements (not inside a larger expression: `t + { … }` is an
-//!   error that says to bind it first);
+//!   `if let P = e` on data (also `if let P = e && c`), as the `match` it is; blocks with a value
+//!   (`let z = { let t = a * b; t * t };`, `s += { … };`, `a * { …; t } + b`), as their
+//!   statements (inside an expression, where that keeps the order of side effects: not after a
+//!   macro, `&mut` or a method that may change its receiver in the same expression); local
+//!   closures without `move` (`let sq = |v: f64| v * v;`, then `sq(x[0]) + sq(x[1])`, in a
+//!   `map`'s closure or a condition too), inlined where they are called (a call where a name the
+//!   closure reads was declared again after it is an error);
 //! - the option `max_iter = N` for a loop that stores per iteration and has no compile-time bound
 //!   (below); running past N iterations panics, naming the function and the option;
 //! - slices `xs: &[T]` named in `wrt` (`xs[i]`, `xs.len()`, `for v in xs`): the gradient goes into

@@ -4,7 +4,7 @@
 //! `.step_by(k)`, and over `lo..=hi` and `(lo..hi).rev()`; `.sum()`, `.product()` and `.fold(..)`
 //! of such chains, an array's `.map(..)`, `core::array::from_fn`; destructuring `let`s of tuples,
 //! arrays and structs; `if let` (with `&& c`); blocks with a value (`let z = { …; t * t };`);
-//! `chain.for_each(|x| …)`.
+//! `chain.for_each(|x| …)`; local closures, inlined where they are called.
 //! Each function in every mode at random points:
 //! `_jvp` against finite differences along random directions, `_vjp` by its duality with `_jvp`,
 //! `_hvp` against finite differences of `_grad`, every value the original's bit for bit.
@@ -108,7 +108,7 @@ fn nested(x: f64, y: f64) -> (f64, (f64, f64)) {
 }
 
 /// Destructuring `let`s: arrays (nested, with `_` and a final `..`), tuples (nested, from a
-/// callee), structs.
+/// callee, with constant parts), structs.
 #[differentiable(hvp, wrt(x, m, p))]
 fn destructured(x: [f64; 3], m: [[f64; 2]; 2], p: Spring<f64>) -> f64 {
     let [a, b, c] = x;
@@ -118,7 +118,8 @@ fn destructured(x: [f64; 3], m: [[f64; 2]; 2], p: Spring<f64>) -> f64 {
     let (mut y, z) = (u * v + m00.sin(), k * rest[1]);
     y *= b;
     let (q, (s, _)) = nested(y, z);
-    q + s * rest[0]
+    let (scale, (w, _, shift)) = (1.5, (q * c, 2, 0.25));
+    q + s * rest[0] + scale * w + shift
 }
 
 /// `if let` on data, as statement and expression, with `&& c`, in a loop.
@@ -388,6 +389,57 @@ fn for_each_closures() {
     );
     let x = [0.3f32, -0.7, 1.1];
     assert_eq!(each_grad(x, 0.9f32).0.to_bits(), each(x, 0.9f32).to_bits());
+}
+
+/// Local closures: of one and two parameters, typed or not, with a declared return type, one
+/// calling another, one changing what it captures (`FnMut`), called in operands, conditions (an
+/// `else if`, a `while`), a `map`'s closure and a loop; and a block inside an expression. Generic.
+#[differentiable(hvp, max_iter = 8)]
+fn closures<T: Real>(x: [T; 3], a: T) -> T {
+    let sq = |v: T| v * v;
+    let k = x[2] * 0.5;
+    let scaled = |u, w: T| -> T { u * k + w };
+    let bump = |v| sq(v).sin() + scaled(v, a);
+    let mut s = sq(x[0]) + sq(x[1] - x[2]) * scaled(x[1], x[0]);
+    for (i, &xi) in x.iter().enumerate() {
+        s += scaled(xi, s).sin() * T::from(i + 1).unwrap();
+        if sq(xi) > T::from(0.5).unwrap() {
+            s += bump(xi);
+        } else if sq(s) > T::one() {
+            s *= 0.5;
+        }
+    }
+    let mut acc = T::zero();
+    let mut add = |v: T| acc += v * k;
+    add(s);
+    add(x[0] * a);
+    let mut rounds = 0;
+    while sq(s) > T::from(0.25).unwrap() && rounds < 3 {
+        s = s * 0.7 + a * 0.01;
+        rounds += 1;
+    }
+    s + acc
+        + x.iter().map(|&v| sq(v)).sum::<T>()
+        + a * {
+            let t = bump(a);
+            t * t
+        }
+}
+
+#[test]
+fn local_closures() {
+    check_every_mode(
+        "closures",
+        21,
+        cube(4, -1.5, 1.5),
+        |p| closures(arr(p), p[3]),
+        |p, v| closures_jvp(arr(p), p[3], (arr(v), v[3])),
+        |p, d| closures_vjp(arr(p), p[3], d[0]),
+        |p| closures_grad(arr(p), p[3]),
+        |p, v| closures_hvp(arr(p), p[3], (arr(v), v[3])),
+    );
+    let x = [0.3f32, -0.7, 1.1];
+    assert_eq!(closures_grad(x, 0.9f32).0.to_bits(), closures(x, 0.9f32).to_bits());
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! grammar of relax's supported language by `build.rs`: nested loops (`for` over ranges, arrays
 //! and iterator chains, `while`, `loop`, labelled) that store state, `break` and `continue` under
 //! active conditions, fused accumulations, branches and `match` as statements and expressions, early returns in branches
-//! and loops, arrays written and read, parameter structs built, written and passed on, methods
+//! and loops, blocks with a value, local closures, arrays written and read, parameter structs built, written and passed on, methods
 //! and associated functions, a declared derivative, float methods and rules; every other function
 //! is generic over `T: Real`, every fourth takes a parameter struct and some are methods. Besides,
 //! `relaxed` functions with hard operations (rounding, comparisons made numbers, `argmax`, `max`,

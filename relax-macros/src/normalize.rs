@@ -66,11 +66,13 @@ pub fn exits(stmts: &[Stmt], output: &syn::Type, krate: &syn::Path) -> Vec<Stmt>
     Rewriter { output, krate, loops: Vec::new(), ret: None, next: 0, in_expression: false }.rewrite(stmts)
 }
 
-fn block(stmts: Vec<Stmt>) -> Block {
+/// A block of `stmts`.
+pub fn block(stmts: Vec<Stmt>) -> Block {
     Block { brace_token: Default::default(), stmts }
 }
 
-fn block_expr(stmts: Vec<Stmt>) -> Expr {
+/// A block expression of `stmts`.
+pub fn block_expr(stmts: Vec<Stmt>) -> Expr {
     Expr::Block(syn::ExprBlock { attrs: Vec::new(), label: None, block: block(stmts) })
 }
 

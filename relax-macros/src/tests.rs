@@ -87,6 +87,7 @@ impl Gen {
                     "normal_rsample",
                     "gumbel_softmax",
                     "helper",
+                    "sq",
                     "crate::inner",
                     "relax::softplus",
                     "st_argmax",
@@ -148,7 +149,16 @@ impl Gen {
             10 => format!("while {} {{ s += 1.0; }}", self.expr(1)),
             11 => format!("return {};", self.expr(2)),
             12 => format!("{};", self.expr(2)),
-            13 => "fn nested(a: f64) -> f64 { a }".to_string(),
+            13 => match self.0.random_range(0..3) {
+                0 => "fn nested(a: f64) -> f64 { a }".to_string(),
+                1 => format!("let sq = |v: f64| {};", self.expr(1)),
+                _ => format!(
+                    "let {}sq = |{}| {};",
+                    self.pick(&["", "mut ", "move "]),
+                    self.pick(&["v", "a, b", "(p, q): (f64, f64)", "&v"]),
+                    self.expr(1)
+                ),
+            },
             14 => format!("println!(\"{{}}\", {});", self.expr(1)),
             15..=16 if depth > 0 => {
                 let body: Vec<String> = (0..self.0.random_range(0..3)).map(|_| self.stmt(d)).collect();

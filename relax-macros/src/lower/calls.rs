@@ -43,7 +43,7 @@ impl Lowerer<'_> {
         if let Some(local) = fp.path.get_ident().filter(|id| self.lookup(id).is_some()) {
             self.error(
                 local.span(),
-                format!("`{local}` is a closure (or a function value), which relax cannot differentiate: write its body here, or make it a function with `#[differentiable]` on it, or one with a declared derivative (`#[differentiable(vjp = …)]`)"),
+                format!("`{local}` is a function value (or a `move` closure), which relax cannot differentiate: make it a local closure without `move` (`let f = |x| …;`, inlined where it is called), write its body here, or make it a function with `#[differentiable]` on it, or one with a declared derivative (`#[differentiable(vjp = …)]`)"),
             );
             return Value::Passive(Box::new(e.clone()));
         }

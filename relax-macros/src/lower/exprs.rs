@@ -104,7 +104,7 @@ impl Lowerer<'_> {
                 "a loop as an expression is not supported on active values: write it as a statement that assigns to a `let mut` binding"
             }
             Expr::Block(_) => {
-                "a block inside an expression is not supported on differentiated values: bind its value first (`let v = { …; t * t };`, then `v`)"
+                "this block is not supported on differentiated values (a labelled block, or one with attributes or items): compute its value in the statements before it, or bind it first (`let v = { …; t * t };`, then `v`)"
             }
             Expr::Unsafe(_) => {
                 "an `unsafe` block cannot be differentiated: move it into a function with a declared derivative (`#[differentiable(vjp = …)]`), or wrap its value in `stop_gradient(..)`"

@@ -517,19 +517,7 @@ fn closure_body(e: &Expr, arity: usize) -> Option<(Vec<Pat>, Vec<syn::Stmt>)> {
         }
         _ => return None,
     };
-    struct Returns(bool);
-    impl Visit<'_> for Returns {
-        fn visit_expr_return(&mut self, _: &syn::ExprReturn) {
-            self.0 = true;
-        }
-        fn visit_expr_try(&mut self, _: &syn::ExprTry) {
-            self.0 = true;
-        }
-        fn visit_expr_closure(&mut self, _: &syn::ExprClosure) {}
-    }
-    let mut returns = Returns(false);
-    returns.visit_expr(&c.body);
-    if returns.0 || c.asyncness.is_some() {
+    if closures::returns(&c.body) || c.asyncness.is_some() {
         return None;
     }
     let params = c

@@ -20,6 +20,7 @@ use crate::signature::Signature;
 
 mod blocks;
 mod calls;
+mod closures;
 mod control;
 mod exprs;
 mod hard;
@@ -137,7 +138,14 @@ pub fn lower(
     options: &Options,
 ) -> Result<Body, Vec<syn::Error>> {
     let krate = &options.krate;
-    let stmts = crate::normalize::exits(&blocks::flatten(&block.stmts), &sig.output, krate);
+    let (inlined, mut early_errors) = closures::inline(&block.stmts);
+    let mut_refs: Vec<Ident> = sig.params.iter().filter(|p| p.mut_ref).map(|p| p.ident.clone()).collect();
+    let (flat, errors) = blocks::flatten(&inlined, &mut_refs);
+    early_errors.extend(errors);
+    if !early_errors.is_empty() {
+        return Err(early_errors);
+    }
+    let stmts = crate::normalize::exits(&flat, &sig.output, krate);
     let const_params: HashSet<String> = generics
         .params
         .iter()
@@ -257,12 +265,37 @@ struct Mentions(Vec<Ident>);
 
 impl Mentions {
     fn tokens(&mut self, tokens: &TokenStream) {
-        for tt in tokens.clone() {
-            match tt {
-                TokenTree::Ident(i) => self.0.push(i),
-                TokenTree::Group(g) => self.tokens(&g.stream()),
-                _ => {}
-            }
+        token_idents(tokens, &mut self.0);
+    }
+}
+
+/// Whether `tokens` may have side effects: a macro, a `&mut` reference (not of a name `local`
+/// accepts) or a name `mut_ref` accepts (a `&mut` binding).
+fn may_have_effects(tokens: &TokenStream, mut_ref: &dyn Fn(&Ident) -> bool, local: &dyn Fn(&Ident) -> bool) -> bool {
+    let trees: Vec<TokenTree> = tokens.clone().into_iter().collect();
+    trees.iter().enumerate().any(|(k, t)| match t {
+        TokenTree::Group(g) => may_have_effects(&g.stream(), mut_ref, local),
+        TokenTree::Ident(i) => {
+            let macro_call = matches!(trees.get(k + 1), Some(TokenTree::Punct(p)) if p.as_char() == '!')
+                && matches!(trees.get(k + 2), Some(TokenTree::Group(_)));
+            macro_call || mut_ref(i)
+        }
+        TokenTree::Punct(p) => {
+            p.as_char() == '&'
+                && matches!(trees.get(k + 1), Some(TokenTree::Ident(i)) if i == "mut")
+                && !matches!(trees.get(k + 2), Some(TokenTree::Ident(i)) if local(i))
+        }
+        TokenTree::Literal(_) => false,
+    })
+}
+
+/// Every identifier in `tokens`, in groups too, into `out`.
+fn token_idents(tokens: &TokenStream, out: &mut Vec<Ident>) {
+    for tt in tokens.clone() {
+        match tt {
+            TokenTree::Ident(i) => out.push(i),
+            TokenTree::Group(g) => token_idents(&g.stream(), out),
+            _ => {}
         }
     }
 }

@@ -192,24 +192,7 @@ impl Lowerer<'_> {
         // `&mut` of a `mut` local is a write of that local (see `note_mutations`), not an
         // opaque side effect; `&mut` of anything else, a `&mut` binding, or a macro is.
         let local = |i: &Ident| self.lookup(i).is_some_and(|b| b.mutable && !b.mut_ref);
-        fn scan(tokens: &TokenStream, mut_ref: &dyn Fn(&Ident) -> bool, local: &dyn Fn(&Ident) -> bool) -> bool {
-            let trees: Vec<TokenTree> = tokens.clone().into_iter().collect();
-            trees.iter().enumerate().any(|(k, t)| match t {
-                TokenTree::Group(g) => scan(&g.stream(), mut_ref, local),
-                TokenTree::Ident(i) => {
-                    let macro_call = matches!(trees.get(k + 1), Some(TokenTree::Punct(p)) if p.as_char() == '!')
-                        && matches!(trees.get(k + 2), Some(TokenTree::Group(_)));
-                    macro_call || mut_ref(i)
-                }
-                TokenTree::Punct(p) => {
-                    p.as_char() == '&'
-                        && matches!(trees.get(k + 1), Some(TokenTree::Ident(i)) if i == "mut")
-                        && !matches!(trees.get(k + 2), Some(TokenTree::Ident(i)) if local(i))
-                }
-                TokenTree::Literal(_) => false,
-            })
-        }
-        scan(tokens, &|i| self.lookup(i).is_some_and(|b| b.mut_ref), &local)
+        may_have_effects(tokens, &|i| self.lookup(i).is_some_and(|b| b.mut_ref), &local)
     }
 
     /// The `mut` bindings a passive statement may change besides by assignment: the receiver of
