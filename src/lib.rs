@@ -133,7 +133,9 @@
 //! ([`Differentiable`](trait@Differentiable)); its gradient is a value of the same type. Fields
 //! marked `#[no_derivative]` are data: carried unchanged in a value, `Default::default()` in a
 //! gradient. A struct parameter is differentiated when named in `wrt(…)`; unnamed, it is data.
-//! Generic code bounds on the trait:
+//! A type parameter without bounds that a differentiated field holds (`struct Params<T> { w:
+//! [T; 2] }`) is the struct's float type, `T: Real` on the derived impls. Generic code bounds on
+//! the trait:
 //!
 //! ```
 //! use relax::prelude::*;

@@ -366,3 +366,50 @@ fn a_float_type_with_another_bound_still_derives() {
     let (value, g) = marked_norm_grad(MarkedPair { w: [3.0, -4.0] });
     assert_eq!((value, g.w), (25.0, [6.0, -8.0]));
 }
+
+/// A struct generic over its float type without bounds, as the ecosystem writes structs (the
+/// bounds where it is used): `T: Real` is implied for the derived impls, `hvp` included. The
+/// type parameter of a data field is left alone.
+#[derive(Clone, Copy, Debug, Differentiable)]
+struct Unbounded<T, D> {
+    w: [T; 2],
+    b: T,
+    #[no_derivative]
+    tag: D,
+}
+
+#[differentiable(hvp, wrt(p))]
+fn unbounded_loss<T: Real>(p: Unbounded<T, u8>, x: T) -> T {
+    (p.w[0] * x + p.w[1]).tanh() + p.b * p.b * x
+}
+
+#[test]
+fn a_struct_without_bounds_has_its_float_type_implied() {
+    let at = |q: &[f64]| Unbounded { w: [q[0], q[1]], b: q[2], tag: 7 };
+    let flat = |p: Unbounded<f64, u8>| vec![p.w[0], p.w[1], p.b];
+    check_every_mode(
+        "unbounded_loss",
+        31,
+        cube(3, -1.5, 1.5),
+        |q| unbounded_loss(at(q), 0.7),
+        |q, v| unbounded_loss_jvp(at(q), 0.7, at(v)),
+        |q, d| {
+            let (value, g) = unbounded_loss_vjp(at(q), 0.7, d[0]);
+            (value, flat(g))
+        },
+        |q| {
+            let (value, g) = unbounded_loss_grad(at(q), 0.7);
+            (value, flat(g))
+        },
+        |q, v| {
+            let (value, g, h) = unbounded_loss_hvp(at(q), 0.7, at(v));
+            (value, flat(g), flat(h))
+        },
+    );
+    let (_, g) = unbounded_loss_grad(at(&[0.1, 0.2, 0.3]), 0.7);
+    assert_eq!(g.tag, 0, "a data field of a gradient is Default::default()");
+    let p32 = Unbounded { w: [0.1_f32, 0.2], b: 0.3, tag: 7 };
+    let (value32, g32) = unbounded_loss_grad(p32, 0.7);
+    assert_eq!(value32.to_bits(), unbounded_loss(p32, 0.7).to_bits());
+    assert!((g32.b - 2.0 * 0.3 * 0.7).abs() < 1e-6, "d/db of b²·x is 2·b·x: {}", g32.b);
+}

@@ -40,6 +40,9 @@ pub fn expand_parts(input: TokenStream) -> (TokenStream, Vec<syn::Error>) {
         Data::Union(u) => return (TokenStream::new(), vec![only_structs(u.union_token.span, "a union")]),
     };
     reject_no_derivative(&input.attrs, &mut errors);
+    let mut implied = input.clone();
+    imply_real_bounds(&mut implied, fields, &krate);
+    let input = &implied;
     let reals = real_type_params(&input.generics);
     let mut fields: Vec<Field> =
         fields.iter().enumerate().map(|(i, f)| Field::read(i, f, &reals, &mut errors)).collect();
@@ -58,7 +61,7 @@ pub fn expand_parts(input: TokenStream) -> (TokenStream, Vec<syn::Error>) {
         }
         None => return (TokenStream::new(), errors),
     };
-    let s = Struct { input: &input, krate, scalar, fields, stub: !errors.is_empty() };
+    let s = Struct { input, krate, scalar, fields, stub: !errors.is_empty() };
     (s.impls(), errors)
 }
 
@@ -89,6 +92,45 @@ fn crate_path(attrs: &[syn::Attribute], errors: &mut Vec<syn::Error>) -> syn::Pa
         }
     }
     krate.unwrap_or_else(|| syn::parse_quote!(::relax))
+}
+
+/// `T: Real` on the generated impls for each type parameter without bounds that a differentiated
+/// field holds as its element (`b: T`, `w: [T; 2]`): `struct Params<T> { … }`, bounded where it
+/// is used as the ecosystem writes it, has `T` as its float type. (Bounded by anything else,
+/// `T` is another `Differentiable` struct: `struct Outer<P: Differentiable> { inner: P }`.)
+fn imply_real_bounds(input: &mut DeriveInput, fields: &syn::Fields, krate: &syn::Path) {
+    let bounded: Vec<Ident> = input
+        .generics
+        .where_clause
+        .iter()
+        .flat_map(|w| &w.predicates)
+        .filter_map(|pred| match pred {
+            syn::WherePredicate::Type(pt) => match &pt.bounded_ty {
+                Type::Path(p) => p.path.get_ident().cloned(),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    let held: Vec<Ident> = fields
+        .iter()
+        .filter(|f| !f.attrs.iter().any(|a| a.path().is_ident("no_derivative")))
+        .filter_map(|f| {
+            let mut ty = &f.ty;
+            while let Type::Array(a) = ty {
+                ty = &a.elem;
+            }
+            match ty {
+                Type::Path(p) if p.qself.is_none() => p.path.get_ident().cloned(),
+                _ => None,
+            }
+        })
+        .collect();
+    for param in input.generics.type_params_mut() {
+        if param.bounds.is_empty() && !bounded.contains(&param.ident) && held.contains(&param.ident) {
+            param.bounds.push(syn::parse_quote!(#krate::Real));
+        }
+    }
 }
 
 /// An error for each `#[no_derivative]` on the struct itself, where it means nothing.
