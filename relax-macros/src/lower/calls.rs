@@ -57,6 +57,18 @@ impl Lowerer<'_> {
         if let Some(m) = self.float_method_call(fp, &args) {
             return self.lower_method(&Expr::MethodCall(m.clone()), &m, out);
         }
+        if self.is_float_conversion(fp) {
+            self.error(
+                fp.span(),
+                format!(
+                    "`{}` of a value read from a differentiated parameter: a conversion has no derivative here. A data \
+                     field of a differentiated struct (`#[no_derivative]`) or another data value is read through \
+                     `stop_gradient(..)`: `f64::from(stop_gradient(p.steps))`; a float needs no conversion",
+                    fp.path.to_token_stream().to_string().replace(' ', "")
+                ),
+            );
+            return Value::Passive(Box::new(e.clone()));
+        }
         let mut path = fp.path.clone();
         let last = path.segments.last_mut().expect("a segment");
         last.ident = crate::names::split_form(&last.ident);
@@ -76,6 +88,15 @@ impl Lowerer<'_> {
             let name = &method.ident;
             syn::parse_quote_spanned!(name.span()=> (#receiver).#name(#(#rest),*))
         })
+    }
+
+    /// `f64::from`, `T::from_usize`, `NumCast::from`, …: a conversion into a float type.
+    fn is_float_conversion(&self, fp: &syn::ExprPath) -> bool {
+        let [ty, method] = fp.path.segments.iter().collect::<Vec<_>>()[..] else { return false };
+        let into_float = ["f32", "f64", "Float", "Real", "NumCast", "FromPrimitive"].iter().any(|f| ty.ident == f)
+            || self.real_params.contains(&ty.ident);
+        let name = method.ident.to_string();
+        into_float && (name == "from" || name == "try_from" || name.starts_with("from_"))
     }
 
     /// A call of another differentiable function, through its split form `callee`: a path
