@@ -592,6 +592,18 @@ impl Lowerer<'_> {
             ("map", 1) if chain(&m.receiver).is_none() => {
                 let (params, body) = closure_parts(&m.args[0], 1)?;
                 let [pat] = <[Pat; 1]>::try_from(params).ok()?;
+                // The loop writes the results into a copy of the array: of another type, they
+                // need one declared.
+                if let Some(syn::Stmt::Expr(value, None)) = body.last()
+                    && matches!(strip(value), Expr::Tuple(_) | Expr::Array(_) | Expr::Repeat(_) | Expr::Struct(_))
+                {
+                    self.error(
+                        value.span(),
+                        "an array's `map` into items of another type: declare the result's type and fill it with \
+                         `core::array::from_fn`, `let y: [[f64; 2]; N] = core::array::from_fn(|i| { let v = x[i]; [v, v * v] });`",
+                    );
+                    return Some(Value::Passive(Box::new(Expr::MethodCall(m.clone()))));
+                }
                 let array = &m.receiver;
                 // The array by value: data may be a reference to one (`map` copies it out), a
                 // differentiated reference is read through.

@@ -71,4 +71,11 @@ fn moving_bound(x: [f64; 4]) -> f64 {
     s + n as f64
 }
 
+// An array's `map` into another type: the result's type is declared for `from_fn`.
+#[differentiable]
+fn mapped_into_pairs(x: [f64; 2]) -> f64 {
+    let y = x.map(|v| [v, v * v]);
+    y[0][1] + y[1][0]
+}
+
 fn main() {}
