@@ -191,7 +191,8 @@
 //!   (written through, `*y = …`), `xs.windows(k)` and `xs.chunks_exact(k)` (read by index,
 //!   `w[0]`), `.copied()`,
 //!   `.cloned()`, `.into_iter()`, `.enumerate()`, `.zip(ys)` and `.rev()` of arrays, slices and
-//!   fields, with `.skip(k)`, `.take(n)`, `.step_by(k)` too (`for (i, (&w, x)) in
+//!   fields, with `.skip(k)`, `.take(n)`, `.step_by(k)` and a last `.filter(p)` (the body under
+//!   `if p(&item)`) too (`for (i, (&w, x)) in
 //!   p.w.iter().zip(xs).enumerate()`: each is the index loop it walks, so its adjoint walks the
 //!   items backwards), and over `lo..=hi` and `(lo..hi).rev()`;
 //!   `.sum()` and `.product()` of such a chain with at most one `.map(|x| …)`

@@ -4,7 +4,8 @@
 //! `.step_by(k)`, and over `lo..=hi` and `(lo..hi).rev()`; `.sum()`, `.product()` and `.fold(..)`
 //! of such chains, an array's `.map(..)`, `core::array::from_fn`; destructuring `let`s of tuples,
 //! arrays and structs; `if let` (with `&& c`); blocks with a value (`let z = { …; t * t };`);
-//! `chain.for_each(|x| …)`; local closures, inlined where they are called.
+//! `chain.for_each(|x| …)`; `.filter(p)` last in a loop's or a fold's chain; local closures,
+//! inlined where they are called.
 //! Each function in every mode at random points:
 //! `_jvp` against finite differences along random directions, `_vjp` by its duality with `_jvp`,
 //! `_hvp` against finite differences of `_grad`, every value the original's bit for bit.
@@ -440,6 +441,39 @@ fn local_closures() {
     );
     let x = [0.3f32, -0.7, 1.1];
     assert_eq!(closures_grad(x, 0.9f32).0.to_bits(), closures(x, 0.9f32).to_bits());
+}
+
+/// `.filter(p)` as a chain's last step, in loops and in a fold: on a differentiated value (where
+/// the kept term vanishes to second order, so that the function stays twice differentiable),
+/// on indices, on data zipped in; generic.
+#[differentiable(hvp)]
+fn filtered<T: Real>(x: [T; 4], ys: &[T; 4], t: T) -> T {
+    let mut s = T::zero();
+    for v in x.iter().filter(|v| **v > T::zero()) {
+        s += *v * *v * *v * t;
+    }
+    for (i, &v) in x.iter().enumerate().filter(|(i, _)| i % 2 == 0) {
+        s += v.sin() * T::from(i + 1).unwrap();
+    }
+    for (a, &y) in x.iter().zip(ys).filter(|(_, y)| **y > T::one()) {
+        s += *a * y * t;
+    }
+    s + x.iter().rev().skip(1).filter(|&&v| v < T::from(10.0).unwrap()).map(|v| *v * t).sum::<T>()
+}
+
+#[test]
+fn filters() {
+    let ys = [0.5, 2.0, 3.0, -1.0];
+    check_every_mode(
+        "filtered",
+        23,
+        cube(5, -1.5, 1.5),
+        |p| filtered(arr(p), &ys, p[4]),
+        |p, v| filtered_jvp(arr(p), &ys, p[4], (arr(v), v[4])),
+        |p, d| filtered_vjp(arr(p), &ys, p[4], d[0]),
+        |p| filtered_grad(arr(p), &ys, p[4]),
+        |p, v| filtered_hvp(arr(p), &ys, p[4], (arr(v), v[4])),
+    );
 }
 
 #[test]

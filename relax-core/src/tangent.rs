@@ -633,6 +633,18 @@ impl<'a, V> ForItem for &'a [V] {
     }
 }
 
+/// Whether `predicate` keeps `item`, called as `Iterator::filter` calls it (on a reference): the
+/// attribute tests each item of a `for` loop over `xs.iter().filter(p)` with it, so that `p`'s
+/// parameter type is inferred as it is in the original.
+///
+/// ```
+/// assert!(relax_core::tangent::filter_item(&&2.0, |v: &&f64| **v > 1.0));
+/// ```
+#[inline(always)]
+pub fn filter_item<I, P: FnOnce(&I) -> bool>(item: &I, predicate: P) -> bool {
+    predicate(item)
+}
+
 /// `n as T` for a primitive number `n` and `T: Real`, exactly as the `as` cast does it: the
 /// attribute spells `e as T` in a generic function with it.
 ///

@@ -448,7 +448,7 @@ impl Lowerer<'_> {
                         if self.mentions_active(source) {
                             self.error(
                                 source.span(),
-                                "loop over an array (`for v in xs`, `xs.iter()`, `.enumerate()`, `.zip(ys)`, …) or an index range (`for i in 0..N`, `lo..=hi`, `(lo..hi).rev()`)",
+                                "loop over an array (`for v in xs`, `xs.iter()`, `.enumerate()`, `.zip(ys)`, …, with a `.filter(p)` last) or an index range (`for i in 0..N`, `lo..=hi`, `(lo..hi).rev()`)",
                             );
                         }
                         let src = self.passive_temp(source.to_token_stream(), prelude);

@@ -282,7 +282,7 @@ impl Lowerer<'_> {
                 return self.lower_composition(quote!(#recv.#split), &args, false, m.span(), out);
             }
             if rules::iterator_method(&name) {
-                self.error(m.method.span(), format!("this use of `.{name}(..)` is not supported on differentiated values: iterators over them are `for` loops over `xs.iter()`, `xs.windows(k)`, `.enumerate()`, `.zip(ys)`, `.rev()`, `.skip(k)`, `.take(n)`, `.step_by(k)`, `.sum()` or `.product()` of such a chain with at most one `.map(|x| …)`, its `.fold(init, |acc, x| …)`, its `.for_each(|x| …)`, and an array's `.map(|x| …)`; write a `for` loop, such as `for x in xs.iter() {{ acc += … }}`"));
+                self.error(m.method.span(), format!("this use of `.{name}(..)` is not supported on differentiated values: iterators over them are `for` loops over `xs.iter()`, `xs.windows(k)`, `.enumerate()`, `.zip(ys)`, `.rev()`, `.skip(k)`, `.take(n)`, `.step_by(k)`, a `.filter(p)` last, `.sum()` or `.product()` of such a chain with at most one `.map(|x| …)`, its `.fold(init, |acc, x| …)`, its `.for_each(|x| …)`, and an array's `.map(|x| …)`; write a `for` loop, such as `for x in xs.iter() {{ acc += … }}`"));
                 return Value::Passive(Box::new(e.clone()));
             }
             self.error(

@@ -95,6 +95,16 @@ fn chain(e: &Expr) -> Option<Source<'_>> {
     }
 }
 
+/// `chain.filter(p)` as `chain` and `p`; any other expression as itself, without a predicate.
+fn filtered(e: &Expr) -> (&Expr, Option<&Expr>) {
+    match strip(e) {
+        Expr::MethodCall(m) if m.method == "filter" && m.args.len() == 1 && m.turbofish.is_none() => {
+            (&m.receiver, Some(&m.args[0]))
+        }
+        _ => (e, None),
+    }
+}
+
 /// `source`'s references, `.copied()` or `.cloned()`: through `.rev()`, `.skip(k)`, …, not past
 /// a pair.
 fn by_value(source: Source<'_>, items: Items) -> Option<Source<'_>> {
@@ -316,12 +326,24 @@ impl Lowerer<'_> {
             }
             return Some(range);
         }
-        let source = chain(&f.expr)?;
-        self.check_rereads(&f.expr, &f.body);
+        // `.filter(p)` last: the loop over what it filters, the body under `if p(&item)`.
+        let (iterated, predicate) = filtered(&f.expr);
+        let source = chain(iterated)?;
+        self.check_rereads(iterated, &f.body);
         let len = self.chain_len(&source);
         let (mut lets, mut views) = (Vec::new(), Vec::new());
         self.bind_items(&source, &f.pat, &quote!(#index), &mut lets, &mut views);
         let mut indexed = f.clone();
+        if let Some(predicate) = predicate {
+            let Some(item) = self.item(&source, &quote!(#index)) else {
+                self.error(predicate.span(), "`filter` of `iter_mut()`: test the item in the loop, `if … { *y = … }`");
+                return None;
+            };
+            let (body, krate) = (&f.body, self.krate);
+            indexed.body = syn::parse_quote_spanned!(predicate.span()=> {
+                if #krate::tangent::filter_item(&#item, #predicate) #body
+            });
+        }
         for (name, view) in &views {
             let mut through = ThroughView { name, view, other_use: None };
             indexed.body.stmts.iter_mut().for_each(|s| through.visit_stmt_mut(s));
@@ -340,6 +362,43 @@ impl Lowerer<'_> {
         lets.extend(indexed.body.stmts);
         indexed.body.stmts = lets;
         Some(indexed)
+    }
+
+    /// The item at `index` of `source` as the iterator gives it (what a `filter` predicate takes
+    /// by reference); `None` for `iter_mut()`.
+    fn item(&self, source: &Source, index: &TokenStream) -> Option<TokenStream> {
+        let krate = self.krate;
+        Some(match source {
+            Source::Array { place, items } => {
+                let at = at(place, index);
+                match items {
+                    Items::ByRef => quote!(&#at),
+                    Items::Copied => quote!(#at),
+                    Items::Cloned => quote!(::core::clone::Clone::clone(&#at)),
+                    Items::IntoIter => quote!(#krate::ForItem::for_item(&#place, #index)),
+                    Items::ByMut => return None,
+                }
+            }
+            Source::Windows { place, size, chunks } => {
+                let start = if *chunks { quote!((#index * (#size))) } else { index.clone() };
+                quote!(&(#place)[#start..#start + (#size)])
+            }
+            Source::Enumerate(inner) => {
+                let item = self.item(inner, index)?;
+                quote!((#index, #item))
+            }
+            Source::Zip(a, b) => {
+                let (a, b) = (self.item(a, index)?, self.item(b, index)?);
+                quote!((#a, #b))
+            }
+            Source::Rev(inner) => {
+                let len = self.chain_len(inner);
+                self.item(inner, &quote!((#len - 1 - #index)))?
+            }
+            Source::Skip(inner, k) => self.item(inner, &quote!((#index + #k)))?,
+            Source::Take(inner, _) => self.item(inner, index)?,
+            Source::StepBy(inner, k) => self.item(inner, &quote!((#index * #k)))?,
+        })
     }
 
     /// The number of items of `source`: `xs.len()`, the smaller of a `zip`'s two.
@@ -571,7 +630,7 @@ impl Lowerer<'_> {
                         (syn::parse_quote!(#item), vec![syn::Stmt::Expr(syn::parse_quote!(#item), None)], source)
                     }
                 };
-                chain(source)?;
+                chain(filtered(source).0)?;
                 let (init, op) = if method == "sum" { ("-0.0", quote!(+=)) } else { ("1.0", quote!(*=)) };
                 let init = self.float_literal(init)?;
                 let body = assign_value(body, &target, op);
@@ -579,7 +638,7 @@ impl Lowerer<'_> {
             }
             ("fold", 2) => {
                 let source = &*m.receiver;
-                chain(source)?;
+                chain(filtered(source).0)?;
                 let (params, body) = closure_parts(&m.args[1], 2)?;
                 let [acc, pat] = <[Pat; 2]>::try_from(params).ok()?;
                 let init = &m.args[0];

@@ -1,9 +1,13 @@
 use relax::prelude::*;
 
-// Sums of `map`s over iterator chains are loops; a `filter` is not one of their steps.
+// A `filter` is a chain's last step: counted after it, `enumerate` would number the kept items.
 #[differentiable]
 fn f(x: [f64; 3]) -> f64 {
-    x.iter().filter(|v| **v > 0.0).map(|v| v * v).sum()
+    let mut s = 0.0;
+    for (i, v) in x.iter().filter(|v| **v > 0.0).enumerate() {
+        s += v * i as f64;
+    }
+    s
 }
 
 fn main() {}
