@@ -243,6 +243,10 @@ impl Gen {
                         ("x", 1) => (format!("&{v} in x.iter()"), None),
                         ("x", 2) => (format!("{v} in x.iter().rev().copied()"), None),
                         ("x", 3) => (format!("(k{f}, &{v}) in x.iter().enumerate()"), Some(format!("k{f}"))),
+                        ("x", 0) if f % 8 == 4 => (
+                            format!("(k{f}, &{v}) in x.iter().enumerate().filter(|(k, _)| k % 2 == 0)"),
+                            Some(format!("k{f}")),
+                        ),
                         _ => (format!("{v} in {src}"), None),
                     };
                     writeln!(out, "'l{f}: for {head} {{").unwrap();
