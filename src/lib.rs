@@ -270,6 +270,30 @@
 //! assert_eq!(d_xs, [1.0, -2.0, 0.5]); // the gradient of ½‖x‖² is x
 //! ```
 //!
+//! Code as it is usually written, with a local closure, a block with a value and a `filter`:
+//!
+//! ```
+//! use relax::prelude::*;
+//!
+//! /// The norm of the positive part of `x`, smoothed by `eps`.
+//! #[differentiable]
+//! fn positive_norm(x: [f64; 3], eps: f64) -> f64 {
+//!     let sq = |v: f64| v * v;
+//!     let total = x.iter().filter(|v| **v > 0.0).map(|&v| sq(v)).sum::<f64>();
+//!     let r = {
+//!         let t = total + sq(eps);
+//!         t.sqrt()
+//!     };
+//!     r - eps
+//! }
+//!
+//! let (value, (dx, deps)) = positive_norm_grad([3.0, -1.0, 4.0], 0.0);
+//! assert_eq!(value, 5.0);
+//! // x / ‖x‖ where x is positive, 0 elsewhere
+//! assert!(dx.iter().zip([0.6, 0.0, 0.8]).all(|(d, want)| (d - want).abs() < 1e-15));
+//! assert_eq!(deps, -1.0);
+//! ```
+//!
 //! # Loops and their stack
 //!
 //! A loop whose only effect on differentiated values is an accumulation into one variable
