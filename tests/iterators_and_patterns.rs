@@ -443,9 +443,9 @@ fn local_closures() {
     assert_eq!(closures_grad(x, 0.9f32).0.to_bits(), closures(x, 0.9f32).to_bits());
 }
 
-/// `.filter(p)` as a chain's last step, in loops and in a fold: on a differentiated value (where
-/// the kept term vanishes to second order, so that the function stays twice differentiable),
-/// on indices, on data zipped in; generic.
+/// `.filter(p)` as a chain's last step, in loops (one that `break`s) and in a fold: on a
+/// differentiated value (where the kept term vanishes to second order, so that the function stays
+/// twice differentiable), on indices, on data zipped in; generic.
 #[differentiable(hvp)]
 fn filtered<T: Real>(x: [T; 4], ys: &[T; 4], t: T) -> T {
     let mut s = T::zero();
@@ -454,6 +454,12 @@ fn filtered<T: Real>(x: [T; 4], ys: &[T; 4], t: T) -> T {
     }
     for (i, &v) in x.iter().enumerate().filter(|(i, _)| i % 2 == 0) {
         s += v.sin() * T::from(i + 1).unwrap();
+    }
+    for (i, &v) in x.iter().enumerate().filter(|(i, _)| i % 2 == 1) {
+        if i > 2 {
+            break;
+        }
+        s *= v.cos();
     }
     for (a, &y) in x.iter().zip(ys).filter(|(_, y)| **y > T::one()) {
         s += *a * y * t;

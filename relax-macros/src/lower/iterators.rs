@@ -95,6 +95,11 @@ fn chain(e: &Expr) -> Option<Source<'_>> {
     }
 }
 
+/// `let mut flag = false;` of an exit flag `normalize` declared.
+fn is_exit_flag(stmt: &syn::Stmt) -> bool {
+    matches!(stmt, syn::Stmt::Local(l) if matches!(&l.pat, Pat::Ident(p) if crate::normalize::is_rewritten(&p.ident)))
+}
+
 /// `chain.filter(p)` as `chain` and `p`; any other expression as itself, without a predicate.
 fn filtered(e: &Expr) -> (&Expr, Option<&Expr>) {
     match strip(e) {
@@ -339,9 +344,14 @@ impl Lowerer<'_> {
                 self.error(predicate.span(), "`filter` of `iter_mut()`: test the item in the loop, `if … { *y = … }`");
                 return None;
             };
-            let (body, krate) = (&f.body, self.krate);
+            // The exit flags `normalize` declares at the start of the body stay outside the `if`:
+            // the loop reads them after each iteration.
+            let flags = f.body.stmts.iter().take_while(|s| is_exit_flag(s)).count();
+            let (flags, body) = f.body.stmts.split_at(flags);
+            let krate = self.krate;
             indexed.body = syn::parse_quote_spanned!(predicate.span()=> {
-                if #krate::tangent::filter_item(&#item, #predicate) #body
+                #(#flags)*
+                if #krate::tangent::filter_item(&#item, #predicate) { #(#body)* }
             });
         }
         for (name, view) in &views {
