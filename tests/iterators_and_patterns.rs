@@ -410,6 +410,11 @@ fn closures<T: Real>(x: [T; 3], a: T) -> T {
             s *= 0.5;
         }
     }
+    {
+        // Another `sq` for this block only: the closure is called again after it.
+        let sq = a * 0.5;
+        s += sq;
+    }
     let mut acc = T::zero();
     let mut add = |v: T| acc += v * k;
     add(s);

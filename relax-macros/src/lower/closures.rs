@@ -42,10 +42,9 @@ struct Closure {
     /// The names the body mentions that are not its parameters: what it may capture.
     captures: HashSet<Ident>,
     /// How many names [`Inliner::declared`] held at the closure's `let`: those after are declared
-    /// later.
+    /// later (its own name among them: the name is another binding there, to the end of that
+    /// binding's scope).
     declared_at: usize,
-    /// Declared again (a `let` of its name): no longer this closure.
-    shadowed: bool,
 }
 
 struct Inliner {
@@ -64,9 +63,6 @@ impl VisitMut for Inliner {
         for mut stmt in stmts {
             if let Some(closure) = self.closure(&mut stmt) {
                 defined.push((b.stmts.len(), closure.name.clone()));
-                for c in self.closures.iter_mut().filter(|c| c.name == closure.name) {
-                    c.shadowed = true;
-                }
                 self.closures.push(closure);
                 b.stmts.push(stmt);
                 continue;
@@ -110,7 +106,9 @@ impl VisitMut for Inliner {
         let Expr::Call(call) = e else { return };
         let Expr::Path(f) = &*call.func else { return };
         let Some(name) = f.path.get_ident().filter(|_| f.qself.is_none()) else { return };
-        let Some(closure) = self.closures.iter().rev().find(|c| c.name == *name && !c.shadowed) else { return };
+        let declared = &self.declared;
+        let current = |c: &&Closure| c.name == *name && !declared[c.declared_at..].contains(&c.name);
+        let Some(closure) = self.closures.iter().rev().find(current) else { return };
         if closure.params.len() != call.args.len() {
             return; // rustc says how many arguments it takes
         }
@@ -192,23 +190,11 @@ impl Inliner {
             syn::ReturnType::Default => (*c.body).clone(),
         };
         self.declared.push(pi.ident.clone());
-        Some(Closure {
-            name: pi.ident.clone(),
-            params,
-            body,
-            captures,
-            declared_at: self.declared.len(),
-            shadowed: false,
-        })
+        Some(Closure { name: pi.ident.clone(), params, body, captures, declared_at: self.declared.len() })
     }
 
     fn declare(&mut self, pat: &Pat) {
-        for id in pattern_idents(pat) {
-            for c in self.closures.iter_mut().filter(|c| c.name == id) {
-                c.shadowed = true;
-            }
-            self.declared.push(id);
-        }
+        self.declared.extend(pattern_idents(pat));
     }
 }
 
