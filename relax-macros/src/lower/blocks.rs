@@ -26,9 +26,8 @@ use syn::spanned::Spanned;
 use syn::visit_mut::{self, VisitMut};
 use syn::{Block, Expr, Ident, Stmt};
 
-use super::{is_compound, may_have_effects, pattern_idents, token_idents};
+use super::{is_compound, may_have_effects, pattern_idents, takes_receiver_as_value, token_idents};
 use crate::normalize::{block, block_expr};
-use crate::rules;
 
 /// `stmts` with every block described in the module docs spliced, at any depth; errors for blocks
 /// that cannot be. `mut_refs` are the function's `&mut` parameters.
@@ -297,14 +296,13 @@ impl VisitMut for Operands<'_> {
     }
 }
 
-/// Methods that only read their receiver: float methods and the iterator steps relax takes.
+/// Methods that only read their receiver: float methods and `len` (see [`takes_receiver_as_value`]),
+/// and the iterator steps relax takes.
 fn reading_method(name: &str) -> bool {
-    rules::method_rule(name).is_some()
-        || rules::step_method(name)
+    takes_receiver_as_value(name)
         || matches!(
             name,
-            "len"
-                | "iter"
+            "iter"
                 | "into_iter"
                 | "copied"
                 | "cloned"

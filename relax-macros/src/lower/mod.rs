@@ -289,6 +289,12 @@ fn may_have_effects(tokens: &TokenStream, mut_ref: &dyn Fn(&Ident) -> bool, loca
     })
 }
 
+/// The float methods relax knows (`x.ceil()`, `x.sin()`) and `len`: they take `self` by value or
+/// `&self`, and change nothing.
+fn takes_receiver_as_value(name: &str) -> bool {
+    rules::method_rule(name).is_some() || rules::step_method(name) || name == "len"
+}
+
 /// Every identifier in `tokens`, in groups too, into `out`.
 fn token_idents(tokens: &TokenStream, out: &mut Vec<Ident>) {
     for tt in tokens.clone() {

@@ -201,10 +201,8 @@ impl Lowerer<'_> {
         struct Targets(Vec<Ident>);
         impl<'a> Visit<'a> for Targets {
             fn visit_expr_method_call(&mut self, m: &'a syn::ExprMethodCall) {
-                // The float methods relax knows (`x.ceil()`, `x.sin()`) and `len` take `self` by
-                // value or `&self`: no write.
                 let name = m.method.to_string();
-                if rules::method_rule(&name).is_none() && !rules::step_method(&name) && name != "len" {
+                if !takes_receiver_as_value(&name) {
                     self.0.extend(place_root(&m.receiver));
                 }
                 syn::visit::visit_expr_method_call(self, m);
